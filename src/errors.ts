@@ -1,0 +1,74 @@
+// Every error the gateway answers with, declared once: HTTP status, OpenAI error `type`, and the
+// low-cardinality `error.type` recorded on spans and as the `error_type` metric label. One table,
+// so status, body and telemetry cannot drift apart.
+
+export const ERRORS = {
+  invalid_request: { status: 400, type: 'invalid_request_error' },
+  unauthorized: { status: 401, type: 'invalid_request_error' },
+  not_found: { status: 404, type: 'invalid_request_error' },
+  model_not_found: { status: 404, type: 'invalid_request_error' },
+  payload_too_large: { status: 413, type: 'invalid_request_error' },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error' },
+  rate_limited: { status: 429, type: 'rate_limit_error' },
+  upstream_error: { status: 502, type: 'api_error' },
+  upstream_auth: { status: 502, type: 'api_error' },
+  connection_error: { status: 502, type: 'api_error' },
+  timeout: { status: 504, type: 'timeout_error' },
+  cancelled: { status: 499, type: 'cancelled' },
+  unavailable: { status: 503, type: 'api_error' },
+  internal: { status: 500, type: 'api_error' },
+} as const satisfies Record<string, { status: number; type: string }>
+
+export type ErrorKind = keyof typeof ERRORS
+
+export interface GatewayErrorOptions {
+  /** The request field at fault, as OpenAI's `param`. */
+  param?: string | null
+  /** OpenAI's `code`; defaults to the kind. */
+  code?: string | null
+  /** Overrides the status of the kind (an upstream 400/404/422 is passed on as it came). */
+  status?: number
+  /** Response headers to pass on (`retry-after`). */
+  headers?: Record<string, string>
+  cause?: unknown
+}
+
+export class GatewayError extends Error {
+  readonly kind: ErrorKind
+  readonly status: number
+  readonly param: string | null
+  readonly code: string | null
+  readonly headers: Record<string, string>
+
+  constructor(kind: ErrorKind, message: string, options: GatewayErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'GatewayError'
+    this.kind = kind
+    this.status = options.status ?? ERRORS[kind].status
+    this.param = options.param ?? null
+    this.code = options.code === undefined ? kind : options.code
+    this.headers = options.headers ?? {}
+  }
+
+  /** The value recorded as `error.type` on spans and `error_type` on metrics. */
+  get errorType(): string {
+    return this.kind
+  }
+
+  /** OpenAI's error body (the caller adds `trace_context`). */
+  toBody(): { error: { message: string; type: string; param: string | null; code: string | null } } {
+    return {
+      error: { message: this.message, type: ERRORS[this.kind].type, param: this.param, code: this.code },
+    }
+  }
+}
+
+export function invalidRequest(message: string, param: string | null = null): GatewayError {
+  return new GatewayError('invalid_request', message, { param, code: null })
+}
+
+/** Anything thrown that is not a GatewayError is a bug of ours: a 500 that says nothing inside. */
+export function asGatewayError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error
+  return new GatewayError('internal', 'The gateway failed to handle this request.', { cause: error })
+}
