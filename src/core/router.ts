@@ -1,0 +1,74 @@
+// Model name → provider adapter and upstream model id. Explicit `provider/model` wins, then
+// aliases from config, then the well-known bare prefixes. Resolution is a few map lookups: it
+// runs on every request.
+import type { ProviderAdapter } from './types.ts'
+import { GatewayError } from '../errors.ts'
+
+export interface Route {
+  adapter: ProviderAdapter
+  /** The model id sent upstream, without the provider prefix. */
+  model: string
+}
+
+/** A provider the gateway knows but cannot use, with the reason (e.g. a missing key). */
+export interface UnavailableProvider {
+  name: string
+  reason: string
+}
+
+const BARE_PREFIXES: ReadonlyArray<{ provider: string; prefixes: readonly string[] }> = [
+  { provider: 'openai', prefixes: ['gpt-', 'o1', 'o3', 'o4', 'chatgpt-'] },
+  { provider: 'anthropic', prefixes: ['claude-'] },
+  { provider: 'demo', prefixes: ['demo-'] },
+]
+
+export class ModelRouter {
+  private readonly adapters: ReadonlyMap<string, ProviderAdapter>
+  private readonly unavailable: ReadonlyMap<string, string>
+  private readonly aliases: Readonly<Record<string, string>>
+
+  constructor(adapters: ProviderAdapter[], unavailable: UnavailableProvider[], aliases: Record<string, string>) {
+    this.adapters = new Map(adapters.map((a) => [a.name, a]))
+    this.unavailable = new Map(unavailable.map((u) => [u.name, u.reason]))
+    this.aliases = aliases
+  }
+
+  providerNames(): string[] {
+    return [...this.adapters.keys(), ...this.unavailable.keys()]
+  }
+
+  aliasEntries(): Array<[string, string]> {
+    return Object.entries(this.aliases)
+  }
+
+  resolve(requested: string): Route {
+    const name = Object.hasOwn(this.aliases, requested) ? this.aliases[requested]! : requested
+    const slash = name.indexOf('/')
+    if (slash > 0) {
+      const provider = name.slice(0, slash)
+      if (this.adapters.has(provider) || this.unavailable.has(provider)) {
+        return { adapter: this.adapter(provider), model: name.slice(slash + 1) }
+      }
+    }
+    for (const { provider, prefixes } of BARE_PREFIXES) {
+      if (prefixes.some((p) => name.startsWith(p))) return { adapter: this.adapter(provider), model: name }
+    }
+    throw new GatewayError(
+      'model_not_found',
+      `The model \`${requested}\` is not served by this gateway. Name a provider explicitly ` +
+        `(${this.providerNames().map((p) => `${p}/…`).join(', ')}), use a model with a known prefix ` +
+        `(${BARE_PREFIXES.flatMap((b) => b.prefixes).join(', ')})` +
+        (Object.keys(this.aliases).length ? ` or an alias (${Object.keys(this.aliases).join(', ')})` : '') +
+        '. GET /v1/models lists what is configured.',
+      { param: 'model' },
+    )
+  }
+
+  private adapter(provider: string): ProviderAdapter {
+    const adapter = this.adapters.get(provider)
+    if (adapter) return adapter
+    throw new GatewayError('unavailable', `Provider ${provider} is not available: ${this.unavailable.get(provider)}`, {
+      code: 'provider_not_configured',
+    })
+  }
+}

@@ -1,0 +1,67 @@
+// Entry point: read config, start telemetry, then (and only then) load the HTTP stack, listen,
+// and shut down gracefully. Fastify is imported dynamically so the HTTP instrumentation is in
+// place before `http` is first required.
+import { ConfigError, isLoopback, loadConfig, type Config } from './config.ts'
+import { createLogger } from './log.ts'
+import { startTelemetry } from './telemetry/setup.ts'
+
+function readConfig(): Config {
+  try {
+    return loadConfig()
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`sik-llms-gateway: configuration error: ${error.message}\n`)
+      process.exit(1)
+    }
+    throw error
+  }
+}
+
+const config = readConfig()
+const logger = createLogger(config.logLevel)
+const telemetry = startTelemetry({ warn: (message) => logger.warn(message) })
+const { createGateway } = await import('./app.ts')
+
+let draining = false
+const gateway = createGateway({ config, logger, telemetry, isDraining: () => draining })
+
+let host = config.host
+if (config.apiKeys.length === 0 && !isLoopback(host)) {
+  logger.warn({ host }, `HOST=${host} ignored: without GATEWAY_API_KEYS the gateway listens on loopback only`)
+  host = '127.0.0.1'
+}
+await gateway.app.listen({ port: config.port, host })
+const address = gateway.app.server.address()
+const port = typeof address === 'object' && address ? address.port : config.port
+logger.info(
+  {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    auth: config.apiKeys.length > 0 ? 'bearer keys' : 'none (loopback only: set GATEWAY_API_KEYS to listen beyond it)',
+    telemetry: telemetry.mode,
+    providers: gateway.providerSummary,
+  },
+  'listening',
+)
+
+async function shutdown(signal: string): Promise<void> {
+  if (draining) return
+  draining = true
+  logger.info({ signal, deadline_ms: config.shutdownTimeoutMs }, 'draining')
+  const deadline = setTimeout(() => {
+    logger.warn('shutdown deadline reached: closing connections still open')
+    gateway.app.server.closeAllConnections()
+  }, config.shutdownTimeoutMs)
+  try {
+    await gateway.app.close()
+    clearTimeout(deadline)
+    await telemetry.shutdown()
+    logger.info('stopped')
+  } catch (error) {
+    logger.error({ err: error }, 'error during shutdown')
+  }
+  process.exit(0)
+}
+
+process.once('SIGTERM', () => void shutdown('SIGTERM'))
+process.once('SIGINT', () => void shutdown('SIGINT'))

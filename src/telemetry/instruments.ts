@@ -1,0 +1,58 @@
+// The gateway's metric instruments, created once from the MeterProvider in use (creating
+// instruments per request would be the most common way to make telemetry expensive).
+import type { Attributes, Counter, Histogram, UpDownCounter } from '@opentelemetry/api'
+import { gatewayMeter } from './setup.ts'
+import {
+  DURATION_BUCKETS_S,
+  GENAI_DURATION_BUCKETS_S,
+  GENAI_TOKEN_BUCKETS,
+  METRIC,
+  TTFT_BUCKETS_S,
+} from './names.ts'
+
+export interface Instruments {
+  requests: Counter
+  requestsFailed: Counter
+  tokensInput: Counter
+  tokensOutput: Counter
+  cacheReadTokens: Counter
+  cacheWriteTokens: Counter
+  costTotalUsd: UpDownCounter
+  requestDuration: Histogram
+  timeToFirstToken: Histogram
+  genAiTokenUsage: Histogram
+  genAiOperationDuration: Histogram
+}
+
+let instruments: Instruments | undefined
+
+export function getInstruments(): Instruments {
+  if (instruments) return instruments
+  const meter = gatewayMeter()
+  const counter = (name: string, description: string, unit: string) =>
+    meter.createCounter(name, { description, unit })
+  const seconds = (name: string, description: string, buckets: number[]) =>
+    meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: buckets } })
+  instruments = {
+    requests: counter(METRIC.requests, 'LLM requests handled, failed ones included', '{request}'),
+    requestsFailed: counter(METRIC.requestsFailed, 'LLM requests that failed or were cancelled', '{request}'),
+    tokensInput: counter(METRIC.tokensInput, 'Prompt tokens, cached ones included', '{token}'),
+    tokensOutput: counter(METRIC.tokensOutput, 'Completion tokens, reasoning included', '{token}'),
+    cacheReadTokens: counter(METRIC.cacheReadTokens, 'Prompt tokens read from the provider cache', '{token}'),
+    cacheWriteTokens: counter(METRIC.cacheWriteTokens, 'Prompt tokens written to the provider cache', '{token}'),
+    costTotalUsd: meter.createUpDownCounter(METRIC.costTotalUsd, {
+      description: 'Cost of LLM requests in US dollars (only ever increases)',
+    }),
+    requestDuration: seconds(METRIC.requestDuration, 'Duration of LLM requests', DURATION_BUCKETS_S),
+    timeToFirstToken: seconds(METRIC.timeToFirstToken, 'Time to the first streamed token', TTFT_BUCKETS_S),
+    genAiTokenUsage: meter.createHistogram(METRIC.genAiTokenUsage, {
+      description: 'Number of input and output tokens used',
+      unit: '{token}',
+      advice: { explicitBucketBoundaries: GENAI_TOKEN_BUCKETS },
+    }),
+    genAiOperationDuration: seconds(METRIC.genAiOperationDuration, 'GenAI operation duration', GENAI_DURATION_BUCKETS_S),
+  }
+  return instruments
+}
+
+export type { Attributes }

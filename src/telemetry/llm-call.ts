@@ -1,0 +1,211 @@
+// One LLM call as telemetry sees it: the `llm.request` span, the provider CLIENT span around the
+// upstream exchange, and every metric of SPEC §2.2. Spans and metrics for chat are recorded here
+// and nowhere else; adapters only hand back plain values.
+import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
+import type { Usage, UpstreamEndpoint } from '../core/types.ts'
+import type { GatewayError } from '../errors.ts'
+import { ATTR, LABEL, SPAN } from './names.ts'
+import { getInstruments } from './instruments.ts'
+import { gatewayTracer } from './setup.ts'
+
+export interface LlmCallInfo {
+  provider: string
+  /** The upstream model id the request was routed to. */
+  model: string
+  streaming: boolean
+  messagesCount: number
+  temperature?: number | null | undefined
+  maxTokens?: number | null | undefined
+  topP?: number | null | undefined
+  endpoint: UpstreamEndpoint | undefined
+  demo?: boolean | undefined
+  /** JSON of the input messages; only given when content capture is on. */
+  inputMessages?: string | undefined
+}
+
+export interface LlmCallOutcome {
+  usage: Usage | undefined
+  cost: { input: number; output: number; total: number } | undefined
+  responseModel?: string | undefined
+  responseId?: string | undefined
+  finishReasons: string[]
+  /** JSON of the output messages; only given when content capture is on. */
+  outputMessages?: string | undefined
+}
+
+export interface TraceIds {
+  trace_id: string
+  span_id: string
+  /** W3C trace flags as two hex digits. */
+  flags: string
+}
+
+const OPERATION = 'chat'
+
+export class LlmCall {
+  readonly span: Span
+  readonly info: LlmCallInfo
+  private readonly startedAt = performance.now()
+  private readonly requestContext: Context
+  private providerSpan: Span | undefined
+  private firstTokenAt: number | undefined
+  private ended = false
+
+  constructor(info: LlmCallInfo, parent: Context = context.active()) {
+    this.info = info
+    const attributes: Attributes = {
+      [ATTR.model]: info.model,
+      [ATTR.provider]: info.provider,
+      [ATTR.operation]: OPERATION,
+      [ATTR.messagesCount]: info.messagesCount,
+      [ATTR.streaming]: info.streaming,
+      [ATTR.genAiOperation]: OPERATION,
+      [ATTR.genAiProvider]: info.provider,
+      [ATTR.genAiRequestModel]: info.model,
+      [ATTR.genAiStream]: info.streaming,
+    }
+    if (info.temperature != null) {
+      attributes[ATTR.temperature] = info.temperature
+      attributes[ATTR.genAiTemperature] = info.temperature
+    }
+    if (info.maxTokens != null) {
+      attributes[ATTR.maxTokens] = info.maxTokens
+      attributes[ATTR.genAiMaxTokens] = info.maxTokens
+    }
+    if (info.topP != null) attributes[ATTR.genAiTopP] = info.topP
+    if (info.endpoint) {
+      attributes[ATTR.serverAddress] = info.endpoint.address
+      attributes[ATTR.serverPort] = info.endpoint.port
+    }
+    if (info.demo) attributes[ATTR.demo] = true
+    if (info.inputMessages !== undefined) attributes[ATTR.genAiInputMessages] = info.inputMessages
+    this.span = gatewayTracer().startSpan(SPAN.request, { kind: SpanKind.INTERNAL, attributes }, parent)
+    this.requestContext = trace.setSpan(parent, this.span)
+  }
+
+  get ids(): TraceIds {
+    const { traceId, spanId, traceFlags } = this.span.spanContext()
+    return { trace_id: traceId, span_id: spanId, flags: traceFlags.toString(16).padStart(2, '0') }
+  }
+
+  /**
+   * Runs `call` (the upstream request) inside the provider CLIENT span, so the HTTP client span
+   * the undici instrumentation creates is its child. The span stays open until `succeed`/`fail`,
+   * which for a stream is when its last chunk has been read.
+   */
+  runUpstream<T>(call: () => Promise<T>): Promise<T> {
+    const { info } = this
+    const attributes: Attributes = {
+      [ATTR.streaming]: info.streaming,
+      [ATTR.genAiOperation]: OPERATION,
+      [ATTR.genAiProvider]: info.provider,
+      [ATTR.genAiRequestModel]: info.model,
+    }
+    if (info.temperature != null) attributes[ATTR.temperature] = info.temperature
+    if (info.endpoint) {
+      attributes[ATTR.serverAddress] = info.endpoint.address
+      attributes[ATTR.serverPort] = info.endpoint.port
+    }
+    this.providerSpan = gatewayTracer().startSpan(
+      SPAN.providerCall(info.provider, info.streaming),
+      { kind: SpanKind.CLIENT, attributes },
+      this.requestContext,
+    )
+    return context.with(trace.setSpan(this.requestContext, this.providerSpan), call)
+  }
+
+  markFirstToken(): void {
+    if (this.firstTokenAt === undefined) this.firstTokenAt = performance.now()
+  }
+
+  succeed(outcome: LlmCallOutcome): void {
+    if (this.ended) return
+    this.ended = true
+    const seconds = (performance.now() - this.startedAt) / 1000
+    const { usage, cost } = outcome
+    const attributes: Attributes = {
+      [ATTR.finishReason]: outcome.finishReasons[0] ?? '',
+      [ATTR.genAiFinishReasons]: outcome.finishReasons,
+    }
+    if (outcome.responseModel) attributes[ATTR.genAiResponseModel] = outcome.responseModel
+    if (outcome.responseId) attributes[ATTR.genAiResponseId] = outcome.responseId
+    if (usage) {
+      attributes[ATTR.tokensInput] = usage.input
+      attributes[ATTR.tokensOutput] = usage.output
+      attributes[ATTR.tokensTotal] = usage.input + usage.output
+      attributes[ATTR.tokensCacheRead] = usage.cacheRead
+      attributes[ATTR.tokensCacheWrite] = usage.cacheWrite
+      attributes[ATTR.genAiInputTokens] = usage.input
+      attributes[ATTR.genAiOutputTokens] = usage.output
+      attributes[ATTR.genAiCacheReadTokens] = usage.cacheRead
+      attributes[ATTR.genAiCacheCreationTokens] = usage.cacheWrite
+    }
+    if (cost) {
+      attributes[ATTR.costTotal] = cost.total
+      attributes[ATTR.costInput] = cost.input
+      attributes[ATTR.costOutput] = cost.output
+    }
+    if (this.firstTokenAt !== undefined) {
+      attributes[ATTR.timeToFirstToken] = (this.firstTokenAt - this.startedAt) / 1000
+    }
+    if (outcome.outputMessages !== undefined) attributes[ATTR.genAiOutputMessages] = outcome.outputMessages
+    this.span.setAttributes(attributes)
+    this.providerSpan?.end()
+    this.span.end()
+    this.recordMetrics(seconds, usage, cost?.total, outcome.responseModel, undefined)
+  }
+
+  /** Ends both spans as failed; `error.kind === 'cancelled'` marks a caller that went away. */
+  fail(error: GatewayError): void {
+    if (this.ended) return
+    this.ended = true
+    const seconds = (performance.now() - this.startedAt) / 1000
+    for (const span of [this.providerSpan, this.span]) {
+      if (!span) continue
+      span.setAttribute(ATTR.errorType, error.errorType)
+      if (error.kind === 'cancelled') span.setAttribute(ATTR.cancelled, true)
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })
+      span.end()
+    }
+    this.recordMetrics(seconds, undefined, undefined, undefined, error.errorType)
+  }
+
+  private recordMetrics(
+    seconds: number,
+    usage: Usage | undefined,
+    cost: number | undefined,
+    responseModel: string | undefined,
+    errorType: string | undefined,
+  ): void {
+    const m = getInstruments()
+    const { model, provider } = this.info
+    const labels: Attributes = { [LABEL.model]: model, [LABEL.provider]: provider }
+    const withOperation: Attributes = { ...labels, [LABEL.operation]: OPERATION }
+    m.requests.add(1, withOperation)
+    if (errorType !== undefined) m.requestsFailed.add(1, { ...withOperation, [LABEL.errorType]: errorType })
+    m.requestDuration.record(seconds, labels)
+    if (this.firstTokenAt !== undefined && errorType === undefined) {
+      m.timeToFirstToken.record((this.firstTokenAt - this.startedAt) / 1000, labels)
+    }
+    if (usage) {
+      m.tokensInput.add(usage.input, labels)
+      m.tokensOutput.add(usage.output, labels)
+      m.cacheReadTokens.add(usage.cacheRead, labels)
+      m.cacheWriteTokens.add(usage.cacheWrite, labels)
+    }
+    if (cost !== undefined) m.costTotalUsd.add(cost, labels)
+
+    const genAi: Attributes = {
+      [ATTR.genAiOperation]: OPERATION,
+      [ATTR.genAiProvider]: provider,
+      [ATTR.genAiRequestModel]: model,
+    }
+    if (responseModel) genAi[ATTR.genAiResponseModel] = responseModel
+    if (errorType !== undefined) genAi[ATTR.errorType] = errorType
+    m.genAiOperationDuration.record(seconds, genAi)
+    if (usage) {
+      m.genAiTokenUsage.record(usage.input, { ...genAi, [ATTR.genAiTokenType]: 'input' })
+      m.genAiTokenUsage.record(usage.output, { ...genAi, [ATTR.genAiTokenType]: 'output' })
+    }
+  }
+}

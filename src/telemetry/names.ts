@@ -1,0 +1,98 @@
+// Every span name, attribute key and metric name the gateway emits, once.
+//
+// Two vocabularies side by side: the sik-llms names of the guide (`llm.*`, `reasoning.*`), which
+// users' Jaeger searches, PromQL and alerts depend on, and the OpenTelemetry GenAI semantic
+// conventions (`gen_ai.*`). The GenAI names are still "Development" status in semconv, so they
+// live here as plain strings rather than imports from @opentelemetry/semantic-conventions'
+// incubating entry point, whose exports may change in any release.
+
+export const SPAN = {
+  request: 'llm.request',
+  providerCall: (provider: string, streaming: boolean) =>
+    `llm.${provider}.${streaming ? 'stream' : 'chat'}`,
+} as const
+
+export const ATTR = {
+  model: 'llm.model',
+  provider: 'llm.provider',
+  operation: 'llm.operation',
+  messagesCount: 'llm.messages.count',
+  streaming: 'llm.streaming',
+  temperature: 'llm.request.temperature',
+  maxTokens: 'llm.request.max_tokens',
+  tokensInput: 'llm.tokens.input',
+  tokensOutput: 'llm.tokens.output',
+  tokensTotal: 'llm.tokens.total',
+  tokensCacheRead: 'llm.tokens.cache_read',
+  tokensCacheWrite: 'llm.tokens.cache_write',
+  costTotal: 'llm.cost.total',
+  costInput: 'llm.cost.input',
+  costOutput: 'llm.cost.output',
+  finishReason: 'llm.response.finish_reason',
+  timeToFirstToken: 'llm.time_to_first_token',
+  cancelled: 'llm.cancelled',
+  demo: 'llm.demo',
+
+  genAiOperation: 'gen_ai.operation.name',
+  genAiProvider: 'gen_ai.provider.name',
+  genAiRequestModel: 'gen_ai.request.model',
+  genAiResponseModel: 'gen_ai.response.model',
+  genAiResponseId: 'gen_ai.response.id',
+  genAiFinishReasons: 'gen_ai.response.finish_reasons',
+  genAiTemperature: 'gen_ai.request.temperature',
+  genAiMaxTokens: 'gen_ai.request.max_tokens',
+  genAiTopP: 'gen_ai.request.top_p',
+  genAiStream: 'gen_ai.request.stream',
+  genAiInputTokens: 'gen_ai.usage.input_tokens',
+  genAiOutputTokens: 'gen_ai.usage.output_tokens',
+  genAiCacheReadTokens: 'gen_ai.usage.cache_read.input_tokens',
+  genAiCacheCreationTokens: 'gen_ai.usage.cache_creation.input_tokens',
+  genAiTokenType: 'gen_ai.token.type',
+  genAiInputMessages: 'gen_ai.input.messages',
+  genAiOutputMessages: 'gen_ai.output.messages',
+  serverAddress: 'server.address',
+  serverPort: 'server.port',
+  errorType: 'error.type',
+} as const
+
+/**
+ * Metric names chosen so that both export paths yield the guide's Prometheus names: the JS
+ * Prometheus exporter (adds `_total` to monotonic sums, maps `.` to `_`, adds no unit) and the
+ * Collector's `prometheus` exporter (strips `total` tokens and re-adds `_total` to monotonic sums,
+ * appends the unit unless already a name token, ignores `{…}` units).
+ */
+export const METRIC = {
+  requests: 'llm.requests',
+  requestsFailed: 'llm.requests.failed',
+  tokensInput: 'llm.tokens.input',
+  tokensOutput: 'llm.tokens.output',
+  cacheReadTokens: 'llm.cache.read.tokens',
+  cacheWriteTokens: 'llm.cache.write.tokens',
+  // `llm_cost_total_usd` cannot come from a monotonic counter on either path (see README,
+  // "Why llm_cost_total_usd is an UpDownCounter"): a non-monotonic sum that only ever rises keeps
+  // the exact name on both paths and stays rate()-able.
+  costTotalUsd: 'llm.cost.total_usd',
+  requestDuration: 'llm.request.duration.seconds',
+  timeToFirstToken: 'llm.time_to_first_token.seconds',
+  genAiTokenUsage: 'gen_ai.client.token.usage',
+  genAiOperationDuration: 'gen_ai.client.operation.duration',
+} as const
+
+/** Metric attribute keys (Prometheus labels after `.` → `_`). */
+export const LABEL = {
+  model: 'llm.model',
+  provider: 'llm.provider',
+  operation: 'llm.operation',
+  errorType: 'error.type',
+} as const
+
+/** Seconds buckets for LLM calls: 50 ms … 2 min (the SDK default is milliseconds, 0…10000). */
+export const DURATION_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120]
+export const TTFT_BUCKETS_S = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30]
+/** Bucket boundaries given by the GenAI semantic conventions for these two histograms. */
+export const GENAI_DURATION_BUCKETS_S = [
+  0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+]
+export const GENAI_TOKEN_BUCKETS = [
+  1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+]

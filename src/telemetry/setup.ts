@@ -1,0 +1,133 @@
+// Starts OpenTelemetry the way the guide describes: zero-config when the process has no
+// providers of its own, hands-off when the operator preloaded theirs (`node --import ./otel.mjs`).
+// Must run before Fastify is imported, so the HTTP instrumentation sees `http` being required.
+import { diag, DiagLogLevel, metrics, trace, isSpanContextValid, type DiagLogger } from '@opentelemetry/api'
+import { NodeSDK } from '@opentelemetry/sdk-node'
+import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace'
+import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics'
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto'
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
+import { getNodeAutoInstrumentations, type InstrumentationConfigMap } from '@opentelemetry/auto-instrumentations-node'
+import { envDetector, osDetector, processDetector, serviceInstanceIdDetector } from '@opentelemetry/resources'
+import type { IncomingMessage } from 'node:http'
+
+export type TelemetryMode = 'zero-config' | 'preloaded' | 'disabled'
+
+export interface Telemetry {
+  mode: TelemetryMode
+  /** Serves GET /metrics; absent when the operator's own MeterProvider is in charge. */
+  prometheus: PrometheusExporter | undefined
+  /** Flushes and stops what we started; a no-op for providers we did not start. */
+  shutdown(): Promise<void>
+}
+
+export interface TelemetryOptions {
+  env?: Record<string, string | undefined>
+  /** Where the SDK's own complaints go (exporter failures), each kind once. */
+  warn: (message: string) => void
+  /** Extra span processors beside the exporter (the trace store uses this). */
+  spanProcessors?: SpanProcessor[]
+}
+
+/**
+ * Only what the span tree of SPEC §2.1 needs: the HTTP SERVER span and the upstream CLIENT span.
+ * The rest (fs, dns, net, pino, the OpenAI SDK's own spans …) would add spans nobody asked for.
+ * An operator who sets OTEL_NODE_ENABLED_INSTRUMENTATIONS gets exactly that list instead.
+ */
+const UNUSED_INSTRUMENTATIONS = [
+  'amqplib', 'aws-lambda', 'aws-sdk', 'bunyan', 'cassandra-driver', 'connect', 'cucumber',
+  'dataloader', 'dns', 'express', 'fs', 'generic-pool', 'graphql', 'grpc', 'hapi',
+  'host-metrics', 'ioredis', 'kafkajs', 'knex', 'koa', 'lru-memoizer', 'memcached', 'mongodb',
+  'mongoose', 'mysql', 'mysql2', 'nestjs-core', 'net', 'openai', 'oracledb', 'pg', 'pino',
+  'redis', 'restify', 'router', 'runtime-node', 'socket.io', 'tedious', 'winston',
+]
+
+function instrumentationConfig(env: Record<string, string | undefined>): InstrumentationConfigMap {
+  const config: InstrumentationConfigMap = {
+    '@opentelemetry/instrumentation-http': {
+      ignoreIncomingRequestHook: (request: IncomingMessage) =>
+        UNTRACED_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
+    },
+  }
+  if (env.OTEL_NODE_ENABLED_INSTRUMENTATIONS) return config
+  for (const name of UNUSED_INSTRUMENTATIONS) {
+    config[`@opentelemetry/instrumentation-${name}` as keyof InstrumentationConfigMap] = { enabled: false }
+  }
+  return config
+}
+
+/** Paths whose server spans would only be noise: probes and scrapes. */
+const UNTRACED_PATHS = new Set(['/metrics', '/health', '/ready', '/favicon.ico'])
+
+/**
+ * A global TracerProvider is "already there" when a span it starts has a valid context: the
+ * API's no-op provider hands out the all-zero invalid context.
+ */
+function hasGlobalTracerProvider(): boolean {
+  const probe = trace.getTracer('sik-llms-gateway.probe').startSpan('probe')
+  const found = isSpanContextValid(probe.spanContext())
+  probe.end()
+  return found
+}
+
+/** The SDK reports each failed export; an unreachable collector must be said once, not per batch. */
+function onceDiagLogger(warn: (message: string) => void): DiagLogger {
+  const seen = new Set<string>()
+  const once = (message: string, ...args: unknown[]) => {
+    const detail = args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : '')).join(' ')
+    const key = `${message} ${detail}`.replace(/\d+/g, '#').slice(0, 200)
+    if (seen.has(key)) return
+    seen.add(key)
+    warn(`opentelemetry: ${message} ${detail}`.trim())
+  }
+  const quiet = () => {}
+  return { error: once, warn: once, info: quiet, debug: quiet, verbose: quiet }
+}
+
+export function startTelemetry(options: TelemetryOptions): Telemetry {
+  const env = options.env ?? process.env
+  if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') {
+    return { mode: 'disabled', prometheus: undefined, shutdown: async () => {} }
+  }
+  if (hasGlobalTracerProvider()) {
+    return { mode: 'preloaded', prometheus: undefined, shutdown: async () => {} }
+  }
+
+  diag.setLogger(onceDiagLogger(options.warn), DiagLogLevel.WARN)
+  const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true })
+  const exportIntervalMillis = Number(env.OTEL_METRIC_EXPORT_INTERVAL ?? '') || 60_000
+  const sdk = new NodeSDK({
+    serviceName: env.OTEL_SERVICE_NAME || 'sik-llms-gateway',
+    // The exporters read OTEL_EXPORTER_OTLP_(TRACES_|METRICS_)ENDPOINT/HEADERS themselves.
+    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() }), ...(options.spanProcessors ?? [])],
+    metricReaders: [
+      new PeriodicExportingMetricReader({
+        exporter: new OTLPMetricExporter(),
+        exportIntervalMillis,
+        exportTimeoutMillis: Math.min(30_000, exportIntervalMillis),
+      }),
+      prometheus,
+    ],
+    // host.id is read asynchronously; the first scrape would otherwise warn that it is not there yet.
+    ...(env.OTEL_NODE_RESOURCE_DETECTORS
+      ? {}
+      : { resourceDetectors: [envDetector, processDetector, osDetector, serviceInstanceIdDetector] }),
+    instrumentations: [getNodeAutoInstrumentations(instrumentationConfig(env))],
+  })
+  sdk.start()
+  return {
+    mode: 'zero-config',
+    prometheus,
+    shutdown: () => sdk.shutdown(),
+  }
+}
+
+/** Instruments must come from the provider actually in use, so they are made after start. */
+export function gatewayMeter() {
+  return metrics.getMeter('sik-llms-gateway')
+}
+
+export function gatewayTracer() {
+  return trace.getTracer('sik-llms-gateway')
+}

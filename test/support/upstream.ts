@@ -1,0 +1,349 @@
+// A fake OpenAI / Anthropic upstream for gateway tests. It replays the recorded exchanges in
+// test/fixtures/recorded byte for byte, but in uneven network chunks (cutting through lines,
+// `data:` prefixes and UTF-8 characters) because that is where stream parsers break, and it can
+// misbehave on purpose: rate limits, overload, hangs, resets before or during the body.
+// Every request is recorded so tests can assert what the gateway sent and whether it hung up.
+import { createServer } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/promises'
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
+import { loadFixture } from './fixtures.ts'
+
+interface ReplyBase {
+  /** Wait this long before the first byte (status line included). */
+  delayMs?: number
+}
+
+/**
+ * Replay a recorded exchange: status, reason, headers and the exact body. Encoding and
+ * hop-by-hop headers are dropped: the stored body is already decoded and Node frames its own.
+ * With `resetAfterBytes`, the headers and that many body bytes are sent, then the connection
+ * is cut (a reset mid-stream: the client sees a truncated body, not a clean end).
+ */
+export interface FixtureReply extends ReplyBase {
+  fixture: string
+  resetAfterBytes?: number
+}
+
+/**
+ * A made-up answer: 429 with `retry-after`, 500, 529 overloaded, a hand-written SSE body...
+ * `json` is serialised and sent as application/json; `body` is sent as is (give it a
+ * content-type, e.g. text/event-stream). Chunked and cut exactly like a fixture.
+ */
+export interface CustomReply extends ReplyBase {
+  status: number
+  headers?: Record<string, string>
+  json?: unknown
+  body?: string
+  resetAfterBytes?: number
+}
+
+/** Read the request, never answer, until the client gives up or the upstream is closed. */
+export interface HangReply extends ReplyBase {
+  hang: true
+}
+
+/** Read the request, then reset the connection without sending a status line. */
+export interface ResetBeforeHeadersReply extends ReplyBase {
+  resetBeforeHeaders: true
+}
+
+export type Reply = FixtureReply | CustomReply | HangReply | ResetBeforeHeadersReply
+
+export interface RecordedRequest {
+  method: string
+  /** As sent, query string included, e.g. `/v1/chat/completions`. */
+  path: string
+  /** Node lower-cases the names. */
+  headers: IncomingHttpHeaders
+  /** `rawBody` parsed as JSON, or `rawBody` itself when it is not JSON. */
+  body: unknown
+  rawBody: string
+  receivedAt: number
+  /** The client closed the connection before the response was complete. */
+  aborted: boolean
+  /** When the response closed, for whatever reason. */
+  closedAt?: number
+}
+
+export interface Upstream {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string
+  /** For OPENAI_BASE_URL: the SDK appends `/chat/completions`. */
+  readonly openaiBaseURL: string
+  /** For ANTHROPIC_BASE_URL: the SDK appends `/v1/messages`. */
+  readonly anthropicBaseURL: string
+  /** Every request so far, in the order their bodies arrived (= the order replies were taken). */
+  readonly requests: RecordedRequest[]
+  /** Queue replies for the next requests, whatever their path. */
+  enqueue(...replies: Reply[]): void
+  /** Served whenever the queue is empty; `undefined` goes back to answering 500. */
+  setDefault(reply: Reply | undefined): void
+  waitForRequests(n: number, timeoutMs?: number): Promise<RecordedRequest[]>
+  /** Resolves once `requests[index]` has been aborted by the client. */
+  waitForAbort(index: number, timeoutMs?: number): Promise<RecordedRequest>
+  /** Forget the queue, the default and the records (the `requests` array is emptied in place). */
+  reset(): void
+  /** Stop at once, dropping open connections, hanging ones included. */
+  close(): Promise<void>
+}
+
+const unforwarded = new Set([
+  'content-encoding',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+])
+
+export async function startUpstream(options: { seed?: number } = {}): Promise<Upstream> {
+  const rand = mulberry32(options.seed ?? 1)
+  const queue: Reply[] = []
+  let fallback: Reply | undefined
+  const requests: RecordedRequest[] = []
+  const waiters = new Set<() => void>()
+  const changed = () => waiters.forEach((check) => check())
+  let closing = false
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const socket = req.socket
+    const record: RecordedRequest = {
+      method: req.method ?? '',
+      path: req.url ?? '',
+      headers: req.headers,
+      body: undefined,
+      rawBody: '',
+      receivedAt: Date.now(),
+      aborted: false,
+    }
+    // Fires however the response ends; it is what stops our pauses and writes early.
+    const gone = new AbortController()
+    let cutByUs = false
+    res.on('close', () => {
+      record.closedAt = Date.now()
+      record.aborted = !res.writableFinished && !cutByUs && !closing
+      gone.abort()
+      changed()
+    })
+
+    const chunks: Buffer[] = []
+    try {
+      for await (const chunk of req) chunks.push(chunk as Buffer)
+    } catch {
+      requests.push(record) // the client left mid-body; 'close' marks it aborted
+      return changed()
+    }
+    record.rawBody = Buffer.concat(chunks).toString('utf8')
+    record.body = parseJson(record.rawBody)
+    const reply = queue.shift() ?? fallback
+    requests.push(record)
+    changed()
+
+    if (!reply) {
+      return fail(res, `no reply scripted for ${record.method} ${record.path}`)
+    }
+    if (reply.delayMs && !(await pause(reply.delayMs, gone.signal))) return
+    if ('hang' in reply) return
+    if ('resetBeforeHeaders' in reply) {
+      cutByUs = true
+      return void socket.resetAndDestroy()
+    }
+
+    let body: string
+    if ('fixture' in reply) {
+      const { response } = loadFixture(reply.fixture)
+      res.statusCode = response.status
+      res.statusMessage = response.reason
+      for (const [name, values] of Object.entries(response.headers)) {
+        if (!unforwarded.has(name.toLowerCase())) res.setHeader(name, values)
+      }
+      body = response.body
+    } else {
+      res.statusCode = reply.status
+      if (reply.json !== undefined) res.setHeader('content-type', 'application/json')
+      for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value)
+      body = reply.json !== undefined ? JSON.stringify(reply.json) : (reply.body ?? '')
+    }
+    res.flushHeaders()
+
+    const bytes = Buffer.from(body, 'utf8')
+    const cutAt = reply.resetAfterBytes
+    const end = cutAt === undefined ? bytes.length : Math.min(cutAt, bytes.length)
+    // Small chunks are the point for SSE; a big JSON body only needs to arrive in a few reads.
+    const sse = String(res.getHeader('content-type') ?? '').includes('text/event-stream')
+    const maxChunk = !sse && bytes.length > 8192 ? 2048 : 120
+    for (let at = 0; at < end; ) {
+      const size = Math.min(end - at, 1 + Math.floor(rand() * maxChunk))
+      // Waiting for the write callback means the bytes reached the kernel, so a cut that
+      // follows cannot swallow them.
+      if (!(await write(res, bytes.subarray(at, (at += size)), gone.signal))) return
+      // A real pause, so the client's reads see the pieces separately rather than coalesced.
+      if (!(await pause(Math.floor(rand() * 3), gone.signal))) return
+    }
+    if (cutAt === undefined) return void res.end()
+    // destroy(), not resetAndDestroy(): an RST may make the client's kernel discard bytes it
+    // has not handed over yet, and the test wants exactly `resetAfterBytes` delivered.
+    cutByUs = true
+    socket.destroy()
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      // Most likely an unknown fixture name: fail the test loudly rather than hang it.
+      if (res.headersSent) return void req.socket.destroy()
+      fail(res, `upstream emulator: ${err instanceof Error ? err.message : String(err)}`)
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+  function waitFor<T>(check: () => T | undefined, timeoutMs: number, what: () => string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const poll = () => {
+        const value = check()
+        if (value === undefined) return
+        done()
+        resolve(value)
+      }
+      const timer = setTimeout(() => {
+        done()
+        reject(new Error(`upstream: timed out after ${timeoutMs} ms waiting for ${what()}`))
+      }, timeoutMs)
+      const done = () => {
+        clearTimeout(timer)
+        waiters.delete(poll)
+      }
+      waiters.add(poll)
+      poll()
+    })
+  }
+
+  let closed: Promise<void> | undefined
+  return {
+    url,
+    openaiBaseURL: `${url}/v1`,
+    anthropicBaseURL: url,
+    requests,
+    enqueue: (...replies) => void queue.push(...replies),
+    setDefault: (reply) => void (fallback = reply),
+    waitForRequests: (n, timeoutMs = 5000) =>
+      waitFor(
+        () => (requests.length >= n ? requests.slice() : undefined),
+        timeoutMs,
+        () => `${n} request(s), got ${requests.length}`,
+      ),
+    waitForAbort: (index, timeoutMs = 5000) =>
+      waitFor(
+        () => (requests[index]?.aborted ? requests[index] : undefined),
+        timeoutMs,
+        () => `request #${index} to be aborted (${requests[index] ? 'not aborted' : 'not received yet'})`,
+      ),
+    reset() {
+      queue.length = 0
+      fallback = undefined
+      requests.length = 0
+    },
+    close() {
+      closing = true
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+      return closed
+    },
+  }
+}
+
+/** A 500 shaped so that both SDKs put `message` in the error they throw. */
+function fail(res: ServerResponse, message: string): void {
+  const body = JSON.stringify({ type: 'error', error: { type: 'upstream_emulator', message } })
+  res.writeHead(500, { 'content-type': 'application/json' }).end(body)
+}
+
+/** Resolves false instead of throwing when the response went away meanwhile. */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await (ms === 0 ? immediate(undefined, { signal }) : sleep(ms, undefined, { signal }))
+    return true
+  } catch {
+    return false
+  }
+}
+
+function write(res: ServerResponse, chunk: Uint8Array, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false)
+  return new Promise((resolve) => {
+    const onAbort = () => resolve(false)
+    signal.addEventListener('abort', onAbort, { once: true })
+    res.write(chunk, (err) => {
+      signal.removeEventListener('abort', onAbort)
+      resolve(!err)
+    })
+  })
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+/** Tiny seeded PRNG (mulberry32): the same seed gives the same chunk boundaries. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export interface SseEvent {
+  /** Absent when the event had no (or an empty) `event:` field, i.e. the default "message". */
+  event?: string
+  data: string
+}
+
+/**
+ * Parse a complete SSE text per the WHATWG rules: `event:` and `data:` fields with one optional
+ * space after the colon, several `data:` lines joined by \n, dispatch on a blank line, comments
+ * (`:`) and other fields ignored, CR / LF / CRLF line ends. As in a browser, an event that is
+ * not terminated by a blank line is dropped, and one with no data is never dispatched.
+ */
+export function sseEvents(text: string): SseEvent[] {
+  const events: SseEvent[] = []
+  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/)
+  lines.pop() // what follows the last line end is an unfinished line, not a blank one
+  let event = ''
+  let data = ''
+  for (const line of lines) {
+    if (line === '') {
+      if (data !== '') events.push({ ...(event && { event }), data: data.slice(0, -1) })
+      event = ''
+      data = ''
+    } else if (!line.startsWith(':')) {
+      const colon = line.indexOf(':')
+      const field = colon === -1 ? line : line.slice(0, colon)
+      const raw = colon === -1 ? '' : line.slice(colon + 1)
+      const value = raw.startsWith(' ') ? raw.slice(1) : raw
+      if (field === 'event') event = value
+      else if (field === 'data') data += `${value}\n`
+    }
+  }
+  return events
+}
+
+/** The JSON of every `data:` event of an OpenAI stream but the final `[DONE]`. */
+export function openaiStreamChunks(text: string): ChatCompletionChunk[] {
+  return sseEvents(text)
+    .filter((e) => e.data !== '[DONE]')
+    .map((e) => JSON.parse(e.data) as ChatCompletionChunk)
+}
