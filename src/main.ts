@@ -48,6 +48,7 @@ async function shutdown(signal: string): Promise<void> {
   if (draining) return
   draining = true
   logger.info({ signal, deadline_ms: config.shutdownTimeoutMs }, 'draining')
+  const startedAt = Date.now()
   const deadline = setTimeout(() => {
     logger.warn('shutdown deadline reached: closing connections still open')
     gateway.app.server.closeAllConnections()
@@ -55,7 +56,16 @@ async function shutdown(signal: string): Promise<void> {
   try {
     await gateway.app.close()
     clearTimeout(deadline)
-    await telemetry.shutdown()
+    // Flushing must not hang the exit when the collector is down: it gets what is left of the
+    // deadline, at least a second.
+    const flushMs = Math.max(1000, config.shutdownTimeoutMs - (Date.now() - startedAt))
+    let flushTimer: NodeJS.Timeout | undefined
+    const flushed = await Promise.race([
+      telemetry.shutdown().then(() => true),
+      new Promise<false>((resolve) => (flushTimer = setTimeout(() => resolve(false), flushMs))),
+    ])
+    clearTimeout(flushTimer)
+    if (!flushed) logger.warn({ flush_ms: flushMs }, 'telemetry flush did not finish in time')
     logger.info('stopped')
   } catch (error) {
     logger.error({ err: error }, 'error during shutdown')
