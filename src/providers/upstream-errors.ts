@@ -8,10 +8,20 @@ interface StainlessError extends Error {
   error?: unknown
 }
 
+interface UpstreamErrorBody {
+  message?: unknown
+  code?: unknown
+  param?: unknown
+}
+
+/** OpenAI's SDK keeps the inner `error` object, Anthropic's the whole `{type, error}` envelope. */
+function upstreamBody(error: StainlessError): UpstreamErrorBody {
+  const body = error.error as (UpstreamErrorBody & { error?: UpstreamErrorBody }) | undefined
+  return body?.error ?? body ?? {}
+}
+
 function upstreamMessage(error: StainlessError): string {
-  // OpenAI's SDK keeps the inner `error` object, Anthropic's the whole `{type, error}` envelope.
-  const body = error.error as { message?: unknown; error?: { message?: unknown } } | undefined
-  const message = body?.error?.message ?? body?.message
+  const message = upstreamBody(error).message
   return typeof message === 'string' ? message : error.message
 }
 
@@ -55,7 +65,13 @@ export function toGatewayError(provider: string, error: unknown, secrets: readon
   if (status >= 400 && status < 500) {
     // The request itself was refused (bad image URL, context too long …): the caller's fault, so
     // it stays a 4xx with the upstream's own words.
-    return new GatewayError('invalid_request', message, { status, code: null, cause: error })
+    const { code, param } = upstreamBody(e)
+    return new GatewayError('invalid_request', message, {
+      status,
+      code: typeof code === 'string' ? code : null,
+      param: typeof param === 'string' ? param : null,
+      cause: error,
+    })
   }
   return new GatewayError('upstream_error', `${provider} failed (${status}): ${message}`, { cause: error })
 }

@@ -2,7 +2,7 @@
 // upstream as the caller sent it, unknown fields included; only the model id changes, and
 // streams always ask for usage so the gateway can meter them.
 import OpenAI from 'openai'
-import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
+import type { ChatCompletionChunk, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions'
 import type { CompletionUsage } from 'openai/resources/completions'
 import type {
   CallOptions,
@@ -54,7 +54,9 @@ export function openAICompatible(options: OpenAICompatibleOptions): ProviderAdap
 
     async complete(request: ChatRequest, model: string, { signal }: CallOptions): Promise<Completion> {
       try {
-        const body = await client.chat.completions.create({ ...request, model, stream: false }, { signal })
+        // The caller's body as sent (no `stream: false` added): only the model id changes.
+        const params = { ...request, model } as ChatCompletionCreateParamsNonStreaming
+        const body = await client.chat.completions.create(params, { signal })
         return { body, usage: usageFromOpenAI(body.usage) }
       } catch (error) {
         throw fail(error)

@@ -1,0 +1,61 @@
+// Anthropic's Messages API behind the OpenAI wire format, through the official SDK. The
+// translation itself lives in translate-*.ts; this file only calls.
+import Anthropic from '@anthropic-ai/sdk'
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
+import type { CallOptions, ChatRequest, Completion, CompletionStream, ProviderAdapter } from '../../core/types.ts'
+import { endpointOf, type UpstreamClientOptions } from '../upstream-client.ts'
+import { toGatewayError } from '../upstream-errors.ts'
+import { toAnthropicRequest } from './translate-request.ts'
+import { fromAnthropicMessage } from './translate-response.ts'
+import { AnthropicStreamTranslator } from './translate-stream.ts'
+
+export interface AnthropicOptions extends UpstreamClientOptions {
+  baseURL: string
+  apiKey: string
+}
+
+export function anthropicProvider(options: AnthropicOptions): ProviderAdapter {
+  const client = new Anthropic({
+    apiKey: options.apiKey,
+    baseURL: options.baseURL,
+    maxRetries: options.maxRetries,
+    timeout: options.firstByteTimeoutMs,
+    fetch: options.fetch,
+    fetchOptions: options.fetchOptions,
+  })
+  const fail = (error: unknown) => toGatewayError('anthropic', error, options.secrets)
+
+  return {
+    name: 'anthropic',
+    endpoint: endpointOf(options.baseURL),
+
+    async complete(request: ChatRequest, model: string, { signal }: CallOptions): Promise<Completion> {
+      const { params, forcedJsonTool } = toAnthropicRequest(request, model)
+      try {
+        const message = await client.messages.create(params, { signal })
+        return fromAnthropicMessage(message, forcedJsonTool ? { forcedJsonTool } : {})
+      } catch (error) {
+        throw fail(error)
+      }
+    },
+
+    async stream(request: ChatRequest, model: string, { signal }: CallOptions): Promise<CompletionStream> {
+      const { params, forcedJsonTool } = toAnthropicRequest(request, model)
+      const translator = new AnthropicStreamTranslator(forcedJsonTool ? { forcedJsonTool } : {})
+      let upstream: AsyncIterable<Anthropic.RawMessageStreamEvent>
+      try {
+        upstream = await client.messages.create({ ...params, stream: true }, { signal })
+      } catch (error) {
+        throw fail(error)
+      }
+      async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
+        try {
+          for await (const event of upstream) yield* translator.push(event)
+        } catch (error) {
+          throw fail(error)
+        }
+      }
+      return { chunks: chunks(), usage: () => translator.usage() }
+    },
+  }
+}
