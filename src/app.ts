@@ -1,6 +1,11 @@
 // The composition root: providers, router, prices and the chat service wired into the server.
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Config } from './config.ts'
+import { ReasoningAgent } from './agent/loop.ts'
+import { McpServers } from './agent/mcp.ts'
+import { loadToolsConfig } from './agent/tools-config.ts'
+import { Toolbox, type ToolSource } from './agent/toolbox.ts'
+import { BUILTIN_TOOLS } from './agent/tools/builtin.ts'
 import { ChatService } from './core/chat.ts'
 import { ModelRouter } from './core/router.ts'
 import { PriceBook } from './pricing/cost.ts'
@@ -13,23 +18,39 @@ export interface Gateway {
   app: FastifyInstance
   /** One line per provider for the start-up log: which are usable and why not. */
   providerSummary: Record<string, string>
+  /** Tool names the agent can use, for the start-up log. */
+  toolSummary: string[]
+  /** Stops what the gateway started besides the HTTP server (MCP servers). */
+  close(): Promise<void>
 }
 
-export function createGateway(deps: {
+export async function createGateway(deps: {
   config: Config
   logger: FastifyBaseLogger
   telemetry: Telemetry
   isDraining: () => boolean
-}): Gateway {
+}): Promise<Gateway> {
   const { config } = deps
   const providers = createProviders(config)
   const router = new ModelRouter(providers.adapters, providers.unavailable, config.aliases)
-  const chat = new ChatService({
-    router,
+  const turnDeps = {
     prices: new PriceBook(PRICES, config.priceOverrides),
     captureContent: config.captureContent,
     totalTimeoutMs: config.upstream.totalTimeoutMs,
-  })
-  const app = buildServer({ ...deps, chat, router, models: providers.models })
-  return { app, providerSummary: providers.summary }
+  }
+  const chat = new ChatService({ ...turnDeps, router })
+  // MCP servers are started (and their tools discovered) before the gateway listens.
+  const mcp = config.agent.toolsConfigPath
+    ? await McpServers.start(loadToolsConfig(config.agent.toolsConfigPath), { logger: deps.logger })
+    : undefined
+  const sources: ToolSource[] = [{ tools: () => [...BUILTIN_TOOLS] }, ...(mcp ? [mcp] : [])]
+  const toolbox = new Toolbox(sources, config.agent.toolTimeoutMs)
+  const agent = new ReasoningAgent({ ...turnDeps, router, toolbox })
+  const app = buildServer({ ...deps, chat, router, models: providers.models, agent, toolbox, mcp })
+  return {
+    app,
+    providerSummary: providers.summary,
+    toolSummary: toolbox.all().map((tool) => tool.name),
+    close: async () => mcp?.close(),
+  }
 }

@@ -28,6 +28,11 @@ export interface Config {
   logLevel: string
   captureContent: boolean
   demo: { tokenDelayMs: number }
+  agent: {
+    /** JSON file listing MCP servers (GATEWAY_TOOLS_CONFIG); none: built-in tools only. */
+    toolsConfigPath: string | undefined
+    toolTimeoutMs: number
+  }
   /** Every secret the gateway holds, so it can be scrubbed from anything passed on. */
   secrets: string[]
 }
@@ -158,6 +163,10 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     captureContent: bool(env, 'OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT', false),
     demo: { tokenDelayMs: int(env, 'DEMO_TOKEN_DELAY_MS', 20, 0, 10_000) },
+    agent: {
+      toolsConfigPath: str(env, 'GATEWAY_TOOLS_CONFIG'),
+      toolTimeoutMs: int(env, 'AGENT_TOOL_TIMEOUT_MS', 30_000, 1, 3_600_000),
+    },
     secrets: [...apiKeys, openaiKey, anthropicKey, ...file.keys].filter((s): s is string => !!s),
   }
 }

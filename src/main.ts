@@ -3,27 +3,33 @@
 // place before `http` is first required.
 import { ConfigError, isLoopback, loadConfig, type Config } from './config.ts'
 import { createLogger } from './log.ts'
-import { startTelemetry } from './telemetry/setup.ts'
+
+/** A configuration problem ends start-up with one line naming the variable, not a stack trace. */
+function exitOnConfigError(error: unknown): never {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`sik-llms-gateway: configuration error: ${error.message}\n`)
+    process.exit(1)
+  }
+  throw error
+}
 
 function readConfig(): Config {
   try {
     return loadConfig()
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`sik-llms-gateway: configuration error: ${error.message}\n`)
-      process.exit(1)
-    }
-    throw error
+    exitOnConfigError(error)
   }
 }
 
 const config = readConfig()
 const logger = createLogger(config.logLevel)
+// Loaded only once the configuration is known good: the SDK takes a while to import.
+const { startTelemetry } = await import('./telemetry/setup.ts')
 const telemetry = startTelemetry({ warn: (message) => logger.warn(message) })
 const { createGateway } = await import('./app.ts')
 
 let draining = false
-const gateway = createGateway({ config, logger, telemetry, isDraining: () => draining })
+const gateway = await createGateway({ config, logger, telemetry, isDraining: () => draining }).catch(exitOnConfigError)
 
 let host = config.host
 if (config.apiKeys.length === 0 && !isLoopback(host)) {
@@ -40,6 +46,7 @@ logger.info(
     auth: config.apiKeys.length > 0 ? 'bearer keys' : 'none (loopback only: set GATEWAY_API_KEYS to listen beyond it)',
     telemetry: telemetry.mode,
     providers: gateway.providerSummary,
+    tools: gateway.toolSummary,
   },
   'listening',
 )
@@ -53,9 +60,14 @@ async function shutdown(signal: string): Promise<void> {
     logger.warn('shutdown deadline reached: closing connections still open')
     gateway.app.server.closeAllConnections()
   }, config.shutdownTimeoutMs)
+  // server.close() only closes the connections idle at that moment: one whose in-flight response
+  // ends during the drain would stay open until the client's keep-alive runs out (or the deadline).
+  const closeIdle = setInterval(() => gateway.app.server.closeIdleConnections(), 50)
   try {
     await gateway.app.close()
     clearTimeout(deadline)
+    clearInterval(closeIdle)
+    await gateway.close()
     // Flushing must not hang the exit when the collector is down: it gets what is left of the
     // deadline, at least a second.
     const flushMs = Math.max(1000, config.shutdownTimeoutMs - (Date.now() - startedAt))

@@ -9,6 +9,9 @@ import type { Config } from './config.ts'
 import type { ChatService } from './core/chat.ts'
 import type { ModelRouter } from './core/router.ts'
 import { GatewayError, asGatewayError, invalidRequest } from './errors.ts'
+import type { ReasoningAgent } from './agent/loop.ts'
+import type { Toolbox } from './agent/toolbox.ts'
+import { agentRoutes, type ToolHealthSource } from './routes/agents/route.ts'
 import { chatCompletionsRoute } from './routes/chat-completions/route.ts'
 import { modelsRoute, type ModelEntry } from './routes/models.ts'
 import { opsRoutes } from './routes/ops.ts'
@@ -31,6 +34,9 @@ export interface ServerDeps {
   chat: ChatService
   router: ModelRouter
   models: ModelEntry[]
+  agent: ReasoningAgent
+  toolbox: Toolbox
+  mcp: ToolHealthSource | undefined
   isDraining: () => boolean
 }
 
@@ -62,10 +68,42 @@ function paramOf(instancePath: string, missing?: string): string | null {
   return full || null
 }
 
+/** Deeper than this is junk, not a request: serialising it again for the upstream would overflow the stack. */
+const MAX_JSON_DEPTH = 128
+
+/** Breadth-first, one pass over the containers: whether `value` nests objects/arrays beyond `limit` levels. */
+function nestedBeyond(value: unknown, limit: number): boolean {
+  let level: unknown[] = [value]
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth >= limit) return true
+    const next: unknown[] = []
+    for (const node of level) {
+      for (const child of Object.values(node as object)) if (child !== null && typeof child === 'object') next.push(child)
+    }
+    level = next
+  }
+  return false
+}
+
+/**
+ * The error to report among ajv's: the most specific one. A value failing an `anyOf` yields one
+ * error per branch (`must be string`, `must be null` …) before the one that says what is really
+ * wrong deeper down, e.g. `messages[0].content[0].type` missing; the deepest path names it.
+ */
+function mostSpecific(errors: NonNullable<FastifyError['validation']>): (typeof errors)[number] {
+  let best = errors[0]!
+  const depth = (path: string) => path.split('/').length
+  for (const candidate of errors) {
+    if (candidate.keyword === 'anyOf' || candidate.keyword === 'if') continue
+    if (depth(candidate.instancePath) > depth(best.instancePath)) best = candidate
+  }
+  return best
+}
+
 function toGatewayError(error: FastifyError): GatewayError {
   if (error instanceof GatewayError) return error
   if (error.validation?.length) {
-    const first = error.validation[0]!
+    const first = mostSpecific(error.validation)
     const missing = (first.params as { missingProperty?: string }).missingProperty
     const param = paramOf(first.instancePath, missing)
     const allowed = (first.params as { allowedValues?: unknown[] }).allowedValues
@@ -101,6 +139,30 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   })
+  // JSON only: Fastify's default text/plain parser would hand the schema a string ("must be
+  // object") where the caller needs to hear about the content-type (415).
+  app.removeContentTypeParser('text/plain')
+  // Fastify's JSON parser (prototype-poisoning guard included), with the reason said when it
+  // refuses a body, and a nesting limit so junk is a 400 rather than a stack overflow later.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    parseJson(request, body as string, (error: Error | null, value?: unknown) => {
+      if (error) {
+        if ((error as FastifyError).code !== 'FST_ERR_CTP_INVALID_JSON_BODY') return done(error, undefined)
+        try {
+          JSON.parse(body as string)
+        } catch (syntax) {
+          return done(invalidRequest(`The request body is not valid JSON: ${(syntax as Error).message}`), undefined)
+        }
+        return done(invalidRequest('The request body contains a `__proto__` or `constructor.prototype` key, which is refused.'), undefined)
+      }
+      if (value !== null && typeof value === 'object' && nestedBeyond(value, MAX_JSON_DEPTH)) {
+        return done(invalidRequest(`The request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`), undefined)
+      }
+      done(null, value)
+    })
+  })
   app.decorateRequest('traceIds', undefined)
   app.decorateRequest('llmModel', undefined)
 
@@ -111,7 +173,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     // Names the HTTP SERVER span after the route (`POST /v1/chat/completions`) and sets http.route.
     const rpc = getRPCMetadata(context.active())
     if (rpc?.type === RPCType.HTTP) rpc.route = request.routeOptions.url ?? request.url
-    if (!isKey || PUBLIC_PATHS.has(request.url)) return
+    if (!isKey || PUBLIC_PATHS.has(request.url.split('?')[0] ?? '')) return
     const header = request.headers.authorization ?? ''
     const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : ''
     if (!token) {
@@ -157,5 +219,6 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   opsRoutes(app, deps.telemetry, deps.isDraining)
   modelsRoute(app, deps.router, deps.models)
   chatCompletionsRoute(app, deps.chat)
+  agentRoutes(app, deps.agent, deps.toolbox, deps.mcp)
   return app
 }

@@ -64,6 +64,9 @@ export async function* streamFrames(options: StreamFramesOptions): AsyncGenerato
       if (isUsageChunk || chunk.choices.some((c) => c.finish_reason)) pending = chunk
       else yield frame(chunk)
     }
+    // The SDKs end a stream quietly when its request is aborted: a stream cut short by the total
+    // timeout or by the caller leaving must not pass for a complete one (504 event / cancelled).
+    if (deadline.signal.aborted) throw new Error('the upstream stream was aborted')
     const usage = stream.usage()
     const cost = options.price(usage)
     const last: Chunk = pending ?? {

@@ -132,10 +132,15 @@ export class ChatService {
   }
 
   private price(provider: string, model: string, usage: Usage | undefined): Cost | undefined {
-    if (!usage) return undefined
-    const price = this.deps.prices.lookup(provider, model)
-    return price ? computeCost(usage, price) : undefined
+    return priceOf(this.deps.prices, provider, model, usage)
   }
+}
+
+/** Cost of one exchange, or undefined when the usage or the model's price is unknown. */
+export function priceOf(prices: PriceBook, provider: string, model: string, usage: Usage | undefined): Cost | undefined {
+  if (!usage) return undefined
+  const price = prices.lookup(provider, model)
+  return price ? computeCost(usage, price) : undefined
 }
 
 export function traceContextBody(ids: TraceIds): { trace_id: string; span_id: string } {

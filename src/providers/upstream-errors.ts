@@ -41,7 +41,7 @@ export function toGatewayError(provider: string, error: unknown, secrets: readon
   }
   if (typeof e?.status !== 'number') {
     const detail = scrubSecrets(e?.message ?? String(error), secrets)
-    return new GatewayError('connection_error', `could not reach ${provider}: ${detail}`, { cause: error })
+    return new GatewayError('connection_error', `the connection to ${provider} failed: ${detail}`, { cause: error })
   }
   const status = e.status
   const message = scrubSecrets(upstreamMessage(e), secrets)

@@ -96,3 +96,34 @@ export const GENAI_DURATION_BUCKETS_S = [
 export const GENAI_TOKEN_BUCKETS = [
   1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
 ]
+
+/** The reasoning agent's spans (the guide's ReasoningAgent tree). */
+export const AGENT_SPAN = {
+  run: 'llm.reasoning_agent.stream',
+  iteration: (index: number) => `reasoning.thinking.iteration_${index}`,
+  tool: (name: string) => `reasoning.tool.${name}`,
+} as const
+
+export const AGENT_ATTR = {
+  effort: 'llm.reasoning.effort',
+  iterationsTotal: 'llm.reasoning.iterations.total',
+  toolCallsTotal: 'llm.reasoning.tool_calls.total',
+  thinkingContentLength: 'reasoning.thinking.content_length',
+  iterationIndex: 'reasoning.iteration',
+  toolName: 'tool.name',
+  toolArgumentsCount: 'tool.arguments_count',
+  genAiToolName: 'gen_ai.tool.name',
+  genAiToolCallId: 'gen_ai.tool.call.id',
+  genAiToolType: 'gen_ai.tool.type',
+  genAiAgentName: 'gen_ai.agent.name',
+} as const
+
+export const AGENT_METRIC = {
+  requests: 'llm.reasoning.requests',
+  success: 'llm.reasoning.success',
+  iterations: 'llm.reasoning.iterations',
+  toolCalls: 'llm.reasoning.tool_calls',
+} as const
+
+/** Label of the reasoning metrics besides llm_model and llm_provider. */
+export const AGENT_LABEL = { effort: 'reasoning_effort' } as const

@@ -71,6 +71,24 @@ function hasGlobalTracerProvider(): boolean {
   return found
 }
 
+/**
+ * SDK 3's BatchSpanProcessor no longer reads OTEL_BSP_* itself (only NodeSDK's own default
+ * processor does), so a processor we construct must be given them, or they are silently ignored.
+ */
+function batchOptionsFromEnv(env: Record<string, string | undefined>) {
+  const count = (name: string): number | undefined => {
+    const raw = env[name]?.trim()
+    const value = raw ? Number(raw) : NaN
+    return Number.isFinite(value) && value >= 0 ? value : undefined
+  }
+  return {
+    maxQueueSize: count('OTEL_BSP_MAX_QUEUE_SIZE'),
+    maxExportBatchSize: count('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+    scheduledDelayMillis: count('OTEL_BSP_SCHEDULE_DELAY'),
+    exportTimeoutMillis: count('OTEL_BSP_EXPORT_TIMEOUT'),
+  }
+}
+
 /** The SDK reports each failed export; an unreachable collector must be said once, not per batch. */
 function onceDiagLogger(warn: (message: string) => void): DiagLogger {
   const seen = new Set<string>()
@@ -100,7 +118,10 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || 'sik-llms-gateway',
     // The exporters read OTEL_EXPORTER_OTLP_(TRACES_|METRICS_)ENDPOINT/HEADERS themselves.
-    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() }), ...(options.spanProcessors ?? [])],
+    spanProcessors: [
+      new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), ...batchOptionsFromEnv(env) }),
+      ...(options.spanProcessors ?? []),
+    ],
     metricReaders: [
       new PeriodicExportingMetricReader({
         exporter: new OTLPMetricExporter(),

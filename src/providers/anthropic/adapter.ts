@@ -22,6 +22,10 @@ export function anthropicProvider(options: AnthropicOptions): ProviderAdapter {
     timeout: options.firstByteTimeoutMs,
     fetch: options.fetch,
     fetchOptions: options.fetchOptions,
+    // The SDK has its own spans and trace-context headers; the gateway records the call itself
+    // (llm.anthropic.*) and the undici instrumentation propagates the context, so a request would
+    // otherwise carry two `traceparent`s and the tree an extra span.
+    openTelemetry: false,
   })
   const fail = (error: unknown) => toGatewayError('anthropic', error, options.secrets)
 

@@ -50,21 +50,46 @@ function argumentsFor(tool: ChatCompletionTool, prompt: string): string {
   return JSON.stringify(args)
 }
 
+/** The offered tool that fits the prompt: the clock for time questions, else arithmetic, else the first. */
+function pickTool(tools: ChatCompletionTool[], prompt: string): ChatCompletionTool | undefined {
+  const named = (pattern: RegExp) => tools.find((t) => t.type === 'function' && pattern.test(t.function.name))
+  if (/\b(time|date|day|clock|hour)\b/i.test(prompt)) return named(/time|clock|date/) ?? tools[0]
+  if (/\d\s*[-+*/^%]\s*[\d(]/.test(prompt)) return named(/calc|math|eval/) ?? tools[0]
+  return tools[0]
+}
+
+/** The name of the tool whose result `message` carries, from the assistant turn that called it. */
+function toolNameOf(messages: ChatCompletionMessageParam[], message: ChatCompletionMessageParam): string {
+  const id = message.role === 'tool' ? message.tool_call_id : undefined
+  for (const m of messages) {
+    if (m.role !== 'assistant') continue
+    const call = m.tool_calls?.find((c) => c.id === id)
+    if (call && call.type === 'function') return call.function.name
+  }
+  return 'the tool'
+}
+
 function planTurn(request: ChatRequest, model: string): DemoTurn {
   const messages = request.messages
   const last = messages[messages.length - 1]
   const tools = (request.tools ?? []).filter((t): t is ChatCompletionTool => t.type === 'function')
-  const reasoning = model === 'demo-reasoner' ? `The user asked: "${textOf(last).slice(0, 120)}". ${DEMO_LABEL}` : null
+  const question = textOf([...messages].reverse().find((m) => m.role === 'user'))
+  const reasoning = model === 'demo-reasoner' ? `The user asked: "${question.slice(0, 120)}". ${DEMO_LABEL}` : null
   if (last?.role === 'tool') {
-    return { content: `${DEMO_LABEL} The tool returned: ${textOf(last)}`, reasoning, toolCall: null }
+    const result = textOf(last)
+    return {
+      content: `${DEMO_LABEL} ${toolNameOf(messages, last)} returned ${result}, so the answer is ${result}.`,
+      reasoning,
+      toolCall: null,
+    }
   }
-  const tool = request.tool_choice === 'none' ? undefined : tools[0]
+  const tool = request.tool_choice === 'none' ? undefined : pickTool(tools, textOf(last))
   if (tool && tool.type === 'function') {
     const prompt = textOf(last)
     return {
       content: null,
       reasoning,
-      toolCall: { id: `call_demo_${hash(prompt)}`, name: tool.function.name, arguments: argumentsFor(tool, prompt) },
+      toolCall: { id: `call_demo_${hash(prompt + tool.function.name)}`, name: tool.function.name, arguments: argumentsFor(tool, prompt) },
     }
   }
   const echo = textOf(last).slice(0, 200)

@@ -1,6 +1,8 @@
 // The request body of POST /v1/chat/completions as a JSON schema, compiled once by Fastify's ajv.
 // It checks what the gateway itself relies on, so every malformed body is a 400 naming the
 // field; fields it does not know pass through untouched to OpenAI-compatible upstreams.
+// Every `if` requires the property it tests: without it, an absent `type`/`role` satisfies the
+// `if` vacuously and the error blames the `then` (e.g. "missing image_url" for a part without type).
 
 const nullable = (schema: Record<string, unknown>) => ({ anyOf: [schema, { type: 'null' }] })
 
@@ -17,8 +19,8 @@ const contentPart = {
     },
   },
   allOf: [
-    { if: { properties: { type: { const: 'text' } } }, then: { required: ['text'] } },
-    { if: { properties: { type: { const: 'image_url' } } }, then: { required: ['image_url'] } },
+    { if: { required: ['type'], properties: { type: { const: 'text' } } }, then: { required: ['text'] } },
+    { if: { required: ['type'], properties: { type: { const: 'image_url' } } }, then: { required: ['image_url'] } },
   ],
 }
 
@@ -47,8 +49,8 @@ const message = {
     tool_call_id: { type: 'string' },
   },
   allOf: [
-    { if: { properties: { role: { const: 'tool' } } }, then: { required: ['tool_call_id', 'content'] } },
-    { if: { properties: { role: { enum: ['system', 'developer', 'user'] } } }, then: { required: ['content'] } },
+    { if: { required: ['role'], properties: { role: { const: 'tool' } } }, then: { required: ['tool_call_id', 'content'] } },
+    { if: { required: ['role'], properties: { role: { enum: ['system', 'developer', 'user'] } } }, then: { required: ['content'] } },
   ],
 }
 
@@ -69,7 +71,7 @@ const tool = {
       },
     },
   },
-  allOf: [{ if: { properties: { type: { const: 'function' } } }, then: { required: ['function'] } }],
+  allOf: [{ if: { required: ['type'], properties: { type: { const: 'function' } } }, then: { required: ['function'] } }],
 }
 
 export const chatCompletionBodySchema = {
@@ -110,7 +112,7 @@ export const chatCompletionBodySchema = {
           properties: { name: { type: 'string' }, schema: { type: 'object' }, strict: nullable({ type: 'boolean' }) },
         },
       },
-      allOf: [{ if: { properties: { type: { const: 'json_schema' } } }, then: { required: ['json_schema'] } }],
+      allOf: [{ if: { required: ['type'], properties: { type: { const: 'json_schema' } } }, then: { required: ['json_schema'] } }],
     },
     reasoning_effort: nullable({ type: 'string' }),
     user: { type: 'string' },

@@ -1,0 +1,235 @@
+// The reasoning agent: think → call tools → observe → answer, inside the gateway, with the
+// provider's native tool calling. Each model call is one iteration; the tool calls of one turn
+// run concurrently; at the iteration cap the model is asked for a final answer without tools.
+// Events are handed to `emit` as they happen; the route turns them into SSE or ignores them.
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions'
+import type { ModelRouter, Route } from '../core/router.ts'
+import { assistantMessage, runModelTurn, type AssistantTurn, type TurnDeps } from '../core/model-turn.ts'
+import { emptyUsage, type ChatRequest, type Usage } from '../core/types.ts'
+import { GatewayError, asGatewayError } from '../errors.ts'
+import { AgentRun } from '../telemetry/agent-run.ts'
+import type { TraceIds } from '../telemetry/llm-call.ts'
+import { ITERATION_CAPS, supportsReasoning, type Effort } from './effort.ts'
+import { Toolbox } from './toolbox.ts'
+import type { AgentTool } from './tools/types.ts'
+
+export interface AgentRequest {
+  model: string
+  messages: ChatCompletionMessageParam[]
+  tools?: string[]
+  reasoning_effort?: Effort
+  max_iterations?: number
+  temperature?: number
+  stream?: boolean
+}
+
+export interface ToolCallRecord {
+  id: string
+  name: string
+  arguments: string
+  result: string | null
+  error: string | null
+  duration_ms: number
+}
+
+export interface IterationRecord {
+  index: number
+  thinking: string
+  tool_calls: ToolCallRecord[]
+}
+
+export type AgentEvent =
+  | { event: 'iteration'; data: { index: number } }
+  | { event: 'thinking.delta'; data: { index: number; delta: string } }
+  | { event: 'answer.delta'; data: { index: number; delta: string } }
+  | { event: 'tool.call'; data: { index: number; id: string; name: string; arguments: string } }
+  | { event: 'tool.result'; data: { index: number } & ToolCallRecord }
+
+export interface AgentSummary {
+  id: string
+  object: 'agent.run'
+  model: string
+  answer: string
+  iterations: IterationRecord[]
+  usage: Record<string, number>
+  trace_context: { trace_id: string; span_id: string }
+}
+
+export interface AgentDeps extends TurnDeps {
+  router: ModelRouter
+  toolbox: Toolbox
+}
+
+/** Said to the model at the cap, in place of further tool calls. */
+const FINAL_ANSWER_NUDGE =
+  'You have used all your tool calls for this task. Answer the original question now, as well as you can, without calling any tool.'
+
+function addUsage(total: Usage, turn: Usage | undefined): void {
+  if (!turn) return
+  total.input += turn.input
+  total.output += turn.output
+  total.cacheRead += turn.cacheRead
+  total.cacheWrite += turn.cacheWrite
+  total.cacheWrite1h += turn.cacheWrite1h
+  total.reasoning += turn.reasoning
+}
+
+/** OpenAI's usage shape, summed over every model call of the run. */
+function usageBody(usage: Usage, cost: number | undefined): Record<string, number> {
+  return {
+    prompt_tokens: usage.input,
+    completion_tokens: usage.output,
+    total_tokens: usage.input + usage.output,
+    cached_tokens: usage.cacheRead,
+    cache_creation_input_tokens: usage.cacheWrite,
+    reasoning_tokens: usage.reasoning,
+    ...(cost === undefined ? {} : { cost_usd: Math.round(cost * 1e10) / 1e10 }),
+  }
+}
+
+export class ReasoningAgent {
+  private readonly deps: AgentDeps
+
+  constructor(deps: AgentDeps) {
+    this.deps = deps
+  }
+
+  /** Checks what can be checked before any work starts: model route and tool names (4xx). */
+  prepare(request: AgentRequest): { route: Route; tools: AgentTool[] } {
+    return { route: this.deps.router.resolve(request.model), tools: this.deps.toolbox.select(request.tools) }
+  }
+
+  /**
+   * Runs to an answer. Resolves with the summary, rejects with a GatewayError. `onStart` gets the
+   * agent span's ids as soon as the span exists: they are the ids the caller is given.
+   */
+  async run(
+    request: AgentRequest,
+    prepared: { route: Route; tools: AgentTool[] },
+    signal: AbortSignal,
+    emit: (event: AgentEvent) => void,
+    onStart: (ids: TraceIds) => void = () => {},
+  ): Promise<AgentSummary> {
+    const { route, tools } = prepared
+    const effort: Effort = request.reasoning_effort ?? 'medium'
+    const cap = request.max_iterations ?? ITERATION_CAPS[effort]
+    const run = new AgentRun({ provider: route.adapter.name, model: route.model, effort })
+    onStart(run.ids)
+    const usage = emptyUsage()
+    let cost: number | undefined = 0
+    const iterations: IterationRecord[] = []
+    const conversation: ChatCompletionMessageParam[] = [...request.messages]
+    const openAITools = Toolbox.asOpenAITools(tools)
+    const reasoning = supportsReasoning(route.adapter.name, route.model)
+    const totals = () => ({
+      iterations: iterations.length,
+      toolCalls: iterations.reduce((n, it) => n + it.tool_calls.length, 0),
+      usage,
+      cost,
+    })
+
+    try {
+      for (let index = 1; index <= cap; index++) {
+        const final = index === cap
+        if (final && index > 1) conversation.push({ role: 'user', content: FINAL_ANSWER_NUDGE })
+        const turnRequest: ChatRequest = {
+          model: route.model,
+          messages: [...conversation],
+          stream: true,
+          stream_options: { include_usage: true },
+          ...(openAITools.length ? { tools: openAITools, tool_choice: final ? 'none' : 'auto' } : {}),
+          ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+          ...(reasoning ? { reasoning_effort: effort } : {}),
+        }
+        emit({ event: 'iteration', data: { index } })
+        const span = run.iteration(index)
+        let turn: AssistantTurn
+        try {
+          turn = await runModelTurn(this.deps, route, turnRequest, signal, span.context, {
+            onContent: (delta) => emit({ event: 'answer.delta', data: { index, delta } }),
+            onReasoning: (delta) => emit({ event: 'thinking.delta', data: { index, delta } }),
+          })
+        } catch (error) {
+          const failure = asGatewayError(error)
+          span.end({}, { type: failure.errorType, message: failure.message })
+          throw failure
+        }
+        addUsage(usage, turn.usage)
+        cost = cost === undefined || turn.cost === undefined ? undefined : cost + turn.cost.total
+        // Text that came with tool calls was the model thinking aloud, not its answer.
+        const thinking = turn.toolCalls.length ? [turn.reasoning, turn.content].filter(Boolean).join('\n') : turn.reasoning
+        const record: IterationRecord = { index, thinking, tool_calls: [] }
+        iterations.push(record)
+        span.end({ 'reasoning.thinking.content_length': thinking.length })
+
+        if (turn.toolCalls.length === 0 || final) {
+          const summary: AgentSummary = {
+            id: `agentrun-${run.ids.span_id}`,
+            object: 'agent.run',
+            model: request.model,
+            answer: turn.content,
+            iterations,
+            usage: usageBody(usage, cost),
+            trace_context: { trace_id: run.ids.trace_id, span_id: run.ids.span_id },
+          }
+          run.succeed(totals())
+          return summary
+        }
+
+        conversation.push(assistantMessage(turn))
+        record.tool_calls = await this.runTools(run, tools, turn, index, signal, emit)
+        for (const call of record.tool_calls) {
+          conversation.push({ role: 'tool', tool_call_id: call.id, content: call.error === null ? (call.result ?? '') : `Error: ${call.error}` })
+        }
+        if (signal.aborted) throw new GatewayError('cancelled', 'The caller closed the connection')
+      }
+      throw new GatewayError('internal', 'the agent loop ended without an answer')
+    } catch (error) {
+      const failure = asGatewayError(error)
+      run.fail(totals(), failure)
+      throw failure
+    }
+  }
+
+  private async runTools(
+    run: AgentRun,
+    tools: AgentTool[],
+    turn: AssistantTurn,
+    index: number,
+    signal: AbortSignal,
+    emit: (event: AgentEvent) => void,
+  ): Promise<ToolCallRecord[]> {
+    const byName = new Map(tools.map((tool) => [tool.name, tool]))
+    return Promise.all(
+      turn.toolCalls.map(async (call): Promise<ToolCallRecord> => {
+        emit({ event: 'tool.call', data: { index, id: call.id, name: call.name, arguments: call.arguments } })
+        const tool = byName.get(call.name)
+        const span = run.tool(call.name, call.id, countArguments(call.arguments))
+        const outcome = tool
+          ? await this.deps.toolbox.run(tool, call.arguments, signal)
+          : { result: null, error: `there is no tool named ${call.name}`, durationMs: 0, content: '' }
+        span.end({}, outcome.error === null ? undefined : { type: 'tool_error', message: outcome.error })
+        const record: ToolCallRecord = {
+          id: call.id,
+          name: call.name,
+          arguments: call.arguments,
+          result: outcome.result,
+          error: outcome.error,
+          duration_ms: outcome.durationMs,
+        }
+        emit({ event: 'tool.result', data: { index, ...record } })
+        return record
+      }),
+    )
+  }
+}
+
+/** `tool.arguments_count` of the guide: how many arguments the model passed. */
+function countArguments(raw: string): number {
+  try {
+    const parsed: unknown = JSON.parse(raw)
+    return typeof parsed === 'object' && parsed !== null ? Object.keys(parsed).length : 0
+  } catch {
+    return 0
+  }
+}

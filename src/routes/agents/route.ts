@@ -1,0 +1,79 @@
+// POST /v1/agents/reasoning and GET /v1/agents/tools: the reasoning agent over HTTP. JSON answers
+// the whole run; SSE streams it as named events (iteration, thinking.delta, tool.call,
+// tool.result, answer.delta) and ends with `done` (the same summary) or `error`.
+import type { FastifyInstance } from 'fastify'
+import type { AgentEvent, AgentRequest, ReasoningAgent } from '../../agent/loop.ts'
+import { EFFORTS, MAX_ITERATIONS_LIMIT } from '../../agent/effort.ts'
+import type { Toolbox } from '../../agent/toolbox.ts'
+import { asGatewayError } from '../../errors.ts'
+import type { TraceIds } from '../../telemetry/llm-call.ts'
+import { traceHeaders } from '../../telemetry/trace-context.ts'
+import { chatCompletionBodySchema } from '../chat-completions/schema.ts'
+import { callerSignal, FrameQueue, writeEventStream } from '../sse.ts'
+
+const agentBodySchema = {
+  type: 'object',
+  required: ['model', 'messages'],
+  properties: {
+    model: chatCompletionBodySchema.properties.model,
+    messages: chatCompletionBodySchema.properties.messages,
+    tools: { type: 'array', items: { type: 'string', pattern: '^[a-zA-Z0-9_-]{1,64}$' }, uniqueItems: true },
+    reasoning_effort: { enum: EFFORTS },
+    max_iterations: { type: 'integer', minimum: 1, maximum: MAX_ITERATIONS_LIMIT },
+    temperature: { type: 'number', minimum: 0, maximum: 2 },
+    stream: { type: 'boolean' },
+  },
+} as const
+
+function namedEvent(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+}
+
+/** Health of the MCP servers, for GET /v1/agents/tools. */
+export interface ToolHealthSource {
+  health(): unknown[]
+}
+
+export function agentRoutes(app: FastifyInstance, agent: ReasoningAgent, toolbox: Toolbox, mcp: ToolHealthSource | undefined): void {
+  app.get('/v1/agents/tools', async () => ({
+    object: 'list',
+    data: toolbox.all().map((tool) => ({
+      name: tool.name,
+      description: tool.description,
+      source: tool.source,
+      parameters: tool.parameters,
+    })),
+    mcp_servers: mcp?.health() ?? [],
+  }))
+
+  app.post<{ Body: AgentRequest }>('/v1/agents/reasoning', { schema: { body: agentBodySchema } }, async (request, reply) => {
+    const body = request.body
+    request.llmModel = body.model
+    // Unknown model or tool: a 4xx before any span of the run exists.
+    const prepared = agent.prepare(body)
+    const signal = callerSignal(reply)
+    let ids: TraceIds | undefined
+    const onStart = (runIds: TraceIds) => {
+      ids = runIds
+      request.traceIds = runIds
+    }
+
+    if (body.stream !== true) {
+      const summary = await agent.run(body, prepared, signal, () => {}, onStart)
+      return reply.headers(traceHeaders(ids!)).send(summary)
+    }
+
+    const queue = new FrameQueue()
+    const emit = (e: AgentEvent) => queue.push(namedEvent(e.event, e.data))
+    const finished = agent.run(body, prepared, signal, emit, onStart).then(
+      (summary) => queue.push(namedEvent('done', summary)),
+      (error: unknown) => {
+        const failure = asGatewayError(error)
+        queue.push(namedEvent('error', { ...failure.toBody(), trace_context: { trace_id: ids?.trace_id, span_id: ids?.span_id } }))
+      },
+    )
+    void finished.finally(() => queue.close())
+    // The run has started synchronously up to its first await, so the ids exist by now.
+    return writeEventStream(reply, traceHeaders(ids!), queue)
+  })
+}

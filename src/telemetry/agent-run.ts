@@ -1,0 +1,150 @@
+// One reasoning-agent run as telemetry sees it: the `llm.reasoning_agent.stream` span, one
+// `reasoning.thinking.iteration_N` span per model call (each holding that call's llm.request
+// subtree), one `reasoning.tool.<name>` span per tool call, and the reasoning metrics.
+import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Counter, type Span } from '@opentelemetry/api'
+import type { Usage } from '../core/types.ts'
+import type { GatewayError } from '../errors.ts'
+import { AGENT_ATTR, AGENT_LABEL, AGENT_METRIC, AGENT_SPAN, ATTR, LABEL } from './names.ts'
+import type { TraceIds } from './llm-call.ts'
+import { gatewayMeter, gatewayTracer } from './setup.ts'
+
+interface AgentInstruments {
+  requests: Counter
+  success: Counter
+  iterations: Counter
+  toolCalls: Counter
+}
+
+let instruments: AgentInstruments | undefined
+
+function agentInstruments(): AgentInstruments {
+  if (instruments) return instruments
+  const meter = gatewayMeter()
+  const counter = (name: string, description: string, unit: string) => meter.createCounter(name, { description, unit })
+  instruments = {
+    requests: counter(AGENT_METRIC.requests, 'Reasoning agent runs started', '{run}'),
+    success: counter(AGENT_METRIC.success, 'Reasoning agent runs that produced an answer', '{run}'),
+    iterations: counter(AGENT_METRIC.iterations, 'Model calls made by reasoning agent runs', '{iteration}'),
+    toolCalls: counter(AGENT_METRIC.toolCalls, 'Tool calls made by reasoning agent runs', '{call}'),
+  }
+  return instruments
+}
+
+export interface AgentRunInfo {
+  provider: string
+  model: string
+  effort: string
+}
+
+export interface AgentRunTotals {
+  iterations: number
+  toolCalls: number
+  usage: Usage
+  cost: number | undefined
+}
+
+/** A child span of the run; `context` is where work inside it must run. */
+export interface ChildSpan {
+  context: Context
+  /** `error`: the low-cardinality `error.type` and the message, when the work inside failed. */
+  end(attributes?: Attributes, error?: { type: string; message: string }): void
+}
+
+export class AgentRun {
+  private readonly span: Span
+  private readonly runContext: Context
+  private readonly labels: Attributes
+  private ended = false
+
+  constructor(info: AgentRunInfo, parent: Context = context.active()) {
+    this.span = gatewayTracer().startSpan(
+      AGENT_SPAN.run,
+      {
+        kind: SpanKind.INTERNAL,
+        attributes: {
+          [ATTR.genAiOperation]: 'invoke_agent',
+          [AGENT_ATTR.genAiAgentName]: 'reasoning_agent',
+          [ATTR.genAiProvider]: info.provider,
+          [ATTR.genAiRequestModel]: info.model,
+          [ATTR.model]: info.model,
+          [ATTR.provider]: info.provider,
+          [AGENT_ATTR.effort]: info.effort,
+        },
+      },
+      parent,
+    )
+    this.runContext = trace.setSpan(parent, this.span)
+    this.labels = { [LABEL.model]: info.model, [LABEL.provider]: info.provider, [AGENT_LABEL.effort]: info.effort }
+    agentInstruments().requests.add(1, this.labels)
+  }
+
+  get ids(): TraceIds {
+    const { traceId, spanId, traceFlags } = this.span.spanContext()
+    return { trace_id: traceId, span_id: spanId, flags: traceFlags.toString(16).padStart(2, '0') }
+  }
+
+  iteration(index: number): ChildSpan {
+    return this.child(AGENT_SPAN.iteration(index), { [AGENT_ATTR.iterationIndex]: index })
+  }
+
+  tool(name: string, callId: string, argumentsCount: number): ChildSpan {
+    return this.child(AGENT_SPAN.tool(name), {
+      [ATTR.genAiOperation]: 'execute_tool',
+      [AGENT_ATTR.toolName]: name,
+      [AGENT_ATTR.toolArgumentsCount]: argumentsCount,
+      [AGENT_ATTR.genAiToolName]: name,
+      [AGENT_ATTR.genAiToolCallId]: callId,
+      [AGENT_ATTR.genAiToolType]: 'function',
+    })
+  }
+
+  succeed(totals: AgentRunTotals): void {
+    if (this.end(totals)) agentInstruments().success.add(1, this.labels)
+  }
+
+  fail(totals: AgentRunTotals, error: GatewayError): void {
+    if (this.ended) return
+    this.span.setAttribute(ATTR.errorType, error.errorType)
+    if (error.kind === 'cancelled') this.span.setAttribute(ATTR.cancelled, true)
+    this.span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })
+    this.end(totals)
+  }
+
+  private end(totals: AgentRunTotals): boolean {
+    if (this.ended) return false
+    this.ended = true
+    const { usage } = totals
+    this.span.setAttributes({
+      [AGENT_ATTR.iterationsTotal]: totals.iterations,
+      [AGENT_ATTR.toolCallsTotal]: totals.toolCalls,
+      [ATTR.tokensInput]: usage.input,
+      [ATTR.tokensOutput]: usage.output,
+      [ATTR.tokensTotal]: usage.input + usage.output,
+      [ATTR.tokensCacheRead]: usage.cacheRead,
+      [ATTR.tokensCacheWrite]: usage.cacheWrite,
+      [ATTR.genAiInputTokens]: usage.input,
+      [ATTR.genAiOutputTokens]: usage.output,
+      ...(totals.cost === undefined ? {} : { [ATTR.costTotal]: totals.cost }),
+    })
+    this.span.end()
+    const m = agentInstruments()
+    m.iterations.add(totals.iterations, this.labels)
+    m.toolCalls.add(totals.toolCalls, this.labels)
+    return true
+  }
+
+  private child(name: string, attributes: Attributes): ChildSpan {
+    const span = gatewayTracer().startSpan(name, { kind: SpanKind.INTERNAL, attributes }, this.runContext)
+    return {
+      context: trace.setSpan(this.runContext, span),
+      end: (more, error) => {
+        if (more) span.setAttributes(more)
+        if (error) {
+          span.setAttribute(ATTR.errorType, error.type)
+          span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })
+        }
+        span.end()
+      },
+    }
+  }
+}

@@ -1,0 +1,169 @@
+// SPEC §1/§3 security: gateway keys, the loopback-only rule without them, and bad configuration
+// stopping the start with a message that names the variable.
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { startGateway } from '../support/gateway.ts'
+import { expectError } from './error-shape.ts'
+
+// Gateways are real processes: on a loaded machine their start-up alone can near tap's 30 s default.
+t.setTimeout(120_000)
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+
+const [keyed, open, wideOpen] = await Promise.all([
+  // HOST is given so the test never listens beyond loopback (with keys the default is 0.0.0.0).
+  startGateway({ timeoutMs: 30_000, env: { GATEWAY_API_KEYS: 'k1-secret, k2-secret', HOST: '127.0.0.1' } }),
+  startGateway({ timeoutMs: 30_000 }),
+  startGateway({ timeoutMs: 30_000, env: { HOST: '0.0.0.0' } }),
+])
+t.teardown(() => Promise.all([keyed.stop(), open.stop(), wideOpen.stop()]))
+
+const chatBody = JSON.stringify({ model: 'demo-chat', messages: [{ role: 'user', content: 'hi' }] })
+function chat(url: string, authorization?: string): Promise<Response> {
+  return fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+    body: chatBody,
+  })
+}
+
+t.test('GATEWAY_API_KEYS set: no Authorization header is a 401 missing_api_key', async (t) => {
+  const body = await expectError(t, await chat(keyed.url), {
+    status: 401,
+    type: 'invalid_request_error',
+    code: 'missing_api_key',
+    message: /Authorization: Bearer/,
+  })
+  t.notMatch(JSON.stringify(body), /k1-secret|k2-secret/, 'the keys are not revealed')
+})
+
+t.test('a wrong key is a 401 invalid_api_key', async (t) => {
+  for (const header of ['Bearer k3-secret', 'Bearer k1-secre', 'Bearer k1-secret-and-more', 'Basic azEtc2VjcmV0', 'k1-secret']) {
+    const response = await chat(keyed.url, header)
+    t.equal(response.status, 401, `${header} is refused`)
+    await response.arrayBuffer()
+  }
+  const body = await expectError(t, await chat(keyed.url, 'Bearer nope'), {
+    status: 401,
+    type: 'invalid_request_error',
+    code: 'invalid_api_key',
+  })
+  t.notMatch(JSON.stringify(body), /k1-secret|k2-secret/)
+})
+
+t.test('either configured key works, with the OpenAI SDK too', async (t) => {
+  for (const key of ['k1-secret', 'k2-secret']) {
+    const response = await chat(keyed.url, `Bearer ${key}`)
+    t.equal(response.status, 200, `${key} is accepted`)
+    await response.arrayBuffer()
+  }
+  const completion = await keyed.client({ apiKey: 'k2-secret' }).chat.completions.create({
+    model: 'demo-chat',
+    messages: [{ role: 'user', content: 'hi' }],
+  })
+  t.match(completion.choices[0]?.message.content, /offline demo provider/)
+})
+
+t.test('the other API routes need the key too', async (t) => {
+  const models = await fetch(`${keyed.url}/v1/models`)
+  await expectError(t, models, { status: 401, type: 'invalid_request_error', code: 'missing_api_key' })
+  const withKey = await fetch(`${keyed.url}/v1/models`, { headers: { authorization: 'Bearer k1-secret' } })
+  t.equal(withKey.status, 200)
+  await withKey.arrayBuffer()
+  const unknown = await fetch(`${keyed.url}/v1/nothing-here`)
+  t.equal(unknown.status, 401, 'even an unknown route does not tell an anonymous caller what exists')
+  await unknown.arrayBuffer()
+})
+
+t.test('/health, /ready and /metrics need no key', async (t) => {
+  for (const path of ['/health', '/ready', '/metrics']) {
+    const response = await fetch(`${keyed.url}${path}`)
+    t.equal(response.status, 200, `${path} answers without a key`)
+    await response.arrayBuffer()
+  }
+})
+
+t.test('the keys never reach the logs', async (t) => {
+  t.notMatch(keyed.lines.join('\n'), /k1-secret|k2-secret/)
+})
+
+t.test('without keys: open to all, and the start-up log says it is loopback only', async (t) => {
+  const response = await chat(open.url)
+  t.equal(response.status, 200, 'no key needed')
+  await response.arrayBuffer()
+  const listening = open.logs().find((l) => l.msg === 'listening')
+  t.match(listening?.auth, /loopback only/)
+  t.match(listening?.url, /^http:\/\/127\.0\.0\.1:\d+$/)
+})
+
+t.test('without keys, HOST=0.0.0.0 is refused: a warning, and it listens on 127.0.0.1', async (t) => {
+  const warning = wideOpen.logs().find((l) => typeof l.msg === 'string' && l.msg.includes('HOST=0.0.0.0'))
+  t.ok(warning, 'a log line names HOST=0.0.0.0')
+  t.match(warning?.msg, /loopback/)
+  t.match(warning?.msg, /GATEWAY_API_KEYS/)
+  t.ok((warning?.level as number) >= 40, 'at warning level or above')
+  const listening = wideOpen.logs().find((l) => l.msg === 'listening')
+  t.match(listening?.url, /^http:\/\/127\.0\.0\.1:\d+$/, 'bound to 127.0.0.1')
+  const response = await fetch(`${wideOpen.url}/health`)
+  t.equal(response.status, 200, 'and reachable there')
+  await response.arrayBuffer()
+})
+
+/** Runs `node src/main.ts` with `env`, expecting it to refuse to start. */
+function failedStart(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string; ms: number }> {
+  const started = Date.now()
+  const child = spawn(process.execPath, ['src/main.ts'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      PORT: '0',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  return new Promise((resolve) => {
+    // A gateway that starts anyway would run forever: it gets 30 s, then it is a failure.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stderr, stdout, ms: Date.now() - started })
+    })
+  })
+}
+
+const badConfigs: Array<[string, Record<string, string>, RegExp]> = [
+  ['PORT=abc', { PORT: 'abc' }, /PORT/],
+  ['UPSTREAM_MAX_RETRIES=-1', { UPSTREAM_MAX_RETRIES: '-1' }, /UPSTREAM_MAX_RETRIES/],
+  ['GATEWAY_CONFIG pointing at a missing file', { GATEWAY_CONFIG: '/nonexistent/gateway-config.json' }, /GATEWAY_CONFIG/],
+  ['LOG_LEVEL=loud', { LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+  ['OPENAI_BASE_URL that is not a URL', { OPENAI_BASE_URL: 'api.openai.com/v1' }, /OPENAI_BASE_URL/],
+]
+
+// Two at a time: each costs a Node start-up, and a loaded machine makes them slow.
+const starts = inPairs(badConfigs.map(([, env]) => () => failedStart(env)))
+
+function inPairs<T>(jobs: Array<() => Promise<T>>): Array<Promise<T>> {
+  const results: Array<Promise<T>> = []
+  for (let i = 0; i < jobs.length; i++) {
+    const previous = results[i - 2]
+    results.push((previous ? previous.then(() => undefined) : Promise.resolve()).then(jobs[i]!))
+  }
+  return results
+}
+
+for (const [i, [name, , names]] of badConfigs.entries()) {
+  t.test(`bad configuration stops the start: ${name}`, async (t) => {
+    const { code, stderr, stdout } = await starts[i]!
+    t.not(code, 0, 'exits non-zero')
+    t.not(code, null, 'exits by itself (not killed after hanging)')
+    t.match(stderr, names, 'stderr names the variable')
+    t.notMatch(stdout + stderr, /"msg":"listening"/, 'never listened')
+  })
+}
