@@ -17,7 +17,7 @@ import { modelsRoute, type ModelEntry } from './routes/models.ts'
 import { opsRoutes } from './routes/ops.ts'
 import type { TraceIds } from './telemetry/llm-call.ts'
 import type { Telemetry } from './telemetry/setup.ts'
-import { activeTraceIds, traceHeaders } from './telemetry/trace-context.ts'
+import { activeTraceIds, traceContextBody, traceHeaders } from './telemetry/trace-context.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -209,7 +209,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     if (failure.kind === 'internal') request.log.error({ err: error }, 'unhandled error')
     const ids = request.traceIds
     reply.code(failure.status).headers(failure.headers)
-    return { ...failure.toBody(), ...(ids ? { trace_context: { trace_id: ids.trace_id, span_id: ids.span_id } } : {}) }
+    return { ...failure.toBody(), trace_context: traceContextBody(ids) }
   })
 
   app.setNotFoundHandler(async (request) => {

@@ -8,7 +8,8 @@ import { assistantMessage, runModelTurn, type AssistantTurn, type TurnDeps } fro
 import { emptyUsage, type ChatRequest, type Usage } from '../core/types.ts'
 import { GatewayError, asGatewayError } from '../errors.ts'
 import { AgentRun } from '../telemetry/agent-run.ts'
-import type { TraceIds } from '../telemetry/llm-call.ts'
+import { randomUUID } from 'node:crypto'
+import { traceContextBody, type TraceIds } from '../telemetry/trace-context.ts'
 import { ITERATION_CAPS, supportsReasoning, type Effort } from './effort.ts'
 import { Toolbox } from './toolbox.ts'
 import type { AgentTool } from './tools/types.ts'
@@ -52,7 +53,7 @@ export interface AgentSummary {
   answer: string
   iterations: IterationRecord[]
   usage: Record<string, number>
-  trace_context: { trace_id: string; span_id: string }
+  trace_context: { trace_id: string; span_id: string } | null
 }
 
 export interface AgentDeps extends TurnDeps {
@@ -108,21 +109,25 @@ export class ReasoningAgent {
     prepared: { route: Route; tools: AgentTool[] },
     signal: AbortSignal,
     emit: (event: AgentEvent) => void,
-    onStart: (ids: TraceIds) => void = () => {},
+    onStart: (ids: TraceIds | undefined) => void = () => {},
   ): Promise<AgentSummary> {
     const { route, tools } = prepared
     const effort: Effort = request.reasoning_effort ?? 'medium'
     const cap = request.max_iterations ?? ITERATION_CAPS[effort]
     const run = new AgentRun({ provider: route.adapter.name, model: route.model, effort })
     onStart(run.ids)
+    const runId = run.ids?.span_id ?? randomUUID().replaceAll('-', '').slice(0, 16)
     const usage = emptyUsage()
     let cost: number | undefined = 0
     const iterations: IterationRecord[] = []
     const conversation: ChatCompletionMessageParam[] = [...request.messages]
     const openAITools = Toolbox.asOpenAITools(tools)
     const reasoning = supportsReasoning(route.adapter.name, route.model)
+    // Model calls started: a run that fails or is cancelled inside iteration N has made N, and
+    // has N iteration spans, though only N-1 iteration records.
+    let started = 0
     const totals = () => ({
-      iterations: iterations.length,
+      iterations: started,
       toolCalls: iterations.reduce((n, it) => n + it.tool_calls.length, 0),
       usage,
       cost,
@@ -142,6 +147,7 @@ export class ReasoningAgent {
           ...(reasoning ? { reasoning_effort: effort } : {}),
         }
         emit({ event: 'iteration', data: { index } })
+        started = index
         const span = run.iteration(index)
         let turn: AssistantTurn
         try {
@@ -164,13 +170,13 @@ export class ReasoningAgent {
 
         if (turn.toolCalls.length === 0 || final) {
           const summary: AgentSummary = {
-            id: `agentrun-${run.ids.span_id}`,
+            id: `agentrun-${runId}`,
             object: 'agent.run',
             model: request.model,
             answer: turn.content,
             iterations,
             usage: usageBody(usage, cost),
-            trace_context: { trace_id: run.ids.trace_id, span_id: run.ids.span_id },
+            trace_context: traceContextBody(run.ids),
           }
           run.succeed(totals())
           return summary

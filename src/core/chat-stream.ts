@@ -9,7 +9,7 @@ import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
 import type { CompletionStream, Usage } from './types.ts'
 import type { LlmCall } from '../telemetry/llm-call.ts'
 import type { Cost, Deadline } from './chat.ts'
-import { traceContextBody } from './chat.ts'
+import { traceContextBody } from '../telemetry/trace-context.ts'
 
 export interface StreamFramesOptions {
   call: LlmCall
@@ -20,7 +20,7 @@ export interface StreamFramesOptions {
   price: (usage: Usage | undefined) => Cost | undefined
 }
 
-type Chunk = ChatCompletionChunk & { trace_context?: { trace_id: string; span_id: string } }
+type Chunk = ChatCompletionChunk & { trace_context?: { trace_id: string; span_id: string } | null }
 
 export function frame(data: unknown): string {
   return `data: ${JSON.stringify(data)}\n\n`

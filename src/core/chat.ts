@@ -7,7 +7,8 @@ import type { ChatRequest, Usage } from './types.ts'
 import { GatewayError, asGatewayError } from '../errors.ts'
 import type { PriceBook } from '../pricing/cost.ts'
 import { computeCost } from '../pricing/cost.ts'
-import { LlmCall, type TraceIds } from '../telemetry/llm-call.ts'
+import { LlmCall } from '../telemetry/llm-call.ts'
+import { traceContextBody, type TraceIds } from '../telemetry/trace-context.ts'
 import { streamFrames } from './chat-stream.ts'
 
 export interface ChatDeps {
@@ -18,9 +19,9 @@ export interface ChatDeps {
 }
 
 export type ChatResult =
-  | { ids: TraceIds; json: Record<string, unknown> }
-  | { ids: TraceIds; frames: AsyncIterable<string> }
-  | { ids: TraceIds; error: GatewayError }
+  | { ids: TraceIds | undefined; json: Record<string, unknown> }
+  | { ids: TraceIds | undefined; frames: AsyncIterable<string> }
+  | { ids: TraceIds | undefined; error: GatewayError }
 
 export interface Cost {
   input: number
@@ -143,11 +144,7 @@ export function priceOf(prices: PriceBook, provider: string, model: string, usag
   return price ? computeCost(usage, price) : undefined
 }
 
-export function traceContextBody(ids: TraceIds): { trace_id: string; span_id: string } {
-  return { trace_id: ids.trace_id, span_id: ids.span_id }
-}
-
-function withCost(body: ChatCompletion, cost: Cost | undefined, ids: TraceIds): Record<string, unknown> {
+function withCost(body: ChatCompletion, cost: Cost | undefined, ids: TraceIds | undefined): Record<string, unknown> {
   const usage = body.usage && cost ? { ...body.usage, cost_usd: cost.total } : body.usage
   return { ...body, usage, trace_context: traceContextBody(ids) }
 }

@@ -7,7 +7,8 @@ import type { Route } from './router.ts'
 import type { ChatRequest, Usage } from './types.ts'
 import { Deadline, priceOf, type Cost } from './chat.ts'
 import type { PriceBook } from '../pricing/cost.ts'
-import { LlmCall, type TraceIds } from '../telemetry/llm-call.ts'
+import { LlmCall } from '../telemetry/llm-call.ts'
+import type { TraceIds } from '../telemetry/trace-context.ts'
 
 export interface ToolCallRequest {
   id: string
@@ -26,7 +27,7 @@ export interface AssistantTurn {
   finishReason: string
   usage: Usage | undefined
   cost: Cost | undefined
-  ids: TraceIds
+  ids: TraceIds | undefined
 }
 
 export interface TurnDeps {

@@ -5,7 +5,7 @@ import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context
 import type { Usage } from '../core/types.ts'
 import type { GatewayError } from '../errors.ts'
 import { AGENT_ATTR, AGENT_LABEL, AGENT_METRIC, AGENT_SPAN, ATTR, LABEL } from './names.ts'
-import type { TraceIds } from './llm-call.ts'
+import { idsOf, type TraceIds } from './trace-context.ts'
 import { gatewayMeter, gatewayTracer } from './setup.ts'
 
 interface AgentInstruments {
@@ -78,9 +78,8 @@ export class AgentRun {
     agentInstruments().requests.add(1, this.labels)
   }
 
-  get ids(): TraceIds {
-    const { traceId, spanId, traceFlags } = this.span.spanContext()
-    return { trace_id: traceId, span_id: spanId, flags: traceFlags.toString(16).padStart(2, '0') }
+  get ids(): TraceIds | undefined {
+    return idsOf(this.span)
   }
 
   iteration(index: number): ChildSpan {

@@ -7,6 +7,7 @@ import type { GatewayError } from '../errors.ts'
 import { ATTR, LABEL, SPAN } from './names.ts'
 import { getInstruments } from './instruments.ts'
 import { gatewayTracer } from './setup.ts'
+import { idsOf, type TraceIds } from './trace-context.ts'
 
 export interface LlmCallInfo {
   provider: string
@@ -33,12 +34,7 @@ export interface LlmCallOutcome {
   outputMessages?: string | undefined
 }
 
-export interface TraceIds {
-  trace_id: string
-  span_id: string
-  /** W3C trace flags as two hex digits. */
-  flags: string
-}
+export type { TraceIds }
 
 const OPERATION = 'chat'
 
@@ -83,9 +79,8 @@ export class LlmCall {
     this.requestContext = trace.setSpan(parent, this.span)
   }
 
-  get ids(): TraceIds {
-    const { traceId, spanId, traceFlags } = this.span.spanContext()
-    return { trace_id: traceId, span_id: spanId, flags: traceFlags.toString(16).padStart(2, '0') }
+  get ids(): TraceIds | undefined {
+    return idsOf(this.span)
   }
 
   /**

@@ -1,10 +1,18 @@
 // The trace ids every answer carries (SPEC §1 "Trace context in and out").
-import { isSpanContextValid, trace } from '@opentelemetry/api'
-import type { TraceIds } from './llm-call.ts'
+// With telemetry off (OTEL_SDK_DISABLED=true) spans have the all-zero invalid context: there is
+// no trace to point at, so no ids are returned rather than zeros that are not valid W3C ids.
+import { isSpanContextValid, trace, type Span } from '@opentelemetry/api'
 
-/** Ids of the active span (the HTTP SERVER span in a request), when there is a real one. */
-export function activeTraceIds(): TraceIds | undefined {
-  const context = trace.getActiveSpan()?.spanContext()
+export interface TraceIds {
+  trace_id: string
+  span_id: string
+  /** W3C trace flags as two hex digits. */
+  flags: string
+}
+
+/** The ids of `span`, or undefined when it is no real span (telemetry off). */
+export function idsOf(span: Span | undefined): TraceIds | undefined {
+  const context = span?.spanContext()
   if (!context || !isSpanContextValid(context)) return undefined
   return {
     trace_id: context.traceId,
@@ -13,7 +21,18 @@ export function activeTraceIds(): TraceIds | undefined {
   }
 }
 
-export function traceHeaders(ids: TraceIds): Record<string, string> {
+/** Ids of the active span (the HTTP SERVER span in a request), when there is a real one. */
+export function activeTraceIds(): TraceIds | undefined {
+  return idsOf(trace.getActiveSpan())
+}
+
+/** `trace_context` of a JSON answer, an error body or a stream's final chunk. */
+export function traceContextBody(ids: TraceIds | undefined): { trace_id: string; span_id: string } | null {
+  return ids ? { trace_id: ids.trace_id, span_id: ids.span_id } : null
+}
+
+export function traceHeaders(ids: TraceIds | undefined): Record<string, string> {
+  if (!ids) return {}
   return {
     'x-trace-id': ids.trace_id,
     'x-span-id': ids.span_id,

@@ -6,8 +6,7 @@ import type { AgentEvent, AgentRequest, ReasoningAgent } from '../../agent/loop.
 import { EFFORTS, MAX_ITERATIONS_LIMIT } from '../../agent/effort.ts'
 import type { Toolbox } from '../../agent/toolbox.ts'
 import { asGatewayError } from '../../errors.ts'
-import type { TraceIds } from '../../telemetry/llm-call.ts'
-import { traceHeaders } from '../../telemetry/trace-context.ts'
+import { traceContextBody, traceHeaders, type TraceIds } from '../../telemetry/trace-context.ts'
 import { chatCompletionBodySchema } from '../chat-completions/schema.ts'
 import { callerSignal, FrameQueue, writeEventStream } from '../sse.ts'
 
@@ -53,14 +52,14 @@ export function agentRoutes(app: FastifyInstance, agent: ReasoningAgent, toolbox
     const prepared = agent.prepare(body)
     const signal = callerSignal(reply)
     let ids: TraceIds | undefined
-    const onStart = (runIds: TraceIds) => {
+    const onStart = (runIds: TraceIds | undefined) => {
       ids = runIds
       request.traceIds = runIds
     }
 
     if (body.stream !== true) {
       const summary = await agent.run(body, prepared, signal, () => {}, onStart)
-      return reply.headers(traceHeaders(ids!)).send(summary)
+      return reply.headers(traceHeaders(ids)).send(summary)
     }
 
     const queue = new FrameQueue()
@@ -69,11 +68,11 @@ export function agentRoutes(app: FastifyInstance, agent: ReasoningAgent, toolbox
       (summary) => queue.push(namedEvent('done', summary)),
       (error: unknown) => {
         const failure = asGatewayError(error)
-        queue.push(namedEvent('error', { ...failure.toBody(), trace_context: { trace_id: ids?.trace_id, span_id: ids?.span_id } }))
+        queue.push(namedEvent('error', { ...failure.toBody(), trace_context: traceContextBody(ids) }))
       },
     )
     void finished.finally(() => queue.close())
-    // The run has started synchronously up to its first await, so the ids exist by now.
-    return writeEventStream(reply, traceHeaders(ids!), queue)
+    // The run has started synchronously up to its first await, so its ids are known by now.
+    return writeEventStream(reply, traceHeaders(ids), queue)
   })
 }
