@@ -25,7 +25,7 @@ export function anthropicProvider(options: AnthropicOptions): ProviderAdapter {
     // The SDK has its own spans and trace-context headers; the gateway records the call itself
     // (llm.anthropic.*) and the undici instrumentation propagates the context, so a request would
     // otherwise carry two `traceparent`s and the tree an extra span.
-    openTelemetry: false,
+    openTelemetry: { traces: false, propagation: false },
   })
   const fail = (error: unknown) => toGatewayError('anthropic', error, options.secrets)
 
