@@ -205,18 +205,3 @@ export function comparable(summary: Json): Json {
   const { id: _id, trace_context: _trace, ...rest } = summary
   return { ...rest, iterations }
 }
-
-export async function metricsText(url: string): Promise<string> {
-  return (await fetch(`${url}/metrics`)).text()
-}
-
-/** The sum of the Prometheus samples of `name` whose labels include every one of `labels`. */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  let total = 0
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue
-    total += Number(line.split(' ').at(-1))
-  }
-  return total
-}

@@ -8,7 +8,7 @@ import t from 'tap'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ReasoningAgent, type AgentEvent } from '../../src/agent/loop.ts'
+import { ReasoningAgent, type AgentEvent, type IterationRecord } from '../../src/agent/loop.ts'
 import { Toolbox } from '../../src/agent/toolbox.ts'
 import type { AgentTool } from '../../src/agent/tools/types.ts'
 import { ModelRouter } from '../../src/core/router.ts'
@@ -37,20 +37,7 @@ t.beforeEach(() => upstream.reset())
 const QUESTION = 'What is 15 * 23 + 7? Use the calculator, one step at a time.'
 const user = { role: 'user', content: QUESTION }
 
-interface ToolCallRecord {
-  id: string
-  name: string
-  arguments: string
-  result: string | null
-  error: string | null
-  duration_ms: number
-}
-interface Iteration {
-  index: number
-  thinking: string
-  tool_calls: ToolCallRecord[]
-}
-const iterationsOf = (body: Json) => body.iterations as Iteration[]
+const iterationsOf = (body: Json) => body.iterations as IterationRecord[]
 
 /** What one model call costs when the gateway bills it as a chat completion. */
 async function chatCost(input: number, output: number): Promise<number> {

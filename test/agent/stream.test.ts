@@ -4,7 +4,8 @@
 // loop and aborting the model call in flight.
 import t from 'tap'
 import { startGateway } from '../support/gateway.ts'
-import { startUpstream } from '../support/upstream.ts'
+import { readUntil } from '../support/read-until.ts'
+import { providerEnv, startUpstream } from '../support/upstream.ts'
 import {
   agentEvents,
   anthropicTurn,
@@ -20,12 +21,7 @@ import {
 
 const upstream = await startUpstream({ seed: 3 })
 const gateway = await startGateway({
-  env: {
-    OPENAI_API_KEY: 'sk-test-agent-stream',
-    OPENAI_BASE_URL: upstream.openaiBaseURL,
-    ANTHROPIC_API_KEY: 'sk-ant-test-agent-stream',
-    ANTHROPIC_BASE_URL: upstream.anthropicBaseURL,
-  },
+  env: providerEnv(upstream, { openai: 'sk-test-agent-stream', anthropic: 'sk-ant-test-agent-stream' }),
 })
 t.teardown(async () => {
   await gateway.stop()
@@ -183,19 +179,6 @@ t.test('a bad request with stream: true is a JSON 400, not a stream', async (t) 
   t.equal(upstream.requests.length, 0)
 })
 
-/** Reads the stream until `until` appears in it; returns what was read. */
-async function readUntil(response: Response, until: string): Promise<string> {
-  const reader = response.body!.getReader()
-  const decoder = new TextDecoder()
-  let text = ''
-  while (!text.includes(until)) {
-    const { value, done } = await reader.read()
-    if (done) break
-    text += decoder.decode(value, { stream: true })
-  }
-  return text
-}
-
 t.test('client disconnect mid-run: the model call in flight is aborted, the gateway goes on', async (t) => {
   upstream.enqueue(openaiTurn({ toolCalls: [calc('call_d', '15*23')] }), { hang: true })
   const controller = new AbortController()
@@ -206,7 +189,7 @@ t.test('client disconnect mid-run: the model call in flight is aborted, the gate
     signal: controller.signal,
   })
   t.equal(response.status, 200)
-  const read = await readUntil(response, 'event: tool.result')
+  const { text: read } = await readUntil(response, 'event: tool.result')
   t.match(read, /event: tool\.result/, 'the first tool result was delivered')
   await upstream.waitForRequests(2, 5_000)
   t.notOk(upstream.requests[1]?.aborted, 'the second model call is open while the client reads')

@@ -6,8 +6,9 @@
 import t from 'tap'
 import { startGateway } from '../support/gateway.ts'
 import { startOtlpReceiver, type ReceivedMetric, type ReceivedSpan, type SpanTreeNode } from '../support/otlp-receiver.ts'
-import { startUpstream } from '../support/upstream.ts'
-import { anthropicTurn, calc, metricsText, metricValue, openaiTurn, postAgent, upstreamFailure, type Json } from './helpers.ts'
+import { metricSum, scrapeMetrics } from '../support/prometheus.ts'
+import { providerEnv, startUpstream } from '../support/upstream.ts'
+import { anthropicTurn, calc, openaiTurn, postAgent, upstreamFailure, type Json } from './helpers.ts'
 
 const receiver = await startOtlpReceiver()
 const upstream = await startUpstream({ seed: 9 })
@@ -15,10 +16,7 @@ const upstreamPort = Number(new URL(upstream.url).port)
 const gateway = await startGateway({
   env: {
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-    OPENAI_API_KEY: 'sk-test-agent-telemetry',
-    OPENAI_BASE_URL: upstream.openaiBaseURL,
-    ANTHROPIC_API_KEY: 'sk-ant-test-agent-telemetry',
-    ANTHROPIC_BASE_URL: upstream.anthropicBaseURL,
+    ...providerEnv(upstream, { openai: 'sk-test-agent-telemetry', anthropic: 'sk-ant-test-agent-telemetry' }),
   },
 })
 t.teardown(async () => {
@@ -74,7 +72,7 @@ t.test('a 3-iteration run with a failing tool: the span tree of SPEC §2.1, exac
     openaiTurn({ content: 'Now add 7.', toolCalls: [calc('call_t3', '345+7')], usage: { input: 170, output: 25 } }),
     openaiTurn({ content: 'The answer is 352.', usage: { input: 210, output: 8 } }),
   )
-  const before = await metricsText(gateway.url)
+  const before = await scrapeMetrics(gateway.url)
   const { status, headers, json } = await postAgent(gateway.url, { model: MODEL, messages, reasoning_effort: 'high' })
   t.equal(status, 200, JSON.stringify(json))
   const traceId = headers.get('x-trace-id')!
@@ -171,8 +169,8 @@ t.test('a 3-iteration run with a failing tool: the span tree of SPEC §2.1, exac
   t.notMatch(text, /sk-test-agent-telemetry/, 'no secrets')
 
   // Metrics on /metrics: the reasoning counters once per run, the chat ones once per model call.
-  const after = await metricsText(gateway.url)
-  const delta = (name: string, l: Record<string, string>) => metricValue(after, name, l) - metricValue(before, name, l)
+  const after = await scrapeMetrics(gateway.url)
+  const delta = (name: string, l: Record<string, string>) => metricSum(after, name, l) - metricSum(before, name, l)
   t.equal(delta('llm_reasoning_requests_total', labels('high')), 1)
   t.equal(delta('llm_reasoning_success_total', labels('high')), 1)
   t.equal(delta('llm_reasoning_iterations_total', labels('high')), 3)
@@ -218,7 +216,7 @@ t.test('the reasoning metrics over OTLP, with llm_model / llm_provider / reasoni
 
 t.test('a run that fails at the model: ERROR on the failed iteration and on the agent span', async (t) => {
   upstream.enqueue(openaiTurn({ toolCalls: [calc('call_x1', '15*23')] }), upstreamFailure(500, 'upstream exploded'))
-  const before = await metricsText(gateway.url)
+  const before = await scrapeMetrics(gateway.url)
   const { status, headers } = await postAgent(gateway.url, { model: MODEL, messages, reasoning_effort: 'medium' })
   t.equal(status, 502)
   const traceId = headers.get('x-trace-id')!
@@ -235,8 +233,8 @@ t.test('a run that fails at the model: ERROR on the failed iteration and on the 
   t.equal(request2.status.code, 'ERROR')
   t.not(one(spans, (s) => s.name === 'reasoning.thinking.iteration_1', 'iteration 1').status.code, 'ERROR')
 
-  const after = await metricsText(gateway.url)
-  const delta = (name: string, l: Record<string, string>) => metricValue(after, name, l) - metricValue(before, name, l)
+  const after = await scrapeMetrics(gateway.url)
+  const delta = (name: string, l: Record<string, string>) => metricSum(after, name, l) - metricSum(before, name, l)
   t.equal(delta('llm_reasoning_requests_total', labels('medium')), 1, 'the run counts as a request')
   t.equal(delta('llm_reasoning_success_total', labels('medium')), 0, 'but not as a success')
   t.equal(delta('llm_reasoning_iterations_total', labels('medium')), 2, 'two model calls were made')
@@ -247,7 +245,7 @@ t.test('a run that fails at the model: ERROR on the failed iteration and on the 
 
 t.test('a run the caller abandons: the spans say cancelled', async (t) => {
   upstream.enqueue(openaiTurn({ toolCalls: [calc('call_c1', '15*23')] }), { hang: true })
-  const before = await metricsText(gateway.url)
+  const before = await scrapeMetrics(gateway.url)
   const controller = new AbortController()
   const response = await fetch(`${gateway.url}/v1/agents/reasoning`, {
     method: 'POST',
@@ -269,15 +267,15 @@ t.test('a run the caller abandons: the spans say cancelled', async (t) => {
   const iteration2 = one(spans, (s) => s.name === 'reasoning.thinking.iteration_2', 'iteration 2')
   const request2 = one(spans, (s) => s.name === 'llm.request' && s.parentSpanId === iteration2.spanId, 'its llm.request')
   t.equal(request2.attributes['error.type'], 'cancelled', 'so does the model call in flight')
-  const after = await metricsText(gateway.url)
+  const after = await scrapeMetrics(gateway.url)
   t.equal(
-    metricValue(after, 'llm_requests_failed_total', { llm_model: MODEL, error_type: 'cancelled' }) -
-      metricValue(before, 'llm_requests_failed_total', { llm_model: MODEL, error_type: 'cancelled' }),
+    metricSum(after, 'llm_requests_failed_total', { llm_model: MODEL, error_type: 'cancelled' }) -
+      metricSum(before, 'llm_requests_failed_total', { llm_model: MODEL, error_type: 'cancelled' }),
     1,
     'the failure metric counts the cancelled call',
   )
   t.equal(
-    metricValue(after, 'llm_reasoning_success_total', labels('medium')) - metricValue(before, 'llm_reasoning_success_total', labels('medium')),
+    metricSum(after, 'llm_reasoning_success_total', labels('medium')) - metricSum(before, 'llm_reasoning_success_total', labels('medium')),
     0,
   )
 })

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startGateway } from '../support/gateway.ts'
-import { openaiStreamChunks, startUpstream } from '../support/upstream.ts'
+import { openaiStreamChunks, providerEnv, startUpstream } from '../support/upstream.ts'
 import { expectError } from './error-shape.ts'
 
 // Gateways are real processes: on a loaded machine their start-up alone can near tap's 30 s default.
@@ -28,10 +28,8 @@ const gateway = await startGateway({
   env: {
     GATEWAY_CONFIG: configPath,
     LOCAL_KEY,
-    OPENAI_API_KEY: 'sk-test-openai',
-    OPENAI_BASE_URL: upstream.openaiBaseURL,
-    ANTHROPIC_API_KEY: 'sk-ant-test',
-    ANTHROPIC_BASE_URL: upstream.anthropicBaseURL,
+    // The keys are asserted on below, as the Authorization header each provider is sent.
+    ...providerEnv(upstream, { openai: 'sk-test-openai', anthropic: 'sk-ant-test' }),
   },
 })
 t.teardown(async () => {

@@ -89,6 +89,19 @@ export interface Upstream {
   close(): Promise<void>
 }
 
+/**
+ * The gateway environment that sends both OpenAI and Anthropic to this emulator. A test that
+ * searches for a key string (leaks, the Authorization header sent upstream) passes its own keys.
+ */
+export function providerEnv(upstream: Upstream, keys: { openai?: string; anthropic?: string } = {}): Record<string, string> {
+  return {
+    OPENAI_API_KEY: keys.openai ?? 'sk-test-openai',
+    OPENAI_BASE_URL: upstream.openaiBaseURL,
+    ANTHROPIC_API_KEY: keys.anthropic ?? 'sk-ant-test',
+    ANTHROPIC_BASE_URL: upstream.anthropicBaseURL,
+  }
+}
+
 const unforwarded = new Set([
   'content-encoding',
   'content-length',

@@ -4,71 +4,10 @@
 import t from 'tap'
 import { startGateway } from '../support/gateway.ts'
 import { startOtlpReceiver, type ReceivedMetric } from '../support/otlp-receiver.ts'
-import { startUpstream } from '../support/upstream.ts'
+import { parsePrometheus, select, type Exposition, type Sample } from '../support/prometheus.ts'
+import { providerEnv, startUpstream } from '../support/upstream.ts'
 import { loadFixture } from '../support/fixtures.ts'
 import { postChat, STARTUP_MS, WAIT_MS, type RawAnswer } from './helpers.ts'
-
-// ---------------------------------------------------------------------------------------------
-// A small Prometheus text-format parser: enough for the exposition the gateway serves.
-
-interface Sample {
-  name: string
-  labels: Record<string, string>
-  value: number
-}
-
-interface Exposition {
-  samples: Sample[]
-  /** `# TYPE` per metric family. */
-  types: Map<string, string>
-}
-
-function parseLabels(text: string): Record<string, string> {
-  const labels: Record<string, string> = {}
-  const pattern = /\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?/gy
-  let match: RegExpExecArray | null
-  let consumed = 0
-  while ((match = pattern.exec(text)) !== null) {
-    labels[match[1]!] = match[2]!.replace(/\\(["\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c))
-    consumed = pattern.lastIndex
-  }
-  if (consumed !== text.length) throw new Error(`unparseable labels: {${text}}`)
-  return labels
-}
-
-function parseValue(text: string): number {
-  if (text === '+Inf') return Infinity
-  if (text === '-Inf') return -Infinity
-  const value = Number(text)
-  if (Number.isNaN(value) && text !== 'NaN') throw new Error(`unparseable value: ${text}`)
-  return value
-}
-
-function parsePrometheus(text: string): Exposition {
-  const samples: Sample[] = []
-  const types = new Map<string, string>()
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue
-    if (line.startsWith('#')) {
-      const type = /^# TYPE (\S+) (\S+)$/.exec(line)
-      if (type) types.set(type[1]!, type[2]!)
-      continue
-    }
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+-?\d+)?$/.exec(line)
-    if (!match) throw new Error(`unparseable sample line: ${line}`)
-    samples.push({ name: match[1]!, labels: parseLabels(match[2] ?? ''), value: parseValue(match[3]!) })
-  }
-  return { samples, types }
-}
-
-/** Samples of `name` whose labels include every given label (PromQL's `name{…}` selector). */
-function select(exposition: Exposition, name: string, labels: Record<string, string> = {}): Sample[] {
-  return exposition.samples.filter(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  )
-}
-
-// ---------------------------------------------------------------------------------------------
 
 /** A subtest's `t`. */
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]
@@ -79,10 +18,7 @@ const gateway = await startGateway({
   timeoutMs: STARTUP_MS,
   env: {
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-    OPENAI_API_KEY: 'sk-test-metrics',
-    OPENAI_BASE_URL: upstream.openaiBaseURL,
-    ANTHROPIC_API_KEY: 'sk-ant-test-metrics',
-    ANTHROPIC_BASE_URL: upstream.anthropicBaseURL,
+    ...providerEnv(upstream),
   },
 })
 t.teardown(async () => {

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { startGateway } from '../support/gateway.ts'
 import { startOtlpReceiver } from '../support/otlp-receiver.ts'
-import { startUpstream, type Reply } from '../support/upstream.ts'
+import { providerEnv, startUpstream, type Reply } from '../support/upstream.ts'
 import { postChat, STARTUP_MS, WAIT_MS, type RawAnswer } from './helpers.ts'
 
 const OPENAI_KEY = 'sk-test-SECRET-openai-7f3a9c1e5b2d4a6f8e0c'
@@ -35,10 +35,7 @@ const gateway = await startGateway({
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true',
     GATEWAY_API_KEYS: `${GATEWAY_KEY},${OTHER_GATEWAY_KEY}`,
-    OPENAI_API_KEY: OPENAI_KEY,
-    OPENAI_BASE_URL: upstream.openaiBaseURL,
-    ANTHROPIC_API_KEY: ANTHROPIC_KEY,
-    ANTHROPIC_BASE_URL: upstream.anthropicBaseURL,
+    ...providerEnv(upstream, { openai: OPENAI_KEY, anthropic: ANTHROPIC_KEY }),
   },
 })
 t.teardown(async () => {

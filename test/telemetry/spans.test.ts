@@ -4,7 +4,7 @@ import t from 'tap'
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/resources/chat/completions'
 import type { GatewayProcess } from '../support/gateway.ts'
 import { startOtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts'
-import { openaiStreamChunks, startUpstream } from '../support/upstream.ts'
+import { openaiStreamChunks, providerEnv, startUpstream } from '../support/upstream.ts'
 import { loadFixture } from '../support/fixtures.ts'
 import {
   ancestorIds,
@@ -26,16 +26,10 @@ type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 const receiver = await startOtlpReceiver()
 const upstream = await startUpstream()
 const upstreamPort = Number(new URL(upstream.url).port)
-const providerEnv = {
-  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-  OPENAI_API_KEY: 'sk-test-spans',
-  OPENAI_BASE_URL: upstream.openaiBaseURL,
-  ANTHROPIC_API_KEY: 'sk-ant-test-spans',
-  ANTHROPIC_BASE_URL: upstream.anthropicBaseURL,
-}
+const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...providerEnv(upstream) }
 const [gateway, capturing] = (await startGateways([
-  { env: providerEnv },
-  { env: { ...providerEnv, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' } },
+  { env },
+  { env: { ...env, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' } },
 ])) as [GatewayProcess, GatewayProcess]
 t.teardown(async () => {
   await Promise.all([gateway.stop(), capturing.stop()])

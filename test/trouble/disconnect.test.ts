@@ -2,6 +2,8 @@
 // tokens wasted), the request counted as a cancelled failure, and the gateway goes on serving.
 import t from 'tap'
 import { startGateway } from '../support/gateway.ts'
+import { metricSum, scrapeMetrics } from '../support/prometheus.ts'
+import { FIRST_CONTENT, readUntil } from '../support/read-until.ts'
 import { startUpstream } from '../support/upstream.ts'
 import { startStallingUpstream } from './stalling-upstream.ts'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -45,28 +47,9 @@ function start(body: unknown, controller: AbortController): Promise<Response> {
   })
 }
 
-/** Reads the SSE body until the first `data:` event carrying content, then returns. */
-async function readUntilContent(response: Response): Promise<string> {
-  const reader = response.body!.getReader()
-  const decoder = new TextDecoder()
-  let text = ''
-  while (!/"content":"[^"]+"/.test(text)) {
-    const { value, done } = await reader.read()
-    if (done) break
-    text += decoder.decode(value, { stream: true })
-  }
-  return text
-}
-
+/** The requests of `provider` counted as cancelled failures so far. */
 async function failedCount(provider: string): Promise<number> {
-  const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
-  let total = 0
-  for (const line of metrics.split('\n')) {
-    if (line.startsWith('llm_requests_failed_total{') && line.includes(`llm_provider="${provider}"`) && line.includes('error_type="cancelled"')) {
-      total += Number(line.split(' ').at(-1))
-    }
-  }
-  return total
+  return metricSum(await scrapeMetrics(gateway.url), 'llm_requests_failed_total', { llm_provider: provider, error_type: 'cancelled' })
 }
 
 t.test('mid-stream disconnect: the streaming upstream request is aborted at once', async (t) => {
@@ -74,7 +57,7 @@ t.test('mid-stream disconnect: the streaming upstream request is aborted at once
   const controller = new AbortController()
   const response = await start({ model: 'stall/m', messages, stream: true }, controller)
   t.equal(response.status, 200)
-  const text = await readUntilContent(response)
+  const { text } = await readUntil(response, FIRST_CONTENT)
   t.match(text, /data: \{/, 'the stream had started')
   const index = stalling.requests.length - 1
   t.notOk(stalling.requests[index]?.aborted, 'the upstream request is open while the caller reads')
@@ -122,7 +105,7 @@ t.test('demo stream, caller leaves after the first words: counted as cancelled',
   const before = await failedCount('demo')
   const controller = new AbortController()
   const response = await start({ model: 'demo-chat', messages, stream: true }, controller)
-  await readUntilContent(response)
+  await readUntil(response, FIRST_CONTENT)
   controller.abort()
   let after = before
   for (let i = 0; i < 40 && after === before; i++) {

@@ -4,6 +4,7 @@ import t from 'tap'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { startGateway, type GatewayProcess } from '../support/gateway.ts'
 import { startOtlpReceiver } from '../support/otlp-receiver.ts'
+import { FIRST_CONTENT, readUntil } from '../support/read-until.ts'
 import { sseEvents } from '../support/upstream.ts'
 
 // Gateways are real processes: on a loaded machine their start-up alone can near tap's 30 s default.
@@ -50,34 +51,6 @@ async function startStream(gateway: GatewayProcess): Promise<Response> {
   return response as unknown as Response
 }
 
-/** Reads until the first content word; returns the reader to finish with and the text so far. */
-async function firstWords(response: Response) {
-  const reader = response.body!.getReader()
-  const decoder = new TextDecoder()
-  let text = ''
-  while (!/"content":"[^"]+"/.test(text)) {
-    const { value, done } = await reader.read()
-    if (done) break
-    text += decoder.decode(value, { stream: true })
-  }
-  return {
-    text,
-    async rest(): Promise<string> {
-      let all = text
-      try {
-        for (;;) {
-          const { value, done } = await reader.read()
-          if (done) break
-          all += decoder.decode(value, { stream: true })
-        }
-      } catch {
-        // cut by the server: what arrived is what the caller got
-      }
-      return all
-    },
-  }
-}
-
 async function waitForLog(gateway: GatewayProcess, msg: string, timeoutMs = 5000): Promise<void> {
   const until = Date.now() + timeoutMs
   while (!gateway.logs().some((l) => l.msg === msg)) {
@@ -104,7 +77,7 @@ t.test('SIGTERM mid-stream: the stream finishes, new work is turned away, spans 
   const response = await startStream(gateway)
   t.equal(response.status, 200)
   const traceId = response.headers.get('x-trace-id')
-  const stream = await firstWords(response)
+  const stream = await readUntil(response, FIRST_CONTENT)
   const exited = gateway.stop('SIGTERM')
   await waitForLog(gateway, 'draining')
 
@@ -137,7 +110,7 @@ t.test('SIGTERM mid-stream: the stream finishes, new work is turned away, spans 
 t.test('SIGTERM with a stream longer than SHUTDOWN_TIMEOUT_MS: cut at the deadline, still exit 0', async (t) => {
   const gateway = shortDeadline
   const response = await startStream(gateway)
-  const stream = await firstWords(response)
+  const stream = await readUntil(response, FIRST_CONTENT)
   const signalledAt = Date.now()
   const exited = gateway.stop('SIGTERM')
   const text = await stream.rest()

@@ -20,7 +20,8 @@ import { PriceBook, computeCost } from '../../src/pricing/cost.ts'
 import { fixtureNames, loadFixture } from '../support/fixtures.ts'
 import type { RecordedExchange } from '../support/fixtures.ts'
 import { startGateway } from '../support/gateway.ts'
-import { startUpstream } from '../support/upstream.ts'
+import { metricSum, scrapeMetrics } from '../support/prometheus.ts'
+import { providerEnv, startUpstream } from '../support/upstream.ts'
 import {
   anthropicMessageToSse,
   anthropicSseToMessage,
@@ -232,33 +233,11 @@ function callerRequest(name: string): ChatCompletionCreateParamsNonStreaming {
   return request as unknown as ChatCompletionCreateParamsNonStreaming
 }
 
-// ---------------------------------------------------------------- metrics
-
-/** Sum of the samples of `metric` whose labels include `labels`, from Prometheus text. */
-function promSum(text: string, metric: string, labels: Record<string, string>): number {
-  let sum = 0
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line)
-    if (!match || match[1] !== metric) continue
-    const found: Record<string, string> = {}
-    for (const [, key, value] of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-      if (key !== undefined && value !== undefined) found[key] = value
-    }
-    if (Object.entries(labels).every(([k, v]) => found[k] === v)) sum += Number(match[3])
-  }
-  return sum
-}
-
 // ---------------------------------------------------------------- the gateway
 
 const upstream = await startUpstream({ seed: 7 })
 const gateway = await startGateway({
-  env: {
-    OPENAI_API_KEY: 'sk-test-usage',
-    OPENAI_BASE_URL: upstream.openaiBaseURL,
-    ANTHROPIC_API_KEY: 'sk-ant-test-usage',
-    ANTHROPIC_BASE_URL: upstream.anthropicBaseURL,
-  },
+  env: providerEnv(upstream),
 })
 t.teardown(async () => {
   await gateway.stop()
@@ -266,11 +245,7 @@ t.teardown(async () => {
 })
 const client = gateway.client()
 
-async function metrics(): Promise<string> {
-  const response = await fetch(`${gateway.url}/metrics`)
-  if (response.status !== 200) throw new Error(`GET /metrics answered ${response.status}`)
-  return response.text()
-}
+const metrics = () => scrapeMetrics(gateway.url)
 
 async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
   const chunks: ChatCompletionChunk[] = []
@@ -374,8 +349,8 @@ for (const name of REPLAYED) {
         const body = sent.body as Json
         t.equal(isObject(body.stream_options) && body.stream_options.include_usage, true, `upstream request #${i} asked for stream usage`)
       }
-      t.equal(promSum(after, 'llm_requests_total', labels) - promSum(before, 'llm_requests_total', labels), 1, 'the call was counted')
-      t.equal(promSum(after, 'llm_tokens_input_total', labels) - promSum(before, 'llm_tokens_input_total', labels), 0, 'and no tokens were made up')
+      t.equal(metricSum(after, 'llm_requests_total', labels) - metricSum(before, 'llm_requests_total', labels), 1, 'the call was counted')
+      t.equal(metricSum(after, 'llm_tokens_input_total', labels) - metricSum(before, 'llm_tokens_input_total', labels), 0, 'and no tokens were made up')
       t.comment(`RESULT ${name}: no usage recorded → no usage, no cost_usd`)
       return
     }
@@ -423,12 +398,12 @@ for (const name of REPLAYED) {
     t.notOk(plainChunks.some((c) => 'usage' in c), 'not even usage: null')
     t.strictSame(answerOfChunks(plainChunks), answerOf(completion), 'the same answer')
     t.equal(
-      promSum(after, 'llm_tokens_input_total', labels) - promSum(before, 'llm_tokens_input_total', labels),
+      metricSum(after, 'llm_tokens_input_total', labels) - metricSum(before, 'llm_tokens_input_total', labels),
       expected.prompt,
       `llm_tokens_input_total{llm_model="${model}"} rose by the recorded prompt tokens`,
     )
     t.equal(
-      promSum(after, 'llm_tokens_output_total', labels) - promSum(before, 'llm_tokens_output_total', labels),
+      metricSum(after, 'llm_tokens_output_total', labels) - metricSum(before, 'llm_tokens_output_total', labels),
       expected.completion,
       'and llm_tokens_output_total by the completion tokens',
     )
