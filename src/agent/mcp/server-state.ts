@@ -1,0 +1,323 @@
+// One MCP server as the gateway holds it: its connection (stdio child or Streamable HTTP), the
+// calls made through it, and what happens when it dies: in-flight calls fail as ToolErrors, the
+// server is marked unhealthy and restarted with backoff within the policy's limit.
+import { StringDecoder } from 'node:string_decoder'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js'
+import type { McpLogger, McpRestartPolicy } from '../mcp.ts'
+import type { McpServerConfig } from '../tools-config.ts'
+import { ToolError } from '../tools/types.ts'
+import { renderContent } from './content.ts'
+
+/** Calls in a row that time out before a server is taken as wedged and restarted. */
+export const WEDGED_AFTER_TIMEOUTS = 3
+const RESTART_WINDOW_MS = 60_000
+const STDERR_LINES = 5
+const MAX_PAGES = 1_000
+const CLIENT_INFO = { name: 'sik-llms-gateway', version: '0.1.0' }
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** The request never got an answer: fetch failed, HTTP error status (a lost session), not connected. */
+function isTransportFailure(error: unknown): boolean {
+  if (error instanceof McpError) return false
+  if (error instanceof StreamableHTTPError) return true
+  if (error instanceof TypeError && error.message === 'fetch failed') return true
+  return error instanceof Error && error.message === 'Not connected'
+}
+
+/** The server's own words: McpError prefixes "MCP error <code>: ". */
+function serverMessage(error: unknown): string {
+  return errorMessage(error).replace(/^MCP error -?\d+: /, '')
+}
+
+/** Remembers its child's pid: the SDK forgets it as soon as it starts closing. */
+class TrackedStdioTransport extends StdioClientTransport {
+  spawnedPid: number | undefined
+
+  override async start(): Promise<void> {
+    await super.start()
+    this.spawnedPid = this.pid ?? undefined
+  }
+}
+
+interface Connection {
+  client: Client
+  transport: TrackedStdioTransport | StreamableHTTPClientTransport
+  /** Set once it closed, whatever the reason. */
+  closed: boolean
+  pid?: number
+}
+
+export class ServerState {
+  readonly name: string
+  readonly config: McpServerConfig
+  readonly logger: McpLogger
+  readonly policy: McpRestartPolicy
+  conn: Connection | undefined
+  healthy = false
+  error: string | undefined
+  restarts = 0
+  /** When restarts in the current window were attempted. */
+  restartTimes: number[] = []
+  restartTimer: NodeJS.Timeout | undefined
+  restarting = false
+  /** The restart under way, awaited by close(). */
+  restartRun: Promise<void> | undefined
+  gaveUp = false
+  closing = false
+  consecutiveTimeouts = 0
+  /** Tool names as the server lists them, from the start. */
+  toolNames: string[] = []
+  stderrTail: string[] = []
+  /** The stderr tail when it went down: for health() and the logs, not for the model. */
+  stderrNote = ''
+  /** Connections being closed in the background (a wedged server), awaited by close(). */
+  readonly closingConns = new Set<Promise<void>>()
+
+  constructor(name: string, config: McpServerConfig, logger: McpLogger, policy: McpRestartPolicy) {
+    this.name = name
+    this.config = config
+    this.logger = logger
+    this.policy = policy
+  }
+
+  get kind(): 'stdio' | 'http' {
+    return this.config.transport
+  }
+
+  async connect(): Promise<{ conn: Connection; tools: Tool[] }> {
+    const client = new Client(CLIENT_INFO, { capabilities: {} })
+    const config = this.config
+    let transport: TrackedStdioTransport | StreamableHTTPClientTransport
+    if (config.transport === 'stdio') {
+      const stdio = new TrackedStdioTransport({
+        command: config.command,
+        args: config.args,
+        env: config.env,
+        ...(config.cwd === undefined ? {} : { cwd: config.cwd }),
+        stderr: 'pipe',
+      })
+      let partial = ''
+      const decoder = new StringDecoder('utf8')
+      stdio.stderr?.on('data', (chunk: Buffer) => {
+        const lines = (partial + decoder.write(chunk)).split('\n')
+        partial = lines.pop() ?? ''
+        for (const line of lines) this.stderrLine(line)
+      })
+      transport = stdio
+    } else {
+      transport = new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers } })
+    }
+    const conn: Connection = { client, transport, closed: false }
+    client.onclose = () => {
+      conn.closed = true
+      this.connectionClosed(conn)
+    }
+    client.onerror = (error) => {
+      if (!conn.closed && !this.closing) this.logger.warn({ mcpServer: this.name, err: errorMessage(error) }, 'MCP transport error')
+    }
+    // One deadline for initialize and every tools/list page.
+    const deadline = Date.now() + config.startTimeoutMs
+    const left = () => {
+      const timeout = Math.max(1, deadline - Date.now())
+      return { timeout, maxTotalTimeout: timeout }
+    }
+    try {
+      await client.connect(transport, left())
+      if (transport instanceof TrackedStdioTransport) conn.pid = transport.spawnedPid
+      const tools: Tool[] = []
+      let cursor: string | undefined
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const result = await client.listTools(cursor === undefined ? undefined : { cursor }, left())
+        tools.push(...result.tools)
+        if (!result.nextCursor || result.nextCursor === cursor) break
+        cursor = result.nextCursor
+      }
+      return { conn, tools }
+    } catch (error) {
+      conn.closed = true
+      await client.close().catch(() => {})
+      // A failed initialize already started a graceful close (stdin closed, SIGTERM in 2 s) that
+      // nobody awaits: a server that failed to start gets no grace.
+      const pid = transport instanceof TrackedStdioTransport ? transport.spawnedPid : undefined
+      if (pid !== undefined) {
+        try {
+          process.kill(pid, 'SIGKILL')
+        } catch {
+          // already gone
+        }
+      }
+      this.noteStderr()
+      throw error
+    }
+  }
+
+  noteStderr(): void {
+    this.stderrNote = this.stderrTail.length > 0 ? ` (stderr: ${this.stderrTail.join(' | ')})` : ''
+  }
+
+  stderrLine(line: string): void {
+    if (line.trim() === '') return
+    this.stderrTail.push(line.slice(0, 500))
+    if (this.stderrTail.length > STDERR_LINES) this.stderrTail.shift()
+    this.logger.info({ mcpServer: this.name, stderr: line.slice(0, 2_000) }, 'MCP server stderr')
+  }
+
+  /** The transport closed: expected when we close it, a crash otherwise. */
+  connectionClosed(conn: Connection): void {
+    if (this.closing || conn !== this.conn) return
+    this.lost(this.kind === 'stdio' ? 'exited' : 'closed the connection')
+  }
+
+  /** Marks the current connection gone (closing it if need be) and schedules a restart. */
+  lost(reason: string, conn: Connection | undefined = this.conn): void {
+    if (this.closing || conn === undefined || conn !== this.conn) return
+    this.conn = undefined
+    this.healthy = false
+    this.consecutiveTimeouts = 0
+    this.error = reason
+    this.noteStderr()
+    this.logger.error({ mcpServer: this.name, reason: this.error + this.stderrNote }, `MCP server ${this.name} ${reason}`)
+    if (!conn.closed) {
+      conn.closed = true
+      const closing = conn.client.close().catch(() => {})
+      this.closingConns.add(closing)
+      void closing.finally(() => this.closingConns.delete(closing))
+    }
+    this.scheduleRestart()
+  }
+
+  scheduleRestart(): void {
+    if (this.closing || this.restartTimer !== undefined) return
+    const now = Date.now()
+    this.restartTimes = this.restartTimes.filter((time) => now - time < RESTART_WINDOW_MS)
+    const { maxPerMinute, backoffMs } = this.policy
+    if (this.restartTimes.length >= maxPerMinute) {
+      this.gaveUp = true
+      this.error = `${this.error}; not restarted again: ${maxPerMinute} restart${maxPerMinute === 1 ? '' : 's'} in the last minute already`
+      this.logger.error({ mcpServer: this.name, reason: this.error + this.stderrNote }, `MCP server ${this.name} stays down`)
+      return
+    }
+    const delay = backoffMs[Math.min(this.restartTimes.length, backoffMs.length - 1)] ?? 1_000
+    this.restartTimes.push(now + delay)
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined
+      this.restartRun = this.restart().finally(() => {
+        this.restartRun = undefined
+      })
+    }, delay)
+    this.restartTimer.unref()
+  }
+
+  async restart(): Promise<void> {
+    if (this.closing) return
+    this.restarts++
+    this.restarting = true
+    this.stderrTail = []
+    this.logger.info({ mcpServer: this.name, restarts: this.restarts }, `restarting MCP server ${this.name}`)
+    try {
+      const { conn, tools } = await this.connect()
+      if (this.closing) {
+        conn.closed = true
+        await conn.client.close().catch(() => {})
+        return
+      }
+      this.conn = conn
+      this.healthy = true
+      this.error = undefined
+      this.stderrNote = ''
+      const names = tools.map((tool) => tool.name)
+      const missing = this.toolNames.filter((name) => !names.includes(name))
+      const added = names.filter((name) => !this.toolNames.includes(name))
+      if (missing.length > 0 || added.length > 0) {
+        this.logger.warn(
+          { mcpServer: this.name, missing, added },
+          `MCP server ${this.name} lists different tools after its restart; the tools discovered at start are kept`,
+        )
+      }
+      this.logger.info({ mcpServer: this.name, restarts: this.restarts }, `MCP server ${this.name} restarted`)
+    } catch (error) {
+      this.error = `restart failed: ${errorMessage(error)}`
+      this.logger.error({ mcpServer: this.name, reason: this.error + this.stderrNote }, `MCP server ${this.name} could not be restarted`)
+      this.scheduleRestart()
+    } finally {
+      this.restarting = false
+    }
+  }
+
+  async call(tool: string, fullName: string, args: Record<string, unknown>, signal: AbortSignal): Promise<string> {
+    const conn = this.conn
+    if (!this.healthy || conn === undefined) {
+      const why = !this.gaveUp && (this.restarting || this.restartTimer !== undefined) ? ' (restarting)' : ''
+      throw new ToolError(`MCP server ${this.name} is unavailable: ${this.error ?? 'not connected'}${why}`)
+    }
+    if (signal.aborted) throw new ToolError(`MCP tool ${fullName} was cancelled`)
+    const timeoutMs = this.config.timeoutMs
+    // A signal of our own per call: the SDK never removes its abort listener.
+    const controller = new AbortController()
+    const onAbort = () => controller.abort(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    let result: CallToolResult
+    try {
+      result = (await conn.client.callTool({ name: tool, arguments: args }, undefined, {
+        signal: controller.signal,
+        timeout: timeoutMs,
+        maxTotalTimeout: timeoutMs,
+      })) as CallToolResult
+    } catch (error) {
+      // First: the SDK reports an abort as an McpError RequestTimeout too.
+      if (controller.signal.aborted) {
+        const reason: unknown = signal.reason
+        const timedOut = reason instanceof Error && reason.name === 'TimeoutError'
+        throw new ToolError(`MCP tool ${fullName} was ${timedOut ? 'stopped: it timed out' : 'cancelled'}`)
+      }
+      if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
+        if (++this.consecutiveTimeouts >= WEDGED_AFTER_TIMEOUTS && conn === this.conn) {
+          this.lost(`stopped answering (${this.consecutiveTimeouts} tool calls in a row timed out)`, conn)
+        }
+        throw new ToolError(`MCP tool ${fullName} timed out after ${timeoutMs} ms`)
+      }
+      if (conn.closed || (error instanceof McpError && error.code === ErrorCode.ConnectionClosed)) {
+        throw new ToolError(this.kind === 'stdio' ? `MCP server ${this.name} exited` : `MCP server ${this.name} closed the connection`)
+      }
+      if (isTransportFailure(error)) {
+        // No answer from the server: the HTTP request failed, the session is gone, etc.
+        this.lost(`is unreachable: ${errorMessage(error)}`, conn)
+        throw new ToolError(`MCP server ${this.name} is unavailable: ${errorMessage(error)}`)
+      }
+      this.consecutiveTimeouts = 0
+      throw new ToolError(`MCP tool ${fullName} failed: ${serverMessage(error)}`)
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
+    this.consecutiveTimeouts = 0
+    const text = renderContent(result)
+    if (result.isError === true) throw new ToolError(text || `MCP tool ${fullName} failed`)
+    return text
+  }
+
+  async close(): Promise<void> {
+    this.closing = true
+    if (this.restartTimer !== undefined) clearTimeout(this.restartTimer)
+    this.restartTimer = undefined
+    const conn = this.conn
+    this.conn = undefined
+    this.healthy = false
+    this.error = 'closed'
+    this.stderrNote = ''
+    await Promise.all([...this.closingConns, this.restartRun])
+    if (conn === undefined || conn.closed) return
+    conn.closed = true
+    if (conn.transport instanceof StreamableHTTPClientTransport && conn.transport.sessionId !== undefined) {
+      const transport = conn.transport
+      await Promise.race([transport.terminateSession().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1_000).unref())])
+    }
+    await conn.client.close().catch(() => {})
+  }
+}
