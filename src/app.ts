@@ -13,6 +13,7 @@ import { PRICES } from './pricing/prices.ts'
 import { createProviders } from './providers/registry.ts'
 import { buildServer } from './server.ts'
 import type { Telemetry } from './telemetry/setup.ts'
+import type { TraceStore } from './telemetry/trace-store.ts'
 
 export interface Gateway {
   app: FastifyInstance
@@ -28,6 +29,8 @@ export async function createGateway(deps: {
   config: Config
   logger: FastifyBaseLogger
   telemetry: Telemetry
+  /** Fed by the span processor main.ts gave the SDK; undefined when the store is off. */
+  traceStore?: TraceStore | undefined
   isDraining: () => boolean
 }): Promise<Gateway> {
   const { config } = deps
@@ -46,7 +49,7 @@ export async function createGateway(deps: {
   const sources: ToolSource[] = [{ tools: () => [...BUILTIN_TOOLS] }, ...(mcp ? [mcp] : [])]
   const toolbox = new Toolbox(sources, config.agent.toolTimeoutMs)
   const agent = new ReasoningAgent({ ...turnDeps, router, toolbox })
-  const app = buildServer({ ...deps, chat, router, models: providers.models, agent, toolbox, mcp })
+  const app = buildServer({ ...deps, traceStore: deps.traceStore, chat, router, models: providers.models, agent, toolbox, mcp })
   return {
     app,
     providerSummary: providers.summary,

@@ -33,6 +33,10 @@ export interface Config {
     toolsConfigPath: string | undefined
     toolTimeoutMs: number
   }
+  /** Recent traces kept in memory for GET /v1/traces/{id} and /traces; maxTraces 0 turns it off. */
+  traceStore: { maxTraces: number; maxBytes: number }
+  /** Trace UI address with `{trace_id}` in it (e.g. Jaeger's): every answer links to its trace. */
+  traceUiUrl: string | undefined
   /** Every secret the gateway holds, so it can be scrubbed from anything passed on. */
   secrets: string[]
 }
@@ -75,6 +79,21 @@ function url(env: Env, name: string, fallback: string): string {
     throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`)
   }
   return raw.replace(/\/+$/, '')
+}
+
+/** An http(s) URL template that must hold `{trace_id}`, where the trace id goes. */
+function traceUrlTemplate(env: Env, name: string): string | undefined {
+  const raw = str(env, name)
+  if (raw === undefined) return undefined
+  if (!raw.includes('{trace_id}')) {
+    throw new ConfigError(`${name} must contain {trace_id} where the trace id goes (e.g. http://localhost:16686/trace/{trace_id}), got "${raw}"`)
+  }
+  try {
+    url({ [name]: raw.replaceAll('{trace_id}', '0af7651916cd43dd8448eb211c80319c') }, name, '')
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL containing {trace_id}, got "${raw}"`)
+  }
+  return raw
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -167,6 +186,11 @@ export function loadConfig(env: Env = process.env): Config {
       toolsConfigPath: str(env, 'GATEWAY_TOOLS_CONFIG'),
       toolTimeoutMs: int(env, 'AGENT_TOOL_TIMEOUT_MS', 30_000, 1, 3_600_000),
     },
+    traceStore: {
+      maxTraces: int(env, 'TRACE_STORE_MAX_TRACES', 1000, 0, 1_000_000),
+      maxBytes: int(env, 'TRACE_STORE_MAX_BYTES', 64 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024 * 1024),
+    },
+    traceUiUrl: traceUrlTemplate(env, 'TRACE_UI_URL'),
     secrets: [...apiKeys, openaiKey, anthropicKey, ...file.keys].filter((s): s is string => !!s),
   }
 }

@@ -25,11 +25,14 @@ const config = readConfig()
 const logger = createLogger(config.logLevel)
 // Loaded only once the configuration is known good: the SDK takes a while to import.
 const { startTelemetry } = await import('./telemetry/setup.ts')
-const telemetry = startTelemetry({ warn: (message) => logger.warn(message) })
+const { TraceStore } = await import('./telemetry/trace-store.ts')
+// Recent traces for GET /v1/traces/{id} and /traces, fed beside the exporter (zero-config mode only).
+const traceStore = config.traceStore.maxTraces > 0 ? new TraceStore(config.traceStore) : undefined
+const telemetry = startTelemetry({ warn: (message) => logger.warn(message), spanProcessors: traceStore ? [traceStore] : [] })
 const { createGateway } = await import('./app.ts')
 
 let draining = false
-const gateway = await createGateway({ config, logger, telemetry, isDraining: () => draining }).catch(exitOnConfigError)
+const gateway = await createGateway({ config, logger, telemetry, traceStore, isDraining: () => draining }).catch(exitOnConfigError)
 
 let host = config.host
 if (config.apiKeys.length === 0 && !isLoopback(host)) {
@@ -47,6 +50,9 @@ logger.info(
     telemetry: telemetry.mode,
     providers: gateway.providerSummary,
     tools: gateway.toolSummary,
+    trace_store: traceStore && telemetry.mode === 'zero-config'
+      ? `${config.traceStore.maxTraces} traces / ${Math.round(config.traceStore.maxBytes / 1024 / 1024)} MiB: /traces`
+      : 'off',
   },
   'listening',
 )

@@ -13,10 +13,14 @@ import type { ReasoningAgent } from './agent/loop.ts'
 import type { Toolbox } from './agent/toolbox.ts'
 import { agentRoutes, type ToolHealthSource } from './routes/agents/route.ts'
 import { chatCompletionsRoute } from './routes/chat-completions/route.ts'
+import { evaluationsRoute } from './routes/evaluations/route.ts'
 import { modelsRoute, type ModelEntry } from './routes/models.ts'
 import { opsRoutes } from './routes/ops.ts'
+import { traceRoutes } from './routes/traces/route.ts'
+import { traceLinkHeader } from './routes/traces/trace-ui-link.ts'
 import type { TraceIds } from './telemetry/llm-call.ts'
 import type { Telemetry } from './telemetry/setup.ts'
+import type { TraceStore } from './telemetry/trace-store.ts'
 import { activeTraceIds, traceContextBody, traceHeaders } from './telemetry/trace-context.ts'
 
 declare module 'fastify' {
@@ -37,6 +41,8 @@ export interface ServerDeps {
   agent: ReasoningAgent
   toolbox: Toolbox
   mcp: ToolHealthSource | undefined
+  /** Recent traces for the lookup routes; undefined when TRACE_STORE_MAX_TRACES=0. */
+  traceStore: TraceStore | undefined
   isDraining: () => boolean
 }
 
@@ -168,11 +174,14 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   const isKey = config.apiKeys.length > 0 ? keyChecker(config.apiKeys) : undefined
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     request.traceIds = activeTraceIds()
     // Names the HTTP SERVER span after the route (`POST /v1/chat/completions`) and sets http.route.
     const rpc = getRPCMetadata(context.active())
     if (rpc?.type === RPCType.HTTP) rpc.route = request.routeOptions.url ?? request.url
+    // Set now, not in onSend: the streaming routes hijack the reply, which skips onSend, and
+    // writeEventStream keeps the headers set on the reply. The trace id never changes afterwards.
+    if (config.traceUiUrl) reply.headers(traceLinkHeader(config.traceUiUrl, request.traceIds?.trace_id))
     if (!isKey || PUBLIC_PATHS.has(request.url.split('?')[0] ?? '')) return
     const header = request.headers.authorization ?? ''
     const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : ''
@@ -186,6 +195,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   app.addHook('onSend', async (request, reply) => {
     if (request.traceIds && !reply.hasHeader('x-trace-id')) reply.headers(traceHeaders(request.traceIds))
+    // Ids known only once the route ran (no HTTP server span, e.g. a preloaded setup without it).
+    if (config.traceUiUrl && !reply.hasHeader('link')) reply.headers(traceLinkHeader(config.traceUiUrl, request.traceIds?.trace_id))
   })
 
   app.addHook('onResponse', async (request, reply) => {
@@ -220,5 +231,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   modelsRoute(app, deps.router, deps.models)
   chatCompletionsRoute(app, deps.chat)
   agentRoutes(app, deps.agent, deps.toolbox, deps.mcp)
+  evaluationsRoute(app, deps.telemetry.mode)
+  traceRoutes(app, { store: deps.traceStore, telemetryMode: deps.telemetry.mode, traceUiUrl: config.traceUiUrl })
   return app
 }

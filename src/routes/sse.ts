@@ -26,8 +26,11 @@ function drained(res: ServerResponse): Promise<void> {
 
 export async function writeEventStream(reply: FastifyReply, headers: Record<string, string>, frames: AsyncIterable<string>): Promise<void> {
   const res = reply.raw
+  // Headers the hooks set on the reply (the Link to the trace UI) would be lost with the hijack.
+  const hooked: Record<string, string | number | string[]> = {}
+  for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) hooked[name] = value
   reply.hijack()
-  res.writeHead(200, { ...SSE_HEADERS, ...headers })
+  res.writeHead(200, { ...SSE_HEADERS, ...hooked, ...headers })
   for await (const frame of frames) {
     if (res.destroyed) break
     if (!res.write(frame)) await drained(res)

@@ -127,3 +127,54 @@ export const AGENT_METRIC = {
 
 /** Label of the reasoning metrics besides llm_model and llm_provider. */
 export const AGENT_LABEL = { effort: 'reasoning_effort' } as const
+
+/**
+ * Evaluations posted to POST /v1/evaluations (the guide's "time-separated evaluation"): one
+ * `evaluation <name>` span linked to the evaluated generation. The `evaluation.*` names follow the
+ * guide; the `gen_ai.evaluation.*` ones are the GenAI conventions' (Development status, written
+ * for the `gen_ai.evaluation.result` event; here on the span, since the gateway emits no events).
+ */
+export const EVAL_SPAN = {
+  evaluation: (name: string) => `evaluation ${name}`,
+} as const
+
+export const EVAL_ATTR = {
+  id: 'evaluation.id',
+  name: 'evaluation.name',
+  score: (criterion: string) => `evaluation.${criterion}.score`,
+  label: 'evaluation.label',
+  comment: 'evaluation.comment',
+  targetTraceId: 'evaluation.target.trace_id',
+  targetSpanId: 'evaluation.target.span_id',
+  genAiName: 'gen_ai.evaluation.name',
+  genAiScoreValue: 'gen_ai.evaluation.score.value',
+  genAiScoreLabel: 'gen_ai.evaluation.score.label',
+  genAiExplanation: 'gen_ai.evaluation.explanation',
+} as const
+
+/** The attribute on the span link that says what the link means, and its value for evaluations. */
+export const LINK_ATTR = { type: 'link.type' } as const
+export const LINK_TYPE_EVALUATION = 'evaluation'
+
+/**
+ * `llm.evaluations` (unit `{evaluation}`) is `llm_evaluations_total` through the JS exporter and
+ * the Collector alike; `llm.evaluation.score` has no unit, so both give `llm_evaluation_score`
+ * (`_bucket`, `_sum`, `_count`).
+ */
+export const EVAL_METRIC = {
+  evaluations: 'llm.evaluations',
+  score: 'llm.evaluation.score',
+} as const
+
+/** Labels written as Prometheus wants them, like `reasoning_effort`. */
+export const EVAL_LABEL = { name: 'evaluation_name', criterion: 'criterion' } as const
+
+/** Scores come on many scales (0–1, 1–5, 0–10, 0–100): boundaries fine enough for each. */
+export const EVAL_SCORE_BUCKETS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 25, 50, 75, 100]
+
+/** HTTP attributes the trace store reads to describe a trace (set by the HTTP instrumentation). */
+export const HTTP_ATTR = {
+  route: 'http.route',
+  method: 'http.request.method',
+  statusCode: 'http.response.status_code',
+} as const

@@ -46,8 +46,7 @@ const UNUSED_INSTRUMENTATIONS = [
 function instrumentationConfig(env: Record<string, string | undefined>): InstrumentationConfigMap {
   const config: InstrumentationConfigMap = {
     '@opentelemetry/instrumentation-http': {
-      ignoreIncomingRequestHook: (request: IncomingMessage) =>
-        UNTRACED_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
+      ignoreIncomingRequestHook: (request: IncomingMessage) => isUntracedPath((request.url ?? '').split('?')[0] ?? ''),
     },
   }
   if (env.OTEL_NODE_ENABLED_INSTRUMENTATIONS) return config
@@ -59,6 +58,14 @@ function instrumentationConfig(env: Record<string, string | undefined>): Instrum
 
 /** Paths whose server spans would only be noise: probes and scrapes. */
 const UNTRACED_PATHS = new Set(['/metrics', '/health', '/ready', '/favicon.ico'])
+
+/**
+ * Also the trace lookups (GET /v1/traces…, /traces…): reading a trace must not make traces, or
+ * every look at the recent-traces page would push a real trace out of the store and into Jaeger.
+ */
+function isUntracedPath(path: string): boolean {
+  return UNTRACED_PATHS.has(path) || /^\/(v1\/)?traces(\/|$)/.test(path)
+}
 
 /**
  * A global TracerProvider is "already there" when a span it starts has a valid context: the

@@ -1,0 +1,100 @@
+// One evaluation as telemetry sees it (the guide's "time-separated evaluation"): an
+// `evaluation <name>` span, child of the request that posted it, with a span link to the evaluated
+// generation — which may have ended hours ago and be long gone from this process — and the
+// evaluation metrics. Recorded here and nowhere else.
+import { context, SpanKind, TraceFlags, type Attributes, type Counter, type Histogram } from '@opentelemetry/api'
+import { EVAL_ATTR, EVAL_LABEL, EVAL_METRIC, EVAL_SCORE_BUCKETS, EVAL_SPAN, LINK_ATTR, LINK_TYPE_EVALUATION } from './names.ts'
+import { gatewayMeter, gatewayTracer } from './setup.ts'
+import { idsOf, type TraceIds } from './trace-context.ts'
+
+export interface Evaluation {
+  /** The gateway's id for it (`eval_…`), also recorded as `evaluation.id`. */
+  id: string
+  name: string
+  /** The evaluated generation: lowercase hex, already validated. */
+  target: { traceId: string; spanId: string }
+  scores: Record<string, number>
+  label?: string | undefined
+  comment?: string | undefined
+  /** Put on the span link, beside `link.type=evaluation`. */
+  linkAttributes?: Record<string, string | number | boolean> | undefined
+}
+
+interface EvaluationInstruments {
+  evaluations: Counter
+  score: Histogram
+}
+
+let instruments: EvaluationInstruments | undefined
+
+function evaluationInstruments(): EvaluationInstruments {
+  if (instruments) return instruments
+  const meter = gatewayMeter()
+  instruments = {
+    evaluations: meter.createCounter(EVAL_METRIC.evaluations, {
+      description: 'Evaluations recorded through POST /v1/evaluations',
+      unit: '{evaluation}',
+    }),
+    score: meter.createHistogram(EVAL_METRIC.score, {
+      description: 'Scores of recorded evaluations, by evaluation and criterion',
+      advice: { explicitBucketBoundaries: EVAL_SCORE_BUCKETS },
+    }),
+  }
+  return instruments
+}
+
+/** Records the span and the metrics; returns the evaluation span's ids (none with telemetry off). */
+export function recordEvaluation(evaluation: Evaluation): TraceIds | undefined {
+  const attributes: Attributes = {
+    [EVAL_ATTR.id]: evaluation.id,
+    [EVAL_ATTR.name]: evaluation.name,
+    [EVAL_ATTR.targetTraceId]: evaluation.target.traceId,
+    [EVAL_ATTR.targetSpanId]: evaluation.target.spanId,
+    [EVAL_ATTR.genAiName]: evaluation.name,
+  }
+  const criteria = Object.entries(evaluation.scores)
+  for (const [criterion, score] of criteria) attributes[EVAL_ATTR.score(criterion)] = score
+  // The GenAI convention has one score per evaluation: given when there is exactly one.
+  if (criteria.length === 1) attributes[EVAL_ATTR.genAiScoreValue] = criteria[0]![1]
+  if (evaluation.label !== undefined) {
+    attributes[EVAL_ATTR.label] = evaluation.label
+    attributes[EVAL_ATTR.genAiScoreLabel] = evaluation.label
+  }
+  if (evaluation.comment !== undefined) {
+    attributes[EVAL_ATTR.comment] = evaluation.comment
+    attributes[EVAL_ATTR.genAiExplanation] = evaluation.comment
+  }
+  const span = gatewayTracer().startSpan(
+    EVAL_SPAN.evaluation(evaluation.name),
+    {
+      kind: SpanKind.INTERNAL,
+      attributes,
+      links: [
+        {
+          // isRemote: the generation's span lives in another request, maybe another process.
+          context: {
+            traceId: evaluation.target.traceId,
+            spanId: evaluation.target.spanId,
+            traceFlags: TraceFlags.SAMPLED,
+            isRemote: true,
+          },
+          // link.type last: it says what the link is, whatever the caller's attributes say.
+          attributes: { ...evaluation.linkAttributes, [LINK_ATTR.type]: LINK_TYPE_EVALUATION },
+        },
+      ],
+    },
+    context.active(),
+  )
+  const ids = idsOf(span)
+  span.end()
+
+  const m = evaluationInstruments()
+  m.evaluations.add(1, { [EVAL_LABEL.name]: evaluation.name })
+  for (const [criterion, score] of criteria) {
+    // OpenTelemetry histograms refuse negative values (the SDK drops them with a warning): a
+    // negative score is on the span, not in the histogram.
+    if (score < 0) continue
+    m.score.record(score, { [EVAL_LABEL.name]: evaluation.name, [EVAL_LABEL.criterion]: criterion })
+  }
+  return ids
+}

@@ -1,0 +1,358 @@
+// A bounded in-memory store of recent traces, fed by a span processor beside the exporter, so a
+// returned trace_id leads somewhere on a laptop without Jaeger: GET /v1/traces/{id} and the
+// /traces pages read it. Bounded by trace count and by an estimate of bytes; the trace written
+// longest ago goes first. It runs for every span of every request, so onEnd only keeps references
+// to what the ended span already holds and adds up a size estimate: no copies, no JSON, no timers.
+import { SpanKind, SpanStatusCode, type Attributes, type HrTime, type Link } from '@opentelemetry/api'
+import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace'
+import { LINK_ATTR, LINK_TYPE_EVALUATION } from './names.ts'
+
+export type SpanKindName = 'INTERNAL' | 'SERVER' | 'CLIENT' | 'PRODUCER' | 'CONSUMER'
+export type StatusCodeName = 'UNSET' | 'OK' | 'ERROR'
+export type StoredValue = string | number | boolean | Array<string | number | boolean | null | undefined>
+
+/** One span as the lookup routes hand it out: plain JSON values only. */
+export interface StoredSpan {
+  trace_id: string
+  span_id: string
+  parent_span_id: string | null
+  name: string
+  kind: SpanKindName
+  /** Nanoseconds since the epoch, as a decimal string (too large for a JSON number). */
+  start_time_unix_nano: string
+  /** Milliseconds since the epoch, fractional: for arithmetic and display. */
+  start_ms: number
+  duration_ms: number
+  status: { code: StatusCodeName; message?: string }
+  attributes: Record<string, StoredValue>
+  links: Array<{ trace_id: string; span_id: string; attributes: Record<string, StoredValue> }>
+  /** The instrumentation scope that made the span (`sik-llms-gateway`, `@opentelemetry/instrumentation-http` …). */
+  scope: string
+}
+
+export interface StoredTrace {
+  trace_id: string
+  spans: StoredSpan[]
+  /** `evaluation <name>` spans of other traces whose link points into this one. */
+  evaluations: StoredSpan[]
+  /** Spans refused once the trace reached its per-trace limits. */
+  dropped_spans: number
+  start_ms: number
+  end_ms: number
+}
+
+export interface TraceStoreStats {
+  traces: number
+  /** The size estimate of what is held, in bytes. */
+  bytes: number
+  max_traces: number
+  max_bytes: number
+  max_spans_per_trace: number
+  /** Traces evicted since start to stay within the bounds. */
+  evicted_traces: number
+}
+
+export interface TraceStoreOptions {
+  /** Most traces held; 0 disables the store (onEnd keeps nothing). */
+  maxTraces: number
+  /** Most bytes held, by the estimate below. */
+  maxBytes: number
+  /** One busy trace must not push every other out: spans beyond this are counted, not kept. */
+  maxSpansPerTrace?: number
+}
+
+/** What onEnd keeps of a span: references to values the ended span already holds. */
+interface SpanRecord {
+  traceId: string
+  spanId: string
+  parentSpanId: string | undefined
+  name: string
+  kind: SpanKind
+  startTime: HrTime
+  duration: HrTime
+  statusCode: SpanStatusCode
+  statusMessage: string | undefined
+  attributes: Attributes
+  links: Link[]
+  scope: string
+  bytes: number
+}
+
+interface TraceEntry {
+  traceId: string
+  spans: SpanRecord[]
+  evaluations: SpanRecord[]
+  bytes: number
+  dropped: number
+}
+
+export const DEFAULT_MAX_SPANS_PER_TRACE = 2000
+/** Per trace; an evaluation list beyond this would be a loop gone wrong, not a review. */
+const MAX_EVALUATIONS_PER_TRACE = 200
+/** Longer strings (captured prompts, when capture is on) are cut in the store, not in the export. */
+export const MAX_STORED_STRING_CHARS = 32 * 1024
+
+// The estimate (calibrated against heap snapshots with bench/trace-store.ts): the record and its
+// status/links arrays, plus per attribute a dictionary slot and its value. Strings count a byte a
+// character and a header: most attribute text is ASCII, and shared strings are counted per span.
+const SPAN_BYTES = 360
+const ATTRIBUTE_BYTES = 40
+const STRING_BYTES = 24
+const LINK_BYTES = 160
+const TRACE_BYTES = 400
+
+const KIND_NAMES: Record<number, SpanKindName> = {
+  [SpanKind.INTERNAL]: 'INTERNAL',
+  [SpanKind.SERVER]: 'SERVER',
+  [SpanKind.CLIENT]: 'CLIENT',
+  [SpanKind.PRODUCER]: 'PRODUCER',
+  [SpanKind.CONSUMER]: 'CONSUMER',
+}
+const STATUS_NAMES: Record<number, StatusCodeName> = {
+  [SpanStatusCode.UNSET]: 'UNSET',
+  [SpanStatusCode.OK]: 'OK',
+  [SpanStatusCode.ERROR]: 'ERROR',
+}
+
+function valueBytes(value: unknown): number {
+  if (typeof value === 'string') return STRING_BYTES + value.length
+  if (Array.isArray(value)) {
+    let sum = STRING_BYTES
+    for (const item of value) sum += valueBytes(item)
+    return sum
+  }
+  return 8
+}
+
+function attributesBytes(attributes: Attributes): number {
+  let sum = 0
+  for (const key in attributes) sum += ATTRIBUTE_BYTES + key.length + valueBytes(attributes[key])
+  return sum
+}
+
+/** A copy of `attributes` with over-long strings cut (captured prompts, when capture is on). */
+function cutLongStrings(attributes: Attributes): Attributes {
+  const copy: Attributes = { ...attributes }
+  for (const key in copy) {
+    const value = copy[key]
+    if (typeof value === 'string' && value.length > MAX_STORED_STRING_CHARS) {
+      copy[key] = `${value.slice(0, MAX_STORED_STRING_CHARS)}… [${value.length - MAX_STORED_STRING_CHARS} more characters not kept by the trace store]`
+    }
+  }
+  return copy
+}
+
+function isEvaluationLink(link: Link): boolean {
+  return link.attributes?.[LINK_ATTR.type] === LINK_TYPE_EVALUATION
+}
+
+const hrMs = (time: HrTime) => time[0] * 1000 + time[1] / 1e6
+
+export class TraceStore implements SpanProcessor {
+  readonly maxTraces: number
+  readonly maxBytes: number
+  readonly maxSpansPerTrace: number
+  /** A trace may take this share of maxBytes at most, so one trace never evicts all the others. */
+  private readonly maxTraceBytes: number
+  /** Oldest first: a trace moves to the end whenever one of its spans ends. */
+  private readonly traces = new Map<string, TraceEntry>()
+  private lastTraceId: string | undefined
+  private bytes = 0
+  private evicted = 0
+
+  constructor(options: TraceStoreOptions) {
+    this.maxTraces = options.maxTraces
+    this.maxBytes = options.maxBytes
+    this.maxSpansPerTrace = options.maxSpansPerTrace ?? DEFAULT_MAX_SPANS_PER_TRACE
+    this.maxTraceBytes = Math.floor(options.maxBytes / 4)
+  }
+
+  get enabled(): boolean {
+    return this.maxTraces > 0
+  }
+
+  onStart(): void {}
+
+  onEnd(span: ReadableSpan): void {
+    if (this.maxTraces <= 0) return
+    const context = span.spanContext()
+    // One pass for the estimate; the rare span with a huge string is copied and cut, then counted again.
+    let attributes = span.attributes
+    let attributeBytes = attributesBytes(attributes)
+    if (attributeBytes > MAX_STORED_STRING_CHARS) {
+      attributes = cutLongStrings(attributes)
+      attributeBytes = attributesBytes(attributes)
+    }
+    let bytes = SPAN_BYTES + span.name.length + attributeBytes
+    const links = span.links
+    for (const link of links) bytes += LINK_BYTES + (link.attributes ? attributesBytes(link.attributes) : 0)
+    const record: SpanRecord = {
+      traceId: context.traceId,
+      spanId: context.spanId,
+      parentSpanId: span.parentSpanContext?.spanId,
+      name: span.name,
+      kind: span.kind,
+      startTime: span.startTime,
+      duration: span.duration,
+      statusCode: span.status.code,
+      statusMessage: span.status.message,
+      attributes,
+      links,
+      scope: span.instrumentationScope.name,
+      bytes,
+    }
+    const entry = this.entryFor(record.traceId)
+    if (entry.spans.length >= this.maxSpansPerTrace || entry.bytes + bytes > this.maxTraceBytes) {
+      entry.dropped++
+    } else {
+      entry.spans.push(record)
+      entry.bytes += bytes
+      this.bytes += bytes
+    }
+    if (links.length > 0) this.indexEvaluation(record)
+    this.evictBeyondBounds()
+  }
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  /** What is held stays readable while the gateway drains; nothing more arrives. */
+  shutdown(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  has(traceId: string): boolean {
+    return this.traces.has(traceId)
+  }
+
+  get(traceId: string): StoredTrace | undefined {
+    const entry = this.traces.get(traceId)
+    return entry && toStoredTrace(entry)
+  }
+
+  /** Newest first (by start time; the one written last first when they started together), at most `limit`. */
+  recent(limit: number): StoredTrace[] {
+    const entries = [...this.traces.values()].reverse().map((entry) => ({ entry, start: startMs(entry) }))
+    entries.sort((a, b) => b.start - a.start)
+    return entries.slice(0, Math.max(0, limit)).map(({ entry }) => toStoredTrace(entry))
+  }
+
+  stats(): TraceStoreStats {
+    return {
+      traces: this.traces.size,
+      bytes: this.bytes,
+      max_traces: this.maxTraces,
+      max_bytes: this.maxBytes,
+      max_spans_per_trace: this.maxSpansPerTrace,
+      evicted_traces: this.evicted,
+    }
+  }
+
+  /** The oldest trace held, for the message that explains a miss. */
+  oldestStartMs(): number | undefined {
+    let oldest: number | undefined
+    for (const entry of this.traces.values()) {
+      const start = startMs(entry)
+      if (oldest === undefined || start < oldest) oldest = start
+    }
+    return oldest
+  }
+
+  private entryFor(traceId: string): TraceEntry {
+    let entry = this.traces.get(traceId)
+    if (!entry) {
+      entry = { traceId, spans: [], evaluations: [], bytes: TRACE_BYTES, dropped: 0 }
+      this.bytes += TRACE_BYTES
+      this.traces.set(traceId, entry)
+    } else if (this.lastTraceId !== traceId) {
+      this.traces.delete(traceId)
+      this.traces.set(traceId, entry)
+    }
+    this.lastTraceId = traceId
+    return entry
+  }
+
+  /** An evaluation span is also listed with the trace it evaluates, when that one is held. */
+  private indexEvaluation(record: SpanRecord): void {
+    for (const link of record.links) {
+      if (!isEvaluationLink(link)) continue
+      const target = this.traces.get(link.context.traceId)
+      if (!target || target.traceId === record.traceId || target.evaluations.length >= MAX_EVALUATIONS_PER_TRACE) continue
+      if (target.evaluations.includes(record)) continue
+      target.evaluations.push(record)
+      target.bytes += record.bytes
+      this.bytes += record.bytes
+    }
+  }
+
+  private evictBeyondBounds(): void {
+    while (this.traces.size > this.maxTraces || (this.bytes > this.maxBytes && this.traces.size > 1)) {
+      const oldest = this.traces.keys().next().value
+      if (oldest === undefined) return
+      const entry = this.traces.get(oldest)!
+      this.traces.delete(oldest)
+      this.bytes -= entry.bytes
+      this.evicted++
+      if (this.lastTraceId === oldest) this.lastTraceId = undefined
+    }
+  }
+}
+
+function startMs(entry: TraceEntry): number {
+  let start = Infinity
+  for (const span of entry.spans) start = Math.min(start, hrMs(span.startTime))
+  return start === Infinity ? 0 : start
+}
+
+function plainAttributes(attributes: Attributes | undefined): Record<string, StoredValue> {
+  const out: Record<string, StoredValue> = {}
+  if (!attributes) return out
+  for (const key in attributes) {
+    const value = attributes[key]
+    if (value !== undefined) out[key] = value as StoredValue
+  }
+  return out
+}
+
+function toStoredSpan(record: SpanRecord): StoredSpan {
+  const [seconds, nanos] = record.startTime
+  const span: StoredSpan = {
+    trace_id: record.traceId,
+    span_id: record.spanId,
+    parent_span_id: record.parentSpanId ?? null,
+    name: record.name,
+    kind: KIND_NAMES[record.kind] ?? 'INTERNAL',
+    start_time_unix_nano: seconds === 0 ? String(nanos) : `${seconds}${String(nanos).padStart(9, '0')}`,
+    start_ms: hrMs(record.startTime),
+    duration_ms: hrMs(record.duration),
+    status: { code: STATUS_NAMES[record.statusCode] ?? 'UNSET' },
+    attributes: plainAttributes(record.attributes),
+    links: record.links.map((link) => ({
+      trace_id: link.context.traceId,
+      span_id: link.context.spanId,
+      attributes: plainAttributes(link.attributes),
+    })),
+    scope: record.scope,
+  }
+  if (record.statusMessage) span.status.message = record.statusMessage
+  return span
+}
+
+function toStoredTrace(entry: TraceEntry): StoredTrace {
+  const spans = entry.spans.map(toStoredSpan)
+  let start = Infinity
+  let end = -Infinity
+  for (const span of spans) {
+    start = Math.min(start, span.start_ms)
+    end = Math.max(end, span.start_ms + span.duration_ms)
+  }
+  return {
+    trace_id: entry.traceId,
+    spans,
+    evaluations: entry.evaluations.map(toStoredSpan),
+    dropped_spans: entry.dropped,
+    start_ms: Number.isFinite(start) ? start : 0,
+    end_ms: Number.isFinite(end) ? end : 0,
+  }
+}

@@ -1,0 +1,187 @@
+// The trace store as a span processor of a real SDK TracerProvider: what it keeps of a span, and
+// how it stays bounded — by trace count, by bytes, per trace — evicting the oldest trace first.
+// Evaluation spans are also listed with the trace they evaluate.
+import t from 'tap'
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Span } from '@opentelemetry/api'
+import { TracerProvider } from '@opentelemetry/sdk-trace'
+import { MAX_STORED_STRING_CHARS, TraceStore, type TraceStoreOptions } from '../../src/telemetry/trace-store.ts'
+
+function setup(options: Partial<TraceStoreOptions> = {}) {
+  const store = new TraceStore({ maxTraces: 1000, maxBytes: 64 * 1024 * 1024, ...options })
+  const provider = new TracerProvider({ spanProcessors: [store] })
+  const tracer = provider.getTracer('store-test')
+  const start = (name: string, parent?: Span, attributes: Attributes = {}, kind = SpanKind.INTERNAL): Span =>
+    tracer.startSpan(name, { kind, attributes }, parent ? trace.setSpan(ROOT_CONTEXT, parent) : ROOT_CONTEXT)
+  /** A whole small trace (root + one child), ended; returns its trace id. */
+  const request = (attributes: Attributes = {}): string => {
+    const root = start('POST /v1/chat/completions', undefined, {}, SpanKind.SERVER)
+    start('llm.request', root, attributes).end()
+    root.end()
+    return root.spanContext().traceId
+  }
+  return { store, start, request }
+}
+
+t.test('keeps each ended span as a plain record, nested ids intact', async (t) => {
+  const { store, start } = setup()
+  const root = start('POST /v1/chat/completions', undefined, { 'http.route': '/v1/chat/completions' }, SpanKind.SERVER)
+  const child = start('llm.request', root, { 'llm.model': 'demo-chat', 'llm.tokens.input': 12, 'gen_ai.response.finish_reasons': ['stop'] })
+  child.setStatus({ code: SpanStatusCode.ERROR, message: 'upstream said no' })
+  child.end()
+  root.end()
+  const stored = store.get(root.spanContext().traceId)
+  t.ok(stored, 'the trace is held')
+  t.equal(stored!.spans.length, 2)
+  const [first, second] = stored!.spans
+  t.equal(first!.name, 'llm.request', 'in the order they ended')
+  t.equal(first!.parent_span_id, root.spanContext().spanId)
+  t.equal(first!.kind, 'INTERNAL')
+  t.same(first!.status, { code: 'ERROR', message: 'upstream said no' })
+  t.same(first!.attributes, { 'llm.model': 'demo-chat', 'llm.tokens.input': 12, 'gen_ai.response.finish_reasons': ['stop'] })
+  t.equal(first!.scope, 'store-test')
+  t.equal(second!.kind, 'SERVER')
+  t.equal(second!.parent_span_id, null, 'a root has no parent')
+  t.match(second!.start_time_unix_nano, /^\d{19}$/, 'start in nanoseconds, as a string')
+  t.ok(Math.abs(second!.start_ms - Date.now()) < 5000, 'start_ms is epoch milliseconds')
+  t.ok(second!.duration_ms >= first!.duration_ms, 'the root lasts at least as long as its child')
+  t.same(JSON.parse(JSON.stringify(stored)), stored, 'records are plain JSON')
+  t.equal(store.get('0'.repeat(31) + '1'), undefined, 'an unknown trace is undefined')
+})
+
+t.test('evicts the oldest trace beyond TRACE_STORE_MAX_TRACES', async (t) => {
+  const { store, request } = setup({ maxTraces: 3 })
+  const ids = Array.from({ length: 5 }, () => request())
+  t.equal(store.stats().traces, 3)
+  t.equal(store.stats().evicted_traces, 2)
+  t.notOk(store.has(ids[0]!), 'the first is gone')
+  t.notOk(store.has(ids[1]!), 'the second is gone')
+  for (const id of ids.slice(2)) t.ok(store.has(id), 'the last three are held')
+  t.same(store.recent(10).map((s) => s.trace_id), ids.slice(2).reverse(), 'recent() lists them newest first')
+  t.same(store.recent(1).map((s) => s.trace_id), [ids[4]], 'at most limit')
+})
+
+t.test('a trace that receives a span moves to the back of the eviction queue', async (t) => {
+  const { store, start, request } = setup({ maxTraces: 2 })
+  const longRoot = start('POST /v1/agents/reasoning', undefined, {}, SpanKind.SERVER)
+  start('reasoning.thinking.iteration_1', longRoot).end() // the long trace is written first …
+  const quick = request() // … a quick one after it …
+  longRoot.end() // … then the long one ends
+  const next = request() // a third trace evicts the quick one, written longest ago
+  t.ok(store.has(longRoot.spanContext().traceId), 'the long trace, written last, stays')
+  t.notOk(store.has(quick), 'the quick one went')
+  t.ok(store.has(next))
+})
+
+t.test('evicts the oldest traces beyond TRACE_STORE_MAX_BYTES', async (t) => {
+  const maxBytes = 256 * 1024
+  const { store, request } = setup({ maxBytes })
+  const ids: string[] = []
+  for (let i = 0; i < 200; i++) {
+    ids.push(request({ 'gen_ai.output.messages': 'x'.repeat(8000), index: i }))
+    t.ok(store.stats().bytes <= maxBytes, `within the bound after trace ${i}`)
+  }
+  const held = store.stats().traces
+  t.ok(held > 10 && held < 40, `about maxBytes / 8 KB traces are held (${held})`)
+  t.ok(store.has(ids.at(-1)!), 'the newest is held')
+  t.notOk(store.has(ids[0]!), 'the oldest is gone')
+  const heldIds = ids.filter((id) => store.has(id))
+  t.same(heldIds, ids.slice(ids.length - held), 'exactly the newest ones are held')
+})
+
+t.test('one trace cannot take the whole store: per-trace span and byte caps', async (t) => {
+  const { store, start, request } = setup({ maxSpansPerTrace: 10, maxBytes: 400 * 1024 })
+  const others = Array.from({ length: 5 }, () => request())
+  const root = start('POST /v1/agents/reasoning', undefined, {}, SpanKind.SERVER)
+  for (let i = 0; i < 25; i++) start(`reasoning.tool.t${i}`, root).end()
+  root.end()
+  const big = store.get(root.spanContext().traceId)!
+  t.equal(big.spans.length, 10, 'spans beyond the cap are not kept')
+  t.equal(big.dropped_spans, 16, 'and are counted (the root too)')
+
+  const fat = start('POST /v1/chat/completions', undefined, {}, SpanKind.SERVER)
+  for (let i = 0; i < 8; i++) start('llm.request', fat, { 'gen_ai.input.messages': 'y'.repeat(30_000) }).end()
+  fat.end()
+  const fatTrace = store.get(fat.spanContext().traceId)!
+  t.ok(fatTrace.dropped_spans > 0, 'a trace stops growing at a quarter of TRACE_STORE_MAX_BYTES')
+  for (const id of others) t.ok(store.has(id), 'and the other traces stay')
+})
+
+t.test('over-long strings are cut in the store (not in the export)', async (t) => {
+  const { store, start } = setup()
+  const attributes = { 'gen_ai.input.messages': 'z'.repeat(MAX_STORED_STRING_CHARS + 500), short: 'ok' }
+  const span = start('llm.request', undefined, attributes)
+  span.end()
+  const stored = store.get(span.spanContext().traceId)!.spans[0]!
+  const value = stored.attributes['gen_ai.input.messages'] as string
+  t.ok(value.length < MAX_STORED_STRING_CHARS + 200)
+  t.match(value, /500 more characters not kept by the trace store\]$/)
+  t.equal(stored.attributes.short, 'ok')
+  t.equal(attributes['gen_ai.input.messages'].length, MAX_STORED_STRING_CHARS + 500, "the span's own attributes are untouched")
+})
+
+t.test('an evaluation span is listed with the trace it evaluates', async (t) => {
+  const { store, start, request } = setup()
+  const generation = request()
+  const generationSpan = store.get(generation)!.spans[0]!
+  const link = (traceId: string, attributes: Attributes) => ({
+    context: { traceId, spanId: generationSpan.span_id, traceFlags: TraceFlags.SAMPLED, isRemote: true },
+    attributes,
+  })
+  const tracer = new TracerProvider({ spanProcessors: [store] }).getTracer('evaluations')
+  const evaluation = tracer.startSpan('evaluation helpfulness', {
+    attributes: { 'evaluation.name': 'helpfulness', 'evaluation.accuracy.score': 0.75 },
+    links: [link(generation, { 'link.type': 'evaluation', case_id: 47 })],
+  })
+  evaluation.end()
+  const unrelated = tracer.startSpan('batch', { links: [link(generation, { 'link.type': 'pipeline_stage' })] })
+  unrelated.end()
+  const missing = tracer.startSpan('evaluation late', { links: [link('a'.repeat(32), { 'link.type': 'evaluation' })] })
+  missing.end()
+
+  const stored = store.get(generation)!
+  t.equal(stored.evaluations.length, 1, 'only the evaluation link counts')
+  t.equal(stored.evaluations[0]!.name, 'evaluation helpfulness')
+  t.same(stored.evaluations[0]!.links[0], { trace_id: generation, span_id: generationSpan.span_id, attributes: { 'link.type': 'evaluation', case_id: 47 } })
+  t.equal(stored.spans.length, 2, 'not mixed into the generation span tree')
+  t.ok(store.get(evaluation.spanContext().traceId), 'the evaluation is in its own trace too')
+  t.ok(store.get(missing.spanContext().traceId), 'an evaluation of a trace not held is kept in its own trace')
+})
+
+t.test('TRACE_STORE_MAX_TRACES=0: the store keeps nothing', async (t) => {
+  const { store, request } = setup({ maxTraces: 0 })
+  const id = request()
+  t.notOk(store.enabled)
+  t.notOk(store.has(id))
+  t.equal(store.stats().traces, 0)
+  t.equal(store.stats().bytes, 0)
+})
+
+t.test('bounds hold under interleaved traces (many requests at once)', async (t) => {
+  const maxBytes = 200 * 1024
+  const { store, start } = setup({ maxTraces: 40, maxBytes })
+  // 100 traces open at once, their spans ending interleaved, as concurrent requests do.
+  const roots = Array.from({ length: 100 }, (_, i) => start(`POST /r${i}`, undefined, {}, SpanKind.SERVER))
+  for (let round = 0; round < 5; round++) {
+    for (const root of roots) start('llm.request', root, { round, text: 'w'.repeat(200) }).end()
+    t.ok(store.stats().traces <= 40 && store.stats().bytes <= maxBytes, `bounded after round ${round}`)
+  }
+  for (const root of roots) root.end()
+  const held = roots.filter((root) => store.has(root.spanContext().traceId))
+  t.ok(held.length > 0 && held.length <= 40)
+  for (const root of held) {
+    const stored = store.get(root.spanContext().traceId)!
+    t.ok(stored.spans.every((s) => s.trace_id === root.spanContext().traceId), 'no span lands in another trace')
+  }
+})
+
+t.test('within the bounds, interleaved traces are each kept whole', async (t) => {
+  const { store, start } = setup({ maxTraces: 40 })
+  const roots = Array.from({ length: 30 }, (_, i) => start(`POST /r${i}`, undefined, {}, SpanKind.SERVER))
+  for (let round = 0; round < 5; round++) for (const root of roots) start('llm.request', root, { round }).end()
+  for (const root of roots) root.end()
+  for (const root of roots) {
+    const stored = store.get(root.spanContext().traceId)
+    t.equal(stored?.spans.length, 6, 'its root and its five children')
+    t.same(stored?.spans.filter((s) => s.parent_span_id === root.spanContext().spanId).map((s) => s.attributes.round), [0, 1, 2, 3, 4])
+  }
+})
