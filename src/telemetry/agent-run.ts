@@ -6,7 +6,8 @@ import type { Usage } from '../core/types.ts'
 import type { GatewayError } from '../errors.ts'
 import { AGENT_ATTR, AGENT_LABEL, AGENT_METRIC, AGENT_SPAN, ATTR, LABEL } from './names.ts'
 import { idsOf, type TraceIds } from './trace-context.ts'
-import { gatewayMeter, gatewayTracer } from './setup.ts'
+import { lazyInstruments } from './instruments.ts'
+import { gatewayTracer } from './setup.ts'
 
 interface AgentInstruments {
   requests: Counter
@@ -15,20 +16,15 @@ interface AgentInstruments {
   toolCalls: Counter
 }
 
-let instruments: AgentInstruments | undefined
-
-function agentInstruments(): AgentInstruments {
-  if (instruments) return instruments
-  const meter = gatewayMeter()
+const agentInstruments = lazyInstruments((meter): AgentInstruments => {
   const counter = (name: string, description: string, unit: string) => meter.createCounter(name, { description, unit })
-  instruments = {
+  return {
     requests: counter(AGENT_METRIC.requests, 'Reasoning agent runs started', '{run}'),
     success: counter(AGENT_METRIC.success, 'Reasoning agent runs that produced an answer', '{run}'),
     iterations: counter(AGENT_METRIC.iterations, 'Model calls made by reasoning agent runs', '{iteration}'),
     toolCalls: counter(AGENT_METRIC.toolCalls, 'Tool calls made by reasoning agent runs', '{call}'),
   }
-  return instruments
-}
+})
 
 export interface AgentRunInfo {
   provider: string

@@ -4,7 +4,8 @@
 // evaluation metrics. Recorded here and nowhere else.
 import { context, SpanKind, TraceFlags, type Attributes, type Counter, type Histogram } from '@opentelemetry/api'
 import { EVAL_ATTR, EVAL_LABEL, EVAL_METRIC, EVAL_SCORE_BUCKETS, EVAL_SPAN, LINK_ATTR, LINK_TYPE_EVALUATION } from './names.ts'
-import { gatewayMeter, gatewayTracer } from './setup.ts'
+import { lazyInstruments } from './instruments.ts'
+import { gatewayTracer } from './setup.ts'
 import { idsOf, type TraceIds } from './trace-context.ts'
 
 export interface Evaluation {
@@ -25,23 +26,16 @@ interface EvaluationInstruments {
   score: Histogram
 }
 
-let instruments: EvaluationInstruments | undefined
-
-function evaluationInstruments(): EvaluationInstruments {
-  if (instruments) return instruments
-  const meter = gatewayMeter()
-  instruments = {
-    evaluations: meter.createCounter(EVAL_METRIC.evaluations, {
-      description: 'Evaluations recorded through POST /v1/evaluations',
-      unit: '{evaluation}',
-    }),
-    score: meter.createHistogram(EVAL_METRIC.score, {
-      description: 'Scores of recorded evaluations, by evaluation and criterion',
-      advice: { explicitBucketBoundaries: EVAL_SCORE_BUCKETS },
-    }),
-  }
-  return instruments
-}
+const evaluationInstruments = lazyInstruments((meter): EvaluationInstruments => ({
+  evaluations: meter.createCounter(EVAL_METRIC.evaluations, {
+    description: 'Evaluations recorded through POST /v1/evaluations',
+    unit: '{evaluation}',
+  }),
+  score: meter.createHistogram(EVAL_METRIC.score, {
+    description: 'Scores of recorded evaluations, by evaluation and criterion',
+    advice: { explicitBucketBoundaries: EVAL_SCORE_BUCKETS },
+  }),
+}))
 
 /** Records the span and the metrics; returns the evaluation span's ids (none with telemetry off). */
 export function recordEvaluation(evaluation: Evaluation): TraceIds | undefined {

@@ -1,6 +1,6 @@
 // The gateway's metric instruments, created once from the MeterProvider in use (creating
 // instruments per request would be the most common way to make telemetry expensive).
-import type { Attributes, Counter, Histogram, UpDownCounter } from '@opentelemetry/api'
+import type { Attributes, Counter, Histogram, Meter, UpDownCounter } from '@opentelemetry/api'
 import { gatewayMeter } from './setup.ts'
 import {
   DURATION_BUCKETS_S,
@@ -24,16 +24,21 @@ export interface Instruments {
   genAiOperationDuration: Histogram
 }
 
-let instruments: Instruments | undefined
+/**
+ * Instruments must come from the MeterProvider actually in use (the API's no-op one before
+ * start-up), and be created once: `lazyInstruments` makes them on first use and keeps them.
+ */
+export function lazyInstruments<T>(create: (meter: Meter) => T): () => T {
+  let made: T | undefined
+  return () => (made ??= create(gatewayMeter()))
+}
 
-export function getInstruments(): Instruments {
-  if (instruments) return instruments
-  const meter = gatewayMeter()
+export const getInstruments = lazyInstruments((meter): Instruments => {
   const counter = (name: string, description: string, unit: string) =>
     meter.createCounter(name, { description, unit })
   const seconds = (name: string, description: string, buckets: number[]) =>
     meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: buckets } })
-  instruments = {
+  return {
     requests: counter(METRIC.requests, 'LLM requests handled, failed ones included', '{request}'),
     requestsFailed: counter(METRIC.requestsFailed, 'LLM requests that failed or were cancelled', '{request}'),
     tokensInput: counter(METRIC.tokensInput, 'Prompt tokens, cached ones included', '{token}'),
@@ -52,7 +57,6 @@ export function getInstruments(): Instruments {
     }),
     genAiOperationDuration: seconds(METRIC.genAiOperationDuration, 'GenAI operation duration', GENAI_DURATION_BUCKETS_S),
   }
-  return instruments
-}
+})
 
 export type { Attributes }
