@@ -26,6 +26,29 @@ export function frame(data: unknown): string {
   return `data: ${JSON.stringify(data)}\n\n`
 }
 
+/**
+ * A chunk's JSON text as the upstream sent it, registered by adapters that have it (OpenAI-
+ * compatible ones): a chunk the gateway does not change is written on as it came instead of
+ * being serialised again, which is most of the per-chunk cost of a stream.
+ */
+export const rawChunkJson = new WeakMap<object, string>()
+
+/** OpenAI's tail on every chunk once usage was requested (the gateway always requests it). */
+const USAGE_NULL_TAIL = ',"usage":null}'
+
+/**
+ * The frame of a chunk that goes out unchanged, or unchanged but for a removed `usage: null`:
+ * from its original text when there is one and the removal is a plain cut of its tail.
+ */
+function passThrough(chunk: Chunk, usage: 'kept' | 'null removed' | 'removed'): string {
+  const raw = rawChunkJson.get(chunk)
+  if (raw !== undefined) {
+    if (usage === 'kept') return `data: ${raw}\n\n`
+    if (usage === 'null removed' && raw.endsWith(USAGE_NULL_TAIL)) return `data: ${raw.slice(0, -USAGE_NULL_TAIL.length)}}\n\n`
+  }
+  return frame(chunk)
+}
+
 const DONE = 'data: [DONE]\n\n'
 
 function carriesToken(chunk: ChatCompletionChunk): boolean {
@@ -58,11 +81,12 @@ export async function* streamFrames(options: StreamFramesOptions): AsyncGenerato
       if (isUsageChunk && !includeUsage) continue
       // OpenAI puts `usage: null` on every chunk once usage was requested; a caller that did not
       // ask for it should see the stream it would have got without the gateway.
-      if (!includeUsage && 'usage' in chunk) delete chunk.usage
+      const usage = includeUsage || !('usage' in chunk) ? 'kept' : chunk.usage === null ? 'null removed' : 'removed'
+      if (usage !== 'kept') delete chunk.usage
       if (pending) yield frame(pending)
       pending = undefined
       if (isUsageChunk || chunk.choices.some((c) => c.finish_reason)) pending = chunk
-      else yield frame(chunk)
+      else yield passThrough(chunk, usage)
     }
     // The SDKs end a stream quietly when its request is aborted: a stream cut short by the total
     // timeout or by the caller leaving must not pass for a complete one (504 event / cancelled).

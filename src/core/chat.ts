@@ -30,6 +30,13 @@ export interface Cost {
 }
 
 /**
+ * Abort reasons made once: an abort without a reason creates a DOMException with a stack trace,
+ * and a mass disconnect would pay for one per request and per signal on the way.
+ */
+export const CALLER_GONE: Error = Object.assign(new Error('The caller closed the connection'), { name: 'AbortError' })
+const TIMED_OUT: Error = Object.assign(new Error('UPSTREAM_TOTAL_TIMEOUT_MS elapsed'), { name: 'AbortError' })
+
+/**
  * The caller's signal plus the total timeout; `reason()` says which fired, so an abort becomes
  * `cancelled` (caller gone) or `timeout` (504) rather than whatever the SDK threw.
  */
@@ -42,9 +49,9 @@ export class Deadline {
   constructor(caller: AbortSignal, totalMs: number) {
     this.timer = setTimeout(() => {
       this.timedOut = true
-      this.controller.abort()
+      this.controller.abort(TIMED_OUT)
     }, totalMs)
-    const onCallerAbort = () => this.controller.abort()
+    const onCallerAbort = () => this.controller.abort(CALLER_GONE)
     if (caller.aborted) onCallerAbort()
     else caller.addEventListener('abort', onCallerAbort, { once: true })
     this.signal = this.controller.signal

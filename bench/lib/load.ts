@@ -1,0 +1,198 @@
+// Load generation. JSON requests: autocannon (closed loop, N connections), with every response's
+// latency taken from its 'response' event at sub-millisecond precision (its own histogram keeps
+// whole milliseconds, too coarse for a 1 ms target). Streams: a small node:http client that
+// times the first body chunk and the end of each stream, since autocannon sees only the end.
+import autocannon from 'autocannon'
+import { Agent, request } from 'node:http'
+import { Samples, type Summary } from './stats.ts'
+import { cpuMsOf } from './procs.ts'
+
+export interface Target {
+  /** e.g. http://127.0.0.1:8080 */
+  url: string
+  path: string
+  headers: Record<string, string>
+}
+
+export interface LoadResult {
+  connections: number
+  /** CPU time the server under test used per request (µs), when its pid was given: robust to a noisy machine. */
+  cpuUsPerRequest?: number
+  seconds: number
+  ok: number
+  failed: number
+  rps: number
+  latency: Summary
+}
+
+export interface StreamResult extends LoadResult {
+  /** Time to the first body chunk. */
+  ttfc: Summary
+  /** Streams whose body did not end with `data: [DONE]`. */
+  incomplete: number
+}
+
+const MESSAGES = [
+  { role: 'system', content: 'You are a concise assistant.' },
+  { role: 'user', content: 'In two sentences: what does an LLM gateway add to each request, and why trace it?' },
+]
+
+export function chatBody(stream: boolean, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ model: 'gpt-4o-mini', messages: MESSAGES, ...(stream ? { stream: true } : {}), ...extra })
+}
+
+/** Measures `run` and the CPU time `pids` used meanwhile, per completed request. */
+async function withCpu<T extends LoadResult>(pids: Array<number | undefined>, run: () => Promise<T>): Promise<T> {
+  if (!pids.length) return run()
+  const before = pids.reduce<number>((sum, pid) => sum + cpuMsOf(pid), 0)
+  const result = await run()
+  const used = pids.reduce<number>((sum, pid) => sum + cpuMsOf(pid), 0) - before
+  return { ...result, cpuUsPerRequest: result.ok ? (used * 1000) / result.ok : NaN }
+}
+
+export function jsonLoad(target: Target, connections: number, seconds: number, pids: Array<number | undefined> = []): Promise<LoadResult> {
+  return withCpu(pids, () => jsonLoadOnly(target, connections, seconds))
+}
+
+export function streamLoad(target: Target, connections: number, seconds: number, pids: Array<number | undefined> = []): Promise<StreamResult> {
+  return withCpu(pids, () => streamLoadOnly(target, connections, seconds))
+}
+
+async function jsonLoadOnly(target: Target, connections: number, seconds: number): Promise<LoadResult> {
+  const latencies = new Samples()
+  let failed = 0
+  const started = performance.now()
+  const instance = autocannon({
+    url: target.url + target.path,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...target.headers },
+    body: chatBody(false),
+    connections,
+    duration: seconds,
+    pipelining: 1,
+    timeout: 30,
+  })
+  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+    if (status === 200) latencies.add(ms)
+    else failed++
+  })
+  const result = await instance
+  const elapsed = (performance.now() - started) / 1000
+  failed += result.errors + result.timeouts
+  return { connections, seconds: elapsed, ok: latencies.count, failed, rps: latencies.count / elapsed, latency: latencies.summary() }
+}
+
+const DONE = Buffer.from('data: [DONE]\n\n')
+
+/** One stream: resolves with [ttfc, total] in ms, or rejects. */
+function oneStream(agent: Agent, target: Target, body: string): Promise<[number, number, boolean]> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now()
+    let first = 0
+    let tail: Buffer = Buffer.alloc(0)
+    const req = request(
+      target.url + target.path,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...target.headers } },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume()
+          return reject(new Error(`status ${res.statusCode}`))
+        }
+        res.on('data', (part: Buffer) => {
+          if (first === 0) first = performance.now()
+          tail = part.length >= DONE.length ? part : Buffer.concat([tail, part])
+        })
+        res.on('end', () => resolve([first - started, performance.now() - started, tail.subarray(-DONE.length).equals(DONE)]))
+        res.on('error', reject)
+      },
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+async function streamLoadOnly(target: Target, connections: number, seconds: number): Promise<StreamResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections })
+  const body = chatBody(true)
+  const ttfc = new Samples()
+  const total = new Samples()
+  let failed = 0
+  let incomplete = 0
+  const started = performance.now()
+  const until = started + seconds * 1000
+  const worker = async () => {
+    while (performance.now() < until) {
+      try {
+        const [first, all, complete] = await oneStream(agent, target, body)
+        ttfc.add(first)
+        total.add(all)
+        if (!complete) incomplete++
+      } catch {
+        failed++
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: connections }, worker))
+  const elapsed = (performance.now() - started) / 1000
+  agent.destroy()
+  return {
+    connections,
+    seconds: elapsed,
+    ok: total.count,
+    failed,
+    incomplete,
+    rps: total.count / elapsed,
+    latency: total.summary(),
+    ttfc: ttfc.summary(),
+  }
+}
+
+export interface OpenStreams {
+  opened: number
+  failed: number
+  /** Ends every stream (they are read to the end once the upstream lets them go). */
+  close(): Promise<void>
+}
+
+/** Opens `count` streams at once and resolves when each has delivered its first chunk. */
+export async function openStreams(target: Target, count: number, bodyOf: (i: number) => string): Promise<OpenStreams & { ends: Promise<unknown>[]; requests: ReturnType<typeof request>[] }> {
+  const agent = new Agent({ keepAlive: false, maxSockets: Infinity })
+  let failed = 0
+  const requests: ReturnType<typeof request>[] = []
+  const ends: Promise<unknown>[] = []
+  const firsts = Array.from({ length: count }, (_, i) => {
+    const body = bodyOf(i)
+    return new Promise<void>((resolve) => {
+      const req = request(
+        target.url + target.path,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...target.headers } },
+        (res) => {
+          ends.push(new Promise((done) => {
+            res.on('end', done)
+            res.on('close', done)
+            res.on('error', done)
+          }))
+          res.once('data', () => resolve())
+          res.on('data', () => {})
+        },
+      )
+      req.on('error', () => {
+        failed++
+        resolve()
+      })
+      req.end(body)
+      requests.push(req)
+    })
+  })
+  await Promise.all(firsts)
+  return {
+    opened: count - failed,
+    failed,
+    ends,
+    requests,
+    close: async () => {
+      await Promise.all(ends)
+      agent.destroy()
+    },
+  }
+}

@@ -1,0 +1,33 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { BENCH } from './procs.ts'
+import { cpuTimes, loadNow, provenance, stealSince } from './provenance.ts'
+import { runSuite } from './suite.ts'
+import { render, writeResults } from './report.ts'
+
+export async function main(): Promise<void> {
+  const scale = Number(process.env.BENCH_SCALE ?? 1)
+  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
+  const profile = process.env.BENCH_PROFILE === '1'
+  const log = (line: string) => process.stderr.write(`bench: ${line}\n`)
+  mkdirSync(`${BENCH}out/profiles`, { recursive: true })
+  const before = provenance()
+  const cpu = cpuTimes()
+  log(`load average before: ${before.loadBefore}`)
+  const results = await runSuite({
+    scale,
+    only,
+    log,
+    gatewayNodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${BENCH}out/profiles`] : [],
+  })
+  const run = { provenance: before, loadAfter: loadNow(), steal: stealSince(cpu), scale, command: 'npm run bench', results }
+  const file = `${BENCH}out/results-${before.date.replace(/[:]/g, '-')}.json`
+  writeFileSync(file, JSON.stringify(run, null, 2))
+  log(`raw results: ${file}`)
+  if (!only && scale === 1) {
+    writeResults(run)
+    log('tables written to bench/RESULTS.md')
+  } else {
+    log('partial or scaled run: bench/RESULTS.md left as it was')
+    process.stdout.write(`${render(run)}\n`)
+  }
+}

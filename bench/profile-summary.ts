@@ -1,0 +1,52 @@
+// Sums a .cpuprofile's self time by function and by package/file: where the gateway's CPU goes.
+// `node bench/profile-summary.ts bench/out/profiles/CPU.….cpuprofile [top=30]`
+import { readFileSync } from 'node:fs'
+
+interface Node {
+  id: number
+  callFrame: { functionName: string; url: string; lineNumber: number }
+  children?: number[]
+}
+interface Profile {
+  nodes: Node[]
+  samples: number[]
+  timeDeltas: number[]
+}
+
+const [file, topArg] = process.argv.slice(2)
+if (!file) throw new Error('usage: node bench/profile-summary.ts FILE.cpuprofile [top]')
+const top = Number(topArg ?? 30)
+const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
+const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+const self = new Map<number, number>()
+profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+const total = [...self.values()].reduce((a, b) => a + b, 0)
+
+/** node_modules/<pkg> (scoped too), src/…, node:…, or the bare url. */
+function area(url: string): string {
+  if (!url) return '(native/gc/idle)'
+  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
+  if (nm) return nm[1]!
+  const src = /\/(src|bench|test)\/(.*)$/.exec(url)
+  if (src) return `${src[1]}/${src[2]}`
+  return url.replace(/^file:\/\//, '')
+}
+
+const fns = new Map<string, number>()
+const areas = new Map<string, number>()
+for (const [id, us] of self) {
+  const { callFrame } = byId.get(id)!
+  const where = area(callFrame.url)
+  const fn = `${callFrame.functionName || '(anonymous)'} ${where}:${callFrame.lineNumber + 1}`
+  fns.set(fn, (fns.get(fn) ?? 0) + us)
+  areas.set(where, (areas.get(where) ?? 0) + us)
+}
+const print = (title: string, map: Map<string, number>) => {
+  console.log(`\n${title}`)
+  for (const [name, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${name}`)
+  }
+}
+console.log(`total ${(total / 1000).toFixed(0)} ms sampled`)
+print('self time by package / file', areas)
+print('self time by function', fns)
