@@ -8,7 +8,7 @@ import { ensureBenchDeps } from './lib/deps.ts'
 
 ensureBenchDeps()
 const { jsonLoad, streamLoad } = await import('./lib/load.ts')
-const { startGateway, startOtlpSink, startUpstream } = await import('./lib/procs.ts')
+const { startGateway, startOtlpSink, startUpstream, telemetryEnv } = await import('./lib/procs.ts')
 
 const variants = process.argv.slice(2).map((arg) => {
   const [name, dir] = arg.split('=') as [string, string]
@@ -18,6 +18,7 @@ if (!variants.length) throw new Error('usage: node bench/compare.ts NAME=DIR [NA
 const rounds = Number(process.env.ROUNDS ?? 3)
 const seconds = Number(process.env.SECONDS_PER_POINT ?? 5)
 const modes = (process.env.MODES ?? 'off,on').split(',')
+const loads = new Set((process.env.LOADS ?? 'json32,json1,stream32,stream1').split(','))
 
 const upstream = await startUpstream()
 const sink = await startOtlpSink()
@@ -33,26 +34,31 @@ try {
     for (const mode of modes) {
       for (const { name, dir } of variants) {
         process.env.BENCH_GATEWAY_DIR = dir
-        const env: Record<string, string> = mode === 'off' ? { OTEL_SDK_DISABLED: 'true' } : { OTEL_TRACES_SAMPLER: 'always_on', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_METRIC_EXPORT_INTERVAL: '10000' }
-        const gateway = await startGateway(upstream.url, env)
+        const gateway = await startGateway(upstream.url, telemetryEnv(mode, sink.url))
         const target = { url: gateway.url, path: '/v1/chat/completions', headers: {} }
         try {
           await jsonLoad(target, 32, 2)
           await streamLoad(target, 32, 1)
           const key = `${name} (telemetry ${mode})`
           const pids = [gateway.child.pid]
-          const j32 = await jsonLoad(target, 32, seconds, pids)
-          const j1 = await jsonLoad(target, 1, seconds)
-          const s32 = await streamLoad(target, 32, seconds, pids)
-          const s1 = await streamLoad(target, 1, seconds)
-          add(key, 'gateway CPU µs per JSON request', j32.cpuUsPerRequest ?? NaN)
-          add(key, 'gateway CPU µs per stream', s32.cpuUsPerRequest ?? NaN)
-          add(key, 'JSON req/s c=32', j32.rps)
-          add(key, 'JSON p50 ms c=1', j1.latency.p50)
-          add(key, 'streams/s c=32', s32.rps)
-          add(key, 'TTFC p50 ms c=1', s1.ttfc.p50)
-          add(key, 'stream p50 ms c=1', s1.latency.p50)
-          process.stderr.write(`compare: round ${round + 1} ${key}: ${Math.round(j32.rps)} req/s, ${Math.round(s32.rps)} streams/s\n`)
+          // LOADS=json32,stream32,json1,stream1 (default all): fewer loads, more rounds in the same time.
+          if (loads.has('json32')) {
+            const j32 = await jsonLoad(target, 32, seconds, pids)
+            add(key, 'gateway CPU µs per JSON request', j32.cpuUsPerRequest ?? NaN)
+            add(key, 'JSON req/s c=32', j32.rps)
+          }
+          if (loads.has('json1')) add(key, 'JSON p50 ms c=1', (await jsonLoad(target, 1, seconds)).latency.p50)
+          if (loads.has('stream32')) {
+            const s32 = await streamLoad(target, 32, seconds, pids)
+            add(key, 'gateway CPU µs per stream', s32.cpuUsPerRequest ?? NaN)
+            add(key, 'streams/s c=32', s32.rps)
+          }
+          if (loads.has('stream1')) {
+            const s1 = await streamLoad(target, 1, seconds)
+            add(key, 'TTFC p50 ms c=1', s1.ttfc.p50)
+            add(key, 'stream p50 ms c=1', s1.latency.p50)
+          }
+          process.stderr.write(`compare: round ${round + 1} ${key} done\n`)
         } finally {
           await gateway.stop()
         }

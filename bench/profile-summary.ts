@@ -50,3 +50,23 @@ const print = (title: string, map: Map<string, number>) => {
 console.log(`total ${(total / 1000).toFixed(0)} ms sampled`)
 print('self time by package / file', areas)
 print('self time by function', fns)
+
+// CALLERS=name: where a function's self time comes from (its three nearest callers), e.g. the
+// native `writeUtf8String` or the garbage collector's hosts.
+const callersOf = process.env.CALLERS
+if (callersOf) {
+  const parent = new Map<number, number>()
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id)
+  const stacks = new Map<string, number>()
+  for (const [id, us] of self) {
+    if (byId.get(id)!.callFrame.functionName !== callersOf) continue
+    const names: string[] = []
+    for (let p = parent.get(id); p !== undefined && names.length < Number(process.env.DEPTH ?? 3); p = parent.get(p)) {
+      const { callFrame } = byId.get(p)!
+      names.push(`${callFrame.functionName || '(anonymous)'} ${area(callFrame.url)}:${callFrame.lineNumber + 1}`)
+    }
+    const key = names.join(' ← ')
+    stacks.set(key, (stacks.get(key) ?? 0) + us)
+  }
+  print(`callers of ${callersOf}`, stacks)
+}

@@ -154,6 +154,13 @@ export const startBareProxy = (upstream: string) =>
 export const startOtlpSink = (env: Record<string, string> = {}) =>
   spawnServer({ name: 'otlp sink', args: ['bench/servers/otlp-sink.ts'], env, readyPath: '/' })
 
+/** The gateway's telemetry in the runs of record: off, or on at 100 % sampling exporting OTLP to `sinkUrl`. */
+export function telemetryEnv(mode: 'on' | 'off' | string, sinkUrl: string): Record<string, string> {
+  return mode === 'off'
+    ? { OTEL_SDK_DISABLED: 'true' }
+    : { OTEL_TRACES_SAMPLER: 'always_on', OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_METRIC_EXPORT_INTERVAL: '10000' }
+}
+
 /**
  * The gateway as a user starts it (`node src/main.ts`), pointed at the bench upstream.
  * BENCH_GATEWAY_DIR runs another checkout instead (an optimisation's "before").

@@ -1,6 +1,6 @@
 // One bench run: the same scenarios against each target, one target at a time, on one machine.
 import { jsonLoad, openStreams, streamLoad, chatBody, type LoadResult, type StreamResult, type Target } from './load.ts'
-import { startBareProxy, startGateway, startOtlpSink, startPortkey, startUpstream, type Proc } from './procs.ts'
+import { startBareProxy, startGateway, startOtlpSink, startPortkey, startUpstream, telemetryEnv, type Proc } from './procs.ts'
 
 export const CONCURRENCY = [1, 32, 256] as const
 export const OPEN_STREAMS = 1000
@@ -56,7 +56,7 @@ export const SPECS: Spec[] = [
     start: (up, sink, nodeArgs) =>
       startGateway(
         up.url,
-        { OTEL_TRACES_SAMPLER: 'always_on', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_METRIC_EXPORT_INTERVAL: '10000' },
+        telemetryEnv('on', sink.url),
         nodeArgs,
       ),
     target: (p) => ({ url: p.url, path: COMPLETIONS, headers: {} }),

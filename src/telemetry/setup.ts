@@ -1,7 +1,7 @@
 // Starts OpenTelemetry the way the guide describes: zero-config when the process has no
 // providers of its own, hands-off when the operator preloaded theirs (`node --import ./otel.mjs`).
 // Must run before Fastify is imported, so the HTTP instrumentation sees `http` being required.
-import { diag, DiagLogLevel, metrics, trace, isSpanContextValid, type DiagLogger } from '@opentelemetry/api'
+import { createNoopMeter, diag, DiagLogLevel, metrics, trace, isSpanContextValid, type DiagLogger, type MeterProvider } from '@opentelemetry/api'
 import { NodeSDK } from '@opentelemetry/sdk-node'
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace'
 import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics'
@@ -11,6 +11,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
 import { getNodeAutoInstrumentations, type InstrumentationConfigMap } from '@opentelemetry/auto-instrumentations-node'
 import { envDetector, osDetector, processDetector, serviceInstanceIdDetector } from '@opentelemetry/resources'
 import type { IncomingMessage } from 'node:http'
+import { startMetricPush, type MetricPush } from './metric-push.ts'
 
 export type TelemetryMode = 'zero-config' | 'preloaded' | 'disabled'
 
@@ -122,6 +123,11 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   diag.setLogger(onceDiagLogger(options.warn), DiagLogLevel.WARN)
   const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true })
   const exportIntervalMillis = Number(env.OTEL_METRIC_EXPORT_INTERVAL ?? '') || 60_000
+  const exportTimeoutMillis = Math.min(30_000, exportIntervalMillis)
+  // OTLP metrics are read from the Prometheus exporter (one reader, each point recorded once; see
+  // metric-push.ts), unless the operator asked OTLP for delta sums, which that reader cannot give.
+  const ownReader = otlpWantsDelta(env)
+  const instrumentations = getNodeAutoInstrumentations(instrumentationConfig(env))
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || 'sik-llms-gateway',
     // The exporters read OTEL_EXPORTER_OTLP_(TRACES_|METRICS_)ENDPOINT/HEADERS themselves.
@@ -129,26 +135,38 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), ...batchOptionsFromEnv(env) }),
       ...(options.spanProcessors ?? []),
     ],
-    metricReaders: [
-      new PeriodicExportingMetricReader({
-        exporter: new OTLPMetricExporter(),
-        exportIntervalMillis,
-        exportTimeoutMillis: Math.min(30_000, exportIntervalMillis),
-      }),
-      prometheus,
-    ],
+    metricReaders: ownReader
+      ? [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis, exportTimeoutMillis }), prometheus]
+      : [prometheus],
     // host.id is read asynchronously; the first scrape would otherwise warn that it is not there yet.
     ...(env.OTEL_NODE_RESOURCE_DETECTORS
       ? {}
       : { resourceDetectors: [envDetector, processDetector, osDetector, serviceInstanceIdDetector] }),
-    instrumentations: [getNodeAutoInstrumentations(instrumentationConfig(env))],
+    instrumentations: [instrumentations],
   })
   sdk.start()
+  // The HTTP instrumentations' own duration histograms repeat what llm_request_duration_seconds
+  // says, and each cost a hashed recording per request: their spans stay, their metrics go.
+  for (const instrumentation of instrumentations) instrumentation.setMeterProvider(NOOP_METER_PROVIDER)
+  const push: MetricPush | undefined = ownReader
+    ? undefined
+    : startMetricPush(prometheus, new OTLPMetricExporter(), exportIntervalMillis, exportTimeoutMillis)
   return {
     mode: 'zero-config',
     prometheus,
-    shutdown: () => sdk.shutdown(),
+    shutdown: async () => {
+      await push?.shutdown()
+      await sdk.shutdown()
+    },
   }
+}
+
+const NOOP_METER_PROVIDER: MeterProvider = { getMeter: () => createNoopMeter() }
+
+/** OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: `cumulative` (the default), `delta` or `lowmemory`. */
+function otlpWantsDelta(env: Record<string, string | undefined>): boolean {
+  const preference = (env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE ?? '').trim().toLowerCase()
+  return preference !== '' && preference !== 'cumulative'
 }
 
 /** Instruments must come from the provider actually in use, so they are made after start. */

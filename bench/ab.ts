@@ -1,0 +1,69 @@
+// A/B of gateway checkouts in short alternating slices: `node bench/ab.ts NAME=DIR NAME=DIR …`.
+// All variants run at once (an idle one costs nothing) and the load moves between them every
+// SLICE_SECONDS, so what this shared VM does to the CPU (its speed varied 2× within minutes) hits
+// neighbouring slices alike. Prints each variant's median CPU per request and, against the first
+// variant, the median of the slice-by-slice ratios with their interquartile range.
+// Env: MODE=on|off (on), LOAD=json|stream (json), C=32, SLICES=16, SLICE_SECONDS=2.
+// Also prints p99 latency per variant (median over slices): at C=1 that is the added-latency figure.
+import { ensureBenchDeps } from './lib/deps.ts'
+
+ensureBenchDeps()
+const { jsonLoad, streamLoad } = await import('./lib/load.ts')
+const { startGateway, startOtlpSink, startUpstream, telemetryEnv } = await import('./lib/procs.ts')
+
+// NAME=DIR or NAME=DIR?KEY=VALUE&KEY=VALUE (environment of that variant only, e.g. a setting's A/B).
+const variants = process.argv.slice(2).map((arg) => {
+  const [name, rest] = arg.split(/=(.*)/s) as [string, string]
+  const [dir, query] = rest.split('?') as [string, string | undefined]
+  return { name, dir, env: Object.fromEntries(new URLSearchParams(query ?? '')) }
+})
+if (variants.length < 2) throw new Error('usage: node bench/ab.ts NAME=DIR NAME=DIR [NAME=DIR …]')
+const mode = process.env.MODE ?? 'on'
+const load = (process.env.LOAD ?? 'json') === 'stream' ? streamLoad : jsonLoad
+const connections = Number(process.env.C ?? 32)
+const slices = Number(process.env.SLICES ?? 16)
+const sliceSeconds = Number(process.env.SLICE_SECONDS ?? 2)
+
+const upstream = await startUpstream()
+const sink = await startOtlpSink()
+const env = telemetryEnv(mode, sink.url)
+const gateways = []
+for (const variant of variants) {
+  process.env.BENCH_GATEWAY_DIR = variant.dir
+  gateways.push(await startGateway(upstream.url, { ...env, ...variant.env }))
+}
+const cpu: number[][] = variants.map(() => [])
+const rps: number[][] = variants.map(() => [])
+const p99: number[][] = variants.map(() => [])
+const p50: number[][] = variants.map(() => [])
+try {
+  const targets = gateways.map((g) => ({ url: g.url, path: '/v1/chat/completions', headers: {} }))
+  for (const target of targets) await load(target, connections, 2) // warm-up: JIT, pools
+  for (let slice = 0; slice < slices; slice++) {
+    // Alternate the order too, so neither variant always follows the other.
+    const order = slice % 2 ? [...variants.keys()].reverse() : [...variants.keys()]
+    for (const i of order) {
+      const result = await load(targets[i]!, connections, sliceSeconds, [gateways[i]!.child.pid])
+      cpu[i]!.push(result.cpuUsPerRequest ?? NaN)
+      rps[i]!.push(result.rps)
+      p99[i]!.push(result.latency.p99)
+      p50[i]!.push(result.latency.p50)
+    }
+  }
+} finally {
+  for (const gateway of gateways) await gateway.stop()
+  await upstream.stop()
+  await sink.stop()
+}
+
+const sorted = (values: number[]) => [...values].sort((a, b) => a - b)
+const quantile = (values: number[], q: number) => sorted(values)[Math.min(values.length - 1, Math.floor(q * values.length))]!
+console.log(`${process.env.LOAD ?? 'json'}, telemetry ${mode}, c=${connections}: ${slices} alternating slices of ${sliceSeconds} s`)
+console.log('| variant | CPU µs/request (median) | req/s (median) | p50 ms | p99 ms | CPU ÷ first, slice by slice: median [IQR] |')
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |')
+variants.forEach(({ name }, i) => {
+  const ratios = cpu[i]!.map((value, slice) => value / cpu[0]![slice]!)
+  const ratio = i === 0 ? '–' : `${quantile(ratios, 0.5).toFixed(3)} [${quantile(ratios, 0.25).toFixed(3)}–${quantile(ratios, 0.75).toFixed(3)}]`
+  const ms = (values: number[]) => quantile(values, 0.5).toFixed(2)
+  console.log(`| ${name} | ${Math.round(quantile(cpu[i]!, 0.5))} | ${Math.round(quantile(rps[i]!, 0.5))} | ${ms(p50[i]!)} | ${ms(p99[i]!)} | ${ratio} |`)
+})
