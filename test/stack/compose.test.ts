@@ -175,7 +175,7 @@ t.test('the gateway: beyond loopback with a key, OTLP to the collector, SIGTERM 
   t.equal(gateway.init, true, 'tini as PID 1 forwards signals and reaps MCP stdio servers')
   const grace = Number(/^(\d+)s$/.exec(gateway.stop_grace_period ?? '')?.[1])
   t.ok(grace > 10, `stop_grace_period ${gateway.stop_grace_period} exceeds the gateway's 10 s drain (SHUTDOWN_TIMEOUT_MS)`)
-  t.match(readFileSync(paths.dockerfile, 'utf8'), /^CMD \["node", "src\/main\.ts"\]$/m, 'the image runs node directly')
+  t.match(readFileSync(paths.dockerfile, 'utf8'), /^CMD \["node", ("--[a-z-]+=\d+", )*"src\/main\.ts"\]$/m, 'the image runs node directly')
 })
 
 t.test('Grafana: anonymous viewers, a documented admin login', async (t) => {

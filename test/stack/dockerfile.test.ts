@@ -75,7 +75,10 @@ t.test('a non-root user, a health check on /health, node receiving SIGTERM', asy
   const cmd = of(final, 'CMD')
   t.equal(cmd.length, 1)
   const argv = JSON.parse(cmd[0]?.args ?? 'null') as string[] | null
-  t.same(argv, ['node', 'src/main.ts'], 'exec form: node is the process Docker signals, no sh -c, no npm in between')
+  t.equal(argv?.[0], 'node', 'exec form: node is the process Docker signals, no sh -c, no npm in between')
+  t.equal(argv?.at(-1), 'src/main.ts')
+  const startScript = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start
+  t.same(argv, startScript.split(' '), 'the image starts the gateway exactly as `npm start` does, node flags included')
   t.same(of(final, 'ENTRYPOINT'), [], 'no entrypoint wrapper')
   t.match(of(final, 'EXPOSE').map((e) => e.args), ['8080'])
   t.match(of(final, 'ENV').map((e) => e.args).join(' '), /NODE_ENV=production/)
