@@ -3,7 +3,7 @@
 // Must run before Fastify is imported, so the HTTP instrumentation sees `http` being required.
 import { createNoopMeter, diag, DiagLogLevel, metrics, trace, isSpanContextValid, type DiagLogger, type MeterProvider } from '@opentelemetry/api'
 import { NodeSDK } from '@opentelemetry/sdk-node'
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace'
+import { BatchSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace'
 import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto'
@@ -128,11 +128,14 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   // metric-push.ts), unless the operator asked OTLP for delta sums, which that reader cannot give.
   const ownReader = otlpWantsDelta(env)
   const instrumentations = getNodeAutoInstrumentations(instrumentationConfig(env))
+  const exportProcessor = new CountingBatchProcessor(
+    (selfObsMeterProvider) => new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), ...batchOptionsFromEnv(env), selfObsMeterProvider }),
+  )
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || 'sik-llms-gateway',
     // The exporters read OTEL_EXPORTER_OTLP_(TRACES_|METRICS_)ENDPOINT/HEADERS themselves.
     spanProcessors: [
-      new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), ...batchOptionsFromEnv(env) }),
+      exportProcessor,
       ...(options.spanProcessors ?? []),
     ],
     metricReaders: ownReader
@@ -145,6 +148,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     instrumentations: [instrumentations],
   })
   sdk.start()
+  exportProcessor.attach(metrics.getMeterProvider())
   // The HTTP instrumentations' own duration histograms repeat what llm_request_duration_seconds
   // says, and each cost a hashed recording per request: their spans stay, their metrics go.
   for (const instrumentation of instrumentations) instrumentation.setMeterProvider(NOOP_METER_PROVIDER)
@@ -158,6 +162,42 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       await push?.shutdown()
       await sdk.shutdown()
     },
+  }
+}
+
+/**
+ * The batch span processor, made once the SDK's MeterProvider exists, so that it counts what it
+ * drops when the collector cannot keep up (`otel_sdk_processor_span_processed_total` with
+ * `error_type="queue_full"`) and shows its queue (`otel_sdk_processor_span_queue_size`,
+ * `…_capacity`). NodeSDK takes its span processors before it makes the MeterProvider.
+ */
+class CountingBatchProcessor implements SpanProcessor {
+  private processor: BatchSpanProcessor | undefined
+  private readonly make: (meterProvider?: MeterProvider) => BatchSpanProcessor
+
+  constructor(make: (meterProvider?: MeterProvider) => BatchSpanProcessor) {
+    this.make = make
+  }
+
+  attach(meterProvider: MeterProvider): void {
+    this.processor ??= this.make(meterProvider)
+  }
+
+  onStart(...args: Parameters<SpanProcessor['onStart']>): void {
+    // A span started before attach() (none: start() is followed by attach()) goes uncounted.
+    ;(this.processor ??= this.make()).onStart(...args)
+  }
+
+  onEnd(span: ReadableSpan): void {
+    ;(this.processor ??= this.make()).onEnd(span)
+  }
+
+  forceFlush(): Promise<void> {
+    return this.processor?.forceFlush() ?? Promise.resolve()
+  }
+
+  shutdown(): Promise<void> {
+    return this.processor?.shutdown() ?? Promise.resolve()
   }
 }
 

@@ -64,3 +64,35 @@ t.test("the HTTP instrumentations' own duration histograms are not recorded (the
   const text = await (await fetch(`${gateway.url}/metrics`)).text()
   t.notMatch(text, /^http_/m, 'no http_* series on /metrics')
 })
+
+t.test('a collector that cannot keep up: the span queue stays bounded and every dropped span is counted on /metrics', async (t) => {
+  receiver.reset()
+  receiver.setMode('hang')
+  t.teardown(() => receiver.setMode('ok'))
+  // A queue of 8 spans and exports that never finish: the fifth request's spans have nowhere to go.
+  const gateway = await startGateway({
+    timeoutMs: STARTUP_MS,
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_MAX_QUEUE_SIZE: '8', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '8', OTEL_BSP_SCHEDULE_DELAY: '60000' },
+  })
+  t.teardown(() => gateway.stop('SIGKILL'))
+  for (let i = 0; i < 10; i++) t.equal((await postChat(gateway.url, demo)).status, 200, 'served while spans are dropped')
+  // 10 requests × 3 spans (SERVER, llm.request, llm.demo.chat; the demo makes no HTTP call): one
+  // batch of 8 went out (and hangs), 8 wait in the queue, the rest were dropped and counted. The
+  // last SERVER span ends just after its answer, so the scrape is repeated until it is in.
+  const read = async () => {
+    const exposition = parsePrometheus(await (await fetch(`${gateway.url}/metrics`)).text())
+    const sum = (name: string, labels: Record<string, string> = {}) => select(exposition, name, labels).reduce((n, s) => n + s.value, 0)
+    return {
+      dropped: sum('otel_sdk_processor_span_processed_total', { error_type: 'queue_full' }),
+      queue: sum('otel_sdk_processor_span_queue_size'),
+      capacity: sum('otel_sdk_processor_span_queue_capacity'),
+    }
+  }
+  let seen = await read()
+  for (const until = Date.now() + WAIT_MS; seen.dropped + seen.queue + 8 < 30 && Date.now() < until; seen = await read()) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  t.equal(seen.capacity, 8, 'the capacity is shown')
+  t.equal(seen.queue, 8, 'the queue is full, and no fuller')
+  t.equal(seen.dropped, 14, 'every span that found the queue full is counted')
+})
