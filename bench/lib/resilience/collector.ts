@@ -26,6 +26,20 @@ export interface CollectorCase {
   warnings: string[]
   /** SIGTERM to exit, ms: flushing must not hang on a dead collector. */
   stopMs: number
+  /** From the gateway's /metrics at the end of the run: spans dropped (queue full) and exported, and the queue. */
+  spans: { dropped: number; exported: number; queue: number; capacity: number }
+}
+
+/** The batch span processor's own metrics (otel_sdk_processor_span_*), summed over their series. */
+async function spanQueueOf(gateway: Proc): Promise<CollectorCase['spans']> {
+  const text = await fetch(`${gateway.url}/metrics`).then((r) => r.text())
+  const sum = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((n, m) => n + Number(m[1]), 0)
+  return {
+    dropped: sum(/^otel_sdk_processor_span_processed_total\{[^}]*error_type="queue_full"[^}]*\} (\S+)/gm),
+    exported: sum(/^otel_sdk_processor_span_processed_total\{(?![^}]*error_type)[^}]*\} (\S+)/gm),
+    queue: sum(/^otel_sdk_processor_span_queue_size\{[^}]*\} (\S+)/gm),
+    capacity: sum(/^otel_sdk_processor_span_queue_capacity\{[^}]*\} (\S+)/gm),
+  }
 }
 
 async function collector(mode: CollectorCase['mode']): Promise<{ url: string; proc?: Proc }> {
@@ -60,6 +74,7 @@ export async function collectorCase(upstream: Proc, mode: CollectorCase['mode'],
     clearInterval(rssTimer)
     const end = rssKiBOf(gateway.child.pid)
     const ok = answers.filter((a) => a.status === 200).map((a) => a.ms)
+    const spans = await spanQueueOf(gateway)
     const stopStarted = performance.now()
     await gateway.stop()
     const stopMs = performance.now() - stopStarted
@@ -83,8 +98,9 @@ export async function collectorCase(upstream: Proc, mode: CollectorCase['mode'],
         }
       }),
       stopMs,
+      spans,
     }
-    log(`collector ${label}: failed ${result.failed}/${result.requests}, p50 ${result.p50.toFixed(3)} ms, RSS ${start} → ${half} → ${end} KiB, stop ${stopMs.toFixed(0)} ms`)
+    log(`collector ${label}: failed ${result.failed}/${result.requests}, p50 ${result.p50.toFixed(3)} ms, RSS ${start} → ${half} → ${end} KiB, stop ${stopMs.toFixed(0)} ms, spans dropped ${spans.dropped}, queue ${spans.queue}/${spans.capacity}`)
     return result
   } finally {
     agent.destroy()
