@@ -50,15 +50,21 @@ async function withCpu<T extends LoadResult>(pids: Array<number | undefined>, ru
   return { ...result, cpuUsPerRequest: result.ok ? (used * 1000) / result.ok : NaN }
 }
 
-export function jsonLoad(target: Target, connections: number, seconds: number, pids: Array<number | undefined> = []): Promise<LoadResult> {
-  return withCpu(pids, () => jsonLoadOnly(target, connections, seconds))
+/** Where a load adds its latency samples, to pool them over several slices of one load point. */
+export interface SampleSink {
+  latency: Samples
+  ttfc: Samples
 }
 
-export function streamLoad(target: Target, connections: number, seconds: number, pids: Array<number | undefined> = []): Promise<StreamResult> {
-  return withCpu(pids, () => streamLoadOnly(target, connections, seconds))
+export function jsonLoad(target: Target, connections: number, seconds: number, pids: Array<number | undefined> = [], into?: SampleSink): Promise<LoadResult> {
+  return withCpu(pids, () => jsonLoadOnly(target, connections, seconds, into))
 }
 
-async function jsonLoadOnly(target: Target, connections: number, seconds: number): Promise<LoadResult> {
+export function streamLoad(target: Target, connections: number, seconds: number, pids: Array<number | undefined> = [], into?: SampleSink): Promise<StreamResult> {
+  return withCpu(pids, () => streamLoadOnly(target, connections, seconds, into))
+}
+
+async function jsonLoadOnly(target: Target, connections: number, seconds: number, into?: SampleSink): Promise<LoadResult> {
   const latencies = new Samples()
   let failed = 0
   const started = performance.now()
@@ -73,8 +79,10 @@ async function jsonLoadOnly(target: Target, connections: number, seconds: number
     timeout: 30,
   })
   instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
-    if (status === 200) latencies.add(ms)
-    else failed++
+    if (status === 200) {
+      latencies.add(ms)
+      into?.latency.add(ms)
+    } else failed++
   })
   const result = await instance
   const elapsed = (performance.now() - started) / 1000
@@ -111,7 +119,7 @@ function oneStream(agent: Agent, target: Target, body: string): Promise<[number,
   })
 }
 
-async function streamLoadOnly(target: Target, connections: number, seconds: number): Promise<StreamResult> {
+async function streamLoadOnly(target: Target, connections: number, seconds: number, into?: SampleSink): Promise<StreamResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: connections })
   const body = chatBody(true)
   const ttfc = new Samples()
@@ -126,6 +134,8 @@ async function streamLoadOnly(target: Target, connections: number, seconds: numb
         const [first, all, complete] = await oneStream(agent, target, body)
         ttfc.add(first)
         total.add(all)
+        into?.ttfc.add(first)
+        into?.latency.add(all)
         if (!complete) incomplete++
       } catch {
         failed++

@@ -97,7 +97,7 @@ export function render(run: Run): string {
     const heap = r.heapOpenKiB !== undefined && r.heapIdleKiB !== undefined && r.openStreams ? `${((r.heapOpenKiB - r.heapIdleKiB) / r.openStreams).toFixed(1)} KiB` : '–'
     lines.push(row([r.label, `${int(r.startupMs)} ms`, `${(r.rssIdleKiB / 1024).toFixed(1)} MiB`, `${(r.rssOpenKiB / 1024).toFixed(1)} MiB (${r.openStreams} open)`, `${perStreamKiB(r).toFixed(1)} KiB`, heap]))
   }
-  lines.push('', 'Memory is taken on a fresh process after a short warm-up, each time after a full GC (bench/servers/probe.ts), with the streams held open by the upstream after their first chunk. "direct" is the bench upstream itself (a bare node:http server holding the streams), for reference. Start-up: from spawn to the first successful answer (the gateway: GET /ready).')
+  lines.push('', 'Memory and start-up are taken on a fresh process started alone, after a short warm-up, each time after a full GC (bench/servers/probe.ts), with the streams held open by the upstream after their first chunk. "direct" is the bench upstream itself (a bare node:http server holding the streams), for reference. Start-up: from spawn to the first successful answer (the gateway: GET /ready).')
   if (on?.scrapes || on?.exported) {
     lines.push('', `Telemetry on: /metrics scraped ${on.scrapes?.ok ?? 0} times (${on.scrapes?.failed ?? 0} failed); ` +
       `the OTLP sink received ${on.exported?.traces ?? 0} trace and ${on.exported?.metrics ?? 0} metric posts (${((on.exported?.bytes ?? 0) / 2 ** 20).toFixed(1)} MiB).`)
@@ -110,7 +110,7 @@ export function render(run: Run): string {
   lines.push(`- Machine: ${p.machine}`)
   lines.push(`- Versions: ${p.versions}`)
   lines.push(`- Load average (1, 5, 15 min) before: ${p.loadBefore}; after: ${run.loadAfter}; CPU steal during the run: ${run.steal ?? '?'}`)
-  lines.push('- Settings: 40 content chunks per stream (43 events, each written in its own event-loop turn by the upstream, after a 2 ms pause behind the first); JSON points 10 s (c=1: 6 s), stream points 10 s (c=1: 6 s), after a 3 s + 2 s warm-up per target; gateway with `LOG_LEVEL=warn`, `UPSTREAM_MAX_RETRIES=2`, default trace store; telemetry on = `OTEL_TRACES_SAMPLER=always_on`, OTLP/proto to a counting sink, metrics exported every 10 s and `/metrics` scraped every second')
+  lines.push('- Settings: 40 content chunks per stream (43 events, each written in its own event-loop turn by the upstream, after a 2 ms pause behind the first); every target running at once, each JSON and stream point 10 s per target (c=1: 6 s) in 2 s slices, the load moving from target to target (order rotating each round) so that the changing CPU steal of the VM hits all alike, after a 3 s + 2 s warm-up per target; memory and start-up on a fresh process per target, one at a time; gateway with `LOG_LEVEL=warn`, `UPSTREAM_MAX_RETRIES=2`, default trace store; telemetry on = `OTEL_TRACES_SAMPLER=always_on`, OTLP/proto to a counting sink, metrics exported every 10 s and `/metrics` scraped every second')
   return lines.join('\n')
 }
 

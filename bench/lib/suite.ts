@@ -1,9 +1,17 @@
-// One bench run: the same scenarios against each target, one target at a time, on one machine.
-import { jsonLoad, openStreams, streamLoad, chatBody, type LoadResult, type StreamResult, type Target } from './load.ts'
+// One bench run: the same scenarios against each target, on one machine. Throughput and latency
+// are measured with every target running and the load moving from one to the next every few
+// seconds (the order rotating each round), so that what this shared VM does meanwhile (its CPU
+// steal went from 1 % to 38 % and back within minutes) hits every target alike. Memory and
+// start-up are taken on a fresh process per target, one at a time.
+import { Samples } from './stats.ts'
+import { jsonLoad, openStreams, streamLoad, chatBody, type LoadResult, type SampleSink, type StreamResult, type Target } from './load.ts'
 import { startBareProxy, startGateway, startOtlpSink, startPortkey, startUpstream, telemetryEnv, type Proc } from './procs.ts'
 
 export const CONCURRENCY = [1, 32, 256] as const
 export const OPEN_STREAMS = 1000
+/** Seconds of load per target per point (c=1: 6 s), in slices of SLICE_SECONDS. */
+const POINT_SECONDS = (c: number) => (c === 1 ? 6 : 10)
+const SLICE_SECONDS = 2
 
 export interface TargetResult {
   key: string
@@ -92,53 +100,83 @@ export async function runSuite(options: RunOptions): Promise<TargetResult[]> {
   const sink = await startOtlpSink()
   const control = (path: string, body?: unknown) =>
     fetch(`${upstream.url}/__bench/${path}`, { method: 'POST', body: JSON.stringify(body ?? {}) }).then((r) => r.json())
-  const results: TargetResult[] = []
 
   /** Runs `work` against a freshly started instance of `spec`, then stops it. */
   async function withTarget<T>(spec: Spec, work: (proc: Proc | undefined, target: Target) => Promise<T>): Promise<T> {
     const proc = await spec.start(upstream, sink, options.gatewayNodeArgs ?? [])
-    const scrape = spec.key === 'on' ? scraper((proc ?? upstream).url) : undefined
     try {
       return await work(proc, spec.target(proc ?? upstream, upstream))
     } finally {
-      scrape?.stop()
-      if (scrape) {
-        scrapes.ok += scrape.counts.ok
-        scrapes.failed += scrape.counts.failed
-      }
       await proc?.stop()
       await control('config', { holdStreams: false })
       await control('release')
     }
   }
+  const specs = SPECS.filter((spec) => !options.only || options.only.includes(spec.key))
+  const results = new Map<string, TargetResult>(
+    specs.map((spec) => [spec.key, { key: spec.key, label: spec.label, startupMs: 0, json: [], streams: [], rssIdleKiB: 0, rssOpenKiB: 0, openStreams: 0 }]),
+  )
   const scrapes = { ok: 0, failed: 0 }
 
   try {
-    for (const spec of SPECS) {
-      if (options.only && !options.only.includes(spec.key)) continue
-      scrapes.ok = scrapes.failed = 0
-      log(`${spec.label}: starting`)
-      const result: TargetResult = { key: spec.key, label: spec.label, startupMs: 0, json: [], streams: [], rssIdleKiB: 0, rssOpenKiB: 0, openStreams: 0 }
-      await withTarget(spec, async (proc, target) => {
-        result.startupMs = (proc ?? upstream).startupMs
+    // Throughput and latency: every target at once, the load moving between them.
+    const running: Array<{ spec: Spec; proc: Proc | undefined; target: Target; pid: number | undefined }> = []
+    const scrape = { stop: () => {}, counts: scrapes }
+    try {
+      for (const spec of specs) {
+        log(`${spec.label}: starting`)
+        const proc = await spec.start(upstream, sink, options.gatewayNodeArgs ?? [])
+        running.push({ spec, proc, target: spec.target(proc ?? upstream, upstream), pid: (proc ?? upstream).child.pid })
+        if (spec.key === 'on') Object.assign(scrape, scraper((proc ?? upstream).url))
+      }
+      for (const { target } of running) {
         // Warm-up: JIT, pools and caches, not measured.
         await jsonLoad(target, 32, secs(3))
         await streamLoad(target, 32, secs(2))
+      }
+      for (const kind of ['json', 'stream'] as const) {
         for (const c of CONCURRENCY) {
-          const r = await jsonLoad(target, c, secs(c === 1 ? 6 : 10), [(proc ?? upstream).child.pid])
-          log(`${spec.label}: json c=${c}: ${r.rps.toFixed(0)} req/s, p50 ${r.latency.p50.toFixed(3)} ms, p99 ${r.latency.p99.toFixed(3)} ms, failed ${r.failed}`)
-          result.json.push(r)
+          const rounds = Math.max(1, Math.round(secs(POINT_SECONDS(c)) / SLICE_SECONDS))
+          const slices = running.map(() => ({ into: { latency: new Samples(), ttfc: new Samples() } as SampleSink, parts: [] as Array<LoadResult | StreamResult> }))
+          for (let round = 0; round < rounds; round++) {
+            for (let k = 0; k < running.length; k++) {
+              const i = (k + round) % running.length
+              const { target, pid } = running[i]!
+              const load = kind === 'json' ? jsonLoad : streamLoad
+              slices[i]!.parts.push(await load(target, c, SLICE_SECONDS, [pid], slices[i]!.into))
+            }
+          }
+          running.forEach(({ spec }, i) => {
+            const merged = mergeSlices(c, slices[i]!.parts, slices[i]!.into)
+            const result = results.get(spec.key)!
+            if (kind === 'json') {
+              result.json.push(merged)
+              log(`${spec.label}: json c=${c}: ${merged.rps.toFixed(0)} req/s, p50 ${merged.latency.p50.toFixed(3)} ms, p99 ${merged.latency.p99.toFixed(3)} ms, failed ${merged.failed}`)
+            } else {
+              result.streams.push(merged)
+              log(`${spec.label}: stream c=${c}: ${merged.rps.toFixed(0)} streams/s, ttfc p50 ${merged.ttfc.p50.toFixed(3)} ms, full p50 ${merged.latency.p50.toFixed(3)} ms, failed ${merged.failed}, incomplete ${merged.incomplete}`)
+            }
+          })
         }
-        for (const c of CONCURRENCY) {
-          const r = await streamLoad(target, c, secs(c === 1 ? 6 : 10), [(proc ?? upstream).child.pid])
-          log(`${spec.label}: stream c=${c}: ${r.rps.toFixed(0)} streams/s, ttfc p50 ${r.ttfc.p50.toFixed(3)} ms, full p50 ${r.latency.p50.toFixed(3)} ms, failed ${r.failed}, incomplete ${r.incomplete}`)
-          result.streams.push(r)
-        }
-      })
+      }
+      const on = results.get('on')
+      if (on) {
+        on.scrapes = { ...scrapes }
+        on.exported = (await fetch(sink.url).then((r) => r.json())) as TargetResult['exported']
+      }
+    } finally {
+      scrape.stop()
+      for (const { proc } of running) await proc?.stop()
+    }
+
+    for (const spec of specs) {
+      const result = results.get(spec.key)!
       // Memory per open stream, on a fresh process (a heap grown by the load runs would hide it):
       // a short warm-up, then 1,000 streams held open after their first chunk.
       await withTarget(spec, async (proc, target) => {
         const server = proc ?? upstream
+        // Start-up to ready: this process started alone.
+        result.startupMs = server.startupMs
         await streamLoad(target, 32, 1)
         await sleep(1000)
         // RSS after a full GC (bench/servers/probe.ts): garbage left by the warm-up is not a stream's.
@@ -157,15 +195,29 @@ export async function runSuite(options: RunOptions): Promise<TargetResult[]> {
         await control('release')
         await open.close()
       })
-      if (spec.key === 'on') {
-        result.scrapes = { ...scrapes }
-        result.exported = (await fetch(sink.url).then((r) => r.json())) as TargetResult['exported']
-      }
-      results.push(result)
     }
   } finally {
     await upstream.stop()
     await sink.stop()
   }
-  return results
+  return [...results.values()]
+}
+
+/** One load point's slices as one result: counts and time summed, latencies pooled, CPU per request weighted. */
+function mergeSlices(connections: number, parts: Array<LoadResult | StreamResult>, into: SampleSink): LoadResult & StreamResult {
+  const sum = (f: (p: LoadResult | StreamResult) => number) => parts.reduce((n, p) => n + f(p), 0)
+  const ok = sum((p) => p.ok)
+  const seconds = sum((p) => p.seconds)
+  const cpu = sum((p) => (p.cpuUsPerRequest ?? 0) * p.ok)
+  return {
+    connections,
+    seconds,
+    ok,
+    failed: sum((p) => p.failed),
+    incomplete: sum((p) => ('incomplete' in p ? p.incomplete : 0)),
+    rps: ok / seconds,
+    cpuUsPerRequest: ok ? cpu / ok : NaN,
+    latency: into.latency.summary(),
+    ttfc: into.ttfc.summary(),
+  }
 }
