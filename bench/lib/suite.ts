@@ -116,18 +116,18 @@ export async function runSuite(options: RunOptions): Promise<TargetResult[]> {
   const results = new Map<string, TargetResult>(
     specs.map((spec) => [spec.key, { key: spec.key, label: spec.label, startupMs: 0, json: [], streams: [], rssIdleKiB: 0, rssOpenKiB: 0, openStreams: 0 }]),
   )
-  const scrapes = { ok: 0, failed: 0 }
 
   try {
     // Throughput and latency: every target at once, the load moving between them.
     const running: Array<{ spec: Spec; proc: Proc | undefined; target: Target; pid: number | undefined }> = []
-    const scrape = { stop: () => {}, counts: scrapes }
+    // /metrics of the telemetry-on gateway, scraped every second for as long as the loads run.
+    let scrape: ReturnType<typeof scraper> | undefined
     try {
       for (const spec of specs) {
         log(`${spec.label}: starting`)
         const proc = await spec.start(upstream, sink, options.gatewayNodeArgs ?? [])
         running.push({ spec, proc, target: spec.target(proc ?? upstream, upstream), pid: (proc ?? upstream).child.pid })
-        if (spec.key === 'on') Object.assign(scrape, scraper((proc ?? upstream).url))
+        if (spec.key === 'on') scrape = scraper((proc ?? upstream).url)
       }
       for (const { target } of running) {
         // Warm-up: JIT, pools and caches, not measured.
@@ -161,11 +161,11 @@ export async function runSuite(options: RunOptions): Promise<TargetResult[]> {
       }
       const on = results.get('on')
       if (on) {
-        on.scrapes = { ...scrapes }
+        on.scrapes = { ...(scrape?.counts ?? { ok: 0, failed: 0 }) }
         on.exported = (await fetch(sink.url).then((r) => r.json())) as TargetResult['exported']
       }
     } finally {
-      scrape.stop()
+      scrape?.stop()
       for (const { proc } of running) await proc?.stop()
     }
 
