@@ -18,6 +18,8 @@ export interface LoadResult {
   connections: number
   /** CPU time the server under test used per request (µs), when its pid was given: robust to a noisy machine. */
   cpuUsPerRequest?: number
+  /** The CPU time behind it (µs), to pool several slices. */
+  cpuUs?: number
   seconds: number
   ok: number
   failed: number
@@ -47,7 +49,7 @@ async function withCpu<T extends LoadResult>(pids: Array<number | undefined>, ru
   const before = pids.reduce<number>((sum, pid) => sum + cpuMsOf(pid), 0)
   const result = await run()
   const used = pids.reduce<number>((sum, pid) => sum + cpuMsOf(pid), 0) - before
-  return { ...result, cpuUsPerRequest: result.ok ? (used * 1000) / result.ok : NaN }
+  return { ...result, cpuUs: used * 1000, cpuUsPerRequest: result.ok ? (used * 1000) / result.ok : NaN }
 }
 
 /** Where a load adds its latency samples, to pool them over several slices of one load point. */

@@ -161,22 +161,24 @@ export function telemetryEnv(mode: 'on' | 'off' | string, sinkUrl: string): Reco
     : { OTEL_TRACES_SAMPLER: 'always_on', OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_METRIC_EXPORT_INTERVAL: '10000' }
 }
 
-/** The node flags of package.json's start script (`node --flag … src/main.ts`). */
-const START_FLAGS = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start
-  .split(' ')
-  .filter((arg) => arg.startsWith('--'))
+/** The node flags of a checkout's start script (`node --flag … src/main.ts` in its package.json). */
+function startFlags(dir: string): string[] {
+  const { scripts } = JSON.parse(readFileSync(`${dir.replace(/\/?$/, '/')}package.json`, 'utf8')) as { scripts: { start: string } }
+  return scripts.start.split(' ').filter((arg) => arg.startsWith('--'))
+}
 
 /**
  * The gateway as a user starts it (`npm start`: `node [flags] src/main.ts`), pointed at the bench upstream.
  * BENCH_GATEWAY_DIR runs another checkout instead (an optimisation's "before").
  */
 export function startGateway(upstream: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<Proc> {
+  const dir = process.env.BENCH_GATEWAY_DIR ?? ROOT
   return spawnServer({
     name: 'gateway',
-    cwd: process.env.BENCH_GATEWAY_DIR ?? ROOT,
+    cwd: dir,
     // Node flags as `npm start` gives them; BENCH_GATEWAY_NODE_ARGS: extra ones for every gateway
     // started (e.g. --cpu-prof).
-    args: [...START_FLAGS, ...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...nodeArgs, 'src/main.ts'],
+    args: [...startFlags(dir), ...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...nodeArgs, 'src/main.ts'],
     env: {
       HOST: '127.0.0.1',
       // Per-request info logs cost a JSON line and a write per request; production runs at warn.

@@ -208,7 +208,7 @@ function mergeSlices(connections: number, parts: Array<LoadResult | StreamResult
   const sum = (f: (p: LoadResult | StreamResult) => number) => parts.reduce((n, p) => n + f(p), 0)
   const ok = sum((p) => p.ok)
   const seconds = sum((p) => p.seconds)
-  const cpu = sum((p) => (p.cpuUsPerRequest ?? 0) * p.ok)
+  const cpu = sum((p) => p.cpuUs ?? 0)
   return {
     connections,
     seconds,

@@ -35,7 +35,8 @@ export function createUpstreamClientOptions(settings: {
  * the connected clients of that origin's pool to decide whether to drop the pool, which is
  * O(connections) per close and O(n²) when many streams end at once. Measured in the
  * 1,000-disconnect burst (bench/RESILIENCE.md): about 85 ms of the event loop. Upstream origins
- * are the configured providers, a handful for the life of the process, so their pools are kept.
+ * are the configured providers, a handful for the life of the process, so their pools are kept
+ * (each keeps the clients of its busiest moment, a few KB each, reused as connections reopen).
  */
 export class OriginPools extends Dispatcher {
   readonly #options: Pool.Options
@@ -53,9 +54,26 @@ export class OriginPools extends Dispatcher {
     return pool.dispatch(options, handler)
   }
 
-  /** Closes every pool once its requests are done (the promise form only). */
-  override async close(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((pool) => pool.close()))
+  /** Closes every pool once its requests are done. */
+  override close(): Promise<void>
+  override close(callback: () => void): void
+  override close(callback?: () => void): Promise<void> | void {
+    const closed = Promise.all([...this.#pools.values()].map((pool) => pool.close())).then(() => {})
+    if (!callback) return closed
+    void closed.then(callback, callback)
+  }
+
+  /** Destroys every pool at once, failing the requests still running. */
+  override destroy(): Promise<void>
+  override destroy(error: Error | null): Promise<void>
+  override destroy(callback: () => void): void
+  override destroy(error: Error | null, callback: () => void): void
+  override destroy(first?: Error | null | (() => void), second?: () => void): Promise<void> | void {
+    const error = typeof first === 'function' ? null : (first ?? null)
+    const callback = typeof first === 'function' ? first : second
+    const destroyed = Promise.all([...this.#pools.values()].map((pool) => pool.destroy(error))).then(() => {})
+    if (!callback) return destroyed
+    void destroyed.then(callback, callback)
   }
 }
 

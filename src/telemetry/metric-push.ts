@@ -11,8 +11,12 @@ import { ExportResultCode, internal, type ExportResult } from '@opentelemetry/co
 import type { MetricReader, PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics'
 
 export interface MetricPush {
-  /** Pushes once more (the last interval's points), then shuts the exporter down. */
-  shutdown(): Promise<void>
+  /**
+   * Stops the interval and collects the last points, which must happen before the reader is shut
+   * down; `sent` then settles once they are sent and the exporter is shut down. An export still out
+   * is not waited for: the sums are cumulative, the last push holds all it held.
+   */
+  stop(): Promise<{ sent: Promise<void> }>
 }
 
 export function startMetricPush(
@@ -23,29 +27,34 @@ export function startMetricPush(
 ): MetricPush {
   let running: Promise<void> | undefined
 
-  const exportOnce = async (): Promise<void> => {
+  const collect = async (): Promise<ResourceMetrics | undefined> => {
     const { resourceMetrics, errors } = await reader.collect({ timeoutMillis })
     if (errors.length) diag.error('metrics collection errors', ...errors)
-    if (resourceMetrics.scopeMetrics.length === 0) return
-    const result = await withTimeout(send(exporter, resourceMetrics), timeoutMillis)
+    return resourceMetrics.scopeMetrics.length ? resourceMetrics : undefined
+  }
+  const push = async (metrics: ResourceMetrics | undefined): Promise<void> => {
+    if (!metrics) return
+    const result = await withTimeout(send(exporter, metrics), timeoutMillis)
     if (result === 'timeout') diag.error(`metrics export timed out after ${timeoutMillis}ms`)
     else if (result.code !== ExportResultCode.SUCCESS) diag.error(`metrics export failed (error ${result.error})`)
   }
+  const complain = (error: unknown) => diag.error('metrics export threw', error)
   // One export at a time: an interval that comes while the last is still out (a slow collector) is skipped.
-  const runOnce = (): Promise<void> => {
-    running ??= exportOnce()
-      .catch((error: unknown) => diag.error('metrics export threw', error))
+  const timer = setInterval(() => {
+    running ??= collect()
+      .then(push)
+      .catch(complain)
       .finally(() => (running = undefined))
-    return running
-  }
+  }, intervalMillis).unref()
 
-  const timer = setInterval(runOnce, intervalMillis).unref()
   return {
-    async shutdown() {
+    async stop() {
       clearInterval(timer)
-      await running
-      await runOnce()
-      await exporter.shutdown()
+      const last = await collect().catch(complain)
+      const sent = push(last ?? undefined)
+        .then(() => exporter.shutdown())
+        .catch(complain)
+      return { sent }
     },
   }
 }

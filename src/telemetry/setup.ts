@@ -125,8 +125,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const exportIntervalMillis = Number(env.OTEL_METRIC_EXPORT_INTERVAL ?? '') || 60_000
   const exportTimeoutMillis = Math.min(30_000, exportIntervalMillis)
   // OTLP metrics are read from the Prometheus exporter (one reader, each point recorded once; see
-  // metric-push.ts), unless the operator asked OTLP for delta sums, which that reader cannot give.
-  const ownReader = otlpWantsDelta(env)
+  // metric-push.ts), unless the operator asked OTLP for what that reader cannot give.
+  const ownReader = otlpNeedsOwnReader(env)
   const instrumentations = getNodeAutoInstrumentations(instrumentationConfig(env))
   const exportProcessor = new CountingBatchProcessor(
     (selfObsMeterProvider) => new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), ...batchOptionsFromEnv(env), selfObsMeterProvider }),
@@ -151,7 +151,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   exportProcessor.attach(metrics.getMeterProvider())
   // The HTTP instrumentations' own duration histograms repeat what llm_request_duration_seconds
   // says, and each cost a hashed recording per request: their spans stay, their metrics go.
-  for (const instrumentation of instrumentations) instrumentation.setMeterProvider(NOOP_METER_PROVIDER)
+  for (const instrumentation of instrumentations) {
+    if (SPANS_ONLY.has(instrumentation.instrumentationName)) instrumentation.setMeterProvider(NOOP_METER_PROVIDER)
+  }
   const push: MetricPush | undefined = ownReader
     ? undefined
     : startMetricPush(prometheus, new OTLPMetricExporter(), exportIntervalMillis, exportTimeoutMillis)
@@ -159,8 +161,10 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     mode: 'zero-config',
     prometheus,
     shutdown: async () => {
-      await push?.shutdown()
-      await sdk.shutdown()
+      // The last metric points are collected before the SDK shuts its reader down; then they are
+      // sent while the spans are flushed, so a slow collector for one does not starve the other.
+      const lastPush = await push?.stop()
+      await Promise.all([lastPush?.sent, sdk.shutdown()])
     },
   }
 }
@@ -202,11 +206,17 @@ class CountingBatchProcessor implements SpanProcessor {
 }
 
 const NOOP_METER_PROVIDER: MeterProvider = { getMeter: () => createNoopMeter() }
+const SPANS_ONLY = new Set(['@opentelemetry/instrumentation-http', '@opentelemetry/instrumentation-undici'])
 
-/** OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: `cumulative` (the default), `delta` or `lowmemory`. */
-function otlpWantsDelta(env: Record<string, string | undefined>): boolean {
+/**
+ * OTLP metrics with other than cumulative sums (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE
+ * `delta`/`lowmemory`) or exponential histograms (…_DEFAULT_HISTOGRAM_AGGREGATION) cannot be read
+ * from the Prometheus exporter: they get a reader of their own.
+ */
+function otlpNeedsOwnReader(env: Record<string, string | undefined>): boolean {
   const preference = (env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE ?? '').trim().toLowerCase()
-  return preference !== '' && preference !== 'cumulative'
+  const histograms = (env.OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION ?? '').trim().toLowerCase()
+  return (preference !== '' && preference !== 'cumulative') || (histograms !== '' && histograms !== 'explicit_bucket_histogram')
 }
 
 /** Instruments must come from the provider actually in use, so they are made after start. */

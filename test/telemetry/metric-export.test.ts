@@ -3,7 +3,7 @@
 // still be honoured, and the HTTP instrumentations' duration histograms are not recorded at all.
 import t from 'tap'
 import { startGateway } from '../support/gateway.ts'
-import { startOtlpReceiver } from '../support/otlp-receiver.ts'
+import { startOtlpReceiver, type ReceivedMetric } from '../support/otlp-receiver.ts'
 import { parsePrometheus, select } from '../support/prometheus.ts'
 import { postChat, STARTUP_MS, WAIT_MS } from './helpers.ts'
 
@@ -12,11 +12,16 @@ t.teardown(() => receiver.close())
 
 const demo = { model: 'demo/demo-chat', messages: [{ role: 'user', content: 'hello' }] }
 
-/** Sum of a metric's points with the demo model, in the latest export that holds it. */
-function requestsExported(): number | undefined {
-  const metric = receiver.latestMetric('llm.requests')
-  return metric?.dataPoints.filter((p) => p.attributes['llm.model'] === 'demo-chat').reduce((n, p) => n + (p.value ?? 0), 0)
-}
+/** The demo model's llm.requests in one export. */
+const demoRequests = (metric: ReceivedMetric | undefined) =>
+  metric?.dataPoints.filter((p) => p.attributes['llm.model'] === 'demo-chat').reduce((n, p) => n + (p.value ?? 0), 0)
+
+/** The demo model's llm.requests in the latest export that holds it (cumulative: the total). */
+const requestsExported = () => demoRequests(receiver.latestMetric('llm.requests'))
+
+/** Summed over every export since reset() (delta: each holds what happened since the last). */
+const deltasExported = () =>
+  receiver.metricExports.filter((m) => m.name === 'llm.requests').reduce((n, m) => n + (demoRequests(m) ?? 0), 0)
 
 t.test('the last interval is pushed at shutdown: metrics recorded after the last export are not lost', async (t) => {
   receiver.reset()
@@ -39,13 +44,13 @@ t.test('OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta: OTLP gets delta
   })
   t.teardown(() => gateway.stop())
   for (let i = 0; i < 2; i++) t.equal((await postChat(gateway.url, demo)).status, 200)
-  await receiver.waitFor(() => requestsExported() === 2, WAIT_MS)
+  await receiver.waitFor(() => deltasExported() === 2, WAIT_MS)
   t.equal(receiver.latestMetric('llm.requests')?.temporality, 'DELTA')
-  // A later export holds only what happened since: one more request is a point of 1, not 3.
-  const exportsBefore = receiver.metricExports.length
+  // Each export holds only what happened since the one before: one more request adds one.
   t.equal((await postChat(gateway.url, demo)).status, 200)
-  await receiver.waitFor(() => receiver.metricExports.length > exportsBefore && requestsExported() === 1, WAIT_MS)
-  t.pass('the next export counted only the new request')
+  await receiver.waitFor(() => deltasExported() === 3, WAIT_MS)
+  const points = receiver.metricExports.filter((m) => m.name === 'llm.requests').map(demoRequests)
+  t.notOk(points.some((n) => (n ?? 0) > 2), `no export holds a running total (${points.join(', ')})`)
 
   const exposition = parsePrometheus(await (await fetch(`${gateway.url}/metrics`)).text())
   const total = select(exposition, 'llm_requests_total', { llm_model: 'demo-chat' }).reduce((n, s) => n + s.value, 0)
@@ -72,7 +77,15 @@ t.test('a collector that cannot keep up: the span queue stays bounded and every 
   // A queue of 8 spans and exports that never finish: the fifth request's spans have nowhere to go.
   const gateway = await startGateway({
     timeoutMs: STARTUP_MS,
-    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_MAX_QUEUE_SIZE: '8', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '8', OTEL_BSP_SCHEDULE_DELAY: '60000' },
+    env: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_MAX_QUEUE_SIZE: '8',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '8',
+      OTEL_BSP_SCHEDULE_DELAY: '60000',
+      // The hanging export must not time out (and make room) while the test runs.
+      OTEL_EXPORTER_OTLP_TIMEOUT: '600000',
+      OTEL_BSP_EXPORT_TIMEOUT: '600000',
+    },
   })
   t.teardown(() => gateway.stop('SIGKILL'))
   for (let i = 0; i < 10; i++) t.equal((await postChat(gateway.url, demo)).status, 200, 'served while spans are dropped')
