@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { stringify } from 'yaml'
-import { startGateway, type GatewayProcess } from '../support/gateway.ts'
+import { startGateway, type GatewayProcess, type OpenAIUsage } from '../support/gateway.ts'
 import { openaiStreamChunks, startUpstream, type Upstream } from '../support/upstream.ts'
 import {
   alertRules,
@@ -219,14 +219,6 @@ interface Answer {
   status: number
   json: Record<string, unknown>
   chunks: Array<Record<string, unknown>>
-}
-
-interface OpenAIUsage {
-  prompt_tokens: number
-  completion_tokens: number
-  prompt_tokens_details?: { cached_tokens?: number }
-  cache_creation_input_tokens?: number
-  cost_usd?: number
 }
 
 async function post(base: string, path: string, body: unknown): Promise<Answer> {

@@ -21,6 +21,15 @@ export interface GatewayProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
+/** `usage` as the gateway answers it (OpenAI's shape, plus Anthropic's cache writes and the cost). */
+export interface OpenAIUsage {
+  prompt_tokens: number
+  completion_tokens: number
+  prompt_tokens_details?: { cached_tokens?: number }
+  cache_creation_input_tokens?: number
+  cost_usd?: number
+}
+
 export interface StartOptions {
   /** Added to the base environment. */
   env?: Record<string, string>

@@ -2,7 +2,7 @@
 // names, labels and values, and the same instruments must reach the collector over OTLP. Then:
 // a collector that refuses or is not there never fails a request and is not logged per request.
 import t from 'tap'
-import { startGateway } from '../support/gateway.ts'
+import { startGateway, type OpenAIUsage } from '../support/gateway.ts'
 import { startOtlpReceiver, type ReceivedMetric } from '../support/otlp-receiver.ts'
 import { parsePrometheus, select, type Exposition, type Sample } from '../support/prometheus.ts'
 import { providerEnv, startUpstream } from '../support/upstream.ts'
@@ -41,14 +41,6 @@ interface Series {
   cacheWrite: number
   cost: number
   streams: number
-}
-
-interface OpenAIUsage {
-  prompt_tokens: number
-  completion_tokens: number
-  prompt_tokens_details?: { cached_tokens?: number }
-  cache_creation_input_tokens?: number
-  cost_usd?: number
 }
 
 /** The usage the caller was told: the JSON body's, or the stream's usage chunk. */
