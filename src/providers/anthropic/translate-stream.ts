@@ -8,7 +8,7 @@
 // non-streamed answer.
 import type { MessageDeltaUsage, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
 import type { ChatCompletionChunk, Usage } from '../../core/types.ts'
-import { GatewayError } from '../../errors.ts'
+import { UpstreamStreamError } from '../upstream-errors.ts'
 import type { RoundTripThinkingBlock } from './translate-messages.ts'
 import {
   type AnthropicUsageNumbers,
@@ -83,7 +83,8 @@ export class AnthropicStreamTranslator {
       case 'ping':
         return []
       case 'error':
-        throw new GatewayError('upstream_error', event.error.message)
+        // Classified (overloaded, rate limited …) and scrubbed by the adapter, as any upstream error.
+        throw new UpstreamStreamError(event.error)
     }
   }
 

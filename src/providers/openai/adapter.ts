@@ -17,9 +17,10 @@ import type {
 import { rawChunkJson } from '../../core/chat-stream.ts'
 import { GatewayError } from '../../errors.ts'
 import { endpointOf, type UpstreamClientOptions } from '../upstream-client.ts'
-import { toGatewayError } from '../upstream-errors.ts'
+import { SecretScrubber } from '../../scrub.ts'
+import { toGatewayError, UpstreamStreamError } from '../upstream-errors.ts'
 import { SseDecoder, type SseEvent } from './sse.ts'
-import { OpenAIWire, UpstreamStreamError } from './wire.ts'
+import { OpenAIWire } from './wire.ts'
 
 export interface OpenAICompatibleOptions extends UpstreamClientOptions {
   name: string
@@ -51,7 +52,8 @@ export function openAICompatible(options: OpenAICompatibleOptions): ProviderAdap
     firstByteTimeoutMs: options.firstByteTimeoutMs,
     dispatcher: options.fetchOptions.dispatcher,
   })
-  const fail = (error: unknown) => toGatewayError(options.name, error, options.secrets)
+  const scrubber = new SecretScrubber(options.secrets, { keyShapes: true })
+  const fail = (error: unknown) => toGatewayError(options.name, error, scrubber)
 
   return {
     name: options.name,

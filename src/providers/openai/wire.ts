@@ -42,15 +42,6 @@ export class UpstreamStatusError extends Error {
   }
 }
 
-/** An error carried in the stream itself (`event: error`, or a chunk with `error`): no status. */
-export class UpstreamStreamError extends Error {
-  readonly error: unknown
-  constructor(error: unknown) {
-    super(statusMessage(undefined, error, undefined))
-    this.name = 'UpstreamStreamError'
-    this.error = error
-  }
-}
 
 function safeJson(text: string): unknown {
   try {

@@ -8,6 +8,7 @@ import { GatewayError } from '../../../src/errors.ts'
 import { JSON_RESPONSE_TOOL, toAnthropicRequest } from '../../../src/providers/anthropic/translate-request.ts'
 import { type AnthropicUsageNumbers, fromAnthropicMessage, toGatewayUsage, toOpenAIUsage } from '../../../src/providers/anthropic/translate-response.ts'
 import { type AnthropicStreamEvent, AnthropicStreamTranslator, type ChunkDelta } from '../../../src/providers/anthropic/translate-stream.ts'
+import { UpstreamStreamError } from '../../../src/providers/upstream-errors.ts'
 import { loadFixture } from '../../support/fixtures.ts'
 
 // ---------------------------------------------------------------- helpers
@@ -819,11 +820,11 @@ t.test('the forced JSON tool streams as content and finishes with stop', async (
   t.equal(plain.content, '{"a": 1}', 'text held back in JSON mode is released when no JSON tool came')
 })
 
-t.test('ping yields nothing; an error event throws an upstream_error', async (t) => {
+t.test('ping yields nothing; an error event throws the upstream\'s error, for the adapter to classify', async (t) => {
   const translator = new AnthropicStreamTranslator()
   t.same(translator.push({ type: 'ping' }), [])
   t.equal(translator.usage(), undefined, 'no usage before message_start')
   const error = thrown(() => translator.push({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }))
-  t.ok(error instanceof GatewayError)
-  t.match(error, { kind: 'upstream_error', status: 502, message: 'Overloaded' })
+  t.ok(error instanceof UpstreamStreamError)
+  t.match(error, { message: 'Overloaded', error: { type: 'overloaded_error' } })
 })
