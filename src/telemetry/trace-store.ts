@@ -1,9 +1,9 @@
 // A bounded in-memory store of recent traces, fed by a span processor beside the exporter, so a
 // returned trace_id leads somewhere on a laptop without Jaeger: GET /v1/traces/{id} and the
 // /traces pages read it. Bounded by trace count and by an estimate of bytes; the trace written
-// longest ago goes first. It runs for every span of every request, so onEnd only keeps references
-// to what the ended span already holds and adds up a size estimate: no copies, no JSON, no timers.
-import { SpanKind, SpanStatusCode, type Attributes, type HrTime, type Link } from '@opentelemetry/api'
+// longest ago goes first. It runs for every span of every request, so onEnd stays cheap: it
+// copies the span's strings (see ownString) and adds up a size estimate; no JSON, no timers.
+import { SpanKind, SpanStatusCode, type Attributes, type AttributeValue, type HrTime, type Link } from '@opentelemetry/api'
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace'
 import { LINK_ATTR, LINK_TYPE_EVALUATION } from './names.ts'
 
@@ -61,7 +61,14 @@ export interface TraceStoreOptions {
   maxSpansPerTrace?: number
 }
 
-/** What onEnd keeps of a span: references to values the ended span already holds. */
+/** A link as the store keeps it: its own copies of the ids and attributes. */
+interface LinkRecord {
+  traceId: string
+  spanId: string
+  attributes: Attributes
+}
+
+/** What onEnd keeps of a span: its own copy of every string (nothing that pins a larger one). */
 interface SpanRecord {
   traceId: string
   spanId: string
@@ -73,7 +80,7 @@ interface SpanRecord {
   statusCode: SpanStatusCode
   statusMessage: string | undefined
   attributes: Attributes
-  links: Link[]
+  links: LinkRecord[]
   scope: string
   bytes: number
 }
@@ -100,6 +107,7 @@ const ATTRIBUTE_BYTES = 40
 const STRING_BYTES = 24
 const LINK_BYTES = 160
 const TRACE_BYTES = 400
+const NO_LINKS: LinkRecord[] = []
 
 const KIND_NAMES: Record<number, SpanKindName> = {
   [SpanKind.INTERNAL]: 'INTERNAL',
@@ -130,20 +138,57 @@ function attributesBytes(attributes: Attributes): number {
   return sum
 }
 
-/** A copy of `attributes` with over-long strings cut (captured prompts, when capture is on). */
-function cutLongStrings(attributes: Attributes): Attributes {
-  const copy: Attributes = { ...attributes }
-  for (const key in copy) {
-    const value = copy[key]
-    if (typeof value === 'string' && value.length > MAX_STORED_STRING_CHARS) {
-      copy[key] = `${value.slice(0, MAX_STORED_STRING_CHARS)}… [${value.length - MAX_STORED_STRING_CHARS} more characters not kept by the trace store]`
-    }
+/**
+ * A copy of `value` that keeps no larger string alive. In V8 a `slice()` of 13 characters or more
+ * is a view that pins its whole source, and a concatenation or template literal of 13 or more is a
+ * pair of references to its parts (https://issues.chromium.org/issues/41040398): 32 KB cut from a
+ * 4 MB captured prompt kept the 4 MB, and any short attribute sliced out of a large body would do
+ * the same. `(' ' + value).slice(1)` makes V8 flatten the concatenation into a fresh string, so the
+ * result is a view of that copy only (one character longer), never of `value`'s source; about 50 ns
+ * for a short string. Shorter strings are always fresh flat copies in V8 already.
+ */
+export function ownString(value: string): string {
+  return value.length < 13 ? value : (' ' + value).slice(1)
+}
+
+/** A string as stored: cut beyond MAX_STORED_STRING_CHARS (captured prompts), and the store's own copy. */
+function keptString(value: string): string {
+  if (value.length <= MAX_STORED_STRING_CHARS) return ownString(value)
+  // Not between the two halves of a surrogate pair.
+  const end = isHighSurrogate(value.charCodeAt(MAX_STORED_STRING_CHARS - 1)) ? MAX_STORED_STRING_CHARS - 1 : MAX_STORED_STRING_CHARS
+  return ownString(`${value.slice(0, end)}… [${value.length - end} more characters not kept by the trace store]`)
+}
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff
+
+function keptValue(value: AttributeValue): AttributeValue {
+  if (typeof value === 'string') return keptString(value)
+  if (!Array.isArray(value)) return value
+  // Arrays of strings are copied item by item; arrays of numbers or booleans hold no strings.
+  if (!value.some((item) => typeof item === 'string')) return value.slice()
+  return (value as Array<string | null | undefined>).map((item) => (typeof item === 'string' ? keptString(item) : item))
+}
+
+/**
+ * The store's copy of a span's attributes: every string its own and over-long ones cut. Keys need
+ * no copy: an object key is an internalized string, which V8 copies out of any larger source.
+ */
+function keptAttributes(attributes: Attributes | undefined): Attributes {
+  const copy: Attributes = {}
+  if (!attributes) return copy
+  for (const key in attributes) {
+    const value = attributes[key]
+    if (value !== undefined) copy[key] = keptValue(value)
   }
   return copy
 }
 
-function isEvaluationLink(link: Link): boolean {
-  return link.attributes?.[LINK_ATTR.type] === LINK_TYPE_EVALUATION
+function keptLink(link: Link): LinkRecord {
+  return { traceId: ownString(link.context.traceId), spanId: ownString(link.context.spanId), attributes: keptAttributes(link.attributes) }
+}
+
+function isEvaluationLink(link: LinkRecord): boolean {
+  return link.attributes[LINK_ATTR.type] === LINK_TYPE_EVALUATION
 }
 
 const hrMs = (time: HrTime) => time[0] * 1000 + time[1] / 1e6
@@ -176,32 +221,29 @@ export class TraceStore implements SpanProcessor {
   onEnd(span: ReadableSpan): void {
     if (this.maxTraces <= 0) return
     const context = span.spanContext()
-    // One pass for the estimate; the rare span with a huge string is copied and cut, then counted again.
-    let attributes = span.attributes
-    let attributeBytes = attributesBytes(attributes)
-    if (attributeBytes > MAX_STORED_STRING_CHARS) {
-      attributes = cutLongStrings(attributes)
-      attributeBytes = attributesBytes(attributes)
-    }
-    let bytes = SPAN_BYTES + span.name.length + attributeBytes
-    const links = span.links
-    for (const link of links) bytes += LINK_BYTES + (link.attributes ? attributesBytes(link.attributes) : 0)
+    const entry = this.entryFor(context.traceId)
+    const name = keptString(span.name)
+    const attributes = keptAttributes(span.attributes)
+    const statusMessage = span.status.message ? keptString(span.status.message) : undefined
+    const links = span.links.length === 0 ? NO_LINKS : span.links.map(keptLink)
+    let bytes = SPAN_BYTES + name.length + attributesBytes(attributes) + (statusMessage ? valueBytes(statusMessage) : 0)
+    for (const link of links) bytes += LINK_BYTES + attributesBytes(link.attributes)
     const record: SpanRecord = {
-      traceId: context.traceId,
-      spanId: context.spanId,
-      parentSpanId: span.parentSpanContext?.spanId,
-      name: span.name,
+      traceId: entry.traceId,
+      spanId: ownString(context.spanId),
+      parentSpanId: span.parentSpanContext ? ownString(span.parentSpanContext.spanId) : undefined,
+      name,
       kind: span.kind,
       startTime: span.startTime,
       duration: span.duration,
       statusCode: span.status.code,
-      statusMessage: span.status.message,
+      statusMessage,
       attributes,
       links,
+      // A tracer's own constant name (this gateway, an instrumentation package): nothing to copy.
       scope: span.instrumentationScope.name,
       bytes,
     }
-    const entry = this.entryFor(record.traceId)
     if (entry.spans.length >= this.maxSpansPerTrace || entry.bytes + bytes > this.maxTraceBytes) {
       entry.dropped++
     } else {
@@ -231,11 +273,20 @@ export class TraceStore implements SpanProcessor {
     return entry && toStoredTrace(entry)
   }
 
-  /** Newest first (by start time; the one written last first when they started together), at most `limit`. */
-  recent(limit: number): StoredTrace[] {
+  /**
+   * Newest first (by start time; the one written last first when they started together), at most
+   * `limit`, only those `include` accepts when given (read until `limit` are found).
+   */
+  recent(limit: number, include?: (trace: StoredTrace) => boolean): StoredTrace[] {
     const entries = [...this.traces.values()].reverse().map((entry) => ({ entry, start: startMs(entry) }))
     entries.sort((a, b) => b.start - a.start)
-    return entries.slice(0, Math.max(0, limit)).map(({ entry }) => toStoredTrace(entry))
+    const out: StoredTrace[] = []
+    for (const { entry } of entries) {
+      if (out.length >= limit) break
+      const trace = toStoredTrace(entry)
+      if (!include || include(trace)) out.push(trace)
+    }
+    return out
   }
 
   stats(): TraceStoreStats {
@@ -262,14 +313,16 @@ export class TraceStore implements SpanProcessor {
   private entryFor(traceId: string): TraceEntry {
     let entry = this.traces.get(traceId)
     if (!entry) {
-      entry = { traceId, spans: [], evaluations: [], bytes: TRACE_BYTES, dropped: 0 }
+      // The id may be a slice of a caller's traceparent header: the store keys and keeps its own copy.
+      const id = ownString(traceId)
+      entry = { traceId: id, spans: [], evaluations: [], bytes: TRACE_BYTES, dropped: 0 }
       this.bytes += TRACE_BYTES
-      this.traces.set(traceId, entry)
+      this.traces.set(id, entry)
     } else if (this.lastTraceId !== traceId) {
       this.traces.delete(traceId)
-      this.traces.set(traceId, entry)
+      this.traces.set(entry.traceId, entry)
     }
-    this.lastTraceId = traceId
+    this.lastTraceId = entry.traceId
     return entry
   }
 
@@ -277,7 +330,7 @@ export class TraceStore implements SpanProcessor {
   private indexEvaluation(record: SpanRecord): void {
     for (const link of record.links) {
       if (!isEvaluationLink(link)) continue
-      const target = this.traces.get(link.context.traceId)
+      const target = this.traces.get(link.traceId)
       if (!target || target.traceId === record.traceId || target.evaluations.length >= MAX_EVALUATIONS_PER_TRACE) continue
       if (target.evaluations.includes(record)) continue
       target.evaluations.push(record)
@@ -329,8 +382,8 @@ function toStoredSpan(record: SpanRecord): StoredSpan {
     status: { code: STATUS_NAMES[record.statusCode] ?? 'UNSET' },
     attributes: plainAttributes(record.attributes),
     links: record.links.map((link) => ({
-      trace_id: link.context.traceId,
-      span_id: link.context.spanId,
+      trace_id: link.traceId,
+      span_id: link.spanId,
       attributes: plainAttributes(link.attributes),
     })),
     scope: record.scope,

@@ -2,6 +2,8 @@
 // how it stays bounded — by trace count, by bytes, per trace — evicting the oldest trace first.
 // Evaluation spans are also listed with the trace they evaluate.
 import t from 'tap'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Span } from '@opentelemetry/api'
 import { TracerProvider } from '@opentelemetry/sdk-trace'
 import { MAX_STORED_STRING_CHARS, TraceStore, type TraceStoreOptions } from '../../src/telemetry/trace-store.ts'
@@ -117,6 +119,51 @@ t.test('over-long strings are cut in the store (not in the export)', async (t) =
   t.match(value, /500 more characters not kept by the trace store\]$/)
   t.equal(stored.attributes.short, 'ok')
   t.equal(attributes['gen_ai.input.messages'].length, MAX_STORED_STRING_CHARS + 500, "the span's own attributes are untouched")
+})
+
+t.test('stored strings keep no larger string alive (V8 slices pin their source)', async (t) => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const heapAfterGc = () => {
+    gc()
+    gc()
+    return process.memoryUsage().heapUsed
+  }
+  const { store } = setup()
+  const tracer = new TracerProvider({ spanProcessors: [store] }).getTracer('retention')
+  /** A fresh 1 MB string of lowercase hex (so slices of it are valid ids too). */
+  const source = (i: number) => `${i.toString(16).padStart(8, '0')}${'a'.repeat(1024 * 1024)}`
+  // Each way a string reaches the store, fed slices of 1 MB sources: 20 spans each.
+  const ways: Record<string, (big: string) => void> = {
+    'span name': (big) => tracer.startSpan(big.slice(0, 40)).end(),
+    'short attribute value': (big) => tracer.startSpan('s', { attributes: { 'gen_ai.request.model': big.slice(0, 40) } }).end(),
+    'over-long attribute value (cut)': (big) => tracer.startSpan('s', { attributes: { 'gen_ai.input.messages': big.slice(0, 100_000) } }).end(),
+    'string in an array': (big) => tracer.startSpan('s', { attributes: { 'gen_ai.response.finish_reasons': ['stop', big.slice(0, 40)] } }).end(),
+    'status message': (big) => {
+      const span = tracer.startSpan('s')
+      span.setStatus({ code: SpanStatusCode.ERROR, message: `upstream said: ${big.slice(0, 40)}` })
+      span.end()
+    },
+    'link ids and attributes': (big) =>
+      tracer.startSpan('evaluation x', {
+        links: [{ context: { traceId: big.slice(0, 32), spanId: big.slice(0, 16), traceFlags: TraceFlags.SAMPLED }, attributes: { 'link.type': 'evaluation', case: big.slice(0, 40) } }],
+      }).end(),
+    "a remote parent's trace and span id": (big) => {
+      const parent = trace.setSpanContext(ROOT_CONTEXT, { traceId: big.slice(0, 32), spanId: big.slice(8, 24), traceFlags: TraceFlags.SAMPLED, isRemote: true })
+      tracer.startSpan('s', {}, parent).end()
+    },
+  }
+  let i = 0
+  for (const [way, feed] of Object.entries(ways)) {
+    const before = heapAfterGc()
+    for (let n = 0; n < 20; n++) feed(source(i++))
+    const growth = (heapAfterGc() - before) / 1024 / 1024
+    t.ok(growth < 4, `${way}: the heap grew by ${growth.toFixed(1)} MB for 20 spans (20 MB if the sources were kept)`)
+  }
+  t.ok(store.stats().traces > 100, 'every span was stored')
+  const [kept] = store.recent(1)
+  t.equal(kept!.spans[0]!.parent_span_id, 'aaaaaaaaaaaaaaaa', 'the values are intact')
+  t.equal(kept!.trace_id, `${(i - 1).toString(16).padStart(8, '0')}${'a'.repeat(24)}`)
 })
 
 t.test('an evaluation span is listed with the trace it evaluates', async (t) => {

@@ -1,0 +1,90 @@
+// Issue 10, defect 2: the trace store's byte cap must hold in the process's memory, not only in
+// its own estimate. With content capture on, every chat request puts its whole prompt on a span;
+// the store keeps 32 KB of it. Before the fix the kept part was a V8 slice (and a template around
+// a slice) that pinned the whole 4 MB original: 80 requests grew RSS by > 500 MB while the store
+// counted 3 MB. Here: 80 × 4 MB prompts through the real gateway, then a full GC, and the RSS of
+// the gateway process (/proc/<pid>/status) must grow by far less than the prompts would pin.
+import t, { type Test } from 'tap'
+import { readFileSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { startGateway, type GatewayProcess } from '../support/gateway.ts'
+import { call, waitForTrace } from './helpers.ts'
+
+const REQUESTS = 80
+const PROMPT_BYTES = 4 * 1024 * 1024
+const STORE_MAX_BYTES = 8 * 1024 * 1024
+/** Retaining the prompts would cost REQUESTS × 4 MB (320 MB) at least; the store's own share is 8 MB. */
+const MAX_GROWTH_MB = 150
+
+t.setTimeout(300_000)
+
+const gcOnSignal = fileURLToPath(new URL('./fixtures/gc-on-signal.mjs', import.meta.url))
+const gateway = await startGateway({
+  timeoutMs: 45_000,
+  nodeArgs: ['--expose-gc', '--import', gcOnSignal],
+  env: {
+    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true',
+    TRACE_STORE_MAX_BYTES: String(STORE_MAX_BYTES),
+    BODY_LIMIT_BYTES: String(8 * 1024 * 1024),
+  },
+})
+t.teardown(() => gateway.stop())
+
+function rssMB(process: GatewayProcess): number {
+  const status = readFileSync(`/proc/${process.child.pid}/status`, 'utf8')
+  const kB = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1])
+  return kB / 1024
+}
+
+const MB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`
+
+/** RSS after a full GC in the gateway (the test preload runs it on SIGUSR2 and says when done). */
+async function rssAfterGc(t: Test, process: GatewayProcess): Promise<number> {
+  const done = () => process.lines.filter((line) => line.includes('"test gc done"'))
+  const before = done().length
+  process.child.kill('SIGUSR2')
+  while (done().length === before) await sleep(20)
+  const { memory } = JSON.parse(done().at(-1)!) as { memory: NodeJS.MemoryUsage }
+  t.comment(`after GC: heap ${MB(memory.heapUsed)} used of ${MB(memory.heapTotal)}, external ${MB(memory.external)}, array buffers ${MB(memory.arrayBuffers)}`)
+  return rssMB(process)
+}
+
+/** A 4 MB prompt, different each time (nothing shared between requests). */
+const prompt = (i: number) => `Request ${i}: ${String.fromCharCode(97 + (i % 26)).repeat(PROMPT_BYTES)}`
+
+async function chat(i: number): Promise<string> {
+  const answer = await call(`${gateway.url}/v1/chat/completions`, { body: { model: 'demo-chat', messages: [{ role: 'user', content: prompt(i) }] } })
+  if (answer.status !== 200) throw new Error(`request ${i}: ${answer.status} ${answer.text.slice(0, 300)}`)
+  return answer.json.trace_context.trace_id as string
+}
+
+t.test('80 requests of 4 MB with content capture on: RSS stays near the store bound', async (t) => {
+  // Warm up (JIT, pools, the first large body) so the baseline is the steady state. The exporter
+  // holds each span, whole prompt included, until its batch is sent or given up on (the test
+  // collector address is dead): let it drop them before each measurement.
+  for (let i = 0; i < 2; i++) await waitForTrace(gateway.url, await chat(i))
+  await sleep(3000)
+  const baseline = await rssAfterGc(t, gateway)
+
+  const ids: string[] = []
+  for (let i = 0; i < REQUESTS; i++) ids.push(await chat(100 + i))
+  await waitForTrace(gateway.url, ids.at(-1)!)
+  await sleep(3000)
+  let after = await rssAfterGc(t, gateway)
+  for (let attempt = 0; attempt < 3 && after - baseline >= MAX_GROWTH_MB; attempt++) {
+    await sleep(1000)
+    after = Math.min(after, await rssAfterGc(t, gateway))
+  }
+
+  const list = await call(`${gateway.url}/v1/traces?limit=1000&all=1`)
+  const stats = list.json.store
+  t.ok(stats.bytes <= STORE_MAX_BYTES, `the store's estimate is within TRACE_STORE_MAX_BYTES (${(stats.bytes / 1024 / 1024).toFixed(1)} MB)`)
+  t.ok(stats.traces >= REQUESTS, `and it holds every request (${stats.traces} traces): each kept prompt is cut to 32 KB`)
+  const document = await waitForTrace(gateway.url, ids.at(-1)!)
+  const request = (document.spans[0].children as Array<{ name: string; attributes: Record<string, unknown> }>).find((s) => s.name === 'llm.request')!
+  t.match(request.attributes['gen_ai.input.messages'], /more characters not kept by the trace store\]$/, 'the prompt is stored, cut')
+  const growth = after - baseline
+  t.comment(`gateway RSS ${baseline.toFixed(0)} MB after warm-up, ${after.toFixed(0)} MB after ${REQUESTS} × 4 MB prompts (+${growth.toFixed(0)} MB)`)
+  t.ok(growth < MAX_GROWTH_MB, `RSS grew by ${growth.toFixed(0)} MB, under ${MAX_GROWTH_MB} MB (retaining the prompts would be > ${(REQUESTS * PROMPT_BYTES) / 1024 / 1024} MB)`)
+})
