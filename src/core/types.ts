@@ -67,6 +67,12 @@ export interface ProviderAdapter {
   readonly name: string
   /** Whether this provider is the offline demo (labelled as such in responses and /v1/models). */
   readonly demo?: boolean
+  /**
+   * The only model ids this provider serves, when it has a fixed list (the demo). The router
+   * refuses any other id with 404 `model_not_found` before the request is recorded under it, so
+   * a caller cannot mint metric label values. Undefined: the upstream decides.
+   */
+  readonly models?: readonly string[]
   readonly endpoint: UpstreamEndpoint | undefined
   /** `model` is the upstream model id (the routing prefix already removed). */
   complete(request: ChatRequest, model: string, options: CallOptions): Promise<Completion>
