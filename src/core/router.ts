@@ -47,11 +47,11 @@ export class ModelRouter {
     if (slash > 0) {
       const provider = name.slice(0, slash)
       if (this.adapters.has(provider) || this.unavailable.has(provider)) {
-        return { adapter: this.adapter(provider), model: name.slice(slash + 1) }
+        return this.served(this.adapter(provider), name.slice(slash + 1), requested)
       }
     }
     for (const { provider, prefixes } of BARE_PREFIXES) {
-      if (prefixes.some((p) => name.startsWith(p))) return { adapter: this.adapter(provider), model: name }
+      if (prefixes.some((p) => name.startsWith(p))) return this.served(this.adapter(provider), name, requested)
     }
     throw new GatewayError(
       'model_not_found',
@@ -60,6 +60,17 @@ export class ModelRouter {
         `(${BARE_PREFIXES.flatMap((b) => b.prefixes).join(', ')})` +
         (Object.keys(this.aliases).length ? ` or an alias (${Object.keys(this.aliases).join(', ')})` : '') +
         '. GET /v1/models lists what is configured.',
+      { param: 'model' },
+    )
+  }
+
+  /** A provider with a fixed model list (the demo) decides here, before any telemetry names the model. */
+  private served(adapter: ProviderAdapter, model: string, requested: string): Route {
+    if (!adapter.models || adapter.models.includes(model)) return { adapter, model }
+    throw new GatewayError(
+      'model_not_found',
+      `The model \`${requested}\` is not served by this gateway: provider ${adapter.name} serves only ` +
+        `${adapter.models.join(', ')}. GET /v1/models lists what is configured.`,
       { param: 'model' },
     )
   }
