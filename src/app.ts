@@ -8,6 +8,7 @@ import { Toolbox, type ToolSource } from './agent/toolbox.ts'
 import { BUILTIN_TOOLS } from './agent/tools/builtin.ts'
 import { ChatService } from './core/chat.ts'
 import { ModelRouter } from './core/router.ts'
+import { UnmeteredLog } from './core/unmetered.ts'
 import { PriceBook } from './pricing/cost.ts'
 import { PRICES } from './pricing/prices.ts'
 import { createProviders } from './providers/registry.ts'
@@ -40,6 +41,7 @@ export async function createGateway(deps: {
     prices: new PriceBook(PRICES, config.priceOverrides),
     captureContent: config.captureContent,
     totalTimeoutMs: config.upstream.totalTimeoutMs,
+    unmetered: new UnmeteredLog(deps.logger),
   }
   const chat = new ChatService({ ...turnDeps, router })
   // MCP servers are started (and their tools discovered) before the gateway listens.

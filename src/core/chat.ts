@@ -10,12 +10,15 @@ import { computeCost } from '../pricing/cost.ts'
 import { LlmCall } from '../telemetry/llm-call.ts'
 import { traceContextBody, type TraceIds } from '../telemetry/trace-context.ts'
 import { streamFrames } from './chat-stream.ts'
+import type { UnmeteredLog } from './unmetered.ts'
 
 export interface ChatDeps {
   router: ModelRouter
   prices: PriceBook
   captureContent: boolean
   totalTimeoutMs: number
+  /** Where calls answered without usage are logged. */
+  unmetered?: UnmeteredLog | undefined
 }
 
 export type ChatResult =
@@ -84,6 +87,7 @@ export class ChatService {
     const call = new LlmCall({
       provider: route.adapter.name,
       model: route.model,
+      requestedModel: request.model,
       streaming,
       messagesCount: request.messages.length,
       temperature: request.temperature,
@@ -92,6 +96,7 @@ export class ChatService {
       endpoint: route.adapter.endpoint,
       demo: route.adapter.demo,
       inputMessages: captureContent ? JSON.stringify(request.messages) : undefined,
+      onUnmetered: () => this.deps.unmetered?.note(route.adapter.name, route.model),
     })
     const ids = call.ids
     const deadline = new Deadline(callerSignal, this.deps.totalTimeoutMs)

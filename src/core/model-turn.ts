@@ -9,6 +9,7 @@ import { Deadline, priceOf, type Cost } from './chat.ts'
 import type { PriceBook } from '../pricing/cost.ts'
 import { LlmCall } from '../telemetry/llm-call.ts'
 import type { TraceIds } from '../telemetry/trace-context.ts'
+import type { UnmeteredLog } from './unmetered.ts'
 
 export interface ToolCallRequest {
   id: string
@@ -34,6 +35,8 @@ export interface TurnDeps {
   prices: PriceBook
   captureContent: boolean
   totalTimeoutMs: number
+  /** Where calls answered without usage are logged. */
+  unmetered?: UnmeteredLog | undefined
 }
 
 export interface TurnListener {
@@ -99,6 +102,7 @@ export async function runModelTurn(
       endpoint: route.adapter.endpoint,
       demo: route.adapter.demo,
       inputMessages: deps.captureContent ? JSON.stringify(request.messages) : undefined,
+      onUnmetered: () => deps.unmetered?.note(route.adapter.name, route.model),
     },
     parent,
   )

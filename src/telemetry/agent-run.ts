@@ -6,7 +6,8 @@ import type { Usage } from '../core/types.ts'
 import type { GatewayError } from '../errors.ts'
 import { AGENT_ATTR, AGENT_LABEL, AGENT_METRIC, AGENT_SPAN, ATTR, LABEL } from './names.ts'
 import { idsOf, type TraceIds } from './trace-context.ts'
-import { lazyInstruments } from './instruments.ts'
+import { lazyInstruments, modelSeries } from './instruments.ts'
+import { seriesKey } from './series-budget.ts'
 import { gatewayTracer } from './setup.ts'
 
 interface AgentInstruments {
@@ -70,7 +71,12 @@ export class AgentRun {
       parent,
     )
     this.runContext = trace.setSpan(parent, this.span)
-    this.labels = { [LABEL.model]: info.model, [LABEL.provider]: info.provider, [AGENT_LABEL.effort]: info.effort }
+    // The effort is one of three; a model over the budget overflows here as on the llm_* metrics.
+    this.labels = modelSeries.labels(seriesKey(info.provider, info.model), {
+      [LABEL.model]: info.model,
+      [LABEL.provider]: info.provider,
+      [AGENT_LABEL.effort]: info.effort,
+    })
     agentInstruments().requests.add(1, this.labels)
   }
 

@@ -3,8 +3,18 @@
 // generation — which may have ended hours ago and be long gone from this process — and the
 // evaluation metrics. Recorded here and nowhere else.
 import { context, SpanKind, TraceFlags, type Attributes, type Counter, type Histogram } from '@opentelemetry/api'
-import { EVAL_ATTR, EVAL_LABEL, EVAL_METRIC, EVAL_SCORE_BUCKETS, EVAL_SPAN, LINK_ATTR, LINK_TYPE_EVALUATION } from './names.ts'
+import {
+  EVAL_ATTR,
+  EVAL_LABEL,
+  EVAL_METRIC,
+  EVAL_SCORE_BUCKETS,
+  EVAL_SPAN,
+  LINK_ATTR,
+  LINK_TYPE_EVALUATION,
+  SERIES_LIMIT,
+} from './names.ts'
 import { lazyInstruments } from './instruments.ts'
+import { OVERFLOW, SeriesBudget, seriesKey } from './series-budget.ts'
 import { gatewayTracer } from './setup.ts'
 import { idsOf, type TraceIds } from './trace-context.ts'
 
@@ -36,6 +46,11 @@ const evaluationInstruments = lazyInstruments((meter): EvaluationInstruments => 
     advice: { explicitBucketBoundaries: EVAL_SCORE_BUCKETS },
   }),
 }))
+
+// Callers name evaluations and criteria freely: the span keeps every name, the metrics only the
+// first ones (each criterion's histogram is 27 series), the rest under the overflow series.
+const nameSeries = new SeriesBudget(SERIES_LIMIT.evaluationNames)
+const criterionSeries = new SeriesBudget(SERIES_LIMIT.evaluationCriteria)
 
 /** Records the span and the metrics; returns the evaluation span's ids (none with telemetry off). */
 export function recordEvaluation(evaluation: Evaluation): TraceIds | undefined {
@@ -83,12 +98,17 @@ export function recordEvaluation(evaluation: Evaluation): TraceIds | undefined {
   span.end()
 
   const m = evaluationInstruments()
-  m.evaluations.add(1, { [EVAL_LABEL.name]: evaluation.name })
+  const name = evaluation.name
+  const named = nameSeries.admits(name)
+  m.evaluations.add(1, named ? { [EVAL_LABEL.name]: name } : OVERFLOW)
   for (const [criterion, score] of criteria) {
     // OpenTelemetry histograms refuse negative values (the SDK drops them with a warning): a
     // negative score is on the span, not in the histogram.
     if (score < 0) continue
-    m.score.record(score, { [EVAL_LABEL.name]: evaluation.name, [EVAL_LABEL.criterion]: criterion })
+    const labels = named && criterionSeries.admits(seriesKey(name, criterion))
+      ? { [EVAL_LABEL.name]: name, [EVAL_LABEL.criterion]: criterion }
+      : OVERFLOW
+    m.score.record(score, labels)
   }
   return ids
 }

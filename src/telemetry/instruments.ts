@@ -7,12 +7,15 @@ import {
   GENAI_DURATION_BUCKETS_S,
   GENAI_TOKEN_BUCKETS,
   METRIC,
+  SERIES_LIMIT,
   TTFT_BUCKETS_S,
 } from './names.ts'
+import { SeriesBudget } from './series-budget.ts'
 
 export interface Instruments {
   requests: Counter
   requestsFailed: Counter
+  requestsUnmetered: Counter
   tokensInput: Counter
   tokensOutput: Counter
   cacheReadTokens: Counter
@@ -41,6 +44,11 @@ export const getInstruments = lazyInstruments((meter): Instruments => {
   return {
     requests: counter(METRIC.requests, 'LLM requests handled, failed ones included', '{request}'),
     requestsFailed: counter(METRIC.requestsFailed, 'LLM requests that failed or were cancelled', '{request}'),
+    requestsUnmetered: counter(
+      METRIC.requestsUnmetered,
+      'LLM requests answered without usage: their tokens and cost are not counted',
+      '{request}',
+    ),
     tokensInput: counter(METRIC.tokensInput, 'Prompt tokens, cached ones included', '{token}'),
     tokensOutput: counter(METRIC.tokensOutput, 'Completion tokens, reasoning included', '{token}'),
     cacheReadTokens: counter(METRIC.cacheReadTokens, 'Prompt tokens read from the provider cache', '{token}'),
@@ -58,5 +66,10 @@ export const getInstruments = lazyInstruments((meter): Instruments => {
     genAiOperationDuration: seconds(METRIC.genAiOperationDuration, 'GenAI operation duration', GENAI_DURATION_BUCKETS_S),
   }
 })
+
+/** The (model, provider) pairs with series of their own, shared by llm-call.ts and agent-run.ts. */
+export const modelSeries = new SeriesBudget(SERIES_LIMIT.models)
+/** The label sets of the gen_ai.client.* histograms. */
+export const genAiSeries = new SeriesBudget(SERIES_LIMIT.genAi)
 
 export type { Attributes }

@@ -5,14 +5,20 @@ import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context
 import type { Usage, UpstreamEndpoint } from '../core/types.ts'
 import type { GatewayError } from '../errors.ts'
 import { ATTR, LABEL, SPAN } from './names.ts'
-import { getInstruments } from './instruments.ts'
+import { genAiSeries, getInstruments, modelSeries } from './instruments.ts'
+import { OVERFLOW, seriesKey } from './series-budget.ts'
 import { gatewayTracer } from './setup.ts'
 import { idsOf, type TraceIds } from './trace-context.ts'
 
 export interface LlmCallInfo {
   provider: string
-  /** The upstream model id the request was routed to. */
+  /** The upstream model id the request was routed to (`llm.model`, and every metric's label). */
   model: string
+  /**
+   * The model as the caller named it (an alias such as `fast`, or `openai/gpt-4o-mini`): the
+   * span's `gen_ai.request.model`. Defaults to `model`.
+   */
+  requestedModel?: string | undefined
   streaming: boolean
   messagesCount: number
   temperature?: number | null | undefined
@@ -22,6 +28,8 @@ export interface LlmCallInfo {
   demo?: boolean | undefined
   /** JSON of the input messages; only given when content capture is on. */
   inputMessages?: string | undefined
+  /** Told when the call succeeded without usage from the upstream (the core logs it). */
+  onUnmetered?: (() => void) | undefined
 }
 
 export interface LlmCallOutcome {
@@ -57,7 +65,7 @@ export class LlmCall {
       [ATTR.streaming]: info.streaming,
       [ATTR.genAiOperation]: OPERATION,
       [ATTR.genAiProvider]: info.provider,
-      [ATTR.genAiRequestModel]: info.model,
+      [ATTR.genAiRequestModel]: info.requestedModel ?? info.model,
       [ATTR.genAiStream]: info.streaming,
     }
     if (info.temperature != null) {
@@ -122,8 +130,10 @@ export class LlmCall {
       [ATTR.finishReason]: outcome.finishReasons[0] ?? '',
       [ATTR.genAiFinishReasons]: outcome.finishReasons,
     }
-    if (outcome.responseModel) attributes[ATTR.genAiResponseModel] = outcome.responseModel
+    // What served the call: the upstream's own name for it, else the model it was routed to.
+    attributes[ATTR.genAiResponseModel] = outcome.responseModel || this.info.model
     if (outcome.responseId) attributes[ATTR.genAiResponseId] = outcome.responseId
+    if (!usage) attributes[ATTR.usageMissing] = true
     if (usage) {
       attributes[ATTR.tokensInput] = usage.input
       attributes[ATTR.tokensOutput] = usage.output
@@ -148,6 +158,7 @@ export class LlmCall {
     this.providerSpan?.end()
     this.span.end()
     this.recordMetrics(seconds, usage, cost?.total, outcome.responseModel, undefined)
+    if (!usage) this.info.onUnmetered?.()
   }
 
   /** Ends both spans as failed; `error.kind === 'cancelled'` marks a caller that went away. */
@@ -174,10 +185,12 @@ export class LlmCall {
   ): void {
     const m = getInstruments()
     const { model, provider } = this.info
-    const labels: Attributes = { [LABEL.model]: model, [LABEL.provider]: provider }
-    const withOperation: Attributes = { ...labels, [LABEL.operation]: OPERATION }
-    m.requests.add(1, withOperation)
-    if (errorType !== undefined) m.requestsFailed.add(1, { ...withOperation, [LABEL.errorType]: errorType })
+    // Every llm_* metric has exactly the token counters' labels, so the guide's ratios
+    // (tokens / requests, failed / requests) match one to one; error types are on gen_ai below.
+    const labels = modelSeries.labels(seriesKey(provider, model), { [LABEL.model]: model, [LABEL.provider]: provider })
+    m.requests.add(1, labels)
+    if (errorType !== undefined) m.requestsFailed.add(1, labels)
+    else if (!usage) m.requestsUnmetered.add(1, labels)
     m.requestDuration.record(seconds, labels)
     if (this.firstTokenAt !== undefined && errorType === undefined) {
       m.timeToFirstToken.record((this.firstTokenAt - this.startedAt) / 1000, labels)
@@ -190,17 +203,23 @@ export class LlmCall {
     }
     if (cost !== undefined) m.costTotalUsd.add(cost, labels)
 
-    const genAi: Attributes = {
-      [ATTR.genAiOperation]: OPERATION,
-      [ATTR.genAiProvider]: provider,
-      [ATTR.genAiRequestModel]: model,
-    }
-    if (responseModel) genAi[ATTR.genAiResponseModel] = responseModel
-    if (errorType !== undefined) genAi[ATTR.errorType] = errorType
+    // gen_ai.request.model is the routed model here, not the caller's alias as on the span: one
+    // model, one series, however callers spell it. A model over budget overflows here too.
+    const genAiKey = seriesKey(provider, model, responseModel, errorType)
+    const overflow = labels === OVERFLOW || !genAiSeries.admits(genAiKey)
+    const genAi: Attributes = overflow
+      ? OVERFLOW
+      : {
+          [ATTR.genAiOperation]: OPERATION,
+          [ATTR.genAiProvider]: provider,
+          [ATTR.genAiRequestModel]: model,
+          ...(responseModel && { [ATTR.genAiResponseModel]: responseModel }),
+          ...(errorType !== undefined && { [ATTR.errorType]: errorType }),
+        }
     m.genAiOperationDuration.record(seconds, genAi)
     if (usage) {
-      m.genAiTokenUsage.record(usage.input, { ...genAi, [ATTR.genAiTokenType]: 'input' })
-      m.genAiTokenUsage.record(usage.output, { ...genAi, [ATTR.genAiTokenType]: 'output' })
+      m.genAiTokenUsage.record(usage.input, overflow ? OVERFLOW : { ...genAi, [ATTR.genAiTokenType]: 'input' })
+      m.genAiTokenUsage.record(usage.output, overflow ? OVERFLOW : { ...genAi, [ATTR.genAiTokenType]: 'output' })
     }
   }
 }

@@ -32,6 +32,8 @@ export const ATTR = {
   timeToFirstToken: 'llm.time_to_first_token',
   cancelled: 'llm.cancelled',
   demo: 'llm.demo',
+  /** True when the upstream answered without usage: no tokens or cost were counted for the call. */
+  usageMissing: 'llm.usage.missing',
 
   genAiOperation: 'gen_ai.operation.name',
   genAiProvider: 'gen_ai.provider.name',
@@ -64,6 +66,9 @@ export const ATTR = {
 export const METRIC = {
   requests: 'llm.requests',
   requestsFailed: 'llm.requests.failed',
+  // Successful calls whose upstream sent no usage (an OpenAI-compatible server that ignores
+  // stream_options.include_usage): their tokens and cost are missing from the sums above.
+  requestsUnmetered: 'llm.requests.unmetered',
   tokensInput: 'llm.tokens.input',
   tokensOutput: 'llm.tokens.output',
   cacheReadTokens: 'llm.cache.read.tokens',
@@ -82,9 +87,28 @@ export const METRIC = {
 export const LABEL = {
   model: 'llm.model',
   provider: 'llm.provider',
-  operation: 'llm.operation',
   errorType: 'error.type',
 } as const
+
+/**
+ * How many label sets each family of the gateway's metrics may hold for the life of the process
+ * (series-budget.ts); label sets beyond it are recorded under the single overflow series
+ * `{otel_metric_overflow="true"}`. Model names come from callers and upstreams, evaluation names
+ * and criteria from callers: without a bound, /metrics grows with every name invented.
+ */
+export const SERIES_LIMIT = {
+  /** (llm_model, llm_provider) pairs, shared by every llm_* and llm_reasoning_* metric. */
+  models: 50,
+  /** gen_ai.client.* label sets (provider, request and response model, error.type). */
+  genAi: 50,
+  /** evaluation_name values of llm_evaluations_total. */
+  evaluationNames: 50,
+  /** (evaluation_name, criterion) pairs of llm_evaluation_score. */
+  evaluationCriteria: 50,
+} as const
+
+/** The attribute the OpenTelemetry SDK puts on its overflow point; ours use the same. */
+export const OVERFLOW_ATTR = 'otel.metric.overflow'
 
 /** Seconds buckets for LLM calls: 50 ms … 2 min (the SDK default is milliseconds, 0…10000). */
 export const DURATION_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120]

@@ -2,8 +2,8 @@
 // headers exactly as sent), and the span chain of one chat request as the receiver got it.
 import { randomBytes } from 'node:crypto'
 import { startGateway, type GatewayProcess, type StartOptions } from '../support/gateway.ts'
-import type { OtlpReceiver, ReceivedSpan } from '../support/otlp-receiver.ts'
-import { openaiStreamChunks } from '../support/upstream.ts'
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts'
+import { openaiStreamChunks, providerEnv, startUpstream, type Upstream } from '../support/upstream.ts'
 
 export interface TraceContextBody {
   trace_id: string
@@ -122,4 +122,26 @@ export async function startGateways(options: StartOptions[]): Promise<GatewayPro
     throw failed.reason
   }
   return running
+}
+
+/**
+ * A gateway exporting to a fresh OTLP receiver, with OpenAI and Anthropic sent to a fresh upstream
+ * emulator, plus `env` (made from the emulator when a function); all three stopped at `t`'s teardown.
+ */
+export async function startObservedGateway(
+  t: { teardown(fn: () => unknown): void },
+  env: Record<string, string> | ((upstream: Upstream) => Record<string, string>) = {},
+): Promise<{ gateway: GatewayProcess; receiver: OtlpReceiver; upstream: Upstream }> {
+  const receiver = await startOtlpReceiver()
+  const upstream = await startUpstream()
+  const extra = typeof env === 'function' ? env(upstream) : env
+  const gateway = await startGateway({
+    timeoutMs: STARTUP_MS,
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...providerEnv(upstream), ...extra },
+  })
+  t.teardown(async () => {
+    await gateway.stop()
+    await Promise.all([receiver.close(), upstream.close()])
+  })
+  return { gateway, receiver, upstream }
 }

@@ -47,9 +47,10 @@ function start(body: unknown, controller: AbortController): Promise<Response> {
   })
 }
 
-/** The requests of `provider` counted as cancelled failures so far. */
+/** The requests of `provider` counted as cancelled failures so far (error.type is on the GenAI histogram). */
 async function failedCount(provider: string): Promise<number> {
-  return metricSum(await scrapeMetrics(gateway.url), 'llm_requests_failed_total', { llm_provider: provider, error_type: 'cancelled' })
+  const labels = { gen_ai_provider_name: provider, error_type: 'cancelled' }
+  return metricSum(await scrapeMetrics(gateway.url), 'gen_ai_client_operation_duration_count', labels)
 }
 
 t.test('mid-stream disconnect: the streaming upstream request is aborted at once', async (t) => {

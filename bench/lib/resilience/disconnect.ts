@@ -90,7 +90,7 @@ export async function disconnectCase(upstream: Proc, log: (line: string) => void
     const leaked: Record<string, number> = {}
     for (const [kind, count] of Object.entries(after)) if (count > (before[kind] ?? 0)) leaked[kind] = count - (before[kind] ?? 0)
     const metrics = counted ? await fetch(`${gateway.url}/metrics`).then((r) => r.text()) : ''
-    const cancelled = [...metrics.matchAll(/^llm_requests_failed_total\{[^}]*error_type="cancelled"[^}]*\} (\d+)/gm)].reduce((s, m) => s + Number(m[1]), 0)
+    const cancelled = [...metrics.matchAll(/^gen_ai_client_operation_duration_count\{[^}]*error_type="cancelled"[^}]*\} (\d+)/gm)].reduce((s, m) => s + Number(m[1]), 0)
     const result: DisconnectCase = {
       target,
       streams: STREAMS,

@@ -63,7 +63,7 @@ function render(r: Report): string {
     verdicts.push(['1,000 disconnects mid-stream', ok])
     out.push('## 1,000 callers disconnecting mid-stream', '')
     out.push('Gateway with telemetry on (the first row) unless said otherwise. 1,000 streams held open by the upstream after their first chunk, then every caller destroys its socket at once. The upstream records when each request closed; handles are counted inside the gateway (bench/servers/probe.ts) after a warm-up and 2 s after the disconnects.', '')
-    out.push(row(['streams', 'upstream aborts seen', 'within 100 ms', 'delay p50 / p99 / max', 'CPU per disconnect', 'cancelled in llm_requests_failed_total', 'handles before', 'handles after', 'leaked', '']))
+    out.push(row(['streams', 'upstream aborts seen', 'within 100 ms', 'delay p50 / p99 / max', 'CPU per disconnect', 'cancelled (gen_ai error_type)', 'handles before', 'handles after', 'leaked', '']))
     out.push(row(['---:', '---:', '---:', '---', '---:', '---:', '---', '---', '---', '---']))
     out.push(row([d.opened, d.aborted, d.within100ms, `${d.delay.p50.toFixed(1)} / ${d.delay.p99.toFixed(1)} / ${d.delay.max.toFixed(1)} ms`, `${d.cpuUsPerDisconnect.toFixed(0)} µs`, d.cancelledMetric, JSON.stringify(d.handles.before), JSON.stringify(d.handles.after), JSON.stringify(d.leaked), pass(ok)]))
     for (const f of [r.disconnectOff, r.disconnectFloor]) {

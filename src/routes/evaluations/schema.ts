@@ -1,6 +1,6 @@
 // The body of POST /v1/evaluations: one evaluation, or an array of them. The schema checks shapes;
 // `checkEvaluation` checks what JSON Schema says badly (ids, finite scores, criterion and attribute
-// names) and names the field, `[3].trace_id` style in a batch.
+// names, attribute values) and names the field, `[3].trace_id` style in a batch.
 import { invalidRequest } from '../../errors.ts'
 
 export const MAX_BATCH = 100
@@ -29,7 +29,10 @@ const evaluationSchema = {
     scores: { type: 'object', minProperties: 1, maxProperties: 64, additionalProperties: { type: 'number' } },
     label: { type: 'string', maxLength: 128 },
     comment: { type: 'string', maxLength: 4096 },
-    attributes: { type: 'object', maxProperties: 32, additionalProperties: { type: ['string', 'number', 'boolean'] } },
+    // Values are strings, numbers or booleans, checked by checkEvaluation: `type: [...]` makes
+    // ajv's strict mode warn at every start, and an anyOf would answer an object with "must be
+    // string", the first branch's complaint.
+    attributes: { type: 'object', maxProperties: 32 },
   },
 } as const
 
@@ -80,6 +83,9 @@ export function checkEvaluation(body: EvaluationBody, prefix: string): CheckedEv
         `\`${prefix}attributes\`: key "${key.slice(0, 80)}" must be 1 to 128 letters, digits, \`_\`, \`.\` or \`-\`.`,
         `${prefix}attributes`,
       )
+    }
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw invalidRequest(`\`${prefix}attributes.${key}\` must be a string, a number or a boolean.`, `${prefix}attributes.${key}`)
     }
     if (typeof value === 'string' && value.length > MAX_ATTRIBUTE_CHARS) {
       throw invalidRequest(`\`${prefix}attributes.${key}\` is longer than ${MAX_ATTRIBUTE_CHARS} characters.`, `${prefix}attributes.${key}`)

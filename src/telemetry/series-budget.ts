@@ -1,0 +1,45 @@
+// Bounds the label sets of the gateway's metrics over the life of the process, so that callers
+// who invent model, evaluation or criterion names cannot grow /metrics (and the time every scrape
+// holds the event loop) without end.
+//
+// The SDK has a cardinality limit of its own (2,000 per instrument by default), but for
+// synchronous instruments read with cumulative temporality — every instrument here, for
+// Prometheus and OTLP alike — it counts only the label sets recorded since the last collection:
+// after each scrape or export another 2,000 new ones are accepted, and the cumulative series
+// stay forever. A budget admits the first `limit` label sets it sees and answers `false` for
+// every later new one, which the caller then records under the overflow attributes — the same
+// `otel.metric.overflow=true` point the SDK itself uses, so a query or alert reads both alike.
+import type { Attributes } from '@opentelemetry/api'
+import { OVERFLOW_ATTR } from './names.ts'
+
+/** The one label set every overflowing point is recorded under. */
+export const OVERFLOW: Attributes = Object.freeze({ [OVERFLOW_ATTR]: true })
+
+export class SeriesBudget {
+  private readonly admitted = new Set<string>()
+  readonly limit: number
+
+  constructor(limit: number) {
+    this.limit = limit
+  }
+
+  /** Whether the label set named `key` has (or now gets) series of its own. */
+  admits(key: string): boolean {
+    if (this.admitted.has(key)) return true
+    if (this.admitted.size >= this.limit) return false
+    this.admitted.add(key)
+    return true
+  }
+
+  /** `attributes` when admitted, else the overflow set. */
+  labels(key: string, attributes: Attributes): Attributes {
+    return this.admits(key) ? attributes : OVERFLOW
+  }
+}
+
+/** A key for a label set from its values, each length-prefixed so no two sets share one. */
+export function seriesKey(...values: Array<string | undefined>): string {
+  let key = ''
+  for (const value of values) key += value === undefined ? '-|' : `${value.length}|${value}`
+  return key
+}
