@@ -66,7 +66,11 @@ export async function startGateway(options: StartOptions = {}): Promise<GatewayP
   const lines: string[] = []
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start in time:\n${lines.join('\n')}`)), options.timeoutMs ?? 15_000)
+    const timer = setTimeout(() => {
+      // Killed, or it would outlive the test run as an orphan (and load the machine for the next).
+      child.kill('SIGKILL')
+      reject(new Error(`gateway did not start in time:\n${lines.join('\n')}`))
+    }, options.timeoutMs ?? 15_000)
     const onLine = (line: string) => {
       lines.push(line)
       if (!line.includes('"listening"')) return
