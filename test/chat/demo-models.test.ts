@@ -8,6 +8,7 @@ import { startGateway } from '../support/gateway.ts'
 import { scrapeMetrics } from '../support/prometheus.ts'
 import { expectError } from '../http/error-shape.ts'
 
+t.setTimeout(180_000) // generous: CI shares its two cores, and each step starts or waits on a process
 const gateway = await startGateway({ timeoutMs: 60_000 }) // generous: CI shares its cores
 t.teardown(() => gateway.stop())
 const client = gateway.client()

@@ -2,7 +2,8 @@
 import t from 'tap'
 import { startGateway } from '../support/gateway.ts'
 
-const gateway = await startGateway()
+t.setTimeout(180_000) // generous: CI shares its two cores, and each step starts or waits on a process
+const gateway = await startGateway({ timeoutMs: 60_000 })
 t.teardown(() => gateway.stop())
 const client = gateway.client()
 
