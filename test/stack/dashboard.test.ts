@@ -54,7 +54,8 @@ t.test('a `model` variable filters every query', async (t) => {
   const model = variables.find((v) => v.name === 'model')
   t.match(model, { type: 'query', definition: 'label_values(llm_requests_total, llm_model)', multi: true, includeAll: true, allValue: '.*' })
   for (const target of targets) {
-    t.match(target.expr, /llm_model=~"\$model"/, `${target.panel} ${target.refId}: filtered by $model`)
+    // The failures-by-type panel reads the GenAI histogram, whose model label is gen_ai_request_model.
+    t.match(target.expr, /\b(llm_model|gen_ai_request_model)=~"\$model"/, `${target.panel} ${target.refId}: filtered by $model`)
     t.notMatch(withModel(target.expr), /\$/, `${target.panel} ${target.refId}: no other Grafana variable (the e2e test substitutes only $model)`)
     t.ok(target.legendFormat, `${target.panel} ${target.refId}: a legend`)
   }
@@ -65,6 +66,7 @@ t.test('the panels the issue asks for, each from the guide\'s metrics', async (t
   const has = (panel: RegExp, expr: RegExp, what: string) => t.ok(exprsOf(panel).some((e) => expr.test(e)), what)
   has(/^Requests per second$/, /rate\(llm_requests_total\{/, 'requests per second')
   has(/^Error rate$/, /rate\(llm_requests_failed_total\{.*\/ sum by \(llm_model\) \(rate\(llm_requests_total\{/, 'error rate')
+  has(/^Failures by error type$/, /sum by \(gen_ai_request_model, error_type\) \(rate\(\{__name__=~"gen_ai_client_operation_duration\(_seconds\)\?_count"/, 'failures by error.type')
   has(/latency/i, /histogram_quantile\(0\.5, sum by \(llm_model, le\) \(rate\(llm_request_duration_seconds_bucket/, 'p50 latency')
   has(/latency/i, /histogram_quantile\(0\.95, sum by \(llm_model, le\) \(rate\(llm_request_duration_seconds_bucket/, 'p95 latency')
   has(/first token/i, /llm_time_to_first_token_seconds_bucket/, 'time to first token')
