@@ -85,6 +85,19 @@ t.test('the tool turn comes first, with parsed arguments, and the answer after t
   t.ok(Sum.safeParse(second.choices[0]?.message.parsed).success, 'the final answer is valid JSON for the schema')
 })
 
+t.test('a forced tool (tool_choice naming it) is called with arguments valid against its schema', async (t) => {
+  const Person = z.object({ name: z.string(), age: z.int().min(0).max(150), email: z.email().nullable(), tags: z.array(z.enum(['a', 'b'])) })
+  const completion = await client.chat.completions.parse({
+    model: 'demo-chat',
+    messages: [{ role: 'user', content: 'Ada Lovelace, 36, what time is it?' }],
+    tools: [zodFunction({ name: 'current_time', parameters: z.object({}) }), zodFunction({ name: 'extract_person', parameters: Person })],
+    tool_choice: { type: 'function', function: { name: 'extract_person' } },
+  })
+  const call = completion.choices[0]?.message.tool_calls?.[0]
+  t.equal(call?.type === 'function' ? call.function.name : undefined, 'extract_person', 'the forced tool, not the clock the prompt suggests')
+  t.ok(Person.safeParse(call?.type === 'function' ? call.function.parsed_arguments : undefined).success, 'arguments valid for the strict schema')
+})
+
 // The AI SDK's default `createOpenAI(...)(model)` speaks the Responses API, which the gateway does
 // not serve yet (issue 11); `.chat(model)` is its Chat Completions model, the one that works today.
 const ai = createOpenAI({ baseURL: gateway.baseURL, apiKey: 'unused' })
