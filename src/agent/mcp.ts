@@ -1,14 +1,18 @@
 // MCP servers as agent tools. Every server in the tools config is connected at start (in
 // parallel) through @modelcontextprotocol/sdk, stdio or Streamable HTTP; its tools become
 // AgentTools named `<server>__<tool>`. A call that fails, hangs or crashes its server becomes a
-// ToolError for the model, never an exception for the run. A server whose process exits (or
-// whose connection is lost) is marked unhealthy and restarted in the background with backoff,
-// at most 3 times a minute (DEFAULT_RESTART_POLICY); past that it stays unhealthy and says why.
+// ToolError for the model, never an exception for the run. A server that fails to start, whose
+// process exits or whose connection is lost is marked unhealthy and started again in the
+// background, with a wait that doubles up to a minute (DEFAULT_RESTART_POLICY); its health says
+// why it is down and when it is tried next. A server that comes up only after the start brings
+// its tools then. What the servers say (results, errors, stderr) is scrubbed of the secrets the
+// tools config gave them before the model, the caller, a span or a log line sees it.
 import type { Tool } from '@modelcontextprotocol/sdk/types.js'
 import { ConfigError } from '../config.ts'
-import { errorMessage, ServerState } from './mcp/server-state.ts'
+import { SecretScrubber } from '../scrub.ts'
+import { ServerState } from './mcp/server-state.ts'
 import type { ToolsConfig } from './tools-config.ts'
-import type { AgentTool, ToolRunOptions } from './tools/types.ts'
+import { ToolError, type AgentTool, type ToolRunOptions } from './tools/types.ts'
 
 export { renderContent } from './mcp/content.ts'
 export { WEDGED_AFTER_TIMEOUTS } from './mcp/server-state.ts'
@@ -20,10 +24,12 @@ export interface McpLogger {
 }
 
 export interface McpRestartPolicy {
-  /** Restarts allowed in any minute; past that a server stays down. */
-  maxPerMinute: number
-  /** Delay before the 1st, 2nd, … restart within that minute (the last one repeats). */
-  backoffMs: readonly number[]
+  /** Wait before the first attempt after a failure; each further failure doubles it. */
+  firstDelayMs: number
+  /** The longest wait: a server that stays down is tried this often, forever. */
+  maxDelayMs: number
+  /** Up this long, a server that fails again starts over at firstDelayMs. */
+  stableAfterMs: number
 }
 
 export interface McpServersOptions {
@@ -38,7 +44,7 @@ export interface McpServerHealth {
   healthy: boolean
   /** Tools discovered at start. */
   tools: number
-  /** Why it is unhealthy. */
+  /** Why it is unhealthy, and when it is tried again ("…; restarting in 4 s"). */
   error?: string
   /** Restart attempts so far (successful or not). */
   restarts: number
@@ -47,7 +53,7 @@ export interface McpServerHealth {
 }
 
 export const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/
-export const DEFAULT_RESTART_POLICY: McpRestartPolicy = { maxPerMinute: 3, backoffMs: [100, 1_000, 5_000] }
+export const DEFAULT_RESTART_POLICY: McpRestartPolicy = { firstDelayMs: 500, maxDelayMs: 60_000, stableAfterMs: 60_000 }
 
 /** `<server>__<tool>`, with characters outside OpenAI's function name set replaced by `_`. */
 export function mcpToolName(server: string, tool: string): string {
@@ -56,74 +62,65 @@ export function mcpToolName(server: string, tool: string): string {
 
 export class McpServers {
   readonly #servers: ServerState[]
-  readonly #tools: AgentTool[]
+  readonly #tools: AgentTool[] = []
+  /** Tool name → what it was made from, for messages about names that collide. */
+  readonly #owners = new Map<string, string>()
 
-  private constructor(servers: ServerState[], tools: AgentTool[]) {
+  private constructor(servers: ServerState[]) {
     this.#servers = servers
-    this.#tools = tools
   }
 
   /**
    * Connects every configured server in parallel and lists its tools. A server that fails to
-   * start is logged and reported unhealthy (it is not retried: its tools are unknown). Throws a
-   * ConfigError, after closing everything, when tool names collide or are over 64 characters.
+   * start is logged, reported unhealthy and retried in the background; its tools join once it is
+   * up. Throws a ConfigError, after closing everything, when tool names collide or are over 64
+   * characters (for a server that comes up later, those tools are left out and logged).
    */
   static async start(config: ToolsConfig, options: McpServersOptions): Promise<McpServers> {
     const { logger, restart = DEFAULT_RESTART_POLICY } = options
-    const servers = Object.entries(config.mcpServers).map(([name, server]) => new ServerState(name, server, logger, restart))
-    const discovered = await Promise.all(
-      servers.map(async (state) => {
-        const started = Date.now()
-        try {
-          const { conn, tools } = await state.connect()
-          state.conn = conn
-          state.healthy = true
-          state.toolNames = tools.map((tool) => tool.name)
-          logger.info(
-            { mcpServer: state.name, transport: state.kind, tools: state.toolNames, pid: conn.pid, ms: Date.now() - started },
-            `MCP server ${state.name} connected`,
-          )
-          return tools
-        } catch (error) {
-          state.error = `failed to start: ${errorMessage(error)}`
-          logger.error(
-            { mcpServer: state.name, transport: state.kind, reason: state.error + state.stderrNote },
-            `MCP server ${state.name} failed to start`,
-          )
-          return []
-        }
-      }),
+    const scrubber = new SecretScrubber(config.secrets)
+    const scrubbed = scrubbingLogger(logger, scrubber)
+    const servers = Object.entries(config.mcpServers).map(
+      ([name, server]) => new ServerState(name, server, scrubbed, restart, scrubber),
     )
-
-    const tools: AgentTool[] = []
-    const owners = new Map<string, string>()
-    const problems: string[] = []
-    servers.forEach((state, index) => {
-      for (const tool of discovered[index] ?? []) {
-        const name = mcpToolName(state.name, tool.name)
-        const origin = `tool "${tool.name}" of MCP server "${state.name}"`
-        if (!TOOL_NAME.test(name)) {
-          problems.push(`${origin} would be named "${name}", ${name.length} characters; tool names are at most 64 (shorten the server name)`)
-          continue
-        }
-        const owner = owners.get(name)
-        if (owner !== undefined) {
-          problems.push(`${origin} and ${owner} would both be named "${name}"`)
-          continue
-        }
-        owners.set(name, origin)
-        tools.push(mcpTool(state, tool, name))
-      }
-    })
-    const servers_ = new McpServers(servers, tools)
+    const mcp = new McpServers(servers)
+    const discovered = await Promise.all(servers.map((state) => state.start()))
+    const problems = servers.flatMap((state, index) => mcp.#add(state, discovered[index] ?? []))
     if (problems.length > 0) {
-      await servers_.close()
+      await mcp.close()
       throw new ConfigError(`GATEWAY_TOOLS_CONFIG (${config.path}): ${problems.join('; ')}`)
     }
-    return servers_
+    for (const state of servers) {
+      state.onDiscovered = (tools) => {
+        const late = mcp.#add(state, tools)
+        if (late.length > 0) scrubbed.error({ mcpServer: state.name, problems: late }, `MCP server ${state.name}: some of its tools are left out`)
+      }
+    }
+    return mcp
   }
 
-  /** One AgentTool per tool discovered at start, in config order. */
+  /** Adds a server's tools under their gateway names; returns what stopped any of them. */
+  #add(state: ServerState, tools: Tool[]): string[] {
+    const problems: string[] = []
+    for (const tool of tools) {
+      const name = mcpToolName(state.name, tool.name)
+      const origin = `tool "${tool.name}" of MCP server "${state.name}"`
+      if (!TOOL_NAME.test(name)) {
+        problems.push(`${origin} would be named "${name}", ${name.length} characters; tool names are at most 64 (shorten the server name)`)
+        continue
+      }
+      const owner = this.#owners.get(name)
+      if (owner !== undefined) {
+        problems.push(`${origin} and ${owner} would both be named "${name}"`)
+        continue
+      }
+      this.#owners.set(name, origin)
+      this.#tools.push(mcpTool(state, tool, name))
+    }
+    return problems
+  }
+
+  /** One AgentTool per tool discovered, in config order (a server that came up late: at the end). */
   tools(): AgentTool[] {
     return [...this.#tools]
   }
@@ -137,7 +134,8 @@ export class McpServers {
         tools: state.toolNames.length,
         restarts: state.restarts,
       }
-      if (!state.healthy && state.error !== undefined) entry.error = state.error + state.stderrNote
+      const error = state.describe()
+      if (error !== undefined) entry.error = error
       if (state.conn?.pid !== undefined) entry.pid = state.conn.pid
       return entry
     })
@@ -149,12 +147,29 @@ export class McpServers {
   }
 }
 
+/** A logger that scrubs every string it is given, for lines that may quote a server's secrets. */
+function scrubbingLogger(logger: McpLogger, scrubber: SecretScrubber): McpLogger {
+  const clean = (value: unknown): unknown =>
+    typeof value === 'string' ? scrubber.scrub(value) : Array.isArray(value) ? value.map(clean) : value
+  const cleanObject = (obj: object) => Object.fromEntries(Object.entries(obj).map(([key, value]) => [key, clean(value)]))
+  const at = (level: keyof McpLogger) => (obj: object, msg?: string) =>
+    msg === undefined ? logger[level](cleanObject(obj)) : logger[level](cleanObject(obj), scrubber.scrub(msg))
+  return { info: at('info'), warn: at('warn'), error: at('error') }
+}
+
 function mcpTool(state: ServerState, tool: Tool, name: string): AgentTool {
   return {
     name,
     description: tool.description ?? tool.title ?? '',
     parameters: tool.inputSchema as Record<string, unknown>,
     source: `mcp:${state.name}`,
-    run: (args: Record<string, unknown>, options: ToolRunOptions) => state.call(tool.name, name, args, options.signal),
+    // The server's words reach the model, the caller and the spans: scrubbed of its secrets.
+    run: async (args: Record<string, unknown>, options: ToolRunOptions) => {
+      try {
+        return state.scrubber.scrub(await state.call(tool.name, name, args, options.signal))
+      } catch (error) {
+        throw error instanceof ToolError ? new ToolError(state.scrubber.scrub(error.message)) : error
+      }
+    },
   }
 }

@@ -10,7 +10,10 @@ export interface StdioServerConfig {
   transport: 'stdio'
   command: string
   args: string[]
-  /** Added to a minimal inherited environment (HOME, PATH, SHELL, TERM, USER, LOGNAME). */
+  /**
+   * Added to a minimal inherited environment: the MCP SDK's (HOME, PATH, SHELL, TERM, USER,
+   * LOGNAME) and the gateway's own proxy and CA variables (INHERITED_NETWORK_ENV).
+   */
   env: Record<string, string>
   /** Absolute (a relative `cwd` in the file is resolved against the file's directory). */
   cwd?: string
@@ -39,6 +42,23 @@ export interface ToolsConfig {
   /** Values substituted for `${VAR}` references (env, headers): secrets to scrub from output. */
   secrets: string[]
 }
+
+/**
+ * Passed on from the gateway's environment to every stdio server, besides the MCP SDK's few:
+ * without them an `npx` server behind a proxy or a private CA cannot fetch its package and
+ * hangs until its start times out. A server's own `env` entry overrides them.
+ */
+export const INHERITED_NETWORK_ENV = [
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTPS_PROXY',
+  'HTTP_PROXY',
+  'NO_PROXY',
+  'https_proxy',
+  'http_proxy',
+  'no_proxy',
+] as const
 
 export const SERVER_NAME = /^[a-zA-Z0-9_-]{1,32}$/
 export const DEFAULT_TOOL_TIMEOUT_MS = 30_000

@@ -21,19 +21,26 @@ writeFileSync(
   JSON.stringify({
     toolTimeoutMs: 2000,
     mcpServers: {
-      local: { command: process.execPath, args: [stdioServer] },
-      remote: { url: httpServer.url },
+      // Generous start deadlines: a busy machine starts Node slowly.
+      local: { command: process.execPath, args: [stdioServer], startTimeoutMs: 60_000 },
+      remote: { url: httpServer.url, startTimeoutMs: 60_000 },
+      vault: { command: process.execPath, args: [stdioServer], env: { MCP_TEST_TOKEN: '${MCP_ROUTE_SECRET}' }, startTimeoutMs: 60_000 },
     },
   }),
 )
+/** Given to the vault server through the tools config; its tools quote it back. */
+const SECRET = 'vlt-7c1e9a5b3d8f2a4c6e0b'
 const receiver = await startOtlpReceiver()
 const upstream = await startUpstream({ seed: 21 })
 const gateway = await startGateway({
+  timeoutMs: 90_000,
   env: {
     GATEWAY_TOOLS_CONFIG: toolsConfig,
     AGENT_TOOL_TIMEOUT_MS: '1500',
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OPENAI_API_KEY: 'sk-test-mcp-route',
+    MCP_ROUTE_SECRET: SECRET,
+    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true',
     OPENAI_BASE_URL: upstream.openaiBaseURL,
   },
 })
@@ -61,6 +68,7 @@ t.test('GET /v1/agents/tools lists the MCP tools as <server>__<tool> with their 
   t.match(body.mcp_servers, [
     { server: 'local', transport: 'stdio', healthy: true },
     { server: 'remote', transport: 'http', healthy: true },
+    { server: 'vault', transport: 'stdio', healthy: true },
   ])
 })
 
@@ -114,4 +122,30 @@ t.test('an MCP tool that fails or hangs is an error result, and the run goes on'
   upstream.enqueue(openaiTurn({ toolCalls: [call('call_add2', 'local__add', { a: 1, b: 2 })] }), openaiTurn({ content: '3' }))
   const again = await postAgent(gateway.url, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: '1+2' }] })
   t.match((again.json.iterations as Array<{ tool_calls: Array<{ result: string }> }>)[0]!.tool_calls[0], { result: '3' })
+})
+
+t.test('an MCP server\'s secret, quoted by its tools, reaches neither the model, the caller, a span nor a log line', async (t) => {
+  upstream.enqueue(
+    openaiTurn({ toolCalls: [call('call_err', 'vault__token_error', {}), call('call_echo', 'vault__token_echo', {})] }),
+    openaiTurn({ content: 'Done.' }),
+  )
+  const { status, json, headers } = await postAgent(gateway.url, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Use the vault.' }] })
+  const text = JSON.stringify(json)
+  t.equal(status, 200)
+  const leaks = (haystack: string) => [SECRET, SECRET.slice(0, 12), SECRET.slice(-10)].filter((needle) => haystack.includes(needle))
+  t.match(text, /upstream refused token \[redacted\]/, 'the caller sees the tool error, scrubbed')
+  t.match(text, /my token is \[redacted\]/, 'and the result, scrubbed')
+  t.same(leaks(text), [], 'nothing of the secret in the answer')
+  const toModel = openaiMessages(upstream.requests[1]).filter((m) => m.role === 'tool').map((m) => String(m.content))
+  t.match(toModel, [/^Error: upstream refused token \[redacted\]/, /^my token is \[redacted\]/], 'the model reads them scrubbed')
+  const traceId = headers.get('x-trace-id')!
+  const toolSpans = await receiver.waitForSpans((s) => s.traceId === traceId && s.name.startsWith('reasoning.tool.vault__'), 2)
+  t.match(toolSpans.find((s) => s.name === 'reasoning.tool.vault__token_error')?.status, { code: 'ERROR', message: /\[redacted\]/ })
+  await receiver.waitForSpans((s) => s.traceId === traceId && s.kind === 'SERVER')
+  const spans = receiver.spans.filter((s) => s.traceId === traceId)
+  t.same(leaks(JSON.stringify(spans, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))), [], 'nor on any span of the run')
+  const health = await (await fetch(`${gateway.url}/v1/agents/tools`)).text()
+  t.same(leaks(health), [], 'nor in the tools list and health')
+  t.ok(gateway.lines.some((line) => line.includes('starting with token [redacted]')), 'the server\'s stderr is logged, scrubbed')
+  t.same(gateway.lines.filter((line) => leaks(line).length > 0), [], 'no log line holds it')
 })

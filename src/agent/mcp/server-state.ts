@@ -1,20 +1,21 @@
 // One MCP server as the gateway holds it: its connection (stdio child or Streamable HTTP), the
-// calls made through it, and what happens when it dies: in-flight calls fail as ToolErrors, the
-// server is marked unhealthy and restarted with backoff within the policy's limit.
+// calls made through it, and what happens when it dies or cannot start: in-flight calls fail as
+// ToolErrors, the server is marked unhealthy and started again and again, each wait twice the
+// last (from the policy's first delay up to its cap) until it stays up for a while.
 import { StringDecoder } from 'node:string_decoder'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js'
+import type { SecretScrubber } from '../../scrub.ts'
 import type { McpLogger, McpRestartPolicy } from '../mcp.ts'
 import type { McpServerConfig } from '../tools-config.ts'
 import { ToolError } from '../tools/types.ts'
 import { renderContent } from './content.ts'
+import { inheritedNetworkEnv, TrackedStdioTransport } from './stdio.ts'
 
 /** Calls in a row that time out before a server is taken as wedged and restarted. */
 export const WEDGED_AFTER_TIMEOUTS = 3
-const RESTART_WINDOW_MS = 60_000
 const STDERR_LINES = 5
 const MAX_PAGES = 1_000
 const CLIENT_INFO = { name: 'sik-llms-gateway', version: '0.1.0' }
@@ -36,16 +37,6 @@ function serverMessage(error: unknown): string {
   return errorMessage(error).replace(/^MCP error -?\d+: /, '')
 }
 
-/** Remembers its child's pid: the SDK forgets it as soon as it starts closing. */
-class TrackedStdioTransport extends StdioClientTransport {
-  spawnedPid: number | undefined
-
-  override async start(): Promise<void> {
-    await super.start()
-    this.spawnedPid = this.pid ?? undefined
-  }
-}
-
 interface Connection {
   client: Client
   transport: TrackedStdioTransport | StreamableHTTPClientTransport
@@ -63,14 +54,21 @@ export class ServerState {
   healthy = false
   error: string | undefined
   restarts = 0
-  /** When restarts in the current window were attempted. */
-  restartTimes: number[] = []
+  /** Starts that failed and crashes since the server last stayed up: the next wait doubles with each. */
+  failures = 0
+  /** When the current connection came up. */
+  upSince: number | undefined
   restartTimer: NodeJS.Timeout | undefined
+  /** When the scheduled restart is due. */
+  nextRestartAt: number | undefined
   restarting = false
   /** The restart under way, awaited by close(). */
   restartRun: Promise<void> | undefined
-  gaveUp = false
   closing = false
+  /** Its tools are known (it has been up once); until then its first connection brings them. */
+  discovered = false
+  /** Called with the tools of a server that failed at start, once it is up. */
+  onDiscovered: ((tools: Tool[]) => void) | undefined
   consecutiveTimeouts = 0
   /** Tool names as the server lists them, from the start. */
   toolNames: string[] = []
@@ -80,11 +78,60 @@ export class ServerState {
   /** Connections being closed in the background (a wedged server), awaited by close(). */
   readonly closingConns = new Set<Promise<void>>()
 
-  constructor(name: string, config: McpServerConfig, logger: McpLogger, policy: McpRestartPolicy) {
+  /** What the server says passes through it; `logger` scrubs already. */
+  readonly scrubber: SecretScrubber
+
+  constructor(name: string, config: McpServerConfig, logger: McpLogger, policy: McpRestartPolicy, scrubber: SecretScrubber) {
     this.name = name
     this.config = config
     this.logger = logger
     this.policy = policy
+    this.scrubber = scrubber
+  }
+
+  /** Connects and lists the tools; a failure is logged, and retried in the background. */
+  async start(): Promise<Tool[]> {
+    const started = Date.now()
+    try {
+      const { conn, tools } = await this.connect()
+      this.up(conn)
+      this.discovered = true
+      this.toolNames = tools.map((tool) => tool.name)
+      this.logger.info(
+        { mcpServer: this.name, transport: this.kind, tools: this.toolNames, pid: conn.pid, ms: Date.now() - started },
+        `MCP server ${this.name} connected`,
+      )
+      return tools
+    } catch (error) {
+      this.error = `failed to start: ${errorMessage(error)}`
+      this.scheduleRestart()
+      this.logger.error(
+        { mcpServer: this.name, transport: this.kind, reason: this.error + this.stderrNote, retryInMs: this.retryInMs() },
+        `MCP server ${this.name} failed to start`,
+      )
+      return []
+    }
+  }
+
+  /** Why it is down and when it is tried again, for health(). */
+  describe(): string | undefined {
+    if (this.healthy || this.error === undefined) return undefined
+    let next = ''
+    if (this.restarting) next = '; restarting now'
+    else if (this.nextRestartAt !== undefined) next = `; restarting in ${Math.max(1, Math.ceil(this.retryInMs()! / 1000))} s`
+    return this.scrubber.scrub(this.error + next + this.stderrNote)
+  }
+
+  retryInMs(): number | undefined {
+    return this.nextRestartAt === undefined ? undefined : Math.max(0, this.nextRestartAt - Date.now())
+  }
+
+  private up(conn: Connection): void {
+    this.conn = conn
+    this.healthy = true
+    this.upSince = Date.now()
+    this.error = undefined
+    this.stderrNote = ''
   }
 
   get kind(): 'stdio' | 'http' {
@@ -99,7 +146,7 @@ export class ServerState {
       const stdio = new TrackedStdioTransport({
         command: config.command,
         args: config.args,
-        env: config.env,
+        env: { ...inheritedNetworkEnv(), ...config.env },
         ...(config.cwd === undefined ? {} : { cwd: config.cwd }),
         stderr: 'pipe',
       })
@@ -183,31 +230,32 @@ export class ServerState {
     this.consecutiveTimeouts = 0
     this.error = reason
     this.noteStderr()
-    this.logger.error({ mcpServer: this.name, reason: this.error + this.stderrNote }, `MCP server ${this.name} ${reason}`)
+    // A server that ran a good while before failing starts over with the shortest wait.
+    if (this.upSince !== undefined && Date.now() - this.upSince >= this.policy.stableAfterMs) this.failures = 0
+    this.upSince = undefined
+    this.scheduleRestart()
+    this.logger.error(
+      { mcpServer: this.name, reason: this.error + this.stderrNote, retryInMs: this.retryInMs() },
+      `MCP server ${this.name} ${reason}`,
+    )
     if (!conn.closed) {
       conn.closed = true
       const closing = conn.client.close().catch(() => {})
       this.closingConns.add(closing)
       void closing.finally(() => this.closingConns.delete(closing))
     }
-    this.scheduleRestart()
   }
 
+  /** Never gives up: a server that is down costs one attempt per maxDelayMs at most. */
   scheduleRestart(): void {
     if (this.closing || this.restartTimer !== undefined) return
-    const now = Date.now()
-    this.restartTimes = this.restartTimes.filter((time) => now - time < RESTART_WINDOW_MS)
-    const { maxPerMinute, backoffMs } = this.policy
-    if (this.restartTimes.length >= maxPerMinute) {
-      this.gaveUp = true
-      this.error = `${this.error}; not restarted again: ${maxPerMinute} restart${maxPerMinute === 1 ? '' : 's'} in the last minute already`
-      this.logger.error({ mcpServer: this.name, reason: this.error + this.stderrNote }, `MCP server ${this.name} stays down`)
-      return
-    }
-    const delay = backoffMs[Math.min(this.restartTimes.length, backoffMs.length - 1)] ?? 1_000
-    this.restartTimes.push(now + delay)
+    const { firstDelayMs, maxDelayMs } = this.policy
+    const delay = Math.min(maxDelayMs, firstDelayMs * 2 ** Math.min(this.failures, 30))
+    this.failures++
+    this.nextRestartAt = Date.now() + delay
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined
+      this.nextRestartAt = undefined
       this.restartRun = this.restart().finally(() => {
         this.restartRun = undefined
       })
@@ -228,11 +276,15 @@ export class ServerState {
         await conn.client.close().catch(() => {})
         return
       }
-      this.conn = conn
-      this.healthy = true
-      this.error = undefined
-      this.stderrNote = ''
+      this.up(conn)
       const names = tools.map((tool) => tool.name)
+      if (!this.discovered) {
+        this.discovered = true
+        this.toolNames = names
+        this.onDiscovered?.(tools)
+        this.logger.info({ mcpServer: this.name, tools: names, restarts: this.restarts }, `MCP server ${this.name} connected`)
+        return
+      }
       const missing = this.toolNames.filter((name) => !names.includes(name))
       const added = names.filter((name) => !this.toolNames.includes(name))
       if (missing.length > 0 || added.length > 0) {
@@ -243,9 +295,12 @@ export class ServerState {
       }
       this.logger.info({ mcpServer: this.name, restarts: this.restarts }, `MCP server ${this.name} restarted`)
     } catch (error) {
-      this.error = `restart failed: ${errorMessage(error)}`
-      this.logger.error({ mcpServer: this.name, reason: this.error + this.stderrNote }, `MCP server ${this.name} could not be restarted`)
+      this.error = `${this.discovered ? 'restart failed' : 'failed to start'}: ${errorMessage(error)}`
       this.scheduleRestart()
+      this.logger.error(
+        { mcpServer: this.name, reason: this.error + this.stderrNote, retryInMs: this.retryInMs() },
+        `MCP server ${this.name} could not be ${this.discovered ? 'restarted' : 'started'}`,
+      )
     } finally {
       this.restarting = false
     }
@@ -254,7 +309,7 @@ export class ServerState {
   async call(tool: string, fullName: string, args: Record<string, unknown>, signal: AbortSignal): Promise<string> {
     const conn = this.conn
     if (!this.healthy || conn === undefined) {
-      const why = !this.gaveUp && (this.restarting || this.restartTimer !== undefined) ? ' (restarting)' : ''
+      const why = this.restarting || this.restartTimer !== undefined ? ' (restarting)' : ''
       throw new ToolError(`MCP server ${this.name} is unavailable: ${this.error ?? 'not connected'}${why}`)
     }
     if (signal.aborted) throw new ToolError(`MCP tool ${fullName} was cancelled`)
@@ -306,6 +361,7 @@ export class ServerState {
     this.closing = true
     if (this.restartTimer !== undefined) clearTimeout(this.restartTimer)
     this.restartTimer = undefined
+    this.nextRestartAt = undefined
     const conn = this.conn
     this.conn = undefined
     this.healthy = false
