@@ -9,6 +9,7 @@ import type { Config } from './config.ts'
 import type { ChatService } from './core/chat.ts'
 import type { ModelRouter } from './core/router.ts'
 import { GatewayError, asGatewayError, invalidRequest } from './errors.ts'
+import { registerJsonBodies } from './json-body.ts'
 import type { ReasoningAgent } from './agent/loop.ts'
 import type { Toolbox } from './agent/toolbox.ts'
 import { agentRoutes, type ToolHealthSource } from './routes/agents/route.ts'
@@ -74,23 +75,6 @@ function paramOf(instancePath: string, missing?: string): string | null {
   return full || null
 }
 
-/** Deeper than this is junk, not a request: serialising it again for the upstream would overflow the stack. */
-const MAX_JSON_DEPTH = 128
-
-/** Breadth-first, one pass over the containers: whether `value` nests objects/arrays beyond `limit` levels. */
-function nestedBeyond(value: unknown, limit: number): boolean {
-  let level: unknown[] = [value]
-  for (let depth = 0; level.length > 0; depth++) {
-    if (depth >= limit) return true
-    const next: unknown[] = []
-    for (const node of level) {
-      for (const child of Object.values(node as object)) if (child !== null && typeof child === 'object') next.push(child)
-    }
-    level = next
-  }
-  return false
-}
-
 /**
  * The error to report among ajv's: the most specific one. A value failing an `anyOf` yields one
  * error per branch (`must be string`, `must be null` …) before the one that says what is really
@@ -98,10 +82,12 @@ function nestedBeyond(value: unknown, limit: number): boolean {
  */
 function mostSpecific(errors: NonNullable<FastifyError['validation']>): (typeof errors)[number] {
   let best = errors[0]!
-  const depth = (path: string) => path.split('/').length
+  // A missing property names one level below the object that lacks it (`tool_choice.function`).
+  const depth = (error: typeof best) =>
+    error.instancePath.split('/').length + ((error.params as { missingProperty?: string }).missingProperty ? 1 : 0)
   for (const candidate of errors) {
     if (candidate.keyword === 'anyOf' || candidate.keyword === 'if') continue
-    if (depth(candidate.instancePath) > depth(best.instancePath)) best = candidate
+    if (depth(candidate) > depth(best)) best = candidate
   }
   return best
 }
@@ -145,30 +131,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   })
-  // JSON only: Fastify's default text/plain parser would hand the schema a string ("must be
-  // object") where the caller needs to hear about the content-type (415).
-  app.removeContentTypeParser('text/plain')
-  // Fastify's JSON parser (prototype-poisoning guard included), with the reason said when it
-  // refuses a body, and a nesting limit so junk is a 400 rather than a stack overflow later.
-  const parseJson = app.getDefaultJsonParser('error', 'error')
-  app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    parseJson(request, body as string, (error: Error | null, value?: unknown) => {
-      if (error) {
-        if ((error as FastifyError).code !== 'FST_ERR_CTP_INVALID_JSON_BODY') return done(error, undefined)
-        try {
-          JSON.parse(body as string)
-        } catch (syntax) {
-          return done(invalidRequest(`The request body is not valid JSON: ${(syntax as Error).message}`), undefined)
-        }
-        return done(invalidRequest('The request body contains a `__proto__` or `constructor.prototype` key, which is refused.'), undefined)
-      }
-      if (value !== null && typeof value === 'object' && nestedBeyond(value, MAX_JSON_DEPTH)) {
-        return done(invalidRequest(`The request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`), undefined)
-      }
-      done(null, value)
-    })
-  })
+  registerJsonBodies(app)
   app.decorateRequest('traceIds', undefined)
   app.decorateRequest('llmModel', undefined)
 

@@ -138,7 +138,8 @@ export async function runModelTurn(
           turn.reasoning += delta.reasoning_content
           listener.onReasoning?.(delta.reasoning_content)
         }
-        if (delta.thinking_blocks) turn.thinkingBlocks.push(...delta.thinking_blocks)
+        // One push per block: a spread passes each as an argument, and a long list overflows the stack.
+        for (const block of delta.thinking_blocks ?? []) turn.thinkingBlocks.push(block)
         for (const part of delta.tool_calls ?? []) {
           call.markFirstToken()
           const entry = (turn.toolCalls[toolCallSlot(turn.toolCalls, part)] ??= { id: '', name: '', arguments: '' })

@@ -2,7 +2,7 @@
 // aliases from config, then the well-known bare prefixes. Resolution is a few map lookups: it
 // runs on every request.
 import type { ProviderAdapter } from './types.ts'
-import { GatewayError } from '../errors.ts'
+import { GatewayError, invalidRequest } from '../errors.ts'
 
 export interface Route {
   adapter: ProviderAdapter
@@ -21,6 +21,18 @@ const BARE_PREFIXES: ReadonlyArray<{ provider: string; prefixes: readonly string
   { provider: 'anthropic', prefixes: ['claude-'] },
   { provider: 'demo', prefixes: ['demo-'] },
 ]
+
+/**
+ * `openai/`, `openai//`, `/x`, `a//b`: a name with an empty part between slashes is a typo, and
+ * what is left of it after the prefix (`''`, `/`) must not be sent upstream as a model id.
+ */
+function checkSegments(name: string, requested: string): void {
+  if (!name.split('/').some((part) => part.trim() === '')) return
+  throw invalidRequest(
+    `The model \`${requested}\` is empty or has an empty part between slashes; name a model, or a provider and a model, as in openai/gpt-4o-mini.`,
+    'model',
+  )
+}
 
 export class ModelRouter {
   private readonly adapters: ReadonlyMap<string, ProviderAdapter>
@@ -43,6 +55,7 @@ export class ModelRouter {
 
   resolve(requested: string): Route {
     const name = Object.hasOwn(this.aliases, requested) ? this.aliases[requested]! : requested
+    checkSegments(name, requested)
     const slash = name.indexOf('/')
     if (slash > 0) {
       const provider = name.slice(0, slash)

@@ -3,19 +3,21 @@
 // becomes upstream: unknown fields pass through; streams always ask for usage.
 import t from 'tap'
 import { startGateway } from '../support/gateway.ts'
-import { openaiStreamChunks, startUpstream } from '../support/upstream.ts'
+import { openaiStreamChunks, providerEnv, startUpstream } from '../support/upstream.ts'
 import { expectError, type ExpectedError } from './error-shape.ts'
 
 // Gateways are real processes: on a loaded machine their start-up alone can near tap's 30 s default.
 t.setTimeout(120_000)
 
 const upstream = await startUpstream()
-const [gateway, keyless] = await Promise.all([
+const [gateway, keyless, both] = await Promise.all([
   startGateway({ timeoutMs: 30_000, env: { OPENAI_API_KEY: 'sk-test-x', OPENAI_BASE_URL: upstream.openaiBaseURL, BODY_LIMIT_BYTES: '4096' } }),
   startGateway({ timeoutMs: 30_000 }),
+  // Every translator: the demo, OpenAI passthrough and Claude, both upstreams emulated.
+  startGateway({ timeoutMs: 30_000, env: providerEnv(upstream) }),
 ])
 t.teardown(async () => {
-  await Promise.all([gateway.stop(), keyless.stop()])
+  await Promise.all([gateway.stop(), keyless.stop(), both.stop()])
   await upstream.close()
 })
 t.beforeEach(() => upstream.reset())
@@ -175,6 +177,95 @@ for (const [name, request, expected] of cases) {
   })
 }
 
+// Issue 10, defect 7: shapes the translators assumed away were 500s (a tool call without
+// `function` crashed the demo and the Claude translator; `properties.x: null` the demo's
+// argument filler). The schema now states what they read, so each is a 400 naming the field,
+// the same for every provider, and nothing reaches an upstream.
+const tool = (parameters: unknown) => ({ type: 'function', function: { name: 'f', parameters } })
+const asked = [{ role: 'user', content: 'hi' }]
+const badShapes: Array<[string, Record<string, unknown>, string]> = [
+  [
+    'an assistant tool call without function',
+    { messages: [...asked, { role: 'assistant', tool_calls: [{ id: 'c1', type: 'function' }] }, { role: 'tool', tool_call_id: 'c1', content: '1' }] },
+    'messages[1].tool_calls[0].function',
+  ],
+  ['a tool property schema that is null', { messages: asked, tools: [tool({ type: 'object', properties: { x: null }, required: ['x'] })] }, 'tools[0].function.parameters.properties.x'],
+  ['tool properties that are not an object', { messages: asked, tools: [tool({ type: 'object', properties: [1] })] }, 'tools[0].function.parameters.properties'],
+  ['tool required that is not a list of names', { messages: asked, tools: [tool({ type: 'object', properties: {}, required: 'x' })] }, 'tools[0].function.parameters.required'],
+  ['tool parameters that are not an object', { messages: asked, tools: [tool([])] }, 'tools[0].function.parameters'],
+  ['a user message with null content', { messages: [{ role: 'user', content: null }] }, 'messages[0].content'],
+  ['a system message with null content', { messages: [{ role: 'system', content: null }, ...asked] }, 'messages[0].content'],
+  [
+    'a tool message with null content',
+    { messages: [...asked, { role: 'assistant', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 'c1', content: null }] },
+    'messages[2].content',
+  ],
+  ['a file part without file', { messages: [{ role: 'user', content: [{ type: 'file' }] }] }, 'messages[0].content[0].file'],
+  ['a refusal part without refusal', { messages: [...asked, { role: 'assistant', content: [{ type: 'refusal' }] }, ...asked] }, 'messages[1].content[0].refusal'],
+  ['an image in an assistant message', { messages: [...asked, { role: 'assistant', content: [{ type: 'image_url', image_url: { url: 'https://x.test/a.png' } }] }, ...asked] }, 'messages[1].content[0].type'],
+  ['tool_choice of type function without function', { messages: asked, tools: [tool({ type: 'object' })], tool_choice: { type: 'function' } }, 'tool_choice.function'],
+  [
+    'a response schema property that is null',
+    { messages: asked, response_format: { type: 'json_schema', json_schema: { name: 'a', schema: { type: 'object', properties: { x: null } } } } },
+    'response_format.json_schema.schema.properties.x',
+  ],
+  ['a response schema description that is not text', { messages: asked, response_format: { type: 'json_schema', json_schema: { name: 'a', description: 1, schema: {} } } }, 'response_format.json_schema.description'],
+  ['safety_identifier that is not text', { messages: asked, safety_identifier: 42 }, 'safety_identifier'],
+]
+const everyProvider = ['demo-chat', 'gpt-4o-mini', 'claude-sonnet-4-5']
+
+for (const [name, body, param] of badShapes) {
+  t.test(`${name}: a 400 naming ${param} for every provider`, async (t) => {
+    for (const model of everyProvider) {
+      const response = await send(JSON.stringify({ model, ...body }), undefined, both.url)
+      await expectError(t, response, invalid(param, /./))
+    }
+    t.equal(upstream.requests.length, 0, 'nothing was sent upstream')
+  })
+}
+
+t.test('brackets and escaped quotes inside strings are text, not nesting', async (t) => {
+  upstream.setDefault({ fixture: 'openai-chat-text-nonstream' })
+  // An escaped quote, 300 brackets, then an escaped backslash right before the closing quote.
+  const content = `say "${'['.repeat(300)}${'{'.repeat(300)}\\`
+  const response = await json({ ...valid, messages: [{ role: 'user', content }] })
+  t.equal(response.status, 200, await response.text())
+  t.equal((upstream.requests[0]?.body as { messages: Array<{ content: string }> }).messages[0]?.content, content, 'sent on unchanged')
+})
+
+t.test('a model name with an empty part is a 400 naming model, not a call upstream', async (t) => {
+  for (const model of ['openai/', 'anthropic/', 'demo/', 'openai//', '/x', '/gpt-4o-mini', 'openai//gpt-4o-mini', 'gpt-4o/', ' ', 'openai/ ']) {
+    for (const path of [CHAT, '/v1/agents/reasoning']) {
+      const response = await fetch(`${both.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: asked }) })
+      await expectError(t, response, invalid('model', /empty part/))
+    }
+  }
+  t.equal(upstream.requests.length, 0, 'nothing was sent upstream')
+})
+
+t.test('the agent route takes at most 128 tool names', async (t) => {
+  const tools = Array.from({ length: 129 }, (_, i) => `tool_${i}`)
+  const response = await fetch(`${both.url}/v1/agents/reasoning`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'demo-chat', messages: asked, tools }) })
+  await expectError(t, response, invalid('tools', /128/))
+})
+
+t.test('the translators still take what the schema lets through', async (t) => {
+  // Boolean property schemas are JSON Schema; a refusal part is an assistant's; tool choices name a function.
+  upstream.setDefault({ fixture: 'anthropic-messages-text-nonstream' })
+  const body = {
+    messages: [...asked, { role: 'assistant', content: [{ type: 'refusal', refusal: 'no' }] }, ...asked],
+    tools: [tool({ type: 'object', properties: { x: true, y: { type: 'string' } }, required: ['x'] })],
+    tool_choice: { type: 'function', function: { name: 'f' } },
+  }
+  const response = await send(JSON.stringify({ model: 'claude-sonnet-4-5', ...body }), undefined, both.url)
+  t.equal(response.status, 200, await response.text())
+  const sent = upstream.requests[0]?.body as { tools?: Array<{ input_schema: unknown }>; messages?: unknown[] }
+  t.same(sent.tools?.[0]?.input_schema, { type: 'object', properties: { x: true, y: { type: 'string' } }, required: ['x'] })
+  t.same(sent.messages?.[1], { role: 'assistant', content: [{ type: 'text', text: 'no' }] })
+  const demo = await send(JSON.stringify({ model: 'demo-chat', ...body }), undefined, both.url)
+  t.equal(demo.status, 200, 'the demo fills a boolean-schema property')
+})
+
 t.test('a provider without its key (OpenAI): 503 naming OPENAI_API_KEY', async (t) => {
   const response = await send(JSON.stringify(valid), undefined, keyless.url)
   await expectError(t, response, { status: 503, type: 'api_error', message: /OPENAI_API_KEY/ })
@@ -196,6 +287,7 @@ t.test('the GET method on the chat route is a 404 naming it, not a crash', async
 t.test('after all that: no 5xx was logged as unhandled, nothing polluted, the gateway still serves', async (t) => {
   t.notOk(gateway.logs().some((l) => l.msg === 'unhandled error'), 'no unhandled error')
   t.notOk(gateway.logs().some((l) => typeof l.status === 'number' && l.status >= 500 && l.status !== 503), 'no 5xx but the deliberate 503')
+  t.notOk(both.logs().some((l) => typeof l.status === 'number' && l.status >= 500), 'no 5xx from any translator')
   t.equal(gateway.child.exitCode, null, 'the process is alive')
   upstream.setDefault({ fixture: 'openai-chat-text-nonstream' })
   const response = await json(valid)

@@ -48,7 +48,7 @@ export function toAnthropicMessages(messages: ChatCompletionMessageParam[]): Ant
       case 'system':
       case 'developer':
         // Anthropic has one system prompt; every system/developer message joins it, in order.
-        system.push(...textBlocks(message.content, `${at}.content`))
+        appendAll(system, textBlocks(message.content, `${at}.content`))
         break
       case 'user':
         addTurn(turns, 'user', userContent(message.content, `${at}.content`))
@@ -75,20 +75,32 @@ export function toAnthropicMessages(messages: ChatCompletionMessageParam[]): Ant
 
 /**
  * Consecutive turns of one role are merged: Anthropic needs alternation, and several tool
- * results answering one assistant turn must travel in a single user turn.
+ * results answering one assistant turn must travel in a single user turn. The merged turn's
+ * block list is appended to in place: copying it on every merge made 20,000 one-word user
+ * messages quadratic (seconds of a frozen event loop). Every array reaching here was built by
+ * this file for this request, so appending to it changes nothing of the caller's.
  */
 function addTurn(turns: Turn[], role: Turn['role'], content: string | ContentBlockParam[]): void {
   const last = turns.at(-1)
-  if (last?.role === role) {
-    last.content = [...asBlocks(last.content), ...asBlocks(content)]
-  } else {
+  if (last?.role !== role) {
     turns.push({ role, content })
+    return
   }
+  if (typeof last.content === 'string') last.content = asBlocks(last.content)
+  appendAll(last.content, asBlocks(content))
 }
 
 function asBlocks(content: string | ContentBlockParam[]): ContentBlockParam[] {
   if (typeof content !== 'string') return content
   return content === '' ? [] : [{ type: 'text', text: content }]
+}
+
+/**
+ * `target.push(...items)` passes every item as an argument on the stack: a caller-sized list
+ * (200,000 system parts) overflows it. One push per item has no such limit.
+ */
+function appendAll<T>(target: T[], items: readonly T[]): void {
+  for (const item of items) target.push(item)
 }
 
 function textBlocks(content: string | ChatCompletionContentPartText[], param: string): TextBlockParam[] {

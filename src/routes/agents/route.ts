@@ -16,7 +16,8 @@ const agentBodySchema = {
   properties: {
     model: chatCompletionBodySchema.properties.model,
     messages: chatCompletionBodySchema.properties.messages,
-    tools: { type: 'array', items: { type: 'string', pattern: '^[a-zA-Z0-9_-]{1,64}$' }, uniqueItems: true },
+    // OpenAI's own cap on the tools of one request; also keeps a 10 MB list of names a cheap 400.
+    tools: { type: 'array', maxItems: 128, items: { type: 'string', pattern: '^[a-zA-Z0-9_-]{1,64}$' }, uniqueItems: true },
     reasoning_effort: { enum: EFFORTS },
     max_iterations: { type: 'integer', minimum: 1, maximum: MAX_ITERATIONS_LIMIT },
     temperature: { type: 'number', minimum: 0, maximum: 2 },

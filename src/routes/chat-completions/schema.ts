@@ -6,6 +6,26 @@
 
 const nullable = (schema: Record<string, unknown>) => ({ anyOf: [schema, { type: 'null' }] })
 
+/** If `field` (a part's `type`, a message's `role`) has this value, `then` holds; the `if` requires the field (see above). */
+const when = (field: string, value: string | string[], then: Record<string, unknown>) => ({
+  if: { required: [field], properties: { [field]: Array.isArray(value) ? { enum: value } : { const: value } } },
+  then,
+})
+
+/**
+ * A JSON schema for a tool's arguments or a structured answer, as far as the gateway reads it:
+ * the demo walks `properties` and `required`, the Anthropic translator spreads it into an
+ * `input_schema`. A property's schema is an object or a boolean (JSON Schema's own rule); a
+ * `null` there used to be a 500.
+ */
+const objectSchema = {
+  type: 'object',
+  properties: {
+    properties: { type: 'object', additionalProperties: { anyOf: [{ type: 'object' }, { type: 'boolean' }] } },
+    required: { type: 'array', items: { type: 'string' } },
+  },
+}
+
 const contentPart = {
   type: 'object',
   required: ['type'],
@@ -17,10 +37,17 @@ const contentPart = {
       required: ['url'],
       properties: { url: { type: 'string', minLength: 1 }, detail: { type: 'string' } },
     },
+    refusal: { type: 'string' },
+    file: {
+      type: 'object',
+      properties: { file_data: { type: 'string' }, file_id: { type: 'string' }, filename: { type: 'string' } },
+    },
   },
   allOf: [
-    { if: { required: ['type'], properties: { type: { const: 'text' } } }, then: { required: ['text'] } },
-    { if: { required: ['type'], properties: { type: { const: 'image_url' } } }, then: { required: ['image_url'] } },
+    when('type', 'text', { required: ['text'] }),
+    when('type', 'image_url', { required: ['image_url'] }),
+    when('type', 'refusal', { required: ['refusal'] }),
+    when('type', 'file', { required: ['file'] }),
   ],
 }
 
@@ -36,7 +63,12 @@ const toolCall = {
       properties: { name: { type: 'string' }, arguments: { type: 'string' } },
     },
   },
+  allOf: [when('type', 'function', { required: ['function'] })],
 }
+
+// Only an assistant message may have no content; the translators read the others' as text.
+// (The parts themselves are checked once, by `content` below.)
+const stringOrParts = { anyOf: [{ type: 'string' }, { type: 'array' }] }
 
 const message = {
   type: 'object',
@@ -49,8 +81,10 @@ const message = {
     tool_call_id: { type: 'string' },
   },
   allOf: [
-    { if: { required: ['role'], properties: { role: { const: 'tool' } } }, then: { required: ['tool_call_id', 'content'] } },
-    { if: { required: ['role'], properties: { role: { enum: ['system', 'developer', 'user'] } } }, then: { required: ['content'] } },
+    when('role', 'tool', { required: ['tool_call_id', 'content'], properties: { content: stringOrParts } }),
+    when('role', ['system', 'developer', 'user'], { required: ['content'], properties: { content: stringOrParts } }),
+    // OpenAI's rule; the Anthropic translator reads an assistant part's `text` or `refusal`.
+    when('role', 'assistant', { properties: { content: { items: { properties: { type: { enum: ['text', 'refusal'] } } } } } }),
   ],
 }
 
@@ -66,12 +100,12 @@ const tool = {
         // OpenAI's own rule for function names.
         name: { type: 'string', pattern: '^[a-zA-Z0-9_-]{1,64}$' },
         description: { type: 'string' },
-        parameters: { type: 'object' },
+        parameters: objectSchema,
         strict: nullable({ type: 'boolean' }),
       },
     },
   },
-  allOf: [{ if: { required: ['type'], properties: { type: { const: 'function' } } }, then: { required: ['function'] } }],
+  allOf: [when('type', 'function', { required: ['function'] })],
 }
 
 export const chatCompletionBodySchema = {
@@ -97,6 +131,7 @@ export const chatCompletionBodySchema = {
           type: 'object',
           required: ['type'],
           properties: { type: { type: 'string' }, function: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } },
+          allOf: [when('type', 'function', { required: ['function'] })],
         },
       ],
     },
@@ -109,13 +144,20 @@ export const chatCompletionBodySchema = {
         json_schema: {
           type: 'object',
           required: ['name'],
-          properties: { name: { type: 'string' }, schema: { type: 'object' }, strict: nullable({ type: 'boolean' }) },
+          properties: {
+            name: { type: 'string' },
+            description: { type: 'string' },
+            schema: objectSchema,
+            strict: nullable({ type: 'boolean' }),
+          },
         },
       },
-      allOf: [{ if: { required: ['type'], properties: { type: { const: 'json_schema' } } }, then: { required: ['json_schema'] } }],
+      allOf: [when('type', 'json_schema', { required: ['json_schema'] })],
     },
     reasoning_effort: nullable({ type: 'string' }),
     user: { type: 'string' },
+    // OpenAI's successor to `user`; the Anthropic translator sends it as metadata.user_id.
+    safety_identifier: { type: 'string' },
     metadata: nullable({ type: 'object' }),
   },
 } as const
