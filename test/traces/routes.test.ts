@@ -194,7 +194,7 @@ t.test('the lookups themselves are not traced: looking does not fill the store',
     t.match(lookup.headers.get('content-type'), /^text\/html/)
     t.equal(lookup.headers.get('content-security-policy'), "default-src 'none'; style-src 'unsafe-inline'")
   }
-  const recent = await call(`${gateway.url}/v1/traces?limit=1000`)
+  const recent = await call(`${gateway.url}/v1/traces?limit=1000&all=1`)
   const roots = recent.json.data.map((s: Json) => s.root as string)
   t.notOk(roots.some((root: string) => /traces/.test(root)), `no lookup among the stored traces: ${[...new Set(roots)].join(', ')}`)
   t.match(list.text, traceId, 'the list page names the trace')

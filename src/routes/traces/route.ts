@@ -1,17 +1,18 @@
-// Trace lookup: GET /v1/traces/{trace_id} (the span tree as JSON), GET /v1/traces (recent ones),
-// and the same as pages, GET /traces/{trace_id} (the X-ray) and GET /traces. All read the
+// Trace lookup: GET /v1/traces/{trace_id} (the span tree as JSON), GET /v1/traces (recent ones:
+// model calls, agent runs and evaluations, or every trace with ?all=1), and the same as pages,
+// GET /traces/{trace_id} (the X-ray) and GET /traces. All read the
 // in-memory trace store; a miss says why (evicted, not finished, not sampled, store off …).
 // These requests are not traced themselves (telemetry/setup.ts): looking at a trace must not make
 // new ones, in the store or in the backend.
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { GatewayError, invalidRequest } from '../../errors.ts'
 import type { TelemetryMode } from '../../telemetry/setup.ts'
-import type { TraceStore } from '../../telemetry/trace-store.ts'
+import type { StoredTrace, TraceStore } from '../../telemetry/trace-store.ts'
 import { formatBytes, formatTime, PAGE_CSP } from './html.ts'
 import { renderTraceList } from './list-page.ts'
 import { renderMessagePage, renderTracePage } from './trace-page.ts'
 import { traceLinkHeader, traceUiUrl } from './trace-ui-link.ts'
-import { summarize, traceDocument } from './trace-view.ts'
+import { isListedByDefault, summarize, traceDocument } from './trace-view.ts'
 
 export interface TraceRoutesDeps {
   /** Undefined when TRACE_STORE_MAX_TRACES=0. */
@@ -43,6 +44,19 @@ function limitParam(query: unknown): number {
     throw invalidRequest(`\`limit\` must be a whole number from 1 to ${MAX_LIMIT}.`, 'limit')
   }
   return value
+}
+
+/** `?all=1`: list every trace, not only the model calls, agent runs and evaluations (isListedByDefault). */
+function allParam(query: unknown): boolean {
+  const raw = (query as { all?: unknown }).all
+  if (raw === undefined || raw === '0' || raw === 'false') return false
+  if (raw === '1' || raw === 'true') return true
+  throw invalidRequest('`all` must be 1 (every trace) or 0 (model calls, agent runs and evaluations only, the default).', 'all')
+}
+
+/** The recent traces a list shows, newest first. */
+function listed(store: TraceStore, { limit, all }: { limit: number; all: boolean }): StoredTrace[] {
+  return store.recent(limit, all ? undefined : isListedByDefault)
 }
 
 /** Why there is no store to read, or undefined when there is one being fed. */
@@ -87,10 +101,10 @@ export function traceRoutes(app: FastifyInstance, deps: TraceRoutesDeps): void {
   const { store } = deps
 
   app.get('/v1/traces', async (request) => {
-    const limit = limitParam(request.query)
+    const query = { limit: limitParam(request.query), all: allParam(request.query) }
     const reason = storeUnavailable(deps)
     if (reason || !store) throw new GatewayError('not_found', reason ?? '', { code: 'trace_store_unavailable' })
-    return { object: 'list', data: store.recent(limit).map(summarize), store: store.stats() }
+    return { object: 'list', data: listed(store, query).map(summarize), all: query.all, store: store.stats() }
   })
 
   app.get<{ Params: { trace_id: string } }>('/v1/traces/:trace_id', async (request, reply) => {
@@ -104,10 +118,10 @@ export function traceRoutes(app: FastifyInstance, deps: TraceRoutesDeps): void {
   })
 
   app.get('/traces', async (request, reply) => {
-    const limit = limitParam(request.query)
+    const query = { limit: limitParam(request.query), all: allParam(request.query) }
     const reason = storeUnavailable(deps)
     if (reason || !store) return sendPage(reply, 404, renderMessagePage('No trace store', reason ?? ''))
-    return sendPage(reply, 200, renderTraceList(store.recent(limit).map(summarize), store.stats(), Date.now()))
+    return sendPage(reply, 200, renderTraceList(listed(store, query).map(summarize), store.stats(), Date.now(), query))
   })
 
   app.get<{ Params: { trace_id: string } }>('/traces/:trace_id', async (request, reply) => {

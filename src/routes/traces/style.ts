@@ -78,6 +78,7 @@ table.attrs pre { margin: 0; max-height: 240px; max-width: 900px; overflow: auto
 .scores { list-style: none; padding: 0; margin: 0 0 6px; }
 .scores li { display: grid; grid-template-columns: 140px 1fr 60px; align-items: center; gap: 8px; font-size: 13px; }
 .scores .meter { height: 8px; background: #dcfce7; border-radius: 4px; position: relative; overflow: hidden; }
+.scores .meter.none { background: none; }
 .scores .meter i { position: absolute; inset: 0 auto 0 0; background: var(--evaluation); border-radius: 4px; }
 .scores .value { font-weight: 700; text-align: right; }
 .evaluation .comment { margin: 4px 0; font-style: italic; }

@@ -6,7 +6,7 @@ import type { StoredSpan, StoredTrace, StoredValue } from '../../telemetry/trace
 import { AGENT_ATTR, ATTR } from '../../telemetry/names.ts'
 import { TRACE_CSS } from './style.ts'
 import { formatCost, formatCount, formatDuration, formatGap, formatTime, html, Html, page } from './html.ts'
-import { evaluationView, flatten, isAgentRun, isLlmRequest, isToolSpan, spanTree, statusBadge, summarize, type EvaluationView, type SpanNode } from './trace-view.ts'
+import { evaluationView, flatten, isAgentRun, isEvaluationSpan, isLlmRequest, isToolSpan, spanTree, statusBadge, summarize, type EvaluationView, type SpanNode } from './trace-view.ts'
 
 /** What a span is, for its colour and icon (symbols every system font has; no emoji font needed). */
 type Category = 'server' | 'agent' | 'iteration' | 'llm' | 'provider' | 'client' | 'tool' | 'evaluation' | 'other'
@@ -25,7 +25,7 @@ function categoryOf(span: StoredSpan): Category {
   if (isAgentRun(span)) return 'agent'
   if (isLlmRequest(span)) return 'llm'
   if (span.name.startsWith('reasoning.thinking.')) return 'iteration'
-  if (span.name.startsWith('evaluation ')) return 'evaluation'
+  if (isEvaluationSpan(span)) return 'evaluation'
   if (span.kind === 'SERVER') return 'server'
   if (span.kind === 'CLIENT') return /^llm\.[^.]+\.(chat|stream)$/.test(span.name) ? 'provider' : 'client'
   return 'other'
@@ -93,15 +93,31 @@ ${node.links.map((link) => html`<tr><td>link</td><td><a href="/traces/${link.tra
 </details>`
 }
 
+/** The scales a score is commonly given on; a criterion's bar is drawn on the smallest that holds its score. */
+const SCORE_SCALES = [1, 5, 10, 100]
+
+/**
+ * One criterion of an evaluation card. Each criterion has its own scale (`accuracy 0.9` beside
+ * `clarity 4` is 90 % and 80 %, not two shares of the larger score); a score on no common scale
+ * (negative, above 100) is shown as a number without a bar rather than with a misleading one.
+ */
+function scoreItem(criterion: string, value: number): Html {
+  const scale = value >= 0 ? SCORE_SCALES.find((top) => value <= top) : undefined
+  const meter =
+    scale === undefined
+      ? html`<span class="meter none" title="${value}: not on a 0–1, 0–5, 0–10 or 0–100 scale"></span>`
+      : html`<span class="meter" data-scale="${scale}" title="${value} on a 0–${scale} scale"><i style="width:${((value / scale) * 100).toFixed(1)}%"></i></span>`
+  return html`<li><span class="criterion">${criterion}</span>${meter}<span class="value">${value}</span></li>`
+}
+
 function evaluationCard(evaluation: EvaluationView, trace: StoredTrace, spanNames: Map<string, string>): Html {
   const scores = Object.entries(evaluation.scores)
-  const max = Math.max(1, ...scores.map(([, v]) => v))
   const targetName = spanNames.get(evaluation.target.span_id)
   const linkAttributes = Object.entries(evaluation.link_attributes).filter(([key]) => key !== 'link.type')
   const gap = Date.parse(evaluation.time) - trace.end_ms
   return html`<article class="evaluation" data-evaluation-id="${evaluation.id ?? ''}" data-target-span-id="${evaluation.target.span_id}">
 <h3><span class="star">★</span><span class="evaluation-name">${evaluation.name}</span>${evaluation.label === null ? '' : html`<span class="pill label">${evaluation.label}</span>`}</h3>
-<ul class="scores">${scores.map(([criterion, value]) => html`<li><span class="criterion">${criterion}</span><span class="meter"><i style="width:${Math.max(0, Math.min(100, (value / max) * 100)).toFixed(1)}%"></i></span><span class="value">${value}</span></li>`)}</ul>
+<ul class="scores">${scores.map(([criterion, value]) => scoreItem(criterion, value))}</ul>
 ${evaluation.comment === null ? '' : html`<p class="comment">“${evaluation.comment}”</p>`}
 ${linkAttributes.length ? html`<p class="meta">${linkAttributes.map(([k, v]) => html`<code>${k}=${String(v)}</code> `)}</p>` : ''}
 <p class="meta">of ${targetName ? html`<a href="#span-${evaluation.target.span_id}">${targetName}</a>` : html`span <code>${evaluation.target.span_id}</code> (not in this trace)`} · posted ${formatGap(gap)} ${gap >= 0 ? 'after' : 'before'} the trace ended · <a href="/traces/${evaluation.trace_context.trace_id}">evaluation trace</a></p>

@@ -2,7 +2,7 @@
 // model, duration, tokens, cost, status) and the evaluations linked to it. Pure functions over the
 // store's plain records, shared by the JSON route and the two pages.
 import type { StoredSpan, StoredTrace, StoredValue } from '../../telemetry/trace-store.ts'
-import { AGENT_SPAN, ATTR, EVAL_ATTR, HTTP_ATTR, LINK_ATTR, SPAN } from '../../telemetry/names.ts'
+import { AGENT_SPAN, ATTR, EVAL_ATTR, EVAL_SPAN, HTTP_ATTR, LINK_ATTR, SPAN } from '../../telemetry/names.ts'
 
 export interface SpanNode extends StoredSpan {
   depth: number
@@ -57,6 +57,27 @@ export function isLlmRequest(span: StoredSpan): boolean {
 
 export function isAgentRun(span: StoredSpan): boolean {
   return span.name === AGENT_SPAN.run
+}
+
+export function isEvaluationSpan(span: StoredSpan): boolean {
+  return span.name.startsWith(EVAL_SPAN.evaluation(''))
+}
+
+/**
+ * Whether the recent-traces list shows a trace by default: it holds a model call, an agent run or
+ * an evaluation, or it is a POST (an API call, also one refused before it reached a model: that is
+ * the one a caller looks for). The rest — the SDKs' own `GET /v1/models` lookups, `GET
+ * /v1/agents/tools`, probes of unknown paths — crowd the list and show with `?all=1` only.
+ */
+export function isListedByDefault(trace: StoredTrace): boolean {
+  if (trace.evaluations.length > 0) return true
+  return trace.spans.some(
+    (span) =>
+      isLlmRequest(span) ||
+      isAgentRun(span) ||
+      isEvaluationSpan(span) ||
+      (span.kind === 'SERVER' && (span.attributes[HTTP_ATTR.method] ?? span.attributes['http.method']) === 'POST'),
+  )
 }
 
 export function isError(span: StoredSpan): boolean {
