@@ -1,26 +1,38 @@
 // Starts OpenTelemetry the way the guide describes: zero-config when the process has no
 // providers of its own, hands-off when the operator preloaded theirs (`node --import ./otel.mjs`).
 // Must run before Fastify is imported, so the HTTP instrumentation sees `http` being required.
-import { createNoopMeter, diag, DiagLogLevel, metrics, trace, isSpanContextValid, type DiagLogger, type MeterProvider } from '@opentelemetry/api'
-import { NodeSDK } from '@opentelemetry/sdk-node'
+import { createNoopMeter, metrics, trace, type MeterProvider } from '@opentelemetry/api'
+import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node'
 import { BatchSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace'
-import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics'
+import { MeterProvider as SdkMeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto'
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
 import { getNodeAutoInstrumentations, type InstrumentationConfigMap } from '@opentelemetry/auto-instrumentations-node'
-import { envDetector, osDetector, processDetector, serviceInstanceIdDetector } from '@opentelemetry/resources'
 import type { IncomingMessage } from 'node:http'
+import { CollectorWatch } from './collector.ts'
 import { startMetricPush, type MetricPush } from './metric-push.ts'
+import { flushPreloaded, preloadedProviders } from './preload.ts'
+import { CallerContextPropagator } from './propagation.ts'
+import { gatewayResource, RESOURCE_DETECTORS } from './resource.ts'
 
+/** Whose TracerProvider makes the spans: 'preloaded' also when only traces were preloaded. */
 export type TelemetryMode = 'zero-config' | 'preloaded' | 'disabled'
+
+/** What the final flush achieved; `reason` says what was not sent and why. */
+export type FlushOutcome = { flushed: true } | { flushed: false; reason: string }
 
 export interface Telemetry {
   mode: TelemetryMode
+  /** Where spans and metrics go, said at start (the `listening` line). */
+  signals: { traces: string; metrics: string }
   /** Serves GET /metrics; absent when the operator's own MeterProvider is in charge. */
   prometheus: PrometheusExporter | undefined
-  /** Flushes and stops what we started; a no-op for providers we did not start. */
-  shutdown(): Promise<void>
+  /**
+   * Flushes, within `budgetMs`, and stops what we started; the operator's preloaded providers are
+   * flushed, not stopped. Nothing is waited for when the collector is known to be unreachable.
+   */
+  shutdown(budgetMs: number): Promise<FlushOutcome>
 }
 
 export interface TelemetryOptions {
@@ -69,17 +81,6 @@ function isUntracedPath(path: string): boolean {
 }
 
 /**
- * A global TracerProvider is "already there" when a span it starts has a valid context: the
- * API's no-op provider hands out the all-zero invalid context.
- */
-function hasGlobalTracerProvider(): boolean {
-  const probe = trace.getTracer('sik-llms-gateway.probe').startSpan('probe')
-  const found = isSpanContextValid(probe.spanContext())
-  probe.end()
-  return found
-}
-
-/**
  * SDK 3's BatchSpanProcessor no longer reads OTEL_BSP_* itself (only NodeSDK's own default
  * processor does), so a processor we construct must be given them, or they are silently ignored.
  */
@@ -97,54 +98,102 @@ function batchOptionsFromEnv(env: Record<string, string | undefined>) {
   }
 }
 
-/** The SDK reports each failed export; an unreachable collector must be said once, not per batch. */
-function onceDiagLogger(warn: (message: string) => void): DiagLogger {
-  const seen = new Set<string>()
-  const once = (message: string, ...args: unknown[]) => {
-    const detail = args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : '')).join(' ')
-    const key = `${message} ${detail}`.replace(/\d+/g, '#').slice(0, 200)
-    if (seen.has(key)) return
-    seen.add(key)
-    warn(`opentelemetry: ${message} ${detail}`.trim())
-  }
-  const quiet = () => {}
-  return { error: once, warn: once, info: quiet, debug: quiet, verbose: quiet }
-}
-
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   const env = options.env ?? process.env
   if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') {
-    return { mode: 'disabled', prometheus: undefined, shutdown: async () => {} }
+    return { mode: 'disabled', signals: { traces: 'off', metrics: 'off' }, prometheus: undefined, shutdown: async () => FLUSHED }
   }
-  if (hasGlobalTracerProvider()) {
-    return { mode: 'preloaded', prometheus: undefined, shutdown: async () => {} }
+  // SPEC §2.3, per signal: what the operator preloaded is used, the rest the gateway sets up.
+  const preloaded = preloadedProviders()
+  const ownTraces = !preloaded.tracerProvider
+  const ownMetrics = !preloaded.meterProvider
+  if (!ownTraces && !ownMetrics) {
+    return {
+      mode: 'preloaded',
+      signals: { traces: 'preloaded TracerProvider', metrics: 'preloaded MeterProvider' },
+      prometheus: undefined,
+      shutdown: (budgetMs) => withinBudget(flushPreloaded(preloaded), budgetMs, 'what the preloaded providers still held was not sent'),
+    }
   }
 
-  diag.setLogger(onceDiagLogger(options.warn), DiagLogLevel.WARN)
-  const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true })
+  const watch = new CollectorWatch({
+    env,
+    warn: options.warn,
+    tracesPage: ownTraces && (options.spanProcessors?.length ?? 0) > 0,
+    signals: { traces: ownTraces, metrics: ownMetrics },
+  })
+  watch.install()
+  const serviceName = env.OTEL_SERVICE_NAME || 'sik-llms-gateway'
+  const prometheus = ownMetrics ? new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true }) : undefined
   const exportIntervalMillis = Number(env.OTEL_METRIC_EXPORT_INTERVAL ?? '') || 60_000
   const exportTimeoutMillis = Math.min(30_000, exportIntervalMillis)
   // OTLP metrics are read from the Prometheus exporter (one reader, each point recorded once; see
   // metric-push.ts), unless the operator asked OTLP for what that reader cannot give.
   const ownReader = otlpNeedsOwnReader(env)
+  const metricReaders: MetricReaders = !prometheus
+    ? []
+    : ownReader
+      ? [new PeriodicExportingMetricReader({ exporter: watch.watch(new OTLPMetricExporter()), exportIntervalMillis, exportTimeoutMillis }), prometheus]
+      : [prometheus]
+  const stopProviders = ownTraces
+    ? startTracing(env, options, serviceName, metricReaders, watch)
+    : startOwnMetrics(serviceName, metricReaders)
+  const push: MetricPush | undefined = prometheus && !ownReader
+    ? startMetricPush(prometheus, watch.watch(new OTLPMetricExporter()), exportIntervalMillis, exportTimeoutMillis)
+    : undefined
+  const flushOwn = async () => {
+    // The last metric points are collected before the SDK shuts its reader down; then they are
+    // sent while the spans are flushed, so a slow collector for one does not starve the other.
+    const lastPush = await push?.stop()
+    await Promise.all([lastPush?.sent, stopProviders()])
+  }
+  return {
+    mode: ownTraces ? 'zero-config' : 'preloaded',
+    signals: {
+      traces: ownTraces ? `OTLP to ${otlpEndpoint(env, 'traces')}` : 'preloaded TracerProvider',
+      metrics: ownMetrics
+        ? `GET /metrics and OTLP to ${otlpEndpoint(env, 'metrics')}${ownTraces ? '' : ' (no MeterProvider was preloaded)'}`
+        : 'preloaded MeterProvider',
+    },
+    prometheus,
+    shutdown: async (budgetMs) => {
+      const ours = flushOwn()
+      const theirs = flushPreloaded(preloaded)
+      // Waiting for a collector known to be down would only hold up the exit for the export timeout.
+      if (watch.isUnreachable) {
+        await withinBudget(theirs, budgetMs, '')
+        return { flushed: false, reason: `${ownTraces ? 'spans' : 'metrics'} not exported: collector unreachable (${watch.endpoint})` }
+      }
+      return withinBudget(Promise.all([ours, theirs]), budgetMs, `what was left is not exported (collector at ${watch.endpoint} slow or unreachable)`)
+    },
+  }
+}
+
+/** The gateway's own tracing (and metrics, given readers) through NodeSDK; returns its shutdown. */
+function startTracing(
+  env: Record<string, string | undefined>,
+  options: TelemetryOptions,
+  serviceName: string,
+  metricReaders: MetricReaders,
+  watch: CollectorWatch,
+): () => Promise<void> {
   const instrumentations = getNodeAutoInstrumentations(instrumentationConfig(env))
   const exportProcessor = new CountingBatchProcessor(
-    (selfObsMeterProvider) => new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), ...batchOptionsFromEnv(env), selfObsMeterProvider }),
+    (selfObsMeterProvider) =>
+      new BatchSpanProcessor({ exporter: watch.watch(new OTLPTraceExporter()), ...batchOptionsFromEnv(env), selfObsMeterProvider }),
   )
   const sdk = new NodeSDK({
-    serviceName: env.OTEL_SERVICE_NAME || 'sik-llms-gateway',
+    serviceName,
     // The exporters read OTEL_EXPORTER_OTLP_(TRACES_|METRICS_)ENDPOINT/HEADERS themselves.
     spanProcessors: [
       exportProcessor,
       ...(options.spanProcessors ?? []),
     ],
-    metricReaders: ownReader
-      ? [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis, exportTimeoutMillis }), prometheus]
-      : [prometheus],
-    // host.id is read asynchronously; the first scrape would otherwise warn that it is not there yet.
-    ...(env.OTEL_NODE_RESOURCE_DETECTORS
-      ? {}
-      : { resourceDetectors: [envDetector, processDetector, osDetector, serviceInstanceIdDetector] }),
+    // Empty when the operator preloaded a MeterProvider: NodeSDK then makes none.
+    metricReaders,
+    // Providers get our traceparent only (see propagation.ts), unless OTEL_PROPAGATORS says otherwise.
+    ...(env.OTEL_PROPAGATORS ? {} : { textMapPropagator: new CallerContextPropagator() }),
+    ...(env.OTEL_NODE_RESOURCE_DETECTORS ? {} : { resourceDetectors: RESOURCE_DETECTORS }),
     instrumentations: [instrumentations],
   })
   sdk.start()
@@ -154,19 +203,38 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   for (const instrumentation of instrumentations) {
     if (SPANS_ONLY.has(instrumentation.instrumentationName)) instrumentation.setMeterProvider(NOOP_METER_PROVIDER)
   }
-  const push: MetricPush | undefined = ownReader
-    ? undefined
-    : startMetricPush(prometheus, new OTLPMetricExporter(), exportIntervalMillis, exportTimeoutMillis)
-  return {
-    mode: 'zero-config',
-    prometheus,
-    shutdown: async () => {
-      // The last metric points are collected before the SDK shuts its reader down; then they are
-      // sent while the spans are flushed, so a slow collector for one does not starve the other.
-      const lastPush = await push?.stop()
-      await Promise.all([lastPush?.sent, sdk.shutdown()])
-    },
-  }
+  return () => sdk.shutdown()
+}
+
+/**
+ * Metrics beside a preloaded TracerProvider (a traces-only setup, e.g. OTEL_METRICS_EXPORTER=none
+ * in the operator's SDK): without them every llm_* metric would go nowhere.
+ */
+function startOwnMetrics(serviceName: string, readers: MetricReaders): () => Promise<void> {
+  // The exporters and NodeSDK each bring their own copy of sdk-metrics: the readers work with any
+  // (MeterProvider only calls their public methods), but TypeScript sees distinct classes.
+  const meterProvider = new SdkMeterProvider({ resource: gatewayResource(serviceName), readers: readers as unknown as MetricReader[] })
+  metrics.setGlobalMeterProvider(meterProvider)
+  return () => meterProvider.shutdown()
+}
+
+function otlpEndpoint(env: Record<string, string | undefined>, signal: 'traces' | 'metrics'): string {
+  const own = env[`OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`]?.trim()
+  return own || `${(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || 'http://localhost:4318').replace(/\/+$/, '')}/v1/${signal}`
+}
+
+type MetricReaders = NonNullable<NodeSDKConfiguration['metricReaders']>
+
+const FLUSHED: FlushOutcome = { flushed: true }
+
+/** Lets the final flush take at most `budgetMs`: what is still out then is given up. */
+async function withinBudget(flush: Promise<unknown>, budgetMs: number, lost: string): Promise<FlushOutcome> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, budgetMs, 'late')))
+  const result = await Promise.race([flush.then(() => 'done' as const), late]).finally(() => clearTimeout(timer))
+  return result === 'done'
+    ? FLUSHED
+    : { flushed: false, reason: `telemetry flush did not finish in ${budgetMs} ms: ${lost}` }
 }
 
 /**

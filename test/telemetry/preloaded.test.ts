@@ -1,39 +1,58 @@
 // SPEC §2.3 "zero-config vs manual": an operator who preloads their own OpenTelemetry setup gets
 // the gateway's spans in their pipeline, under their resource, and the gateway installs nothing of
-// its own; without a preload the gateway sets itself up under its service name; with
-// OTEL_SDK_DISABLED=true it exports nothing and still serves.
+// its own; a setup that preloads traces only gets the gateway's own metrics beside it; without a
+// preload the gateway sets itself up under its service name; with OTEL_SDK_DISABLED=true it
+// exports nothing and still serves. Finding a preloaded provider records nothing.
 import t from 'tap'
 import { fileURLToPath } from 'node:url'
 import type { GatewayProcess } from '../support/gateway.ts'
-import { startOtlpReceiver } from '../support/otlp-receiver.ts'
+import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts'
+import { metricSum } from '../support/prometheus.ts'
 import { postChat, startGateways, WAIT_MS, type TraceContextBody } from './helpers.ts'
 
 const preload = fileURLToPath(new URL('./fixtures/preload-otel.mjs', import.meta.url))
 
 /** Where the operator's own setup exports. */
 const operatorCollector = await startOtlpReceiver()
+/** Where a traces-only operator setup exports, and where that gateway's own metrics go. */
+const tracesOnlyCollector = await startOtlpReceiver()
+const ownMetricsCollector = await startOtlpReceiver()
 /** Where the gateway's own setup would export (OTEL_EXPORTER_OTLP_ENDPOINT). */
 const gatewayCollector = await startOtlpReceiver()
 /** Given to the disabled gateway as its endpoint: must stay silent. */
 const disabledCollector = await startOtlpReceiver()
 
-const [preloaded, named, disabled] = (await startGateways([
+// Four gateways start at once: on a loaded machine that takes longer than one alone.
+t.setTimeout(300_000)
+const STARTUP = { timeoutMs: 120_000 }
+const [preloaded, tracesOnly, named, disabled] = (await startGateways([
   {
+    ...STARTUP,
     nodeArgs: ['--import', preload],
-    env: { OPERATOR_OTLP_URL: operatorCollector.url, OTEL_EXPORTER_OTLP_ENDPOINT: gatewayCollector.url },
+    env: { OPERATOR_OTLP_URL: operatorCollector.url, OPERATOR_METRICS: '1', OTEL_EXPORTER_OTLP_ENDPOINT: gatewayCollector.url },
   },
-  { env: { OTEL_EXPORTER_OTLP_ENDPOINT: gatewayCollector.url, OTEL_SERVICE_NAME: 'my-llm-gateway' } },
-  { env: { OTEL_EXPORTER_OTLP_ENDPOINT: disabledCollector.url, OTEL_SDK_DISABLED: 'true' } },
-])) as [GatewayProcess, GatewayProcess, GatewayProcess]
+  {
+    ...STARTUP,
+    nodeArgs: ['--import', preload],
+    env: { OPERATOR_OTLP_URL: tracesOnlyCollector.url, OTEL_EXPORTER_OTLP_ENDPOINT: ownMetricsCollector.url },
+  },
+  { ...STARTUP, env: { OTEL_EXPORTER_OTLP_ENDPOINT: gatewayCollector.url, OTEL_SERVICE_NAME: 'my-llm-gateway' } },
+  { ...STARTUP, env: { OTEL_EXPORTER_OTLP_ENDPOINT: disabledCollector.url, OTEL_SDK_DISABLED: 'true' } },
+])) as [GatewayProcess, GatewayProcess, GatewayProcess, GatewayProcess]
 t.teardown(async () => {
-  await Promise.all([preloaded.stop(), named.stop(), disabled.stop()])
-  await Promise.all([operatorCollector.close(), gatewayCollector.close(), disabledCollector.close()])
+  await Promise.all([preloaded.stop(), tracesOnly.stop(), named.stop(), disabled.stop()])
+  const collectors = [operatorCollector, tracesOnlyCollector, ownMetricsCollector, gatewayCollector, disabledCollector]
+  await Promise.all(collectors.map((c) => c.close()))
 })
 
 const hello = { model: 'demo-chat', messages: [{ role: 'user', content: 'hello' }] }
 
+function listening(gateway: GatewayProcess): Record<string, unknown> | undefined {
+  return gateway.logs().find((record) => record.msg === 'listening')
+}
+
 function telemetryMode(gateway: GatewayProcess): unknown {
-  return gateway.logs().find((record) => record.msg === 'listening')?.telemetry
+  return listening(gateway)?.telemetry
 }
 
 /** Longer than a span batch (50 ms) and two metric intervals (250 ms): what would be sent, was. */
@@ -41,6 +60,7 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 700))
 
 t.test('preloaded: the operator\'s provider and resource, nothing installed by the gateway', async (t) => {
   t.equal(telemetryMode(preloaded), 'preloaded', 'the listening line says telemetry: "preloaded"')
+  t.same(listening(preloaded)?.signals, { traces: 'preloaded TracerProvider', metrics: 'preloaded MeterProvider' })
 
   const answer = await postChat(preloaded.url, hello)
   t.equal(answer.status, 200)
@@ -68,13 +88,46 @@ t.test('preloaded: the operator\'s provider and resource, nothing installed by t
   const body = (await metrics.json()) as { error: { message: string } }
   t.match(body.error.message, /preloaded/i, 'and says the operator\'s MeterProvider is in charge')
 
+  const requests = await operatorCollector.waitFor(() => operatorCollector.latestMetric('llm.requests'), WAIT_MS)
+  t.equal(requests.resource['service.name'], 'operator-own', 'the llm metrics go to the operator\'s MeterProvider')
+
   await settle()
+  t.same(spanNames(operatorCollector, 'probe'), [], 'finding the preloaded provider made no span')
   t.equal(gatewayCollector.spans.filter((s) => s.traceId === traceId).length, 0, 'no span went to the gateway\'s own endpoint')
   // The only other gateway exporting there is the zero-config one named my-llm-gateway.
   const strangers = [...gatewayCollector.spans, ...gatewayCollector.metricExports].filter(
     (item) => item.resource['service.name'] !== 'my-llm-gateway',
   )
   t.equal(strangers.length, 0, 'the preloaded gateway installed no SDK or exporter of its own')
+})
+
+/** Spans named `name` the collector received (from any gateway exporting there). */
+function spanNames(collector: OtlpReceiver, name: string): string[] {
+  return collector.spans.filter((s) => s.name === name).map((s) => s.name)
+}
+
+t.test('traces-only preload: the operator\'s spans, the gateway\'s own metrics (and it says so)', async (t) => {
+  t.equal(telemetryMode(tracesOnly), 'preloaded', 'spans are the operator\'s')
+  t.match(
+    listening(tracesOnly)?.signals,
+    { traces: 'preloaded TracerProvider', metrics: /^GET \/metrics and OTLP to .*\/v1\/metrics \(no MeterProvider was preloaded\)$/ },
+    'the listening line says where metrics go, and why',
+  )
+  const answer = await postChat(tracesOnly.url, hello)
+  t.equal(answer.status, 200)
+  const traceId = answer.headers.get('x-trace-id') ?? ''
+  await tracesOnlyCollector.waitForSpans((s) => s.traceId === traceId && s.name === 'llm.request', 1, WAIT_MS)
+
+  const scrape = await fetch(`${tracesOnly.url}/metrics`)
+  t.equal(scrape.status, 200, '/metrics is served')
+  t.equal(metricSum(await scrape.text(), 'llm_requests_total', { llm_model: 'demo-chat' }), 1, 'and counts the request')
+  const pushed = await ownMetricsCollector.waitFor(() => ownMetricsCollector.latestMetric('llm.requests'), WAIT_MS)
+  t.equal(pushed.resource['service.name'], 'sik-llms-gateway', 'pushed over OTLP to OTEL_EXPORTER_OTLP_ENDPOINT, under the gateway\'s name')
+  t.equal(ownMetricsCollector.spans.length, 0, 'no span went there: traces are the operator\'s')
+  t.equal(tracesOnlyCollector.metricExports.length, 0, 'and no metric to the operator\'s trace pipeline')
+
+  await settle()
+  t.same(spanNames(tracesOnlyCollector, 'probe'), [], 'finding the preloaded provider made no span')
 })
 
 t.test('zero-config: the gateway\'s own setup, OTEL_SERVICE_NAME as the service name', async (t) => {

@@ -1,0 +1,32 @@
+// What the gateway reads from its callers' trace headers, and what it passes on to the providers
+// and tool servers it calls (third parties, not part of the caller's system).
+//
+// In: `traceparent` and `tracestate` (W3C Trace Context), so the gateway's spans join the
+// caller's trace and keep its trace state; `baggage` (W3C Baggage), available in the context.
+// Out: `traceparent` only. The caller's `tracestate` is vendor data meant for its own tracing
+// system, and its `baggage` may carry anything (user ids, tenant names); neither is sent on to
+// OpenAI, Anthropic or an MCP server. An operator who wants otherwise sets OTEL_PROPAGATORS.
+import type { Context, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api'
+import { TRACE_PARENT_HEADER, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core'
+
+export class CallerContextPropagator implements TextMapPropagator {
+  private readonly traceContext = new W3CTraceContextPropagator()
+  private readonly baggage = new W3CBaggagePropagator()
+
+  extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
+    return this.baggage.extract(this.traceContext.extract(context, carrier, getter), carrier, getter)
+  }
+
+  inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
+    // The W3C propagator writes traceparent and, when the context has one, tracestate: keep the first.
+    this.traceContext.inject(context, carrier, {
+      set: (target, key, value) => {
+        if (key === TRACE_PARENT_HEADER) setter.set(target, key, value)
+      },
+    })
+  }
+
+  fields(): string[] {
+    return [TRACE_PARENT_HEADER]
+  }
+}
