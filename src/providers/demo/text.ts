@@ -28,10 +28,19 @@ export function hash(text: string, seed = 2166136261): string {
   return (fnv(text, seed) >>> 0).toString(16).padStart(8, '0')
 }
 
+/** Ids need stability, not every character: a long text is hashed by its length and both ends. */
+const HASHED_END = 2048
+
 function fnv(text: string, seed: number): number {
   let h = seed
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619)
-  return h
+  const step = (i: number) => (h = Math.imul(h ^ text.charCodeAt(i), 16777619))
+  if (text.length <= 2 * HASHED_END) {
+    for (let i = 0; i < text.length; i++) step(i)
+    return h
+  }
+  for (let i = 0; i < HASHED_END; i++) step(i)
+  for (let i = text.length - HASHED_END; i < text.length; i++) step(i)
+  return Math.imul(h ^ text.length, 16777619)
 }
 
 /** The hash of a conversation's roles and texts, without building one big string of it. */
