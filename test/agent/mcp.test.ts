@@ -396,8 +396,8 @@ t.test('tool names that collide or are too long stop start-up', async (t) => {
   const longServer = 'p'.repeat(20)
   const path = writeConfig({
     mcpServers: {
-      [longServer]: { url: `${http.origin}/paged/mcp` },
-      clash: { url: `${http.origin}/paged/mcp?collide=1` },
+      [longServer]: { url: `${http.origin}/paged/mcp`, startTimeoutMs: 60_000 },
+      clash: { url: `${http.origin}/paged/mcp?collide=1`, startTimeoutMs: 60_000 },
       stdio: { ...stdioServer },
     },
   })

@@ -59,8 +59,9 @@ export class ServerState {
   /** When the current connection came up. */
   upSince: number | undefined
   restartTimer: NodeJS.Timeout | undefined
-  /** When the scheduled restart is due. */
+  /** When the scheduled restart is due, and the wait it was given (for the logs). */
   nextRestartAt: number | undefined
+  restartDelayMs: number | undefined
   restarting = false
   /** The restart under way, awaited by close(). */
   restartRun: Promise<void> | undefined
@@ -106,7 +107,7 @@ export class ServerState {
       this.error = `failed to start: ${errorMessage(error)}`
       this.scheduleRestart()
       this.logger.error(
-        { mcpServer: this.name, transport: this.kind, reason: this.error + this.stderrNote, retryInMs: this.retryInMs() },
+        { mcpServer: this.name, transport: this.kind, reason: this.error + this.stderrNote, retryInMs: this.restartDelayMs },
         `MCP server ${this.name} failed to start`,
       )
       return []
@@ -118,12 +119,8 @@ export class ServerState {
     if (this.healthy || this.error === undefined) return undefined
     let next = ''
     if (this.restarting) next = '; restarting now'
-    else if (this.nextRestartAt !== undefined) next = `; restarting in ${Math.max(1, Math.ceil(this.retryInMs()! / 1000))} s`
+    else if (this.nextRestartAt !== undefined) next = `; restarting in ${Math.max(1, Math.ceil((this.nextRestartAt - Date.now()) / 1000))} s`
     return this.scrubber.scrub(this.error + next + this.stderrNote)
-  }
-
-  retryInMs(): number | undefined {
-    return this.nextRestartAt === undefined ? undefined : Math.max(0, this.nextRestartAt - Date.now())
   }
 
   private up(conn: Connection): void {
@@ -235,7 +232,7 @@ export class ServerState {
     this.upSince = undefined
     this.scheduleRestart()
     this.logger.error(
-      { mcpServer: this.name, reason: this.error + this.stderrNote, retryInMs: this.retryInMs() },
+      { mcpServer: this.name, reason: this.error + this.stderrNote, retryInMs: this.restartDelayMs },
       `MCP server ${this.name} ${reason}`,
     )
     if (!conn.closed) {
@@ -252,6 +249,7 @@ export class ServerState {
     const { firstDelayMs, maxDelayMs } = this.policy
     const delay = Math.min(maxDelayMs, firstDelayMs * 2 ** Math.min(this.failures, 30))
     this.failures++
+    this.restartDelayMs = delay
     this.nextRestartAt = Date.now() + delay
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined
@@ -298,7 +296,7 @@ export class ServerState {
       this.error = `${this.discovered ? 'restart failed' : 'failed to start'}: ${errorMessage(error)}`
       this.scheduleRestart()
       this.logger.error(
-        { mcpServer: this.name, reason: this.error + this.stderrNote, retryInMs: this.retryInMs() },
+        { mcpServer: this.name, reason: this.error + this.stderrNote, retryInMs: this.restartDelayMs },
         `MCP server ${this.name} could not be ${this.discovered ? 'restarted' : 'started'}`,
       )
     } finally {
