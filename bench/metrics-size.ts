@@ -2,8 +2,10 @@
 // `node bench/metrics-size.ts [models=1000] [batches=100]`. Starts the gateway with OpenAI sent to
 // the upstream emulator, sends one chat request for each of `models` distinct unknown-but-routable
 // model names (`gpt-x-<n>`, answered by the emulator), then `batches` evaluation batches of 10
-// evaluations, each with its own name and three criteria of its own; prints the /metrics size and
-// the median time of five scrapes, and the /health latency measured during a scrape.
+// evaluations, each with its own name and three criteria of its own; prints the /metrics size, the
+// median time of five scrapes and of a /health sent right behind each, and the gateway's CPU time
+// per scrape over 20 (from /proc, so a busy machine slows the wall times but not this one).
+import { readFileSync } from 'node:fs'
 import { startGateway } from '../test/support/gateway.ts'
 import { providerEnv, startUpstream } from '../test/support/upstream.ts'
 
@@ -36,13 +38,23 @@ async function scrape(): Promise<{ bytes: number; ms: number; healthMs: number }
   return { bytes: body.byteLength, ms: performance.now() - started, healthMs }
 }
 
+/** User + system CPU time of the gateway process so far, in ms (Linux). */
+function cpuMs(): number {
+  const fields = readFileSync(`/proc/${gateway.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // utime, stime in clock ticks of 1/100 s
+}
+
 async function report(what: string): Promise<void> {
   const runs = []
   for (let i = 0; i < 5; i++) runs.push(await scrape())
+  const before = cpuMs()
+  for (let i = 0; i < 20; i++) await (await fetch(`${gateway.url}/metrics`)).arrayBuffer()
+  const cpuPerScrape = (cpuMs() - before) / 20
   const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!
   console.log(
     `${what}: /metrics ${(runs[0]!.bytes / 1024).toFixed(0)} KiB, scrape ${median(runs.map((r) => r.ms)).toFixed(1)} ms ` +
-      `(median of 5), /health behind it ${median(runs.map((r) => r.healthMs)).toFixed(1)} ms`,
+      `(median of 5), /health behind it ${median(runs.map((r) => r.healthMs)).toFixed(1)} ms, ` +
+      `gateway CPU ${cpuPerScrape.toFixed(1)} ms per scrape`,
   )
 }
 
