@@ -351,6 +351,7 @@ for (const name of REPLAYED) {
       }
       t.equal(metricSum(after, 'llm_requests_total', labels) - metricSum(before, 'llm_requests_total', labels), 1, 'the call was counted')
       t.equal(metricSum(after, 'llm_tokens_input_total', labels) - metricSum(before, 'llm_tokens_input_total', labels), 0, 'and no tokens were made up')
+      t.equal(metricSum(after, 'llm_requests_unmetered_total', labels) - metricSum(before, 'llm_requests_unmetered_total', labels), 1, 'but counted as unmetered')
       t.comment(`RESULT ${name}: no usage recorded → no usage, no cost_usd`)
       return
     }
