@@ -1,25 +1,25 @@
 // JSON request bodies: Fastify's parser (prototype-poisoning guard included) with the reason said
-// when it refuses a body, a nesting limit, and large bodies handled in slices.
+// when it refuses a body, and limits on what a body may hold, so that no body can hold the one
+// event loop every other caller waits on.
 //
-// Up to BODY_LIMIT_BYTES (10 MiB by default) of JSON is a few hundred milliseconds of parsing,
-// validating and re-serialising on a loaded machine, all of it on the one event loop every other
-// caller waits on. A large body is therefore handled in three turns (parse | validate | handle)
-// with other callers served in between, and nothing here costs more than one pass over the text.
+// Up to BODY_LIMIT_BYTES (10 MiB by default) of text is cheap to parse when it is a few big
+// strings (a prompt, a base64 image): what costs is structure. 10 MB of small objects is ~700,000
+// of them, and every step (parsing, validating, translating, serialising for the upstream) is then
+// 100–400 ms of a blocked event loop; before the fixes of issue 10 some steps were quadratic on
+// top. So a body may hold at most MAX_JSON_ITEMS items (array elements and object members, far
+// beyond any context window: 1,000 messages with tool calls are ~10,000) and nest MAX_JSON_DEPTH
+// levels; both are read from the text in one pass before it is parsed. A large body is also handled
+// in three turns of the event loop (parse | validate | handle), other callers served in between.
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
-import { invalidRequest } from './errors.ts'
+import { GatewayError, invalidRequest } from './errors.ts'
 
 /** Deeper than this is junk, not a request: serialising it again for the upstream would overflow the stack. */
 export const MAX_JSON_DEPTH = 128
+/** Array elements and object members in one body. */
+export const MAX_JSON_ITEMS = 100_000
 
-/** Bodies from this many characters on are handled in slices; smaller ones in one go, as before. */
+/** Bodies from this many characters on are handled in slices; smaller ones in one go. */
 const LARGE_BODY_CHARS = 256 * 1024
-
-const QUOTE = 0x22
-const BACKSLASH = 0x5c
-const OPEN_ARRAY = 0x5b
-const OPEN_OBJECT = 0x7b
-const CLOSE_ARRAY = 0x5d
-const CLOSE_OBJECT = 0x7d
 
 export function registerJsonBodies(app: FastifyInstance): void {
   // JSON only: Fastify's default text/plain parser would hand the schema a string ("must be
@@ -30,6 +30,8 @@ export function registerJsonBodies(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string
+    const excess = beyondLimits(text)
+    if (excess) return done(excess, undefined)
     parseJson(request, text, (error: Error | null, value?: unknown) => {
       if (error) {
         if ((error as FastifyError).code !== 'FST_ERR_CTP_INVALID_JSON_BODY') return done(error, undefined)
@@ -39,9 +41,6 @@ export function registerJsonBodies(app: FastifyInstance): void {
           return done(invalidRequest(`The request body is not valid JSON: ${(syntax as Error).message}`), undefined)
         }
         return done(invalidRequest('The request body contains a `__proto__` or `constructor.prototype` key, which is refused.'), undefined)
-      }
-      if (nestedBeyond(text, MAX_JSON_DEPTH)) {
-        return done(invalidRequest(`The request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`), undefined)
       }
       if (text.length < LARGE_BODY_CHARS) return done(null, value)
       // Validation would follow on this same turn of the event loop: other callers go first.
@@ -56,28 +55,53 @@ export function registerJsonBodies(app: FastifyInstance): void {
   })
 }
 
+/** The error for a body past MAX_JSON_DEPTH or MAX_JSON_ITEMS, if it is. */
+function beyondLimits(json: string): GatewayError | undefined {
+  const shape = jsonShape(json, MAX_JSON_DEPTH, MAX_JSON_ITEMS)
+  if (shape === 'too deep') return invalidRequest(`The request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`)
+  if (shape === 'too many items') {
+    return new GatewayError(
+      'payload_too_large',
+      `The request body holds more than ${MAX_JSON_ITEMS.toLocaleString('en')} items (array elements and object members).`,
+    )
+  }
+  return undefined
+}
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const COMMA = 0x2c
+const OPEN_ARRAY = 0x5b
+const OPEN_OBJECT = 0x7b
+const CLOSE_ARRAY = 0x5d
+const CLOSE_OBJECT = 0x7d
+
 /**
- * Whether objects and arrays in `json` (text that JSON.parse accepted) nest more than `limit`
- * levels deep, the outermost being level 1. Read from the text: walking the parsed value
- * (Object.values of every object, level by level) cost as much as parsing it, 200–400 ms for
- * 10 MB of small objects or one object of 500,000 keys. Strings are skipped with indexOf.
+ * Whether JSON text nests objects and arrays more than `maxDepth` levels deep (the outermost is
+ * level 1) or holds more than `maxItems` items, counted as its commas and containers (an upper
+ * bound on elements and members). One pass, nothing allocated, strings skipped with indexOf: a few
+ * ms for 10 MB. Walking the parsed value instead cost as much as parsing it.
  */
-export function nestedBeyond(json: string, limit: number): boolean {
+export function jsonShape(json: string, maxDepth: number, maxItems: number): 'too deep' | 'too many items' | 'within limits' {
   let depth = 0
+  let items = 0
   for (let i = 0; i < json.length; i++) {
     const c = json.charCodeAt(i)
     if (c === QUOTE) {
       i = closingQuote(json, i)
+    } else if (c === COMMA) {
+      if (++items > maxItems) return 'too many items'
     } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
-      if (++depth > limit) return true
+      if (++depth > maxDepth) return 'too deep'
+      if (++items > maxItems) return 'too many items'
     } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
       depth--
     }
   }
-  return false
+  return 'within limits'
 }
 
-/** The index of the quote that ends the string opened at `open`. */
+/** The index of the quote that ends the string opened at `open` (the end of the text if none does). */
 function closingQuote(json: string, open: number): number {
   let at = json.indexOf('"', open + 1)
   // A quote after an odd number of backslashes is escaped: part of the string.

@@ -327,6 +327,40 @@ t.test('a tool round trip: tool_use blocks, merged tool results, thinking blocks
   ])
 })
 
+t.test('caller-sized lists: 20,000 turns of one role merge into one, 200,000 system parts pass whole', async (t) => {
+  // Issue 10: the merge copied the merged list every time (quadratic), and the system parts were
+  // spread into a call (a stack overflow, a 500). Their timing is test/hardening/event-loop.test.ts.
+  const many = Array.from({ length: 20_000 }, (_, i) => ({ role: 'user', content: `m${i}` }))
+  const merged = toAnthropicRequest(chat({ messages: many }), 'claude-sonnet-4-5').params.messages
+  t.equal(merged.length, 1, 'one user turn')
+  const blocks = merged[0]?.content as Array<{ text: string }>
+  t.equal(blocks.length, 20_000, 'every message a text block')
+  t.same([blocks[0]?.text, blocks[9_999]?.text, blocks[19_999]?.text], ['m0', 'm9999', 'm19999'], 'in order')
+
+  const parts = Array.from({ length: 200_000 }, (_, i) => ({ type: 'text', text: `s${i}` }))
+  const { params } = toAnthropicRequest(chat({ messages: [{ role: 'system', content: parts }, { role: 'user', content: 'hi' }] }), 'claude-sonnet-4-5')
+  t.equal(params.system?.length, 200_000)
+  t.same((params.system as Array<{ text: string }>)[199_999], { type: 'text', text: 's199999' })
+
+  const calls = Array.from({ length: 200_000 }, (_, i) => ({ id: `c${i}`, type: 'function', function: { name: 'f', arguments: '{}' } }))
+  const withCalls = toAnthropicRequest(chat({ messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: null, tool_calls: calls }] }), 'claude-sonnet-4-5')
+  t.equal((withCalls.params.messages[1]?.content as unknown[]).length, 200_000, '200,000 tool calls, 200,000 tool_use blocks')
+})
+
+t.test("merging turns leaves the caller's messages as they were", async (t) => {
+  const first = [{ type: 'text', text: 'one' }]
+  const messages = [
+    { role: 'user', content: first },
+    { role: 'user', content: 'two' },
+    { role: 'user', content: [{ type: 'text', text: 'three' }] },
+  ]
+  const before = structuredClone(messages)
+  const { params } = toAnthropicRequest(chat({ messages }), 'claude-sonnet-4-5')
+  t.same(params.messages, [{ role: 'user', content: [{ type: 'text', text: 'one' }, { type: 'text', text: 'two' }, { type: 'text', text: 'three' }] }])
+  t.same(messages, before, 'nothing appended to the caller\'s arrays')
+  t.equal(first.length, 1)
+})
+
 t.test('an assistant turn with empty content and tool calls sends no empty text block', async (t) => {
   const { params } = toAnthropicRequest(
     chat({
