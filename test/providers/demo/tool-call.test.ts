@@ -46,8 +46,9 @@ t.test('the largest hostile prompts take milliseconds, not seconds', async (t) =
     const args = argumentsFor(calculator, prompt)
     pickTool({ model: 'demo-chat', messages: [] }, [calculator], prompt)
     const ms = performance.now() - started
-    // Generous for a loaded CI machine; the old expression took 6.3 s on the first one alone.
-    t.ok(ms < 1000, `${name}: ${Math.round(ms)} ms`)
+    // Generous for a loaded CI machine: the old expression took 6.3 s on 80 KB, and being
+    // quadratic it would take days on 10 MB; one linear pass is milliseconds to a few hundred.
+    t.ok(ms < (prompt.length > 100_000 ? 5000 : 1000), `${name}: ${Math.round(ms)} ms`)
     t.ok(args.length <= 1100, `bounded arguments (${args.length} characters), like any model output`)
   }
   t.same(JSON.parse(argumentsFor(calculator, 'Solve: 15 * 23 + 7')), { expression: '15 * 23 + 7' })
@@ -61,7 +62,7 @@ t.test('the other per-prompt work is linear too: text, ids, stream pieces', asyn
   hashMessages(messages)
   const pieces = piecesOf('word '.repeat(BODY_LIMIT / 5))
   const ms = performance.now() - started
-  t.ok(ms < 1000, `200,000 parts, 200,000 messages, a 10 MB answer: ${Math.round(ms)} ms`)
+  t.ok(ms < 5000, `200,000 parts, 200,000 messages, a 10 MB answer: ${Math.round(ms)} ms`)
   t.ok(pieces.length <= 64, `a long answer streams in ${pieces.length} pieces, not one per word`)
   t.equal(pieces.join(''), 'word '.repeat(BODY_LIMIT / 5), 'and the pieces add up to it')
   const emoji = piecesOf('🙂🙂🙂 '.repeat(100))
