@@ -10,6 +10,7 @@
 import t from 'tap'
 import { Worker } from 'node:worker_threads'
 import { startGateway } from '../support/gateway.ts'
+import { whilePollingHealth } from '../support/health-poll.ts'
 import type { Reply } from '../support/upstream.ts'
 import { MAX_JSON_ITEMS } from '../../src/json-body.ts'
 import type { WorkerReady, WorkerRequest } from './upstream-worker.ts'
@@ -181,40 +182,18 @@ function largestTaken(shape: Shape, target: Target): string {
 /** A subtest's `t`. */
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
-interface Outcome {
-  status: number
-  text: string
-  ms: number
-  worstHealthMs: number
-}
-
-/** Sends `body` while polling /health every ~20 ms; the worst /health latency seen meanwhile. */
-async function sendWhilePolling(path: string, body: string): Promise<Outcome> {
-  let worst = 0
-  let done = false
-  const poll = (async () => {
-    while (!done) {
-      const started = performance.now()
-      const response = await fetch(`${gateway.url}/health`)
-      await response.arrayBuffer()
-      worst = Math.max(worst, performance.now() - started)
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-  })()
-  const started = performance.now()
-  try {
+/** POSTs `body` to `path` while /health is polled: the answer, and the slowest /health meanwhile. */
+async function sendWhilePolling(path: string, body: string) {
+  const { result, ms, worstHealthMs } = await whilePollingHealth(gateway.url, async () => {
     const response = await fetch(`${gateway.url}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body,
       signal: AbortSignal.timeout(ANSWER_WITHIN_MS),
     })
-    const text = await response.text()
-    return { status: response.status, text, ms: performance.now() - started, worstHealthMs: worst }
-  } finally {
-    done = true
-    await poll
-  }
+    return { status: response.status, text: await response.text() }
+  })
+  return { ...result, ms, worstHealthMs }
 }
 
 /** Subtest body: the body answers without a 5xx and /health stays responsive. */
