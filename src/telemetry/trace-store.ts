@@ -2,10 +2,13 @@
 // returned trace_id leads somewhere on a laptop without Jaeger: GET /v1/traces/{id} and the
 // /traces pages read it. Bounded by trace count and by an estimate of bytes; the trace written
 // longest ago goes first. It runs for every span of every request, so onEnd stays cheap: it
-// copies the span's strings (see ownString) and adds up a size estimate; no JSON, no timers.
-import { SpanKind, SpanStatusCode, type Attributes, type AttributeValue, type HrTime, type Link } from '@opentelemetry/api'
+// copies the span's strings (trace-store-copy.ts) and adds up a size estimate; no JSON, no timers.
+import { SpanKind, SpanStatusCode, type Attributes, type HrTime, type Link } from '@opentelemetry/api'
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace'
 import { LINK_ATTR, LINK_TYPE_EVALUATION } from './names.ts'
+import { StringCopies } from './trace-store-copy.ts'
+
+export { MAX_STORED_STRING_CHARS } from './trace-store-copy.ts'
 
 export type SpanKindName = 'INTERNAL' | 'SERVER' | 'CLIENT' | 'PRODUCER' | 'CONSUMER'
 export type StatusCodeName = 'UNSET' | 'OK' | 'ERROR'
@@ -96,8 +99,6 @@ interface TraceEntry {
 export const DEFAULT_MAX_SPANS_PER_TRACE = 2000
 /** Per trace; an evaluation list beyond this would be a loop gone wrong, not a review. */
 const MAX_EVALUATIONS_PER_TRACE = 200
-/** Longer strings (captured prompts, when capture is on) are cut in the store, not in the export. */
-export const MAX_STORED_STRING_CHARS = 32 * 1024
 
 // The estimate (calibrated against heap snapshots with bench/trace-store.ts): the record and its
 // status/links arrays, plus per attribute a dictionary slot and its value. Strings count a byte a
@@ -138,54 +139,6 @@ function attributesBytes(attributes: Attributes): number {
   return sum
 }
 
-/**
- * A copy of `value` that keeps no larger string alive. In V8 a `slice()` of 13 characters or more
- * is a view that pins its whole source, and a concatenation or template literal of 13 or more is a
- * pair of references to its parts (https://issues.chromium.org/issues/41040398): 32 KB cut from a
- * 4 MB captured prompt kept the 4 MB, and any short attribute sliced out of a large body would do
- * the same. `(' ' + value).slice(1)` makes V8 flatten the concatenation into a fresh string, so the
- * result is a view of that copy only (one character longer), never of `value`'s source; about 50 ns
- * for a short string. Shorter strings are always fresh flat copies in V8 already.
- */
-export function ownString(value: string): string {
-  return value.length < 13 ? value : (' ' + value).slice(1)
-}
-
-/** A string as stored: cut beyond MAX_STORED_STRING_CHARS (captured prompts), and the store's own copy. */
-function keptString(value: string): string {
-  if (value.length <= MAX_STORED_STRING_CHARS) return ownString(value)
-  // Not between the two halves of a surrogate pair.
-  const end = isHighSurrogate(value.charCodeAt(MAX_STORED_STRING_CHARS - 1)) ? MAX_STORED_STRING_CHARS - 1 : MAX_STORED_STRING_CHARS
-  return ownString(`${value.slice(0, end)}… [${value.length - end} more characters not kept by the trace store]`)
-}
-
-const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff
-
-function keptValue(value: AttributeValue): AttributeValue {
-  if (typeof value === 'string') return keptString(value)
-  if (!Array.isArray(value)) return value
-  // Arrays of strings are copied item by item; arrays of numbers or booleans hold no strings.
-  if (!value.some((item) => typeof item === 'string')) return value.slice()
-  return (value as Array<string | null | undefined>).map((item) => (typeof item === 'string' ? keptString(item) : item))
-}
-
-/**
- * The store's copy of a span's attributes: every string its own and over-long ones cut. Keys need
- * no copy: an object key is an internalized string, which V8 copies out of any larger source.
- */
-function keptAttributes(attributes: Attributes | undefined): Attributes {
-  const copy: Attributes = {}
-  if (!attributes) return copy
-  for (const key in attributes) {
-    const value = attributes[key]
-    if (value !== undefined) copy[key] = keptValue(value)
-  }
-  return copy
-}
-
-function keptLink(link: Link): LinkRecord {
-  return { traceId: ownString(link.context.traceId), spanId: ownString(link.context.spanId), attributes: keptAttributes(link.attributes) }
-}
 
 function isEvaluationLink(link: LinkRecord): boolean {
   return link.attributes[LINK_ATTR.type] === LINK_TYPE_EVALUATION
@@ -204,6 +157,7 @@ export class TraceStore implements SpanProcessor {
   private lastTraceId: string | undefined
   private bytes = 0
   private evicted = 0
+  private readonly copies = new StringCopies()
 
   constructor(options: TraceStoreOptions) {
     this.maxTraces = options.maxTraces
@@ -222,16 +176,18 @@ export class TraceStore implements SpanProcessor {
     if (this.maxTraces <= 0) return
     const context = span.spanContext()
     const entry = this.entryFor(context.traceId)
-    const name = keptString(span.name)
-    const attributes = keptAttributes(span.attributes)
-    const statusMessage = span.status.message ? keptString(span.status.message) : undefined
-    const links = span.links.length === 0 ? NO_LINKS : span.links.map(keptLink)
+    const copies = this.copies
+    const name = copies.string(span.name)
+    const attributes = copies.attributes(span.attributes)
+    const statusMessage = span.status.message ? copies.string(span.status.message) : undefined
+    const links = span.links.length === 0 ? NO_LINKS : span.links.map((link) => this.keptLink(link))
     let bytes = SPAN_BYTES + name.length + attributesBytes(attributes) + (statusMessage ? valueBytes(statusMessage) : 0)
     for (const link of links) bytes += LINK_BYTES + attributesBytes(link.attributes)
     const record: SpanRecord = {
       traceId: entry.traceId,
-      spanId: ownString(context.spanId),
-      parentSpanId: span.parentSpanContext ? ownString(span.parentSpanContext.spanId) : undefined,
+      // The SDK makes ids as fresh strings; a remote parent's id is parsed out of a caller's header.
+      spanId: context.spanId,
+      parentSpanId: span.parentSpanContext?.isRemote ? copies.string(span.parentSpanContext.spanId) : span.parentSpanContext?.spanId,
       name,
       kind: span.kind,
       startTime: span.startTime,
@@ -310,11 +266,16 @@ export class TraceStore implements SpanProcessor {
     return oldest
   }
 
+  private keptLink(link: Link): LinkRecord {
+    const { traceId, spanId } = link.context
+    return { traceId: this.copies.string(traceId), spanId: this.copies.string(spanId), attributes: this.copies.attributes(link.attributes) }
+  }
+
   private entryFor(traceId: string): TraceEntry {
     let entry = this.traces.get(traceId)
     if (!entry) {
       // The id may be a slice of a caller's traceparent header: the store keys and keeps its own copy.
-      const id = ownString(traceId)
+      const id = this.copies.string(traceId)
       entry = { traceId: id, spans: [], evaluations: [], bytes: TRACE_BYTES, dropped: 0 }
       this.bytes += TRACE_BYTES
       this.traces.set(id, entry)

@@ -17,11 +17,11 @@ const STORE_MAX_BYTES = 8 * 1024 * 1024
 /** Retaining the prompts would cost REQUESTS × 4 MB (320 MB) at least; the store's own share is 8 MB. */
 const MAX_GROWTH_MB = 150
 
-t.setTimeout(300_000)
+t.setTimeout(600_000)
 
 const gcOnSignal = fileURLToPath(new URL('./fixtures/gc-on-signal.mjs', import.meta.url))
 const gateway = await startGateway({
-  timeoutMs: 45_000,
+  timeoutMs: 90_000,
   nodeArgs: ['--expose-gc', '--import', gcOnSignal],
   env: {
     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true',
