@@ -33,12 +33,17 @@ export interface CollectorWatchOptions {
   signals: { traces: boolean; metrics: boolean }
 }
 
+type Signal = 'traces' | 'metrics'
+
 /**
- * Follows export results: the first failure to reach the collector is logged once, with the
- * endpoint and what is lost; a later success ends the outage (and a new one is logged again).
+ * Follows export results per signal: the first failure to reach the collector is logged once,
+ * with the endpoint and what is lost; once every signal got through again, a new outage is
+ * logged again.
  */
 export class CollectorWatch {
-  private unreachable: string | undefined
+  /** Signals whose last export failed to reach the collector, with the error code. */
+  private readonly down = new Map<Signal, string>()
+  private said = false
   private readonly options: CollectorWatchOptions
 
   constructor(options: CollectorWatchOptions) {
@@ -46,21 +51,21 @@ export class CollectorWatch {
   }
 
   /** Wraps an exporter's `export` so that every result it reports is seen here first. */
-  watch<T extends { export(items: never, done: (result: ExportResult) => void): void }>(exporter: T): T {
+  watch<T extends { export(items: never, done: (result: ExportResult) => void): void }>(exporter: T, signal: Signal): T {
     type Export = (items: unknown, done: (result: ExportResult) => void) => void
     const target = exporter as unknown as { export: Export }
     const original = target.export.bind(exporter)
     target.export = (items, done) =>
       original(items, (result) => {
-        this.record(result)
+        this.record(signal, result)
         done(result)
       })
     return exporter
   }
 
-  /** The last export failed to reach the collector (and none has succeeded since). */
-  get isUnreachable(): boolean {
-    return this.unreachable !== undefined
+  /** The last export of `signal` failed to reach the collector (and none has succeeded since). */
+  isUnreachable(signal: Signal): boolean {
+    return this.down.has(signal)
   }
 
   /** Where exports go, as the exporters read it from the environment, for messages. */
@@ -74,26 +79,35 @@ export class CollectorWatch {
     return [...endpoints].join(' / ')
   }
 
-  /** True when the error was the collector's absence (then it has been said, once). */
-  sawError(error: unknown): boolean {
-    const code = unreachableCode(error)
-    if (!code) return false
-    if (this.unreachable === undefined) {
-      this.unreachable = code
-      const { signals, tracesPage } = this.options
-      const lost = signals.traces && signals.metrics ? 'spans and metrics are' : signals.traces ? 'spans are' : 'metrics are'
-      const still = [tracesPage ? '/traces' : '', signals.metrics ? '/metrics' : ''].filter(Boolean).join(' and ')
-      this.options.warn(
-        `OTLP collector at ${this.endpoint} is unreachable (${code}): ${lost} not exported` +
-          (still ? `; ${still} still work${still.includes(' and ') ? '' : 's'}` : ''),
-      )
+  private record(signal: Signal, result: ExportResult): void {
+    if (result.code === ExportResultCode.SUCCESS) {
+      this.down.delete(signal)
+      if (this.down.size === 0) this.said = false
+      return
     }
-    return true
+    const code = unreachableCode(result.error)
+    if (!code) return
+    this.down.set(signal, code)
+    this.announce(code)
   }
 
-  private record(result: ExportResult): void {
-    if (result.code === ExportResultCode.SUCCESS) this.unreachable = undefined
-    else this.sawError(result.error)
+  private announce(code: string): void {
+    if (this.said) return
+    this.said = true
+    const { signals, tracesPage } = this.options
+    const lost = signals.traces && signals.metrics ? 'spans and metrics are' : signals.traces ? 'spans are' : 'metrics are'
+    const still = [tracesPage ? '/traces' : '', signals.metrics ? '/metrics' : ''].filter(Boolean).join(' and ')
+    this.options.warn(
+      `OTLP collector at ${this.endpoint} is unreachable (${code}): ${lost} not exported` +
+        (still ? `; ${still} still work${still.includes(' and ') ? '' : 's'}` : ''),
+    )
+  }
+
+  /** True when a complaint is about the collector's absence (then it has been said, once). */
+  private isOutage(part: unknown): boolean {
+    const code = unreachableCode(part)
+    if (code) this.announce(code)
+    return code !== undefined
   }
 
   /**
@@ -104,10 +118,10 @@ export class CollectorWatch {
   install(): void {
     const seen = new Set<string>()
     const once = (message: unknown, ...args: unknown[]) => {
-      if ([message, ...args].some((part) => this.sawError(part))) return
+      if ([message, ...args].some((part) => this.isOutage(part))) return
       const text = [message, ...args].map(describe).filter(Boolean).join(' ')
       // An export timing out while the collector is known down is the same outage, already said.
-      if (this.isUnreachable && /export/i.test(text)) return
+      if (this.down.size > 0 && /export/i.test(text)) return
       const key = text.replace(/\d+/g, '#').slice(0, 200)
       if (seen.has(key)) return
       seen.add(key)

@@ -133,13 +133,13 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const metricReaders: MetricReaders = !prometheus
     ? []
     : ownReader
-      ? [new PeriodicExportingMetricReader({ exporter: watch.watch(new OTLPMetricExporter()), exportIntervalMillis, exportTimeoutMillis }), prometheus]
+      ? [new PeriodicExportingMetricReader({ exporter: watch.watch(new OTLPMetricExporter(), 'metrics'), exportIntervalMillis, exportTimeoutMillis }), prometheus]
       : [prometheus]
   const stopProviders = ownTraces
     ? startTracing(env, options, serviceName, metricReaders, watch)
     : startOwnMetrics(serviceName, metricReaders)
   const push: MetricPush | undefined = prometheus && !ownReader
-    ? startMetricPush(prometheus, watch.watch(new OTLPMetricExporter()), exportIntervalMillis, exportTimeoutMillis)
+    ? startMetricPush(prometheus, watch.watch(new OTLPMetricExporter(), 'metrics'), exportIntervalMillis, exportTimeoutMillis)
     : undefined
   const flushOwn = async () => {
     // The last metric points are collected before the SDK shuts its reader down; then they are
@@ -160,7 +160,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       const ours = flushOwn()
       const theirs = flushPreloaded(preloaded)
       // Waiting for a collector known to be down would only hold up the exit for the export timeout.
-      if (watch.isUnreachable) {
+      if (watch.isUnreachable(ownTraces ? 'traces' : 'metrics')) {
         await withinBudget(theirs, budgetMs, '')
         return { flushed: false, reason: `${ownTraces ? 'spans' : 'metrics'} not exported: collector unreachable (${watch.endpoint})` }
       }
@@ -180,7 +180,7 @@ function startTracing(
   const instrumentations = getNodeAutoInstrumentations(instrumentationConfig(env))
   const exportProcessor = new CountingBatchProcessor(
     (selfObsMeterProvider) =>
-      new BatchSpanProcessor({ exporter: watch.watch(new OTLPTraceExporter()), ...batchOptionsFromEnv(env), selfObsMeterProvider }),
+      new BatchSpanProcessor({ exporter: watch.watch(new OTLPTraceExporter(), 'traces'), ...batchOptionsFromEnv(env), selfObsMeterProvider }),
   )
   const sdk = new NodeSDK({
     serviceName,

@@ -4,7 +4,9 @@ import t from 'tap'
 import type { GatewayProcess } from '../support/gateway.ts'
 import { postChat, startGateways } from './helpers.ts'
 
-t.setTimeout(180_000)
+// Real gateway processes: on a loaded machine start-up alone can take minutes.
+t.setTimeout(600_000)
+const STARTUP_MS = 240_000
 
 /** Nothing listens on the discard port: every export is refused. */
 const DEAD = 'http://127.0.0.1:9'
@@ -18,8 +20,8 @@ const DEFAULT_TIMINGS = {
 
 const [noticed, fresh] = (await startGateways([
   // Fast batches and metric pushes (the test support's): many failed exports within a second.
-  { env: { OTEL_EXPORTER_OTLP_ENDPOINT: DEAD } },
-  { env: { OTEL_EXPORTER_OTLP_ENDPOINT: DEAD, ...DEFAULT_TIMINGS } },
+  { timeoutMs: STARTUP_MS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: DEAD } },
+  { timeoutMs: STARTUP_MS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: DEAD, ...DEFAULT_TIMINGS } },
 ])) as [GatewayProcess, GatewayProcess]
 t.teardown(() => Promise.all([noticed.stop('SIGKILL'), fresh.stop('SIGKILL')]))
 

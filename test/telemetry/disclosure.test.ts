@@ -11,12 +11,14 @@ import { parsePrometheus, select } from '../support/prometheus.ts'
 import { providerEnv, startUpstream } from '../support/upstream.ts'
 import { chatSpans, postChat, randomSpanId, randomTraceId, startGateways, traceparent, WAIT_MS } from './helpers.ts'
 
-t.setTimeout(180_000)
+// Real gateway processes: on a loaded machine start-up alone can take minutes.
+t.setTimeout(600_000)
+const STARTUP_MS = 240_000
 
 const receiver = await startOtlpReceiver()
 const upstream = await startUpstream()
 const [gateway] = (await startGateways([
-  { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...providerEnv(upstream) } },
+  { timeoutMs: STARTUP_MS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...providerEnv(upstream) } },
 ])) as [GatewayProcess]
 t.teardown(async () => {
   await gateway.stop()

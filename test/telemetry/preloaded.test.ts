@@ -23,8 +23,8 @@ const gatewayCollector = await startOtlpReceiver()
 const disabledCollector = await startOtlpReceiver()
 
 // Four gateways start at once: on a loaded machine that takes longer than one alone.
-t.setTimeout(300_000)
-const STARTUP = { timeoutMs: 120_000 }
+t.setTimeout(600_000)
+const STARTUP = { timeoutMs: 240_000 }
 const [preloaded, tracesOnly, named, disabled] = (await startGateways([
   {
     ...STARTUP,

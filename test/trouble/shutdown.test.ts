@@ -8,13 +8,13 @@ import { FIRST_CONTENT, readUntil } from '../support/read-until.ts'
 import { sseEvents } from '../support/upstream.ts'
 
 // Gateways are real processes: on a loaded machine their start-up alone can near tap's 30 s default.
-t.setTimeout(120_000)
+t.setTimeout(600_000)
 
 const receiver = await startOtlpReceiver()
 // Started together (start-up is the slow part); each test sends its own signal.
 const [draining, shortDeadline, idle] = await Promise.all([
   startGateway({
-    timeoutMs: 30_000,
+    timeoutMs: 240_000,
     env: {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       // Spans would otherwise wait a minute in the batch: only the shutdown flush can deliver them.
@@ -23,8 +23,8 @@ const [draining, shortDeadline, idle] = await Promise.all([
       SHUTDOWN_TIMEOUT_MS: '15000',
     },
   }),
-  startGateway({ timeoutMs: 30_000, env: { DEMO_TOKEN_DELAY_MS: '150', SHUTDOWN_TIMEOUT_MS: '500' } }),
-  startGateway({ timeoutMs: 30_000 }),
+  startGateway({ timeoutMs: 240_000, env: { DEMO_TOKEN_DELAY_MS: '150', SHUTDOWN_TIMEOUT_MS: '500' } }),
+  startGateway({ timeoutMs: 240_000 }),
 ])
 t.teardown(async () => {
   // Only does something when a test failed before its gateway exited.
