@@ -87,7 +87,7 @@ export class ChatService {
     const call = new LlmCall({
       provider: route.adapter.name,
       model: route.model,
-      requestedModel: request.model,
+      requestedModel: route.requested,
       streaming,
       messagesCount: request.messages.length,
       temperature: request.temperature,

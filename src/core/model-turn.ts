@@ -95,6 +95,7 @@ export async function runModelTurn(
     {
       provider: route.adapter.name,
       model: route.model,
+      requestedModel: route.requested,
       streaming: true,
       messagesCount: request.messages.length,
       temperature: request.temperature,

@@ -8,6 +8,8 @@ export interface Route {
   adapter: ProviderAdapter
   /** The model id sent upstream, without the provider prefix. */
   model: string
+  /** The model as the caller named it: an alias, `provider/model`, or `model` itself. */
+  requested: string
 }
 
 /** A provider the gateway knows but cannot use, with the reason (e.g. a missing key). */
@@ -79,7 +81,7 @@ export class ModelRouter {
 
   /** A provider with a fixed model list (the demo) decides here, before any telemetry names the model. */
   private served(adapter: ProviderAdapter, model: string, requested: string): Route {
-    if (!adapter.models || adapter.models.includes(model)) return { adapter, model }
+    if (!adapter.models || adapter.models.includes(model)) return { adapter, model, requested }
     throw new GatewayError(
       'model_not_found',
       `The model \`${requested}\` is not served by this gateway: provider ${adapter.name} serves only ` +

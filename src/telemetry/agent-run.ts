@@ -29,7 +29,10 @@ const agentInstruments = lazyInstruments((meter): AgentInstruments => {
 
 export interface AgentRunInfo {
   provider: string
+  /** The upstream model (`llm.model`, and the metrics' label). */
   model: string
+  /** As the caller named it (`gen_ai.request.model`): an alias such as `fast`; defaults to `model`. */
+  requestedModel?: string | undefined
   effort: string
 }
 
@@ -62,7 +65,7 @@ export class AgentRun {
           [ATTR.genAiOperation]: 'invoke_agent',
           [AGENT_ATTR.genAiAgentName]: 'reasoning_agent',
           [ATTR.genAiProvider]: info.provider,
-          [ATTR.genAiRequestModel]: info.model,
+          [ATTR.genAiRequestModel]: info.requestedModel ?? info.model,
           [ATTR.model]: info.model,
           [ATTR.provider]: info.provider,
           [AGENT_ATTR.effort]: info.effort,

@@ -9,6 +9,9 @@ import { join } from 'node:path'
 import { metricSum, scrapeMetrics } from '../support/prometheus.ts'
 import { chatSpans, postChat, startObservedGateway } from './helpers.ts'
 
+// Real gateway processes on a loaded machine: start-up alone can near tap's 30 s default.
+t.setTimeout(120_000)
+
 const dir = mkdtempSync(join(tmpdir(), 'gateway-alias-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 const { gateway, receiver, upstream } = await startObservedGateway(t, (upstream) => {
@@ -53,9 +56,26 @@ for (const c of cases) {
   })
 }
 
+t.test('a reasoning-agent run on an alias: the run and its model calls keep the alias too', async (t) => {
+  upstream.enqueue({ fixture: 'openai-chat-text-stream-include-usage' })
+  const response = await fetch(`${gateway.url}/v1/agents/reasoning`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'fast', messages: [{ role: 'user', content: 'hi' }], tools: [] }),
+  })
+  t.equal(response.status, 200, await response.clone().text())
+  const traceId = response.headers.get('x-trace-id')
+  const spans = await receiver.waitForSpans((s) => s.traceId === traceId && (s.name === 'llm.request' || s.name === 'llm.reasoning_agent.stream'), 2)
+  for (const span of spans) {
+    t.equal(span.attributes['gen_ai.request.model'], 'fast', `${span.name}: gen_ai.request.model is the alias`)
+    t.equal(span.attributes['llm.model'], 'llama3.2', `${span.name}: llm.model is the upstream model`)
+  }
+})
+
 t.test('metric labels name the upstream model, never the alias', async (t) => {
   const text = await scrapeMetrics(gateway.url)
-  t.equal(metricSum(text, 'llm_requests_total', { llm_model: 'llama3.2', llm_provider: 'local' }), 2)
+  t.equal(metricSum(text, 'llm_requests_total', { llm_model: 'llama3.2', llm_provider: 'local' }), 3, 'two chats and the agent\'s model call')
+  t.equal(metricSum(text, 'llm_reasoning_requests_total', { llm_model: 'llama3.2', llm_provider: 'local' }), 1, 'the agent run')
   t.equal(metricSum(text, 'llm_requests_total', { llm_model: 'gpt-4o', llm_provider: 'openai' }), 2, 'gpt-4o and openai/gpt-4o: one series')
   t.equal(metricSum(text, 'llm_requests_total', { llm_model: 'gpt-4o-mini', llm_provider: 'openai' }), 1)
   t.notMatch(text, /"(fast|cheap|openai\/gpt-4o)"/, 'no alias or prefixed name as a label value')

@@ -8,6 +8,9 @@ import { loadFixture } from '../support/fixtures.ts'
 import { metricSum, scrapeMetrics } from '../support/prometheus.ts'
 import { chatSpans, postChat, startObservedGateway } from './helpers.ts'
 
+// Real gateway processes on a loaded machine: start-up alone can near tap's 30 s default.
+t.setTimeout(120_000)
+
 const { gateway, receiver, upstream } = await startObservedGateway(t)
 
 const hi = [{ role: 'user', content: 'hi' }]
