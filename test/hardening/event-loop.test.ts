@@ -48,7 +48,7 @@ function toUpstream(request: Omit<WorkerRequest, 'id'>): Promise<void> {
 const serve = (reply: Reply | undefined) => toUpstream({ serve: reply })
 
 const gateway = await startGateway({
-  timeoutMs: 30_000,
+  timeoutMs: 90_000,
   env: {
     OPENAI_API_KEY: 'sk-test-openai',
     OPENAI_BASE_URL: ready.openaiBaseURL,

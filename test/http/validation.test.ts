@@ -7,14 +7,14 @@ import { openaiStreamChunks, providerEnv, startUpstream } from '../support/upstr
 import { expectError, type ExpectedError } from './error-shape.ts'
 
 // Gateways are real processes: on a loaded machine their start-up alone can near tap's 30 s default.
-t.setTimeout(120_000)
+t.setTimeout(240_000)
 
 const upstream = await startUpstream()
 const [gateway, keyless, both] = await Promise.all([
-  startGateway({ timeoutMs: 30_000, env: { OPENAI_API_KEY: 'sk-test-x', OPENAI_BASE_URL: upstream.openaiBaseURL, BODY_LIMIT_BYTES: '4096' } }),
-  startGateway({ timeoutMs: 30_000 }),
+  startGateway({ timeoutMs: 90_000, env: { OPENAI_API_KEY: 'sk-test-x', OPENAI_BASE_URL: upstream.openaiBaseURL, BODY_LIMIT_BYTES: '4096' } }),
+  startGateway({ timeoutMs: 90_000 }),
   // Every translator: the demo, OpenAI passthrough and Claude, both upstreams emulated.
-  startGateway({ timeoutMs: 30_000, env: providerEnv(upstream) }),
+  startGateway({ timeoutMs: 90_000, env: providerEnv(upstream) }),
 ])
 t.teardown(async () => {
   await Promise.all([gateway.stop(), keyless.stop(), both.stop()])

@@ -70,6 +70,15 @@ const toolCall = {
 // (The parts themselves are checked once, by `content` below.)
 const stringOrParts = { anyOf: [{ type: 'string' }, { type: 'array' }] }
 
+// (Every keyword with the type it applies to: ajv's strict mode logs a line at start-up otherwise.)
+const assistantContent = {
+  anyOf: [
+    { type: 'string' },
+    { type: 'null' },
+    { type: 'array', items: { type: 'object', properties: { type: { enum: ['text', 'refusal'] } } } },
+  ],
+}
+
 const message = {
   type: 'object',
   required: ['role'],
@@ -84,7 +93,7 @@ const message = {
     when('role', 'tool', { required: ['tool_call_id', 'content'], properties: { content: stringOrParts } }),
     when('role', ['system', 'developer', 'user'], { required: ['content'], properties: { content: stringOrParts } }),
     // OpenAI's rule; the Anthropic translator reads an assistant part's `text` or `refusal`.
-    when('role', 'assistant', { properties: { content: { items: { properties: { type: { enum: ['text', 'refusal'] } } } } } }),
+    when('role', 'assistant', { properties: { content: assistantContent } }),
   ],
 }
 
