@@ -1,5 +1,6 @@
 // The composition root: providers, router, prices and the chat service wired into the server.
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { Authenticator } from './auth.ts'
 import type { Config } from './config.ts'
 import { ReasoningAgent } from './agent/loop.ts'
 import { McpServers } from './agent/mcp.ts'
@@ -33,6 +34,8 @@ export async function createGateway(deps: {
   /** Fed by the span processor main.ts gave the SDK; undefined when the store is off. */
   traceStore?: TraceStore | undefined
   isDraining: () => boolean
+  /** The key check shared with the HTTP instrumentation (made from config.apiKeys when absent). */
+  authenticator?: Authenticator
 }): Promise<Gateway> {
   const { config } = deps
   const providers = createProviders(config)

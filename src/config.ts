@@ -1,6 +1,7 @@
 // The gateway's settings, read once from the environment (and the providers file it names).
 // A bad value stops start-up with a message naming the variable; nothing here is read per request.
 import { readFileSync } from 'node:fs'
+import { isIPv4, isIPv6 } from 'node:net'
 import type { Price } from './pricing/cost.ts'
 
 export interface CompatibleProviderConfig {
@@ -24,6 +25,11 @@ export interface Config {
   priceOverrides: Record<string, Price>
   upstream: { firstByteTimeoutMs: number; totalTimeoutMs: number; maxRetries: number }
   bodyLimitBytes: number
+  /**
+   * Limits on what callers send, not on what the gateway answers: a request (headers and body)
+   * must arrive within requestTimeoutMs (0: no limit), while a streamed answer may run for minutes.
+   */
+  http: { requestTimeoutMs: number; maxConnections: number }
   shutdownTimeoutMs: number
   logLevel: string
   captureContent: boolean
@@ -178,6 +184,10 @@ export function loadConfig(env: Env = process.env): Config {
       maxRetries: int(env, 'UPSTREAM_MAX_RETRIES', 2, 0, 10),
     },
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    http: {
+      requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
+      maxConnections: int(env, 'MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+    },
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     logLevel,
     captureContent: bool(env, 'OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT', false),
@@ -195,6 +205,13 @@ export function loadConfig(env: Env = process.env): Config {
   }
 }
 
+/**
+ * Whether HOST names only this machine: `localhost`, `::1` or an IPv4 address in 127.0.0.0/8.
+ * A name such as `127.example.com` is not an address, whatever it starts with.
+ */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.')
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase()
+  if (bare === 'localhost') return true
+  if (isIPv4(bare)) return bare.startsWith('127.')
+  return isIPv6(bare) && (bare === '::1' || bare === '0:0:0:0:0:0:0:1' || /^::ffff:127\./.test(bare))
 }

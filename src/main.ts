@@ -3,6 +3,7 @@
 // place before `http` is first required.
 import { ConfigError, isLoopback, loadConfig, type Config } from './config.ts'
 import { createLogger } from './log.ts'
+import { createAuthenticator } from './auth.ts'
 
 /** A configuration problem ends start-up with one line naming the variable, not a stack trace. */
 function exitOnConfigError(error: unknown): never {
@@ -28,11 +29,17 @@ const { startTelemetry } = await import('./telemetry/setup.ts')
 const { TraceStore } = await import('./telemetry/trace-store.ts')
 // Recent traces for GET /v1/traces/{id} and /traces, fed beside the exporter (zero-config mode only).
 const traceStore = config.traceStore.maxTraces > 0 ? new TraceStore(config.traceStore) : undefined
-const telemetry = startTelemetry({ warn: (message) => logger.warn(message), spanProcessors: traceStore ? [traceStore] : [] })
+// One key check for the HTTP instrumentation (no span for a caller without a valid key) and the server (its 401).
+const authenticator = createAuthenticator(config.apiKeys)
+const telemetry = startTelemetry({
+  warn: (message) => logger.warn(message),
+  spanProcessors: traceStore ? [traceStore] : [],
+  isAuthorized: (request) => authenticator.check(request) === 'ok',
+})
 const { createGateway } = await import('./app.ts')
 
 let draining = false
-const gateway = await createGateway({ config, logger, telemetry, traceStore, isDraining: () => draining }).catch(exitOnConfigError)
+const gateway = await createGateway({ config, logger, telemetry, traceStore, authenticator, isDraining: () => draining }).catch(exitOnConfigError)
 
 let host = config.host
 if (config.apiKeys.length === 0 && !isLoopback(host)) {

@@ -1,14 +1,21 @@
 // buildServer: the Fastify app with its hooks and routes, without listening (main.ts listens;
 // tests may inject). Cross-cutting rules live here once: auth, trace headers on every answer,
 // one log line per request, and every error in OpenAI's shape.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
-import { createHash, timingSafeEqual } from 'node:crypto'
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify'
 import { context } from '@opentelemetry/api'
 import { getRPCMetadata, RPCType } from '@opentelemetry/core'
+import { createAuthenticator, type Authenticator } from './auth.ts'
 import type { Config } from './config.ts'
 import type { ChatService } from './core/chat.ts'
 import type { ModelRouter } from './core/router.ts'
-import { GatewayError, asGatewayError, invalidRequest } from './errors.ts'
+import { ERRORS, GatewayError, asGatewayError, invalidRequest } from './errors.ts'
 import { registerJsonBodies } from './json-body.ts'
 import type { ReasoningAgent } from './agent/loop.ts'
 import type { Toolbox } from './agent/toolbox.ts'
@@ -16,10 +23,14 @@ import { agentRoutes, type ToolHealthSource } from './routes/agents/route.ts'
 import { chatCompletionsRoute } from './routes/chat-completions/route.ts'
 import { evaluationsRoute } from './routes/evaluations/route.ts'
 import { modelsRoute, type ModelEntry } from './routes/models.ts'
+import { trackRouteMethods } from './routes/method-not-allowed.ts'
 import { opsRoutes } from './routes/ops.ts'
 import { traceRoutes } from './routes/traces/route.ts'
 import { traceLinkHeader } from './routes/traces/trace-ui-link.ts'
+import { SecretScrubber } from './scrub.ts'
 import type { TraceIds } from './telemetry/llm-call.ts'
+import { markRequestFailed } from './telemetry/request-span.ts'
+import { countUnauthenticated } from './telemetry/unauthenticated.ts'
 import type { Telemetry } from './telemetry/setup.ts'
 import type { TraceStore } from './telemetry/trace-store.ts'
 import { activeTraceIds, traceContextBody, traceHeaders } from './telemetry/trace-context.ts'
@@ -45,23 +56,8 @@ export interface ServerDeps {
   /** Recent traces for the lookup routes; undefined when TRACE_STORE_MAX_TRACES=0. */
   traceStore: TraceStore | undefined
   isDraining: () => boolean
-}
-
-const PUBLIC_PATHS = new Set(['/health', '/ready', '/metrics'])
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest()
-}
-
-/** Compares against every key with timingSafeEqual on fixed-length digests: no early exit. */
-function keyChecker(keys: string[]): (presented: string) => boolean {
-  const digests = keys.map(digest)
-  return (presented) => {
-    const candidate = digest(presented)
-    let ok = false
-    for (const d of digests) ok = timingSafeEqual(d, candidate) || ok
-    return ok
-  }
+  /** The key check the HTTP instrumentation shares (made from config.apiKeys when absent). */
+  authenticator?: Authenticator | undefined
 }
 
 /** ajv's `/messages/0/content` → OpenAI's `messages[0].content`. */
@@ -119,6 +115,55 @@ function toGatewayError(error: FastifyError): GatewayError {
   return asGatewayError(error)
 }
 
+/** The `model` of a body the route never got to read (a 400 from the schema, say). */
+function modelAsked(body: unknown): string | undefined {
+  const model = (body as { model?: unknown } | null | undefined)?.model
+  return typeof model === 'string' ? model : undefined
+}
+
+/**
+ * The one log line of a request. The path is logged without its query string: a caller's
+ * `?api_key=…` must not land in the logs (the routes take no query parameters that matter here).
+ */
+function logRequest(request: FastifyRequest, reply: FastifyReply, extra?: { aborted: true }): void {
+  const ids = request.traceIds
+  request.log.info(
+    {
+      method: request.method,
+      url: request.url.split('?')[0],
+      // Nobody got the status of an answer the caller left: nginx's 499, as for a cancelled call.
+      status: extra?.aborted ? ERRORS.cancelled.status : reply.statusCode,
+      duration_ms: Math.round(reply.elapsedTime * 10) / 10,
+      model: request.llmModel,
+      trace_id: ids?.trace_id,
+      span_id: ids?.span_id,
+      ...extra,
+    },
+    'request',
+  )
+}
+
+/**
+ * Limits that fit an LLM gateway: a request uploads in seconds, its answer may stream for
+ * minutes. So the time to *receive* a request is bounded (Node's requestTimeout, and its
+ * headersTimeout within it), while no socket idle timeout applies (Fastify's connectionTimeout
+ * stays 0): a stream waiting minutes for a model's first token sends nothing meanwhile. Idle
+ * keep-alive sockets still close after Fastify's keepAliveTimeout (72 s). Node checks the
+ * request limits every connectionsCheckingInterval (30 s by default): a quarter of the limit
+ * keeps a trickled body from outliving it by much.
+ */
+function connectionLimits(requestTimeoutMs: number) {
+  if (requestTimeoutMs === 0) return { requestTimeout: 0 }
+  return {
+    requestTimeout: requestTimeoutMs,
+    http: {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(requestTimeoutMs, 60_000),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeoutMs / 4))),
+    },
+  }
+}
+
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const { config, logger } = deps
   const app = Fastify({
@@ -130,30 +175,41 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     // Idle keep-alive sockets are closed on shutdown; in-flight requests are let finish.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    ...connectionLimits(config.http.requestTimeoutMs),
   })
+  // Past the cap, Node drops new connections at once: better than running out of file descriptors.
+  app.server.maxConnections = config.http.maxConnections
   registerJsonBodies(app)
   app.decorateRequest('traceIds', undefined)
   app.decorateRequest('llmModel', undefined)
 
-  const isKey = config.apiKeys.length > 0 ? keyChecker(config.apiKeys) : undefined
+  const authenticator = deps.authenticator ?? createAuthenticator(config.apiKeys)
+  // The caller already got the message; the span goes on to a backend others may read.
+  const scrubber = new SecretScrubber(config.secrets)
 
   app.addHook('onRequest', async (request, reply) => {
+    const verdict = authenticator.check(request.raw)
+    if (verdict !== 'ok') {
+      // No span exists for this request (see setup.ts), so no trace ids and no trace link.
+      countUnauthenticated(verdict)
+      if (verdict === 'missing') {
+        throw new GatewayError('unauthorized', 'Missing gateway API key: send `Authorization: Bearer <key>`.', { code: 'missing_api_key' })
+      }
+      throw new GatewayError('unauthorized', 'Unknown gateway API key.', { code: 'invalid_api_key' })
+    }
     request.traceIds = activeTraceIds()
-    // Names the HTTP SERVER span after the route (`POST /v1/chat/completions`) and sets http.route.
+    // Names the HTTP SERVER span after the route template (`POST /v1/chat/completions`) and sets
+    // http.route. An unmatched URL is the caller's: its span keeps the method alone as its name.
     const rpc = getRPCMetadata(context.active())
-    if (rpc?.type === RPCType.HTTP) rpc.route = request.routeOptions.url ?? request.url
+    const route = request.routeOptions.url
+    if (rpc?.type === RPCType.HTTP && route !== undefined) rpc.route = route
     // Set now, not in onSend: the streaming routes hijack the reply, which skips onSend, and
     // writeEventStream keeps the headers set on the reply. The trace id never changes afterwards.
     if (config.traceUiUrl) reply.headers(traceLinkHeader(config.traceUiUrl, request.traceIds?.trace_id))
-    if (!isKey || PUBLIC_PATHS.has(request.url.split('?')[0] ?? '')) return
-    const header = request.headers.authorization ?? ''
-    const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : ''
-    if (!token) {
-      throw new GatewayError('unauthorized', 'Missing gateway API key: send `Authorization: Bearer <key>`.', { code: 'missing_api_key' })
-    }
-    if (!isKey(token)) {
-      throw new GatewayError('unauthorized', 'Unknown gateway API key.', { code: 'invalid_api_key' })
-    }
+    // A caller gone before the answer ended gets no onResponse (that needs 'finish'): its line is written here.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) logRequest(request, reply, { aborted: true })
+    })
   })
 
   app.addHook('onSend', async (request, reply) => {
@@ -162,35 +218,29 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     if (config.traceUiUrl && !reply.hasHeader('link')) reply.headers(traceLinkHeader(config.traceUiUrl, request.traceIds?.trace_id))
   })
 
-  app.addHook('onResponse', async (request, reply) => {
-    const ids = request.traceIds
-    request.log.info(
-      {
-        method: request.method,
-        url: request.url,
-        status: reply.statusCode,
-        duration_ms: Math.round(reply.elapsedTime * 10) / 10,
-        model: request.llmModel,
-        trace_id: ids?.trace_id,
-        span_id: ids?.span_id,
-      },
-      'request',
-    )
-  })
+  app.addHook('onResponse', async (request, reply) => logRequest(request, reply))
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const failure = toGatewayError(error)
     if (failure.kind === 'internal') request.log.error({ err: error }, 'unhandled error')
+    markRequestFailed(request.raw, {
+      message: scrubber.scrub(failure.message),
+      errorType: failure.errorType,
+      model: request.llmModel ?? modelAsked(request.body),
+    })
     const ids = request.traceIds
     reply.code(failure.status).headers(failure.headers)
     return { ...failure.toBody(), trace_context: traceContextBody(ids) }
   })
 
+  const refuseOtherMethod = trackRouteMethods(app)
   app.setNotFoundHandler(async (request) => {
-    throw new GatewayError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`)
+    const path = request.url.split('?')[0] ?? ''
+    refuseOtherMethod(request.method, path)
+    throw new GatewayError('not_found', `No route for ${request.method} ${path}.`)
   })
 
-  opsRoutes(app, deps.telemetry, deps.isDraining)
+  opsRoutes(app, deps.telemetry, deps.isDraining, { traceStore: deps.traceStore !== undefined })
   modelsRoute(app, deps.router, deps.models)
   chatCompletionsRoute(app, deps.chat)
   agentRoutes(app, deps.agent, deps.toolbox, deps.mcp)

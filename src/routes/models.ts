@@ -1,6 +1,8 @@
-// GET /v1/models: what this gateway can route to, in OpenAI's list shape.
+// GET /v1/models: what this gateway can route to, in OpenAI's list shape; GET /v1/models/{id}:
+// one of those, in OpenAI's retrieve shape (`client.models.retrieve`).
 import type { FastifyInstance } from 'fastify'
 import type { ModelRouter } from '../core/router.ts'
+import { GatewayError } from '../errors.ts'
 
 export interface ModelEntry {
   id: string
@@ -13,6 +15,20 @@ export function modelsRoute(app: FastifyInstance, router: ModelRouter, models: M
   const aliases: ModelEntry[] = router
     .aliasEntries()
     .map(([alias, target]) => ({ id: alias, object: 'model', created: 0, owned_by: `alias of ${target}` }))
-  const body = { object: 'list', data: [...models, ...aliases] }
+  const data = [...models, ...aliases]
+  const body = { object: 'list', data }
+  const byId = new Map(data.map((entry) => [entry.id, entry]))
   app.get('/v1/models', async () => body)
+  // A wildcard, not `:id`: ids of configured providers hold a slash (`groq/llama-3.3-70b`), which a
+  // caller may send as is or encoded (the SDK sends `groq%2Fllama-3.3-70b`; both arrive decoded).
+  app.get('/v1/models/*', async (request) => {
+    const id = (request.params as { '*': string })['*']
+    const entry = byId.get(id)
+    if (entry) return entry
+    throw new GatewayError(
+      'model_not_found',
+      `The model \`${id}\` is not listed by this gateway. GET /v1/models lists what is configured.`,
+      { param: 'model' },
+    )
+  })
 }

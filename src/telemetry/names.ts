@@ -55,6 +55,7 @@ export const ATTR = {
   serverAddress: 'server.address',
   serverPort: 'server.port',
   errorType: 'error.type',
+  urlQuery: 'url.query',
 } as const
 
 /**
@@ -81,6 +82,8 @@ export const METRIC = {
   timeToFirstToken: 'llm.time_to_first_token.seconds',
   genAiTokenUsage: 'gen_ai.client.token.usage',
   genAiOperationDuration: 'gen_ai.client.operation.duration',
+  // Callers refused for want of a valid gateway key: counted, never traced (see src/auth.ts).
+  unauthenticated: 'gateway.requests.unauthenticated',
 } as const
 
 /** Metric attribute keys (Prometheus labels after `.` → `_`). */
@@ -88,6 +91,8 @@ export const LABEL = {
   model: 'llm.model',
   provider: 'llm.provider',
   errorType: 'error.type',
+  /** Of gateway_requests_unauthenticated_total: `missing` or `invalid` key. */
+  authFailure: 'reason',
 } as const
 
 /**

@@ -15,6 +15,7 @@ import { startMetricPush, type MetricPush } from './metric-push.ts'
 import { flushPreloaded, preloadedProviders } from './preload.ts'
 import { CallerContextPropagator } from './propagation.ts'
 import { gatewayResource, RESOURCE_DETECTORS } from './resource.ts'
+import { applyRequestOutcome, queryWithoutValues } from './request-span.ts'
 
 /** Whose TracerProvider makes the spans: 'preloaded' also when only traces were preloaded. */
 export type TelemetryMode = 'zero-config' | 'preloaded' | 'disabled'
@@ -41,6 +42,8 @@ export interface TelemetryOptions {
   warn: (message: string) => void
   /** Extra span processors beside the exporter (the trace store uses this). */
   spanProcessors?: SpanProcessor[]
+  /** Whether a request carries a valid gateway key (src/auth.ts); those that do not are not traced. */
+  isAuthorized?: (request: IncomingMessage) => boolean
 }
 
 /**
@@ -56,10 +59,15 @@ const UNUSED_INSTRUMENTATIONS = [
   'redis', 'restify', 'router', 'runtime-node', 'socket.io', 'tedious', 'winston',
 ]
 
-function instrumentationConfig(env: Record<string, string | undefined>): InstrumentationConfigMap {
+function instrumentationConfig(env: Record<string, string | undefined>, isAuthorized: (request: IncomingMessage) => boolean): InstrumentationConfigMap {
   const config: InstrumentationConfigMap = {
     '@opentelemetry/instrumentation-http': {
-      ignoreIncomingRequestHook: (request: IncomingMessage) => isUntracedPath((request.url ?? '').split('?')[0] ?? ''),
+      // A caller without a valid key gets no span: it must not fill the trace store, nor join a
+      // victim's trace by sending its `traceparent` (it is counted in a metric instead).
+      ignoreIncomingRequestHook: (request: IncomingMessage) =>
+        isUntracedPath((request.url ?? '').split('?')[0] ?? '') || !isAuthorized(request),
+      startIncomingSpanHook: queryWithoutValues,
+      applyCustomAttributesOnSpan: (span, request) => applyRequestOutcome(span, request as IncomingMessage),
     },
   }
   if (env.OTEL_NODE_ENABLED_INSTRUMENTATIONS) return config
@@ -69,8 +77,8 @@ function instrumentationConfig(env: Record<string, string | undefined>): Instrum
   return config
 }
 
-/** Paths whose server spans would only be noise: probes and scrapes. */
-const UNTRACED_PATHS = new Set(['/metrics', '/health', '/ready', '/favicon.ico'])
+/** Paths whose server spans would only be noise: probes, scrapes and the `/` → `/traces` redirect. */
+const UNTRACED_PATHS = new Set(['/', '/metrics', '/health', '/ready', '/favicon.ico'])
 
 /**
  * Also the trace lookups (GET /v1/traces…, /traces…): reading a trace must not make traces, or
@@ -177,7 +185,7 @@ function startTracing(
   metricReaders: MetricReaders,
   watch: CollectorWatch,
 ): () => Promise<void> {
-  const instrumentations = getNodeAutoInstrumentations(instrumentationConfig(env))
+  const instrumentations = getNodeAutoInstrumentations(instrumentationConfig(env, options.isAuthorized ?? (() => true)))
   const exportProcessor = new CountingBatchProcessor(
     (selfObsMeterProvider) =>
       new BatchSpanProcessor({ exporter: watch.watch(new OTLPTraceExporter(), 'traces'), ...batchOptionsFromEnv(env), selfObsMeterProvider }),

@@ -1,0 +1,50 @@
+// The HTTP SERVER span as the gateway shapes it, through the HTTP instrumentation's hooks (see
+// setup.ts): a failed request's span says why it failed, and a query string's values never reach
+// an exported span. The server records the outcome per request; the hook applies it when the
+// instrumentation ends the span, after its own status and `error.type` (the HTTP status code), so
+// the gateway's say wins.
+import { SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api'
+import type { IncomingMessage } from 'node:http'
+import { ATTR } from './names.ts'
+
+export interface RequestFailure {
+  /** The gateway error's message, as the caller got it (already free of secrets). */
+  message: string
+  /** The gateway error kind (`unavailable`, `model_not_found` …), not the HTTP status. */
+  errorType: string
+  /** The model asked for, when the request got that far. */
+  model: string | undefined
+}
+
+const failures = new WeakMap<IncomingMessage, RequestFailure>()
+
+/** A model name from the body is the caller's: a span attribute, but not an unbounded one. */
+const MAX_MODEL_LENGTH = 256
+
+export function markRequestFailed(request: IncomingMessage, failure: RequestFailure): void {
+  failures.set(request, failure)
+}
+
+/** `applyCustomAttributesOnSpan` of the HTTP instrumentation: runs as the server span ends. */
+export function applyRequestOutcome(span: Span, request: IncomingMessage): void {
+  const failure = failures.get(request)
+  if (!failure) return
+  span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message })
+  span.setAttribute(ATTR.errorType, failure.errorType)
+  if (failure.model) span.setAttribute(ATTR.genAiRequestModel, failure.model.slice(0, MAX_MODEL_LENGTH))
+}
+
+/**
+ * `startIncomingSpanHook`: the instrumentation records `url.query` with only a few cloud-signing
+ * parameters redacted, so `?api_key=…` would be exported as sent. The names are kept (they say
+ * what was asked), every value is replaced.
+ */
+export function queryWithoutValues(request: IncomingMessage): Attributes {
+  const url = request.url ?? ''
+  const start = url.indexOf('?')
+  if (start < 0) return {}
+  const names = new URLSearchParams(url.slice(start + 1))
+  const redacted = new URLSearchParams()
+  for (const name of new Set(names.keys())) redacted.append(name, 'REDACTED')
+  return { [ATTR.urlQuery]: redacted.toString() }
+}
