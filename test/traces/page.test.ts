@@ -117,6 +117,7 @@ t.test('the evaluation posted later is shown with the trace and on the span it e
   t.match(dom, /<span class="evaluation-name">correctness<\/span>/)
   t.match(dom, /<span class="criterion">accuracy<\/span>.*?<span class="value">1<\/span>/s)
   t.match(dom, /<span class="criterion">clarity<\/span>.*?<span class="value">0\.8<\/span>/s)
+  t.match(dom, /<span class="criterion">clarity<\/span><span class="meter" data-scale="1"[^>]*><i style="width:80\.0%"><\/i><\/span>/, 'its bar on the 0–1 scale')
   t.match(dom, /<code>case_id=47<\/code>/, 'with the link attributes')
   t.match(dom, new RegExp(`href="#span-${agentSpanId}">llm\\.reasoning_agent\\.stream</a>`), 'linking to the evaluated span')
   t.match(dom, new RegExp(`<details class="span k-agent" id="span-${agentSpanId}"[^]*?<a class="badge eval" href="#evaluations"[^>]*>★ correctness</a>`), 'the span carries the score badge')
@@ -168,6 +169,7 @@ t.test('GET /traces lists the recent traces, newest first', async (t) => {
   const evaluationTrace = evaluation.json.trace_context.trace_id
   t.ok(rows.includes(evaluationTrace), 'the evaluation request has its own trace')
   t.match(dom, new RegExp(`<tr class="ok" data-trace-id="${traceId}">[^]*?demo-chat[^]*?★ 1`), 'model and evaluation count on the line')
+  t.match(dom, /<a class="scope" href="\/traces\?all=1">show all traces<\/a>/, 'and a link to every trace, lookups included')
 })
 
 t.test('screenshots for a human to look at', async (t) => {
