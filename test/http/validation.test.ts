@@ -290,8 +290,10 @@ t.test('an unknown route is a 404 in the same shape', async (t) => {
   await expectError(t, await fetch(`${gateway.url}/nope`), { status: 404, type: 'invalid_request_error', message: /\/nope/ })
 })
 
-t.test('the GET method on the chat route is a 404 naming it, not a crash', async (t) => {
-  await expectError(t, await fetch(`${gateway.url}${CHAT}`), { status: 404, type: 'invalid_request_error', message: /GET/ })
+t.test('the GET method on the chat route is a 405 naming it and what is allowed, not a crash', async (t) => {
+  const response = await fetch(`${gateway.url}${CHAT}`)
+  t.equal(response.headers.get('allow'), 'POST')
+  await expectError(t, response, { status: 405, type: 'invalid_request_error', message: /GET.*POST/ })
 })
 
 t.test('after all that: no 5xx was logged as unhandled, nothing polluted, the gateway still serves', async (t) => {
