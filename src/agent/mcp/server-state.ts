@@ -179,7 +179,8 @@ export class ServerState {
       let cursor: string | undefined
       for (let page = 0; page < MAX_PAGES; page++) {
         const result = await client.listTools(cursor === undefined ? undefined : { cursor }, left())
-        tools.push(...result.tools)
+        // Not push(...): a page is as long as the server makes it, and a spread puts it all on the stack.
+        for (const tool of result.tools) tools.push(tool)
         if (!result.nextCursor || result.nextCursor === cursor) break
         cursor = result.nextCursor
       }

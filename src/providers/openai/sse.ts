@@ -10,28 +10,38 @@ export interface SseEvent {
   singleLine: boolean
 }
 
+/** A line ends with \r\n, \n or \r. */
+const LINE_END = /\r\n?|\n/g
+
 export class SseDecoder {
-  private rest = ''
+  /** Pieces of a line not ended yet: joined once it ends, so a line trickled in tiny pieces costs its length, not its length squared. */
+  private partial: string[] = []
+  /** The last push ended with \r: a \n at the start of the next one is the second half of \r\n. */
+  private afterCR = false
   private data: string | undefined
   private lines = 0
   private event: string | undefined
 
-  /** Appends `text` and adds the events it completes to `out`. */
+  /** Reads `text` (only it: what came before is never scanned again) and adds the events it completes to `out`. */
   push(text: string, out: SseEvent[]): void {
-    let buffer = this.rest + text
-    // A \r at the very end may be the first half of \r\n: decide once the next byte is known.
-    let keep = ''
-    if (buffer.endsWith('\r')) {
-      keep = '\r'
-      buffer = buffer.slice(0, -1)
-    }
-    if (buffer.includes('\r')) buffer = buffer.replace(/\r\n?/g, '\n')
     let start = 0
-    for (let end = buffer.indexOf('\n'); end >= 0; end = buffer.indexOf('\n', start)) {
-      this.line(buffer.slice(start, end), out)
-      start = end + 1
+    if (this.afterCR) {
+      this.afterCR = false
+      if (text.charCodeAt(0) === 10 /* \n */) start = 1
     }
-    this.rest = (start === 0 ? buffer : buffer.slice(start)) + keep
+    LINE_END.lastIndex = start
+    for (let end = LINE_END.exec(text); end !== null; end = LINE_END.exec(text)) {
+      let line = text.slice(start, end.index)
+      if (this.partial.length > 0) {
+        this.partial.push(line)
+        line = this.partial.join('')
+        this.partial = []
+      }
+      start = end.index + end[0].length
+      if (start === text.length && end[0] === '\r') this.afterCR = true
+      this.line(line, out)
+    }
+    if (start < text.length) this.partial.push(text.slice(start))
   }
 
   private line(line: string, out: SseEvent[]): void {
