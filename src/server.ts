@@ -17,6 +17,7 @@ import type { ChatService } from './core/chat.ts'
 import type { ModelRouter } from './core/router.ts'
 import { ERRORS, GatewayError, asGatewayError, invalidRequest } from './errors.ts'
 import { registerJsonBodies } from './json-body.ts'
+import { answerClientError, timedOut } from './http-client-errors.ts'
 import type { ReasoningAgent } from './agent/loop.ts'
 import type { Toolbox } from './agent/toolbox.ts'
 import { agentRoutes, type ToolHealthSource } from './routes/agents/route.ts'
@@ -125,14 +126,14 @@ function modelAsked(body: unknown): string | undefined {
  * The one log line of a request. The path is logged without its query string: a caller's
  * `?api_key=…` must not land in the logs (the routes take no query parameters that matter here).
  */
-function logRequest(request: FastifyRequest, reply: FastifyReply, extra?: { aborted: true }): void {
+function logRequest(request: FastifyRequest, reply: FastifyReply, extra?: { aborted: true } | { timed_out: true }): void {
   const ids = request.traceIds
   request.log.info(
     {
       method: request.method,
       url: request.url.split('?')[0],
       // Nobody got the status of an answer the caller left: nginx's 499, as for a cancelled call.
-      status: extra?.aborted ? ERRORS.cancelled.status : reply.statusCode,
+      status: extra === undefined ? reply.statusCode : 'timed_out' in extra ? ERRORS.request_timeout.status : ERRORS.cancelled.status,
       duration_ms: Math.round(reply.elapsedTime * 10) / 10,
       model: request.llmModel,
       trace_id: ids?.trace_id,
@@ -176,6 +177,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     ...connectionLimits(config.http.requestTimeoutMs),
+    clientErrorHandler: answerClientError,
   })
   // Past the cap, Node drops new connections at once: better than running out of file descriptors.
   app.server.maxConnections = config.http.maxConnections
@@ -208,7 +210,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     if (config.traceUiUrl) reply.headers(traceLinkHeader(config.traceUiUrl, request.traceIds?.trace_id))
     // A caller gone before the answer ended gets no onResponse (that needs 'finish'): its line is written here.
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) logRequest(request, reply, { aborted: true })
+      if (!reply.raw.writableFinished) logRequest(request, reply, timedOut(request.raw.socket) ? { timed_out: true } : { aborted: true })
     })
   })
 

@@ -57,7 +57,22 @@ t.test('a body trickled at 1 byte/s is cut off at REQUEST_TIMEOUT_MS', async (t)
   // The whole body would take minutes; 60 s is far past the limit and far short of that.
   const exchange = await trickle(gateway!.url, head, body, 60_000)
   t.ok(exchange.closedByServer, 'the gateway closed the connection')
-  t.match(exchange.received, /^HTTP\/1\.1 408/, 'with a 408 Request Timeout')
+  t.match(exchange.received, /^HTTP\/1\.1 408 Request Timeout\r\n/, 'with a 408 Request Timeout')
+  const answer = JSON.parse(exchange.received.slice(exchange.received.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>
+  t.same(answer, {
+    error: {
+      message: 'The request (headers and body) was not received within REQUEST_TIMEOUT_MS.',
+      type: 'invalid_request_error',
+      param: null,
+      code: 'request_timeout',
+    },
+    trace_context: null,
+  }, "in OpenAI's error shape")
+  let line: Record<string, unknown> | undefined
+  for (let i = 0; i < 100 && !line; i++, await sleep(50)) {
+    line = gateway!.logs().find((l) => l.msg === 'request' && l.timed_out === true)
+  }
+  t.match(line, { method: 'POST', url: '/v1/chat/completions', status: 408 }, 'its log line says 408, not a caller gone')
 })
 
 t.test('headers trickled at 1 byte/s are cut off too (slowloris)', async (t) => {
@@ -140,8 +155,8 @@ t.test('a stream its caller drops leaves one log line: aborted, with method, pat
   await reader.read()
   controller.abort()
   await reader.read().catch(() => {})
-  // (The trickled body above left an aborted line of its own for the same path: the one
-  // wanted here is the one with this stream's trace id.)
+  // (Other tests' requests to the same path left lines of their own: the one wanted here is the
+  // one with this stream's trace id.)
   const mine = () => abortedLines('/v1/chat/completions').filter((l) => l.trace_id === traceId)
   for (let i = 0; i < 200 && mine().length === 0; i++) await sleep(50)
   t.equal(mine().length, 1, 'one line, with the trace id the caller was given')
@@ -174,4 +189,24 @@ t.test('a non-streamed request abandoned before its answer leaves its line too',
   t.equal(fresh().length, 1, 'one aborted line for it')
   t.equal(fresh()[0]?.status, 499)
   t.match(fresh()[0]?.trace_id, /^[0-9a-f]{32}$/)
+})
+
+t.test('bytes that are not HTTP get a 400 in OpenAI\'s error shape, and oversized headers a 431', async (t) => {
+  const { hostname, port } = new URL(gateway!.url)
+  const exchange = async (bytes: string) => {
+    const socket = connect(Number(port), hostname)
+    let received = ''
+    socket.setEncoding('utf8').on('data', (data: string) => (received += data))
+    socket.on('error', () => {})
+    await new Promise((resolve) => socket.once('connect', resolve))
+    socket.write(bytes)
+    await new Promise((resolve) => socket.once('close', resolve))
+    return received
+  }
+  const garbage = await exchange('NOT HTTP AT ALL\r\n\r\n')
+  t.match(garbage, /^HTTP\/1\.1 400 Bad Request\r\n/)
+  t.match(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4)), { error: { type: 'invalid_request_error', message: /not valid HTTP/ } })
+  const huge = await exchange(`GET /health HTTP/1.1\r\nHost: gateway\r\nx-big: ${'a'.repeat(64 * 1024)}\r\n\r\n`)
+  t.match(huge, /^HTTP\/1\.1 431 /)
+  t.match(JSON.parse(huge.slice(huge.indexOf('\r\n\r\n') + 4)), { error: { code: 'headers_too_large' } })
 })
