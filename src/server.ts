@@ -119,7 +119,9 @@ function toGatewayError(error: FastifyError): GatewayError {
 /** The `model` of a body the route never got to read (a 400 from the schema, say). */
 function modelAsked(body: unknown): string | undefined {
   const model = (body as { model?: unknown } | null | undefined)?.model
-  return typeof model === 'string' ? model : undefined
+  // Longer is refused by the schema: not a model name, and a slice of it would pin the whole
+  // string (megabytes) for as long as the span waits in the export queue.
+  return typeof model === 'string' && model.length <= 256 ? model : undefined
 }
 
 /**

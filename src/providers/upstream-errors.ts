@@ -26,7 +26,8 @@ export class UpstreamStreamError extends Error {
   readonly error: unknown
   constructor(error: unknown) {
     const message = (error as { message?: unknown } | null)?.message
-    super(typeof message === 'string' && message !== '' ? message : JSON.stringify(error) ?? '(no message)')
+    // A bare string (`data: {"error": "overloaded"}`) is the message itself.
+    super(typeof error === 'string' && error !== '' ? error : typeof message === 'string' && message !== '' ? message : JSON.stringify(error) ?? '(no message)')
     this.name = 'UpstreamStreamError'
     this.error = error
   }
@@ -70,7 +71,10 @@ function upstreamMessage(error: StainlessError): string {
 
 /** The status of an error without one that came in a stream, from its type or code; else undefined. */
 function streamErrorStatus(error: StainlessError): number | undefined {
-  if (typeof error.error !== 'object' || error.error === null) return undefined
+  // Ours (any payload, a bare string included) or the SDK's own for an `event: error` (an error
+  // object, no status); anything else without a status is the connection failing.
+  const fromStream = error instanceof UpstreamStreamError || (typeof error.error === 'object' && error.error !== null)
+  if (!fromStream) return undefined
   const { type, code } = upstreamBody(error)
   for (const name of [type, code]) {
     if (typeof name === 'string' && STATUS_OF_STREAM_ERROR[name] !== undefined) return STATUS_OF_STREAM_ERROR[name]

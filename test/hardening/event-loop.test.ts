@@ -98,6 +98,15 @@ interface Shape {
 const user = (content: unknown) => ({ role: 'user', content })
 const repeat = <T>(n: number, make: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => make(i))
 
+/** A conversation whose one earlier tool call carries `args` as its arguments string. */
+const toolCallArguments = (args: string) => ({
+  messages: [
+    user('hi'),
+    { role: 'assistant', content: null, tool_calls: [{ id: 'c0', type: 'function', function: { name: 'f', arguments: args } }] },
+    { role: 'tool', tool_call_id: 'c0', content: '1' },
+  ],
+})
+
 const SHAPES: Shape[] = [
   {
     // Merged into one Anthropic turn: the 8.5 s (20,000) and 10+ min (280,000) reproduction.
@@ -122,6 +131,16 @@ const SHAPES: Shape[] = [
         { role: 'tool', tool_call_id: 'c0', content: '1' },
       ],
     }),
+  },
+  {
+    // JSON inside a string escapes the body's limits: a million-deep chain took a second to parse
+    // in the Claude translator, then overflowed the SDK's JSON.stringify (a 502).
+    name: 'tool-call arguments nesting deep inside their string',
+    build: (n) => toolCallArguments(`${'{"a":'.repeat(n)}1${'}'.repeat(n)}`),
+  },
+  {
+    name: 'tool-call arguments holding many items inside their string',
+    build: (n) => toolCallArguments(`{"a":[${'1,'.repeat(n)}1]}`),
   },
   {
     // The demo fills every required property: `required.includes` per property was quadratic.

@@ -130,7 +130,7 @@ t.test('keys quoted back by the upstream, whole or masked, reach no answer, span
 })
 
 /** A stream that starts well, then carries the upstream's error. */
-function openaiStreamThenError(error: Record<string, unknown>): Reply {
+function openaiStreamThenError(error: Record<string, unknown> | string): Reply {
   const body = loadFixture('openai-chat-text-stream-include-usage').response.body
   const events = body.split('\n\n').filter((event) => event.trim() !== '')
   return {
@@ -192,6 +192,13 @@ t.test('an error inside the stream is classified as what it is, with the upstrea
       model: 'gpt-4o-mini',
       errorType: 'upstream_error',
       message: 'openai failed (weird_error in the stream): something odd about [redacted]',
+    },
+    {
+      what: 'OpenAI-compatible server whose error is a bare string',
+      reply: openaiStreamThenError('model backend crashed'),
+      model: 'gpt-4o-mini',
+      errorType: 'upstream_error',
+      message: 'openai failed (error in the stream): model backend crashed',
     },
   ]
   for (const { what, reply, model, errorType, message } of cases) {

@@ -25,6 +25,7 @@ import type {
   ChatCompletionMessageToolCall,
 } from 'openai/resources/chat/completions'
 import { invalidRequest } from '../../errors.ts'
+import { jsonShape, MAX_JSON_DEPTH, MAX_JSON_ITEMS } from '../../json-body.ts'
 
 export interface AnthropicConversation {
   system: TextBlockParam[]
@@ -255,6 +256,11 @@ function toolUse(call: ChatCompletionMessageToolCall, at: string): ToolUseBlockP
 function parseArguments(text: string, param: string): Record<string, unknown> {
   // Some clients send '' for a call without arguments.
   if (text.trim() === '') return {}
+  // JSON inside a string escapes the body's own limits: held to the same ones before it is parsed
+  // (a million-deep chain parsed for a second here, then overflowed the SDK's stringify: a 5xx).
+  const shape = jsonShape(text, MAX_JSON_DEPTH, MAX_JSON_ITEMS)
+  if (shape === 'too deep') throw invalidRequest(`Tool call arguments nest more than ${MAX_JSON_DEPTH} levels deep.`, param)
+  if (shape === 'too many items') throw invalidRequest(`Tool call arguments hold more than ${MAX_JSON_ITEMS} items.`, param)
   let input: unknown
   try {
     input = JSON.parse(text)

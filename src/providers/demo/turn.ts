@@ -26,7 +26,9 @@ function draftTurn(request: ChatRequest, model: string): DemoTurn {
   const question = textOf(messages.findLast((m) => m.role === 'user'))
   const reasoning = model === 'demo-reasoner' ? `The user asked: "${question.slice(0, 120)}". ${DEMO_LABEL}` : null
   if (last?.role === 'tool') {
-    const said = `${DEMO_LABEL} ${toolNameOf(messages, last)} returned ${prompt}, so the answer is ${prompt}.`
+    // The tool's result as the caller sent it may be megabytes: the demo quotes a bounded piece.
+    const result = cutAt(prompt, 200)
+    const said = `${DEMO_LABEL} ${toolNameOf(messages, last)} returned ${result}, so the answer is ${result}.`
     return { content: formatted(request, said), reasoning, toolCall: null, finishReason: 'stop' }
   }
   const tool = tools.length > 0 ? pickTool(request, tools, prompt) : undefined
