@@ -2,7 +2,7 @@
 // (telemetry), call the adapter under the caller's abort signal and the total timeout, price the
 // usage, and hand the route either a JSON body or a stream of SSE frames. Knows nothing of Fastify.
 import type { ChatCompletion } from 'openai/resources/chat/completions'
-import type { ModelRouter } from './router.ts'
+import type { ModelRouter, Route } from './router.ts'
 import type { ChatRequest, Usage } from './types.ts'
 import { GatewayError, asGatewayError } from '../errors.ts'
 import type { PriceBook } from '../pricing/cost.ts'
@@ -95,6 +95,7 @@ export class ChatService {
       topP: request.top_p,
       endpoint: route.adapter.endpoint,
       demo: route.adapter.demo,
+      knownModel: isKnownModel(this.deps.prices, route),
       inputMessages: captureContent ? JSON.stringify(request.messages) : undefined,
       onUnmetered: () => this.deps.unmetered?.note(route.adapter.name, route.model),
     })
@@ -147,6 +148,11 @@ export class ChatService {
   private price(provider: string, model: string, usage: Usage | undefined): Cost | undefined {
     return priceOf(this.deps.prices, provider, model, usage)
   }
+}
+
+/** Whether the gateway knows the routed model: it has a price, or its provider a fixed model list. */
+export function isKnownModel(prices: PriceBook, route: Route): boolean {
+  return route.adapter.models !== undefined || prices.lookup(route.adapter.name, route.model) !== undefined
 }
 
 /** Cost of one exchange, or undefined when the usage or the model's price is unknown. */

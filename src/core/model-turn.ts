@@ -5,7 +5,7 @@ import type { Context } from '@opentelemetry/api'
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/resources/chat/completions'
 import type { Route } from './router.ts'
 import type { ChatRequest, Usage } from './types.ts'
-import { Deadline, priceOf, type Cost } from './chat.ts'
+import { Deadline, isKnownModel, priceOf, type Cost } from './chat.ts'
 import type { PriceBook } from '../pricing/cost.ts'
 import { LlmCall } from '../telemetry/llm-call.ts'
 import type { TraceIds } from '../telemetry/trace-context.ts'
@@ -102,6 +102,7 @@ export async function runModelTurn(
       maxTokens: request.max_completion_tokens ?? request.max_tokens,
       endpoint: route.adapter.endpoint,
       demo: route.adapter.demo,
+      knownModel: isKnownModel(deps.prices, route),
       inputMessages: deps.captureContent ? JSON.stringify(request.messages) : undefined,
       onUnmetered: () => deps.unmetered?.note(route.adapter.name, route.model),
     },

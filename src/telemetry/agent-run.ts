@@ -53,7 +53,7 @@ export interface ChildSpan {
 export class AgentRun {
   private readonly span: Span
   private readonly runContext: Context
-  private readonly labels: Attributes
+  private readonly info: AgentRunInfo
   private ended = false
 
   constructor(info: AgentRunInfo, parent: Context = context.active()) {
@@ -74,13 +74,7 @@ export class AgentRun {
       parent,
     )
     this.runContext = trace.setSpan(parent, this.span)
-    // The effort is one of three; a model over the budget overflows here as on the llm_* metrics.
-    this.labels = modelSeries.labels(seriesKey(info.provider, info.model), {
-      [LABEL.model]: info.model,
-      [LABEL.provider]: info.provider,
-      [AGENT_LABEL.effort]: info.effort,
-    })
-    agentInstruments().requests.add(1, this.labels)
+    this.info = info
   }
 
   get ids(): TraceIds | undefined {
@@ -103,7 +97,7 @@ export class AgentRun {
   }
 
   succeed(totals: AgentRunTotals): void {
-    if (this.end(totals)) agentInstruments().success.add(1, this.labels)
+    if (this.end(totals)) agentInstruments().success.add(1, this.labels())
   }
 
   fail(totals: AgentRunTotals, error: GatewayError): void {
@@ -132,9 +126,25 @@ export class AgentRun {
     })
     this.span.end()
     const m = agentInstruments()
-    m.iterations.add(totals.iterations, this.labels)
-    m.toolCalls.add(totals.toolCalls, this.labels)
+    const labels = this.labels()
+    m.requests.add(1, labels)
+    m.iterations.add(totals.iterations, labels)
+    m.toolCalls.add(totals.toolCalls, labels)
     return true
+  }
+
+  /**
+   * Read when the run ends, not when it starts: the model has series of its own once one of its
+   * calls succeeded (the run's own model calls included; see LlmCall), else the run overflows.
+   * The effort is one of three.
+   */
+  private labels(): Attributes {
+    const { provider, model, effort } = this.info
+    return modelSeries.labels(
+      seriesKey(provider, model),
+      { [LABEL.model]: model, [LABEL.provider]: provider, [AGENT_LABEL.effort]: effort },
+      false,
+    )
   }
 
   private child(name: string, attributes: Attributes): ChildSpan {

@@ -26,6 +26,12 @@ export interface LlmCallInfo {
   topP?: number | null | undefined
   endpoint: UpstreamEndpoint | undefined
   demo?: boolean | undefined
+  /**
+   * A model the gateway knows (it has a price, or its provider a fixed list): its metrics get
+   * series of their own at once, failures included. Any other name gets them once a call to it
+   * succeeded, so names that only ever fail cannot use up the series budget.
+   */
+  knownModel?: boolean | undefined
   /** JSON of the input messages; only given when content capture is on. */
   inputMessages?: string | undefined
   /** Told when the call succeeded without usage from the upstream (the core logs it). */
@@ -187,7 +193,8 @@ export class LlmCall {
     const { model, provider } = this.info
     // Every llm_* metric has exactly the token counters' labels, so the guide's ratios
     // (tokens / requests, failed / requests) match one to one; error types are on gen_ai below.
-    const labels = modelSeries.labels(seriesKey(provider, model), { [LABEL.model]: model, [LABEL.provider]: provider })
+    const admit = this.info.knownModel === true || errorType === undefined
+    const labels = modelSeries.labels(seriesKey(provider, model), { [LABEL.model]: model, [LABEL.provider]: provider }, admit)
     m.requests.add(1, labels)
     if (errorType !== undefined) m.requestsFailed.add(1, labels)
     else if (!usage) m.requestsUnmetered.add(1, labels)

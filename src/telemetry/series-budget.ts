@@ -23,17 +23,22 @@ export class SeriesBudget {
     this.limit = limit
   }
 
-  /** Whether the label set named `key` has (or now gets) series of its own. */
-  admits(key: string): boolean {
+  /**
+   * Whether the label set named `key` has series of its own; with `admit`, it gets them while the
+   * budget lasts. Only what proved real should be admitted (a model that answered): names that
+   * only ever fail (`openai/junk-1` … `-50`, each an upstream 404) would otherwise use the budget
+   * up and push every real model into the overflow series until a restart.
+   */
+  admits(key: string, admit = true): boolean {
     if (this.admitted.has(key)) return true
-    if (this.admitted.size >= this.limit) return false
+    if (!admit || this.admitted.size >= this.limit) return false
     this.admitted.add(key)
     return true
   }
 
-  /** `attributes` when admitted, else the overflow set. */
-  labels(key: string, attributes: Attributes): Attributes {
-    return this.admits(key) ? attributes : OVERFLOW
+  /** `attributes` when admitted (or admitted now, with `admit`), else the overflow set. */
+  labels(key: string, attributes: Attributes, admit = true): Attributes {
+    return this.admits(key, admit) ? attributes : OVERFLOW
   }
 }
 

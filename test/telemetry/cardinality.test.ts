@@ -15,6 +15,8 @@ upstream.setDefault({ fixture: 'openai-chat-text-nonstream' })
 
 const hi = [{ role: 'user', content: 'hi' }]
 const OVERFLOW = { otel_metric_overflow: 'true' }
+/** Model names of the first test, each answered 404 upstream. */
+const JUNK = 60
 
 /** Chat with models gpt-x-<from> … gpt-x-<to - 1>, scraping /metrics after every 20. */
 async function chatWithModels(from: number, to: number): Promise<void> {
@@ -32,6 +34,17 @@ const labelValues = (exposition: Exposition, metric: string, label: string) =>
 const sum = (exposition: Exposition, metric: string, labels: Record<string, string> = {}) =>
   select(exposition, metric, labels).reduce((n, s) => n + s.value, 0)
 
+t.test('model names that only ever fail use up none of the budget: their failures overflow', async (t) => {
+  upstream.setDefault({ fixture: 'openai-chat-error-404-model-not-found-on-stream-request' })
+  const answers = await Promise.all(Array.from({ length: JUNK }, (_, n) => postChat(gateway.url, { model: `gpt-junk-${n}`, messages: hi })))
+  upstream.setDefault({ fixture: 'openai-chat-text-nonstream' })
+  t.same([...new Set(answers.map((a) => a.status))], [404], 'each an upstream 404')
+  const exposition = parsePrometheus(await scrapeMetrics(gateway.url))
+  t.same([...labelValues(exposition, 'llm_requests_total', 'llm_model')], [], 'no junk name got series')
+  t.equal(sum(exposition, 'llm_requests_failed_total', OVERFLOW), JUNK, 'every failure counted, under the overflow series')
+  // The 50 models of the next test still get series of their own.
+})
+
 t.test('200 invented model names: 50 get series, the rest one overflow series, and /metrics stops growing', async (t) => {
   await chatWithModels(0, 100)
   const half = await scrapeMetrics(gateway.url)
@@ -41,15 +54,16 @@ t.test('200 invented model names: 50 get series, the rest one overflow series, a
 
   t.equal(parsePrometheus(half).samples.length, exposition.samples.length, 'the second 100 models (scraped every 20) added no series')
   t.equal(labelValues(exposition, 'llm_requests_total', 'llm_model').size, LIMIT, `llm_requests_total names ${LIMIT} models`)
-  t.equal(sum(exposition, 'llm_requests_total'), 200, 'every request is still counted')
-  t.equal(sum(exposition, 'llm_requests_total', OVERFLOW), 200 - LIMIT, 'the others under otel_metric_overflow="true"')
+  // (JUNK failed requests of the test above are in the overflow series too.)
+  t.equal(sum(exposition, 'llm_requests_total'), 200 + JUNK, 'every request is still counted')
+  t.equal(sum(exposition, 'llm_requests_total', OVERFLOW), 200 - LIMIT + JUNK, 'the others under otel_metric_overflow="true"')
   t.same(Object.keys(select(exposition, 'llm_requests_total', OVERFLOW)[0]?.labels ?? {}), ['otel_metric_overflow'], 'the overflow series has no other label')
   // The same models overflow on every llm_* metric, so tokens / requests still pair up.
   t.same(labelValues(exposition, 'llm_tokens_input_total', 'llm_model'), labelValues(exposition, 'llm_requests_total', 'llm_model'))
   t.equal(sum(exposition, 'llm_tokens_input_total', OVERFLOW), 15 * (200 - LIMIT), 'their tokens too (15 each, recorded)')
-  t.equal(sum(exposition, 'llm_request_duration_seconds_count', OVERFLOW), 200 - LIMIT, 'and their durations')
+  t.equal(sum(exposition, 'llm_request_duration_seconds_count', OVERFLOW), 200 - LIMIT + JUNK, 'and their durations')
   t.ok(labelValues(exposition, 'gen_ai_client_operation_duration_count', 'gen_ai_request_model').size <= LIMIT, 'gen_ai histograms bounded too')
-  t.equal(sum(exposition, 'gen_ai_client_operation_duration_count'), 200, 'with every operation counted')
+  t.equal(sum(exposition, 'gen_ai_client_operation_duration_count'), 200 + JUNK, 'with every operation counted')
   t.ok(sum(exposition, 'gen_ai_client_operation_duration_count', OVERFLOW) >= 200 - LIMIT, 'the rest in their overflow series')
 
   // The span is not bounded: it names the model it was called with.
@@ -59,7 +73,7 @@ t.test('200 invented model names: 50 get series, the rest one overflow series, a
   const pushed = await receiver.waitFor(() => {
     const points = receiver.latestMetric('llm.requests')?.dataPoints ?? []
     const overflow = points.find((p) => p.attributes['otel.metric.overflow'] === true)
-    return overflow?.value === 200 - LIMIT && points
+    return overflow?.value === 200 - LIMIT + JUNK && points
   }, WAIT_MS)
   t.equal(pushed.length, LIMIT + 1, `OTLP: ${LIMIT} models and the overflow point`)
 })
