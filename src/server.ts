@@ -227,7 +227,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const failure = toGatewayError(error)
     if (failure.kind === 'internal') request.log.error({ err: error }, 'unhandled error')
-    markRequestFailed(request.raw, {
+    // No server span (a caller without a key, telemetry off): nothing to mark.
+    if (request.traceIds) markRequestFailed(request.raw, {
+      status: failure.status,
       message: scrubber.scrub(failure.message),
       errorType: failure.errorType,
       model: request.llmModel ?? modelAsked(request.body),

@@ -55,6 +55,8 @@ export const ATTR = {
   serverAddress: 'server.address',
   serverPort: 'server.port',
   errorType: 'error.type',
+  /** Semconv's (Development) human-readable detail of `error.type`: why a request was refused. */
+  errorMessage: 'error.message',
   urlQuery: 'url.query',
 } as const
 

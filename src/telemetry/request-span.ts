@@ -8,6 +8,8 @@ import type { IncomingMessage } from 'node:http'
 import { ATTR } from './names.ts'
 
 export interface RequestFailure {
+  /** The HTTP status answered. */
+  status: number
   /** The gateway error's message, as the caller got it (already free of secrets). */
   message: string
   /** The gateway error kind (`unavailable`, `model_not_found` …), not the HTTP status. */
@@ -29,8 +31,12 @@ export function markRequestFailed(request: IncomingMessage, failure: RequestFail
 export function applyRequestOutcome(span: Span, request: IncomingMessage): void {
   const failure = failures.get(request)
   if (!failure) return
-  span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message })
+  // HTTP semconv: a SERVER span's status stays unset for 4xx (the caller's mistake, not the
+  // gateway failing), so error-rate views count only what the gateway got wrong; the reason is
+  // on the span either way, as error.type and error.message.
+  if (failure.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message })
   span.setAttribute(ATTR.errorType, failure.errorType)
+  span.setAttribute(ATTR.errorMessage, failure.message)
   if (failure.model) span.setAttribute(ATTR.genAiRequestModel, failure.model.slice(0, MAX_MODEL_LENGTH))
 }
 

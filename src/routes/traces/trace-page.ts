@@ -39,6 +39,12 @@ function formatValue(value: StoredValue): Html {
   return html`<code>${text}</code>`
 }
 
+/** Why the span failed, or why its request was refused (a 4xx keeps an unset status, semconv's rule, and says why in error.message). */
+function failureNote(span: StoredSpan): string | undefined {
+  const refused = span.attributes[ATTR.errorMessage]
+  return span.status.message || (typeof refused === 'string' ? refused : undefined)
+}
+
 function badges(span: StoredSpan, evaluations: EvaluationView[]): Html[] {
   const out: Html[] = []
   const a = span.attributes
@@ -52,7 +58,9 @@ function badges(span: StoredSpan, evaluations: EvaluationView[]): Html[] {
   if (cost !== undefined) out.push(html`<span class="badge cost">${formatCost(cost)}</span>`)
   const ttft = num(a[ATTR.timeToFirstToken])
   if (ttft !== undefined) out.push(html`<span class="badge">TTFT ${formatDuration(ttft * 1000)}</span>`)
-  if (span.status.code === 'ERROR') out.push(html`<span class="badge err">⚠ ${String(a[ATTR.errorType] ?? 'error')}</span>`)
+  if (span.status.code === 'ERROR' || a[ATTR.errorMessage] !== undefined) {
+    out.push(html`<span class="badge err">⚠ ${String(a[ATTR.errorType] ?? 'error')}</span>`)
+  }
   for (const evaluation of evaluations) {
     const scores = Object.entries(evaluation.scores).map(([c, v]) => `${c} ${v}`).join(', ')
     out.push(html`<a class="badge eval" href="#evaluations" title="${evaluation.name}: ${scores}">★ ${evaluation.name}</a>`)
@@ -74,14 +82,15 @@ function spanRow(node: SpanNode, trace: StoredTrace, total: number, evaluations:
     .join(' ')
   const attributes = Object.entries(node.attributes).sort(([a], [b]) => a.localeCompare(b))
   const indent = `${node.depth * 18}px`
+  const note = failureNote(node)
   // A failed span opens on its status message and attributes: what went wrong is seen at once.
-  return html`<details${node.status.code === 'ERROR' ? new Html(' open') : ''} class="${classes}" id="span-${node.span_id}" data-span-id="${node.span_id}" data-span-name="${node.name}" data-category="${category}" style="--indent:${indent}">
+  return html`<details${node.status.code === 'ERROR' || note ? new Html(' open') : ''} class="${classes}" id="span-${node.span_id}" data-span-id="${node.span_id}" data-span-name="${node.name}" data-category="${category}" style="--indent:${indent}">
 <summary>
 <div class="name" style="padding-left:calc(12px + ${indent})"><span class="caret">▸</span><span class="icon" aria-hidden="true">${ICONS[category]}</span><span class="span-name" title="${node.name}">${node.name}</span>${badges(node, evaluations)}</div>
 <div class="lane"><div class="bar" style="left:${clampedLeft.toFixed(3)}%;width:${clampedWidth.toFixed(3)}%"></div><span class="dur${labelAfter ? '' : ' before'}" style="${labelStyle}">${formatDuration(node.duration_ms)}</span></div>
 </summary>
 <div class="detail">
-${node.status.message ? html`<p class="status-message">⚠ ${node.status.message}</p>` : ''}
+${note ? html`<p class="status-message">⚠ ${note}</p>` : ''}
 <table class="attrs">
 <tr><td>span_id</td><td><code>${node.span_id}</code> · ${node.kind} · ${node.scope}</td></tr>
 <tr><td>parent</td><td><code>${node.parent_span_id ?? '(root)'}</code></td></tr>
