@@ -123,8 +123,13 @@ const STATUS_NAMES: Record<number, StatusCodeName> = {
   [SpanStatusCode.ERROR]: 'ERROR',
 }
 
+/** A character V8 cannot store in one byte: the whole string then takes two per character. */
+const TWO_BYTE_CHAR = /[^\u0000-\u00ff]/
+
 function valueBytes(value: unknown): number {
-  if (typeof value === 'string') return STRING_BYTES + value.length
+  // Short strings are counted at one byte a character without looking (a few bytes off at most);
+  // a long one of Chinese text or emoji holds twice its length.
+  if (typeof value === 'string') return STRING_BYTES + (value.length > 256 && TWO_BYTE_CHAR.test(value) ? 2 : 1) * value.length
   if (Array.isArray(value)) {
     let sum = STRING_BYTES
     for (const item of value) sum += valueBytes(item)

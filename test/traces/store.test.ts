@@ -74,6 +74,14 @@ t.test('a trace that receives a span moves to the back of the eviction queue', a
   t.ok(store.has(next))
 })
 
+t.test('text V8 stores two bytes a character (CJK, emoji) counts twice: the byte bound holds for it too', async (t) => {
+  const { store, request } = setup()
+  request({ 'gen_ai.output.messages': 'x'.repeat(8000) })
+  const latin = store.stats().bytes
+  request({ 'gen_ai.output.messages': '漢'.repeat(8000) })
+  t.ok(store.stats().bytes - latin >= latin + 7000, `8,000 CJK characters count about 16,000 bytes (${store.stats().bytes - latin} against ${latin})`)
+})
+
 t.test('evicts the oldest traces beyond TRACE_STORE_MAX_BYTES', async (t) => {
   const maxBytes = 256 * 1024
   const { store, request } = setup({ maxBytes })
