@@ -40,17 +40,26 @@ export function applyRequestOutcome(span: Span, request: IncomingMessage): void 
   if (failure.model) span.setAttribute(ATTR.genAiRequestModel, failure.model.slice(0, MAX_MODEL_LENGTH))
 }
 
+/** A query parameter name worth keeping: short, plain, and not shaped like a key (`sk-…` has a dash). */
+const PLAIN_NAME = /^[A-Za-z0-9_.]{1,32}$/
+const MAX_QUERY_NAMES = 16
+
 /**
  * `startIncomingSpanHook`: the instrumentation records `url.query` with only a few cloud-signing
- * parameters redacted, so `?api_key=…` would be exported as sent. The names are kept (they say
- * what was asked), every value is replaced.
+ * parameters redacted, so `?api_key=…` would be exported as sent. Every value is replaced; plain
+ * names are kept (they say what was asked), at most 16, and any other name (a key sent as a name,
+ * kilobytes of junk) is one `REDACTED` too.
  */
 export function queryWithoutValues(request: IncomingMessage): Attributes {
   const url = request.url ?? ''
   const start = url.indexOf('?')
   if (start < 0) return {}
-  const names = new URLSearchParams(url.slice(start + 1))
+  const names = new Set<string>()
+  for (const name of new URLSearchParams(url.slice(start + 1)).keys()) {
+    names.add(PLAIN_NAME.test(name) ? name : 'REDACTED')
+    if (names.size >= MAX_QUERY_NAMES) break
+  }
   const redacted = new URLSearchParams()
-  for (const name of new Set(names.keys())) redacted.append(name, 'REDACTED')
+  for (const name of names) redacted.append(name, 'REDACTED')
   return { [ATTR.urlQuery]: redacted.toString() }
 }
