@@ -185,7 +185,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     http: {
-      requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
+      requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 60_000, 0, 3_600_000),
       maxConnections: int(env, 'MAX_CONNECTIONS', 10_000, 1, 1_000_000),
     },
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
