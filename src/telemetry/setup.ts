@@ -130,7 +130,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     tracesPage: ownTraces && (options.spanProcessors?.length ?? 0) > 0,
     signals: { traces: ownTraces, metrics: ownMetrics },
   })
-  watch.install()
+  // The SDK's global diag logger and error handler are the operator's when they preloaded tracing:
+  // ours only when the gateway runs the tracing (the wrapped exporters still see every outage).
+  if (ownTraces) watch.install()
   const serviceName = env.OTEL_SERVICE_NAME || 'sik-llms-gateway'
   const prometheus = ownMetrics ? new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true }) : undefined
   const exportIntervalMillis = Number(env.OTEL_METRIC_EXPORT_INTERVAL ?? '') || 60_000
