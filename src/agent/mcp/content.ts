@@ -32,5 +32,19 @@ export function renderContent(result: CallToolResult): string {
     }
   }
   if (parts.length === 0 && result.structuredContent !== undefined) parts.push(JSON.stringify(result.structuredContent))
-  return parts.join('\n')
+  return capped(parts.join('\n'))
+}
+
+/**
+ * A tool result longer than this is cut: a server's answer is of its own choosing, and everything
+ * done with it after (scrubbing its secrets, the spans, the model call that carries it) costs its
+ * length on the event loop. A million characters is ~250,000 tokens, past most context windows.
+ */
+export const MAX_TOOL_RESULT_CHARS = 1_000_000
+
+function capped(text: string): string {
+  if (text.length <= MAX_TOOL_RESULT_CHARS) return text
+  // Not in the middle of a surrogate pair.
+  const end = MAX_TOOL_RESULT_CHARS - (/[\ud800-\udbff]/.test(text[MAX_TOOL_RESULT_CHARS - 1] ?? '') ? 1 : 0)
+  return `${text.slice(0, end)}\n[${(text.length - end).toLocaleString('en')} more characters of the tool's result were cut by the gateway]`
 }
