@@ -121,3 +121,13 @@ export async function startGateway(options: StartOptions = {}): Promise<GatewayP
     },
   }
 }
+
+/** Waits for a JSON log line whose `msg` is `msg` (or matches it); throws with every line after `timeoutMs`. */
+export async function waitForLog(gateway: GatewayProcess, msg: string | RegExp, timeoutMs = 30_000): Promise<void> {
+  const matches = (line: Record<string, unknown>) => (typeof msg === 'string' ? line.msg === msg : msg.test(String(line.msg)))
+  const until = Date.now() + timeoutMs
+  while (!gateway.logs().some(matches)) {
+    if (Date.now() > until) throw new Error(`no log line ${String(msg)} within ${timeoutMs} ms:\n${gateway.lines.join('\n')}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}

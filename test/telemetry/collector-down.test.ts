@@ -1,7 +1,7 @@
 // With no collector running (the default endpoint on a laptop), the gateway says so once, in one
 // readable line, and Ctrl-C does not wait for the exporter's retries (SPEC §4: exit promptly).
 import t from 'tap'
-import type { GatewayProcess } from '../support/gateway.ts'
+import { waitForLog, type GatewayProcess } from '../support/gateway.ts'
 import { postChat, startGateways } from './helpers.ts'
 
 // Real gateway processes: on a loaded machine start-up alone can take minutes.
@@ -28,14 +28,6 @@ t.teardown(() => Promise.all([noticed.stop('SIGKILL'), fresh.stop('SIGKILL')]))
 const hello = { model: 'demo-chat', messages: [{ role: 'user', content: 'hello' }] }
 const UNREACHABLE = /^OTLP collector at http:\/\/127\.0\.0\.1:9 is unreachable \(ECONNREFUSED\): spans and metrics are not exported; \/traces and \/metrics still work$/
 
-async function waitForLine(gateway: GatewayProcess, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!gateway.logs().some((l) => pattern.test(String(l.msg)))) {
-    if (Date.now() > until) throw new Error(`no log line ${pattern} within ${timeoutMs} ms:\n${gateway.lines.join('\n')}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
-
 /** Signals the gateway and resolves with the exit code and how long it took to go. */
 async function timedStop(gateway: GatewayProcess): Promise<{ code: number | null; ms: number }> {
   const signalledAt = Date.now()
@@ -45,7 +37,7 @@ async function timedStop(gateway: GatewayProcess): Promise<{ code: number | null
 
 t.test('an unreachable collector is one friendly warning, not a stack per export', async (t) => {
   for (let i = 0; i < 3; i++) t.equal((await postChat(noticed.url, hello)).status, 200, 'requests are served')
-  await waitForLine(noticed, UNREACHABLE)
+  await waitForLog(noticed, UNREACHABLE)
   // Span batches every 50 ms and metric pushes every 250 ms keep failing meanwhile.
   await new Promise((r) => setTimeout(r, 1500))
   t.equal((await postChat(noticed.url, hello)).status, 200)

@@ -2,7 +2,7 @@
 // telemetry, exit 0; no finished request's spans are lost.
 import t from 'tap'
 import { Agent, fetch as undiciFetch } from 'undici'
-import { startGateway, type GatewayProcess } from '../support/gateway.ts'
+import { startGateway, waitForLog, type GatewayProcess } from '../support/gateway.ts'
 import { startOtlpReceiver } from '../support/otlp-receiver.ts'
 import { FIRST_CONTENT, readUntil } from '../support/read-until.ts'
 import { sseEvents } from '../support/upstream.ts'
@@ -49,14 +49,6 @@ async function startStream(gateway: GatewayProcess): Promise<Response> {
     dispatcher: keepAlive,
   })
   return response as unknown as Response
-}
-
-async function waitForLog(gateway: GatewayProcess, msg: string, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!gateway.logs().some((l) => l.msg === msg)) {
-    if (Date.now() > until) throw new Error(`no "${msg}" log line within ${timeoutMs} ms:\n${gateway.lines.join('\n')}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
 }
 
 /** The status a brand-new request gets, or 'refused' when it cannot connect at all. */
