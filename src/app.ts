@@ -39,7 +39,7 @@ export async function createGateway(deps: {
 }): Promise<Gateway> {
   const { config } = deps
   const providers = createProviders(config)
-  const router = new ModelRouter(providers.adapters, providers.unavailable, config.aliases)
+  const router = new ModelRouter(providers.adapters, providers.unavailable, config.aliases, providers.listed)
   const turnDeps = {
     prices: new PriceBook(PRICES, config.priceOverrides),
     captureContent: config.captureContent,

@@ -150,9 +150,9 @@ export class ChatService {
   }
 }
 
-/** Whether the gateway knows the routed model: it has a price, or its provider a fixed model list. */
+/** Whether the gateway knows the routed model: the configuration lists it, or it has a price. */
 export function isKnownModel(prices: PriceBook, route: Route): boolean {
-  return route.adapter.models !== undefined || prices.lookup(route.adapter.name, route.model) !== undefined
+  return route.listed || prices.lookup(route.adapter.name, route.model) !== undefined
 }
 
 /** Cost of one exchange, or undefined when the usage or the model's price is unknown. */

@@ -10,6 +10,8 @@ export interface Route {
   model: string
   /** The model as the caller named it: an alias, `provider/model`, or `model` itself. */
   requested: string
+  /** The model is listed in the configuration (a provider's `models` in GATEWAY_CONFIG, the demo's). */
+  listed: boolean
 }
 
 /** A provider the gateway knows but cannot use, with the reason (e.g. a missing key). */
@@ -40,11 +42,19 @@ export class ModelRouter {
   private readonly adapters: ReadonlyMap<string, ProviderAdapter>
   private readonly unavailable: ReadonlyMap<string, string>
   private readonly aliases: Readonly<Record<string, string>>
+  private readonly listed: ReadonlySet<string>
 
-  constructor(adapters: ProviderAdapter[], unavailable: UnavailableProvider[], aliases: Record<string, string>) {
+  /** `listed`: the configured models, as `provider/model`. */
+  constructor(
+    adapters: ProviderAdapter[],
+    unavailable: UnavailableProvider[],
+    aliases: Record<string, string>,
+    listed: ReadonlySet<string> = new Set(),
+  ) {
     this.adapters = new Map(adapters.map((a) => [a.name, a]))
     this.unavailable = new Map(unavailable.map((u) => [u.name, u.reason]))
     this.aliases = aliases
+    this.listed = listed
   }
 
   providerNames(): string[] {
@@ -81,7 +91,9 @@ export class ModelRouter {
 
   /** A provider with a fixed model list (the demo) decides here, before any telemetry names the model. */
   private served(adapter: ProviderAdapter, model: string, requested: string): Route {
-    if (!adapter.models || adapter.models.includes(model)) return { adapter, model, requested }
+    if (!adapter.models || adapter.models.includes(model)) {
+      return { adapter, model, requested, listed: this.listed.has(`${adapter.name}/${model}`) }
+    }
     throw new GatewayError(
       'model_not_found',
       `The model \`${requested}\` is not served by this gateway: provider ${adapter.name} serves only ` +

@@ -15,6 +15,8 @@ export interface Providers {
   unavailable: UnavailableProvider[]
   models: ModelEntry[]
   summary: Record<string, string>
+  /** The configured models as `provider/model` (a compatible provider's `models`, the demo's). */
+  listed: Set<string>
 }
 
 const model = (id: string, ownedBy: string): ModelEntry => ({ id, object: 'model', created: 0, owned_by: ownedBy })
@@ -25,7 +27,7 @@ export function createProviders(config: Config): Providers {
     firstByteTimeoutMs: config.upstream.firstByteTimeoutMs,
     secrets: config.secrets,
   })
-  const out: Providers = { adapters: [], unavailable: [], models: [], summary: {} }
+  const out: Providers = { adapters: [], unavailable: [], models: [], summary: {}, listed: new Set() }
   const tableModels = (provider: string) =>
     PRICES.filter((row) => row.provider === provider).map((row) => model(`${provider}/${row.model}`, provider))
 
@@ -50,12 +52,18 @@ export function createProviders(config: Config): Providers {
   for (const [name, settings] of Object.entries(config.providers)) {
     const apiKey = settings.apiKeyEnv ? process.env[settings.apiKeyEnv]?.trim() || undefined : undefined
     out.adapters.push(openAICompatible({ ...client, name, baseURL: settings.baseURL, apiKey }))
-    out.models.push(...settings.models.map((id) => model(`${name}/${id}`, name)))
+    for (const id of settings.models) {
+      out.models.push(model(`${name}/${id}`, name))
+      out.listed.add(`${name}/${id}`)
+    }
     out.summary[name] = `ready, OpenAI-compatible (${settings.baseURL})`
   }
 
   out.adapters.push(demoProvider(config.demo))
-  out.models.push(...DEMO_MODELS.map((id) => model(id, 'demo (offline demo provider, no model is called)')))
+  for (const id of DEMO_MODELS) {
+    out.models.push(model(id, 'demo (offline demo provider, no model is called)'))
+    out.listed.add(`demo/${id}`)
+  }
   out.summary.demo = 'ready (offline demo provider: deterministic answers, no model is called)'
   return out
 }

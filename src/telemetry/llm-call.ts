@@ -27,7 +27,7 @@ export interface LlmCallInfo {
   endpoint: UpstreamEndpoint | undefined
   demo?: boolean | undefined
   /**
-   * A model the gateway knows (it has a price, or its provider a fixed list): its metrics get
+   * A model the gateway knows (listed in the configuration, or priced): its metrics get
    * series of their own at once, failures included. Any other name gets them once a call to it
    * succeeded, so names that only ever fail cannot use up the series budget.
    */
