@@ -97,7 +97,8 @@ export class AgentRun {
   }
 
   succeed(totals: AgentRunTotals): void {
-    if (this.end(totals)) agentInstruments().success.add(1, this.labels())
+    const labels = this.end(totals)
+    if (labels) agentInstruments().success.add(1, labels)
   }
 
   fail(totals: AgentRunTotals, error: GatewayError): void {
@@ -108,8 +109,9 @@ export class AgentRun {
     this.end(totals)
   }
 
-  private end(totals: AgentRunTotals): boolean {
-    if (this.ended) return false
+  /** Ends the run once; the metric labels it was counted under, or undefined if it had ended. */
+  private end(totals: AgentRunTotals): Attributes | undefined {
+    if (this.ended) return undefined
     this.ended = true
     const { usage } = totals
     this.span.setAttributes({
@@ -130,7 +132,7 @@ export class AgentRun {
     m.requests.add(1, labels)
     m.iterations.add(totals.iterations, labels)
     m.toolCalls.add(totals.toolCalls, labels)
-    return true
+    return labels
   }
 
   /**

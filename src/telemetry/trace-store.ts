@@ -102,7 +102,8 @@ const MAX_EVALUATIONS_PER_TRACE = 200
 
 // The estimate (calibrated against heap snapshots with bench/trace-store.ts): the record and its
 // status/links arrays, plus per attribute a dictionary slot and its value. Strings count a byte a
-// character and a header: most attribute text is ASCII, and shared strings are counted per span.
+// character and a header (two a character for long text V8 stores two-byte, see valueBytes), and
+// shared strings are counted per span.
 const SPAN_BYTES = 360
 const ATTRIBUTE_BYTES = 40
 const STRING_BYTES = 24
