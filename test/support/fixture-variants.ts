@@ -1,5 +1,5 @@
 // The *other* mode of a recorded exchange, so that every recording in test/fixtures/recorded can
-// be replayed both streamed and not.
+// be replayed both streamed and not. The Responses API's variants are in fixture-variants-responses.ts.
 //
 // THESE VARIANTS ARE DERIVED FROM THE RECORDINGS, NOT RECORDED. They are mechanical conversions
 // (a JSON completion cut into the SSE chunks the real API would have sent for it, or an SSE
@@ -13,6 +13,7 @@
 import type { CustomReply, FixtureReply } from './upstream.ts'
 import { sseEvents } from './upstream.ts'
 import { loadFixture } from './fixtures.ts'
+import { responseSseToJson, responseToSse } from './fixture-variants-responses.ts'
 
 type Json = Record<string, unknown>
 
@@ -29,16 +30,16 @@ export function pieces(text: string, n: number): string[] {
 }
 
 /** 2–3 fragments for JSON arguments (1 when the text is a single character, none when empty). */
-function fragments(text: string): string[] {
+export function fragments(text: string): string[] {
   if (text === '') return []
   return pieces(text, text.length >= 6 ? 3 : 2)
 }
 
-function isObject(value: unknown): value is Json {
+export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function asArray(value: unknown): unknown[] {
+export function asArray(value: unknown): unknown[] {
   return Array.isArray(value) ? value : []
 }
 
@@ -364,7 +365,11 @@ export function recordedAsStream(name: string): boolean {
 export function jsonReply(name: string): FixtureReply | CustomReply {
   if (!recordedAsStream(name)) return { fixture: name }
   const fixture = loadFixture(name)
-  const body = fixture.meta.api === 'anthropic.messages' ? anthropicSseToMessage(fixture.response.body) : openaiSseToCompletion(fixture.response.body)
+  const sse = fixture.response.body
+  const body =
+    fixture.meta.api === 'anthropic.messages' ? anthropicSseToMessage(sse)
+    : fixture.meta.api === 'openai.responses' ? responseSseToJson(sse)
+    : openaiSseToCompletion(sse)
   return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }
 }
 
@@ -373,6 +378,9 @@ export function sseReply(name: string): FixtureReply | CustomReply {
   if (recordedAsStream(name)) return { fixture: name }
   const fixture = loadFixture(name)
   const json = JSON.parse(fixture.response.body) as Json
-  const body = fixture.meta.api === 'anthropic.messages' ? anthropicMessageToSse(json) : openaiCompletionToSse(json)
+  const body =
+    fixture.meta.api === 'anthropic.messages' ? anthropicMessageToSse(json)
+    : fixture.meta.api === 'openai.responses' ? responseToSse(json)
+    : openaiCompletionToSse(json)
   return { status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8' }, body }
 }

@@ -7,7 +7,7 @@ const dir = fileURLToPath(new URL('../fixtures/recorded/', import.meta.url))
 export interface RecordedExchange {
   meta: {
     id: string
-    api: 'openai.chat.completions' | 'anthropic.messages'
+    api: 'openai.chat.completions' | 'openai.responses' | 'anthropic.messages'
     scenario: string
     streaming: boolean
     request_stream_flag: boolean

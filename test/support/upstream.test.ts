@@ -1,7 +1,12 @@
-// Self-test of the upstream emulator, with plain fetch: if it lied, every gateway test would too.
+// Self-test of the upstream emulator, with plain fetch and the openai SDK: if it lied, every
+// gateway test would too.
 import t from 'tap'
-import { loadFixture } from './fixtures.ts'
+import OpenAI from 'openai'
+import type { Response as OpenAIResponse, ResponseCreateParamsNonStreaming, ResponseCreateParamsStreaming } from 'openai/resources/responses/responses'
+import { fixtureNames, loadFixture } from './fixtures.ts'
+import { jsonReply, sseReply } from './fixture-variants.ts'
 import { openaiStreamChunks, sseEvents, startUpstream } from './upstream.ts'
+import { emulatedTokens, emulatedVector } from './upstream-embeddings.ts'
 
 const up = await startUpstream({ seed: 7 })
 t.teardown(() => up.close())
@@ -144,3 +149,124 @@ t.test('sseEvents follows the WHATWG rules', async (t) => {
   ].join('')
   t.same(sseEvents(text), [{ event: 'a', data: 'one\ntwo' }, { data: '' }, { event: 'b', data: ' x' }])
 })
+
+// ---------------------------------------------------------------- the Responses API and embeddings
+// The official client pointed straight at the emulator: if the SDK parses what the emulator
+// serves, with the recorded usage, a gateway test that sees something else has found a gateway bug.
+
+const sdk = new OpenAI({ apiKey: 'sk-test', baseURL: up.openaiBaseURL, maxRetries: 0 })
+const RESPONSES = fixtureNames('openai-responses-').filter((name) => loadFixture(name).meta.http_status === 200)
+
+/** The recorded request, as the test sends it through the SDK, with `stream` set as asked. */
+function recordedParams(name: string, stream: boolean): Record<string, unknown> {
+  const body = JSON.parse(loadFixture(name).request.body) as Record<string, unknown>
+  const { stream: _recorded, ...rest } = body
+  return stream ? { ...rest, stream: true } : rest
+}
+
+t.test('every Responses recording replays through the openai SDK, plain and streamed, with the recorded usage', async (t) => {
+  t.ok(RESPONSES.length >= 6, `${RESPONSES.length} recordings`)
+  for (const name of RESPONSES) {
+    const usage = loadFixture(name).meta.usage
+    up.reset()
+    up.enqueue(jsonReply(name))
+    const plain = await sdk.responses.create(recordedParams(name, false) as unknown as ResponseCreateParamsNonStreaming)
+    t.strictSame(plain.usage, usage, `${name}: plain usage`)
+    t.equal(plain.object, 'response')
+
+    up.enqueue(sseReply(name))
+    const stream = await sdk.responses.create(recordedParams(name, true) as unknown as ResponseCreateParamsStreaming)
+    const types: string[] = []
+    let completed: OpenAIResponse | undefined
+    for await (const event of stream) {
+      types.push(event.type)
+      if (event.type === 'response.completed') completed = event.response
+    }
+    t.equal(types[0], 'response.created', `${name}: the stream opens with response.created`)
+    t.strictSame(completed?.usage, usage, `${name}: streamed usage`)
+    t.strictSame(completed?.output, plain.output, `${name}: streamed output = plain output`)
+
+    const [sentPlain, sentStreamed] = await up.waitForRequests(2)
+    t.match(sentPlain, { method: 'POST', path: '/v1/responses', body: recordedParams(name, false) }, `${name}: what went upstream`)
+    t.strictSame(sentStreamed?.body, recordedParams(name, true))
+  }
+})
+
+t.test("the SDK's stream accumulator rebuilds each streamed Response (derived streams are consistent)", async (t) => {
+  for (const name of RESPONSES) {
+    up.enqueue(sseReply(name))
+    const final = await sdk.responses.stream(recordedParams(name, true) as unknown as ResponseCreateParamsStreaming).finalResponse()
+    t.strictSame(final.usage, loadFixture(name).meta.usage, name)
+    const expected = JSON.parse(bodyOf(jsonReply(name))) as OpenAIResponse
+    t.match(final.output, expected.output, `${name}: the output items rebuilt from the events`)
+  }
+})
+
+t.test('GET and DELETE /v1/responses/{id}: scripted replies by route, the requests recorded', async (t) => {
+  const stored = JSON.parse(loadFixture('openai-responses-text-nonstream').response.body) as OpenAIResponse
+  up.enqueue({ status: 500, json: { error: { message: 'the general queue is for the next POST' } } })
+  up.enqueueFor('GET /v1/responses/{id}', { status: 200, json: stored })
+  up.enqueueFor('DELETE /v1/responses/{id}', { status: 200, json: { id: stored.id, object: 'response', deleted: true } })
+  const got = await sdk.responses.retrieve(stored.id)
+  t.equal(got.output_text, 'The capital of France is Paris.')
+  await sdk.responses.delete(stored.id)
+  t.match(up.requests, [
+    { method: 'GET', path: `/v1/responses/${stored.id}` },
+    { method: 'DELETE', path: `/v1/responses/${stored.id}` },
+  ])
+  up.enqueueFor('GET /v1/responses/{id}', { fixture: 'openai-responses-error-401-invalid-api-key' })
+  t.match(await sdk.responses.retrieve('resp_unknown').catch((err: unknown) => err), { status: 401 })
+  const post = await sdk.responses.create({ model: 'gpt-4.1', input: 'x' }).catch((err: unknown) => err)
+  t.match(post, { status: 500 }, 'the general queue was left for the POST')
+})
+
+t.test('POST /v1/embeddings: the OpenAPI shape, base64 (the SDK default) and float, usage counted', async (t) => {
+  up.setDefault({ embeddings: { dimensions: 4 } })
+  const decoded = await sdk.embeddings.create({ model: 'text-embedding-3-small', input: ['hello world', 'hi'] })
+  t.match(decoded, { object: 'list', model: 'text-embedding-3-small' })
+  t.equal(emulatedTokens('hello world') + emulatedTokens('hi'), 3 + 1, 'characters / 4, rounded up')
+  t.strictSame(decoded.usage, { prompt_tokens: 4, total_tokens: 4 })
+  t.strictSame(decoded.data.map((d) => [d.object, d.index]), [['embedding', 0], ['embedding', 1]])
+  t.strictSame(Array.from(decoded.data[1]!.embedding), emulatedVector(1, 4), 'base64 decodes to the vector')
+  const floats = await sdk.embeddings.create({ model: 'text-embedding-3-large', input: [1, 2, 3], encoding_format: 'float', dimensions: 3 })
+  t.strictSame(floats.data[0]?.embedding, emulatedVector(0, 3))
+  t.strictSame(floats.usage, { prompt_tokens: 3, total_tokens: 3 }, 'a token array counts its tokens')
+  t.match(up.requests, [
+    { method: 'POST', path: '/v1/embeddings', body: { encoding_format: 'base64', input: ['hello world', 'hi'] } },
+    { path: '/v1/embeddings', body: { encoding_format: 'float', dimensions: 3 } },
+  ])
+})
+
+t.test('faults on the new paths: 429 with retry-after, 5xx, a hang, a reset mid-stream', async (t) => {
+  const params = recordedParams('openai-responses-text-stream', false) as unknown as ResponseCreateParamsNonStreaming
+  up.enqueue({ status: 429, headers: { 'retry-after': '3' }, json: { error: { message: 'slow down', type: 'rate_limit_exceeded' } } })
+  const limited = await sdk.responses.create(params).catch((err: unknown) => err)
+  t.match(limited, { status: 429, headers: {} })
+  t.equal((limited as { headers: Headers }).headers.get('retry-after'), '3')
+  up.enqueueFor('POST /v1/embeddings', { status: 503, json: { error: { message: 'overloaded' } } })
+  t.match(await sdk.embeddings.create({ model: 'text-embedding-3-small', input: 'x' }).catch((err: unknown) => err), { status: 503 })
+
+  up.enqueue({ hang: true })
+  const ac = new AbortController()
+  const pending = sdk.responses.create(params, { signal: ac.signal })
+  await up.waitForRequests(3)
+  ac.abort()
+  await t.rejects(pending)
+  t.equal((await up.waitForAbort(2, 2000)).path, '/v1/responses')
+
+  const name = 'openai-responses-text-nonstream'
+  const body = bodyOf(sseReply(name))
+  const cutAt = body.indexOf('event: response.output_text.done')
+  up.enqueue({ ...sseReply(name), resetAfterBytes: cutAt })
+  const stream = await sdk.responses.create(recordedParams(name, true) as unknown as ResponseCreateParamsStreaming)
+  const seen: string[] = []
+  await t.rejects(async () => {
+    for await (const event of stream) seen.push(event.type)
+  })
+  t.ok(seen.includes('response.output_text.delta') && !seen.includes('response.completed'), `cut after ${seen.length} events`)
+})
+
+/** The body a reply serves (a derived one, or the recording's). */
+function bodyOf(reply: ReturnType<typeof sseReply>): string {
+  return 'fixture' in reply ? loadFixture(reply.fixture).response.body : String(reply.body)
+}

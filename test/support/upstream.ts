@@ -1,5 +1,6 @@
-// A fake OpenAI / Anthropic upstream for gateway tests. It replays the recorded exchanges in
-// test/fixtures/recorded byte for byte, but in uneven network chunks (cutting through lines,
+// A fake OpenAI / Anthropic upstream for gateway tests, on any path the gateway calls (OpenAI's
+// /v1/chat/completions, /v1/responses, GET and DELETE /v1/responses/{id}, /v1/embeddings;
+// Anthropic's /v1/messages). It replays the recorded exchanges in test/fixtures/recorded byte for byte, but in uneven network chunks (cutting through lines,
 // `data:` prefixes and UTF-8 characters) because that is where stream parsers break, and it can
 // misbehave on purpose: rate limits, overload, hangs, resets before or during the body.
 // Every request is recorded so tests can assert what the gateway sent and whether it hung up.
@@ -7,8 +8,12 @@ import { createServer } from 'node:http'
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/promises'
-import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
 import { loadFixture } from './fixtures.ts'
+import { embeddingsAnswer } from './upstream-embeddings.ts'
+
+// The SSE readers moved to sse.ts; many tests import them from here.
+export { openaiStreamChunks, responseStreamEvents, sseEvents } from './sse.ts'
+export type { SseEvent } from './sse.ts'
 
 interface ReplyBase {
   /** Wait this long before the first byte (status line included). */
@@ -49,7 +54,17 @@ export interface ResetBeforeHeadersReply extends ReplyBase {
   resetBeforeHeaders: true
 }
 
-export type Reply = FixtureReply | CustomReply | HangReply | ResetBeforeHeadersReply
+/**
+ * An OpenAI embeddings answer for the request's `input` and `model` (see upstream-embeddings.ts:
+ * no embeddings exchange was recorded, so the shape comes from OpenAI's OpenAPI document).
+ * `dimensions` is the vector length when the request names none.
+ */
+export interface EmbeddingsReply extends ReplyBase {
+  embeddings: true | { dimensions?: number }
+  resetAfterBytes?: number
+}
+
+export type Reply = FixtureReply | CustomReply | EmbeddingsReply | HangReply | ResetBeforeHeadersReply
 
 export interface RecordedRequest {
   method: string
@@ -70,7 +85,7 @@ export interface RecordedRequest {
 export interface Upstream {
   /** `http://127.0.0.1:PORT` */
   readonly url: string
-  /** For OPENAI_BASE_URL: the SDK appends `/chat/completions`. */
+  /** For OPENAI_BASE_URL: the SDK appends `/chat/completions`, `/responses`, `/embeddings`... */
   readonly openaiBaseURL: string
   /** For ANTHROPIC_BASE_URL: the SDK appends `/v1/messages`. */
   readonly anthropicBaseURL: string
@@ -78,6 +93,12 @@ export interface Upstream {
   readonly requests: RecordedRequest[]
   /** Queue replies for the next requests, whatever their path. */
   enqueue(...replies: Reply[]): void
+  /**
+   * Queue replies for the next requests to one route, e.g. `'GET /v1/responses/{id}'` or
+   * `'POST /v1/embeddings'` (`{...}` matches one path segment; the query string is ignored).
+   * A matching request takes these before the general queue, which it leaves alone.
+   */
+  enqueueFor(route: string, ...replies: Reply[]): void
   /** Served whenever the queue is empty; `undefined` goes back to answering 500. */
   setDefault(reply: Reply | undefined): void
   waitForRequests(n: number, timeoutMs?: number): Promise<RecordedRequest[]>
@@ -113,6 +134,11 @@ const unforwarded = new Set([
 export async function startUpstream(options: { seed?: number } = {}): Promise<Upstream> {
   const rand = mulberry32(options.seed ?? 1)
   const queue: Reply[] = []
+  const routed: { method: string; path: RegExp; replies: Reply[] }[] = []
+  const takeRouted = (method: string, url: string): Reply | undefined => {
+    const path = url.split('?')[0] ?? ''
+    return routed.find((r) => r.method === method && r.path.test(path) && r.replies.length > 0)?.replies.shift()
+  }
   let fallback: Reply | undefined
   const requests: RecordedRequest[] = []
   const waiters = new Set<() => void>()
@@ -149,7 +175,7 @@ export async function startUpstream(options: { seed?: number } = {}): Promise<Up
     }
     record.rawBody = Buffer.concat(chunks).toString('utf8')
     record.body = parseJson(record.rawBody)
-    const reply = queue.shift() ?? fallback
+    const reply = takeRouted(record.method, record.path) ?? queue.shift() ?? fallback
     requests.push(record)
     changed()
 
@@ -172,6 +198,10 @@ export async function startUpstream(options: { seed?: number } = {}): Promise<Up
         if (!unforwarded.has(name.toLowerCase())) res.setHeader(name, values)
       }
       body = response.body
+    } else if ('embeddings' in reply) {
+      res.statusCode = 200
+      res.setHeader('content-type', 'application/json')
+      body = JSON.stringify(embeddingsAnswer(record.body, reply.embeddings === true ? {} : reply.embeddings))
     } else {
       res.statusCode = reply.status
       if (reply.json !== undefined) res.setHeader('content-type', 'application/json')
@@ -242,6 +272,14 @@ export async function startUpstream(options: { seed?: number } = {}): Promise<Up
     anthropicBaseURL: url,
     requests,
     enqueue: (...replies) => void queue.push(...replies),
+    enqueueFor(route, ...replies) {
+      const [method = '', path = ''] = route.split(' ')
+      const pattern = path
+        .split('/')
+        .map((segment) => (/^\{[^}]*\}$/.test(segment) ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+        .join('/')
+      routed.push({ method: method.toUpperCase(), path: new RegExp(`^${pattern}$`), replies })
+    },
     setDefault: (reply) => void (fallback = reply),
     waitForRequests: (n, timeoutMs = 5000) =>
       waitFor(
@@ -257,6 +295,7 @@ export async function startUpstream(options: { seed?: number } = {}): Promise<Up
       ),
     reset() {
       queue.length = 0
+      routed.length = 0
       fallback = undefined
       requests.length = 0
     },
@@ -317,46 +356,4 @@ function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
-}
-
-export interface SseEvent {
-  /** Absent when the event had no (or an empty) `event:` field, i.e. the default "message". */
-  event?: string
-  data: string
-}
-
-/**
- * Parse a complete SSE text per the WHATWG rules: `event:` and `data:` fields with one optional
- * space after the colon, several `data:` lines joined by \n, dispatch on a blank line, comments
- * (`:`) and other fields ignored, CR / LF / CRLF line ends. As in a browser, an event that is
- * not terminated by a blank line is dropped, and one with no data is never dispatched.
- */
-export function sseEvents(text: string): SseEvent[] {
-  const events: SseEvent[] = []
-  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/)
-  lines.pop() // what follows the last line end is an unfinished line, not a blank one
-  let event = ''
-  let data = ''
-  for (const line of lines) {
-    if (line === '') {
-      if (data !== '') events.push({ ...(event && { event }), data: data.slice(0, -1) })
-      event = ''
-      data = ''
-    } else if (!line.startsWith(':')) {
-      const colon = line.indexOf(':')
-      const field = colon === -1 ? line : line.slice(0, colon)
-      const raw = colon === -1 ? '' : line.slice(colon + 1)
-      const value = raw.startsWith(' ') ? raw.slice(1) : raw
-      if (field === 'event') event = value
-      else if (field === 'data') data += `${value}\n`
-    }
-  }
-  return events
-}
-
-/** The JSON of every `data:` event of an OpenAI stream but the final `[DONE]`. */
-export function openaiStreamChunks(text: string): ChatCompletionChunk[] {
-  return sseEvents(text)
-    .filter((e) => e.data !== '[DONE]')
-    .map((e) => JSON.parse(e.data) as ChatCompletionChunk)
 }
