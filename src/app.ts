@@ -1,4 +1,4 @@
-// The composition root: providers, router, prices and the chat service wired into the server.
+// The composition root: providers, router, prices and the dispatch wired into the server.
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Authenticator } from './auth.ts'
 import type { Config } from './config.ts'
@@ -7,12 +7,13 @@ import { McpServers } from './agent/mcp.ts'
 import { loadToolsConfig } from './agent/tools-config.ts'
 import { Toolbox, type ToolSource } from './agent/toolbox.ts'
 import { BUILTIN_TOOLS } from './agent/tools/builtin.ts'
-import { ChatService } from './core/chat.ts'
+import { Dispatch } from './core/dispatch.ts'
 import { ModelRouter } from './core/router.ts'
 import { UnmeteredLog } from './core/unmetered.ts'
 import { PriceBook } from './pricing/cost.ts'
 import { PRICES } from './pricing/prices.ts'
 import { createProviders } from './providers/registry.ts'
+import { translatorFor } from './providers/translators.ts'
 import { buildServer } from './server.ts'
 import type { Telemetry } from './telemetry/setup.ts'
 import type { TraceStore } from './telemetry/trace-store.ts'
@@ -40,21 +41,23 @@ export async function createGateway(deps: {
   const { config } = deps
   const providers = createProviders(config)
   const router = new ModelRouter(providers.adapters, providers.unavailable, config.aliases, providers.listed)
-  const turnDeps = {
+  const dispatch = new Dispatch({
+    router,
     prices: new PriceBook(PRICES, config.priceOverrides),
+    translatorFor,
     captureContent: config.captureContent,
     totalTimeoutMs: config.upstream.totalTimeoutMs,
+    maxRetries: config.upstream.maxRetries,
     unmetered: new UnmeteredLog(deps.logger),
-  }
-  const chat = new ChatService({ ...turnDeps, router })
+  })
   // MCP servers are started (and their tools discovered) before the gateway listens.
   const mcp = config.agent.toolsConfigPath
     ? await McpServers.start(loadToolsConfig(config.agent.toolsConfigPath), { logger: deps.logger })
     : undefined
   const sources: ToolSource[] = [{ tools: () => [...BUILTIN_TOOLS] }, ...(mcp ? [mcp] : [])]
   const toolbox = new Toolbox(sources, config.agent.toolTimeoutMs)
-  const agent = new ReasoningAgent({ ...turnDeps, router, toolbox })
-  const app = buildServer({ ...deps, traceStore: deps.traceStore, chat, router, models: providers.models, agent, toolbox, mcp })
+  const agent = new ReasoningAgent({ dispatch, router, toolbox })
+  const app = buildServer({ ...deps, traceStore: deps.traceStore, dispatch, router, models: providers.models, agent, toolbox, mcp })
   return {
     app,
     providerSummary: providers.summary,

@@ -9,11 +9,9 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify'
-import { context } from '@opentelemetry/api'
-import { getRPCMetadata, RPCType } from '@opentelemetry/core'
 import { createAuthenticator, type Authenticator } from './auth.ts'
 import type { Config } from './config.ts'
-import type { ChatService } from './core/chat.ts'
+import type { Dispatch } from './core/dispatch.ts'
 import type { ModelRouter } from './core/router.ts'
 import { ERRORS, GatewayError, asGatewayError, invalidRequest } from './errors.ts'
 import { registerJsonBodies } from './json-body.ts'
@@ -30,7 +28,7 @@ import { traceRoutes } from './routes/traces/route.ts'
 import { traceLinkHeader } from './routes/traces/trace-ui-link.ts'
 import { SecretScrubber } from './scrub.ts'
 import type { TraceIds } from './telemetry/llm-call.ts'
-import { markRequestFailed } from './telemetry/request-span.ts'
+import { markRequestFailed, nameServerSpan } from './telemetry/request-span.ts'
 import { countUnauthenticated } from './telemetry/unauthenticated.ts'
 import type { Telemetry } from './telemetry/setup.ts'
 import type { TraceStore } from './telemetry/trace-store.ts'
@@ -48,7 +46,7 @@ export interface ServerDeps {
   config: Config
   logger: FastifyBaseLogger
   telemetry: Telemetry
-  chat: ChatService
+  dispatch: Dispatch
   router: ModelRouter
   models: ModelEntry[]
   agent: ReasoningAgent
@@ -202,11 +200,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       throw new GatewayError('unauthorized', 'Unknown gateway API key.', { code: 'invalid_api_key' })
     }
     request.traceIds = activeTraceIds()
-    // Names the HTTP SERVER span after the route template (`POST /v1/chat/completions`) and sets
-    // http.route. An unmatched URL is the caller's: its span keeps the method alone as its name.
-    const rpc = getRPCMetadata(context.active())
-    const route = request.routeOptions.url
-    if (rpc?.type === RPCType.HTTP && route !== undefined) rpc.route = route
+    nameServerSpan(request.routeOptions.url)
     // Set now, not in onSend: the streaming routes hijack the reply, which skips onSend, and
     // writeEventStream keeps the headers set on the reply. The trace id never changes afterwards.
     if (config.traceUiUrl) reply.headers(traceLinkHeader(config.traceUiUrl, request.traceIds?.trace_id))
@@ -248,7 +242,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   opsRoutes(app, deps.telemetry, deps.isDraining, { traceStore: deps.traceStore !== undefined })
   modelsRoute(app, deps.router, deps.models)
-  chatCompletionsRoute(app, deps.chat)
+  chatCompletionsRoute(app, deps.dispatch)
   agentRoutes(app, deps.agent, deps.toolbox, deps.mcp)
   evaluationsRoute(app, deps.telemetry.mode)
   traceRoutes(app, { store: deps.traceStore, telemetryMode: deps.telemetry.mode, traceUiUrl: config.traceUiUrl })

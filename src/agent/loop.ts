@@ -4,7 +4,8 @@
 // Events are handed to `emit` as they happen; the route turns them into SSE or ignores them.
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions'
 import type { ModelRouter, Route } from '../core/router.ts'
-import { assistantMessage, runModelTurn, type AssistantTurn, type TurnDeps } from '../core/model-turn.ts'
+import type { Dispatch } from '../core/dispatch.ts'
+import { assistantMessage, runModelTurn, type AssistantTurn } from '../core/model-turn.ts'
 import { emptyUsage, type ChatRequest, type Usage } from '../core/types.ts'
 import { GatewayError, asGatewayError } from '../errors.ts'
 import { AgentRun } from '../telemetry/agent-run.ts'
@@ -21,6 +22,7 @@ export interface AgentRequest {
   reasoning_effort?: Effort
   max_iterations?: number
   temperature?: number
+  top_p?: number
   stream?: boolean
 }
 
@@ -56,7 +58,8 @@ export interface AgentSummary {
   trace_context: { trace_id: string; span_id: string } | null
 }
 
-export interface AgentDeps extends TurnDeps {
+export interface AgentDeps {
+  dispatch: Dispatch
   router: ModelRouter
   toolbox: Toolbox
 }
@@ -138,12 +141,14 @@ export class ReasoningAgent {
         const final = index === cap
         if (final && index > 1) conversation.push({ role: 'user', content: FINAL_ANSWER_NUDGE })
         const turnRequest: ChatRequest = {
-          model: route.model,
+          // The caller's name for the model: the dispatch routes it as it routed the run.
+          model: request.model,
           messages: [...conversation],
           stream: true,
           stream_options: { include_usage: true },
           ...(openAITools.length ? { tools: openAITools, tool_choice: final ? 'none' : 'auto' } : {}),
           ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+          ...(request.top_p === undefined ? {} : { top_p: request.top_p }),
           ...(reasoning ? { reasoning_effort: effort } : {}),
         }
         emit({ event: 'iteration', data: { index } })
@@ -151,7 +156,7 @@ export class ReasoningAgent {
         const span = run.iteration(index)
         let turn: AssistantTurn
         try {
-          turn = await runModelTurn(this.deps, route, turnRequest, signal, span.context, {
+          turn = await runModelTurn(this.deps.dispatch, turnRequest, signal, span.context, {
             onContent: (delta) => emit({ event: 'answer.delta', data: { index, delta } }),
             onReasoning: (delta) => emit({ event: 'thinking.delta', data: { index, delta } }),
           })

@@ -1,15 +1,14 @@
 // One model call for code inside the gateway (the reasoning agent), as opposed to a caller's
-// HTTP request: the same router, adapters, LlmCall telemetry and pricing as chat, but the stream
-// is assembled into one assistant message while text deltas are handed out as they arrive.
-import type { Context } from '@opentelemetry/api'
+// HTTP request: a chat call through the same dispatch as every route, its stream assembled into
+// one assistant message while text deltas are handed out as they arrive.
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/resources/chat/completions'
-import type { Route } from './router.ts'
 import type { ChatRequest, Usage } from './types.ts'
-import { Deadline, isKnownModel, priceOf, type Cost } from './chat.ts'
-import type { PriceBook } from '../pricing/cost.ts'
-import { LlmCall } from '../telemetry/llm-call.ts'
+import type { Cost } from '../pricing/cost.ts'
+import { GatewayError } from '../errors.ts'
+import type { CallParent } from '../telemetry/llm-call.ts'
 import type { TraceIds } from '../telemetry/trace-context.ts'
-import type { UnmeteredLog } from './unmetered.ts'
+import type { Dispatch } from './dispatch.ts'
+import { chatIngress } from './ingress/chat.ts'
 
 export interface ToolCallRequest {
   id: string
@@ -29,14 +28,6 @@ export interface AssistantTurn {
   usage: Usage | undefined
   cost: Cost | undefined
   ids: TraceIds | undefined
-}
-
-export interface TurnDeps {
-  prices: PriceBook
-  captureContent: boolean
-  totalTimeoutMs: number
-  /** Where calls answered without usage are logged. */
-  unmetered?: UnmeteredLog | undefined
 }
 
 export interface TurnListener {
@@ -84,31 +75,16 @@ function toolCallSlot(calls: Array<ToolCallRequest | undefined>, part: { index?:
  * hangs below it. Throws the GatewayError that explains a failure (cancelled, timeout, upstream).
  */
 export async function runModelTurn(
-  deps: TurnDeps,
-  route: Route,
+  dispatch: Dispatch,
   request: ChatRequest,
   callerSignal: AbortSignal,
-  parent: Context,
+  parent: CallParent,
   listener: TurnListener = {},
 ): Promise<AssistantTurn> {
-  const call = new LlmCall(
-    {
-      provider: route.adapter.name,
-      model: route.model,
-      requestedModel: route.requested,
-      streaming: true,
-      messagesCount: request.messages.length,
-      temperature: request.temperature,
-      maxTokens: request.max_completion_tokens ?? request.max_tokens,
-      endpoint: route.adapter.endpoint,
-      demo: route.adapter.demo,
-      knownModel: isKnownModel(deps.prices, route),
-      inputMessages: deps.captureContent ? JSON.stringify(request.messages) : undefined,
-      onUnmetered: () => deps.unmetered?.note(route.adapter.name, route.model),
-    },
-    parent,
-  )
-  const deadline = new Deadline(callerSignal, deps.totalTimeoutMs)
+  const result = await dispatch.call(chatIngress, { ...request, stream: true }, callerSignal, { parent, stream: true })
+  if ('error' in result) throw result.error
+  if (!('stream' in result)) throw new GatewayError('internal', 'a streamed model turn was answered with JSON')
+  const { stream } = result
   const turn: AssistantTurn = {
     content: '',
     reasoning: '',
@@ -117,61 +93,34 @@ export async function runModelTurn(
     finishReason: '',
     usage: undefined,
     cost: undefined,
-    ids: call.ids,
+    ids: result.ids,
   }
-  let responseModel: string | undefined
-  let responseId: string | undefined
-  try {
-    const stream = await call.runUpstream(() =>
-      route.adapter.stream({ ...request, stream: true }, route.model, { signal: deadline.signal }),
-    )
-    for await (const chunk of stream.chunks) {
-      responseModel ??= chunk.model
-      responseId ??= chunk.id
-      for (const choice of chunk.choices) {
-        const delta = choice.delta as Delta
-        if (delta.content) {
-          call.markFirstToken()
-          turn.content += delta.content
-          listener.onContent?.(delta.content)
-        }
-        if (delta.reasoning_content) {
-          call.markFirstToken()
-          turn.reasoning += delta.reasoning_content
-          listener.onReasoning?.(delta.reasoning_content)
-        }
-        // One push per block: a spread passes each as an argument, and a long list overflows the stack.
-        for (const block of delta.thinking_blocks ?? []) turn.thinkingBlocks.push(block)
-        for (const part of delta.tool_calls ?? []) {
-          call.markFirstToken()
-          const entry = (turn.toolCalls[toolCallSlot(turn.toolCalls, part)] ??= { id: '', name: '', arguments: '' })
-          // As the OpenAI SDK assembles them: id and name are set, only arguments are appended.
-          if (part.id) entry.id = part.id
-          if (part.function?.name) entry.name = part.function.name
-          entry.arguments += part.function?.arguments ?? ''
-        }
-        if (choice.finish_reason) turn.finishReason = choice.finish_reason
+  for await (const event of stream.events) {
+    const chunk = event.data as unknown as ChatCompletionChunk
+    for (const choice of chunk.choices ?? []) {
+      const delta = choice.delta as Delta
+      if (delta.content) {
+        turn.content += delta.content
+        listener.onContent?.(delta.content)
       }
+      if (delta.reasoning_content) {
+        turn.reasoning += delta.reasoning_content
+        listener.onReasoning?.(delta.reasoning_content)
+      }
+      // One push per block: a spread passes each as an argument, and a long list overflows the stack.
+      for (const block of delta.thinking_blocks ?? []) turn.thinkingBlocks.push(block)
+      for (const part of delta.tool_calls ?? []) {
+        const entry = (turn.toolCalls[toolCallSlot(turn.toolCalls, part)] ??= { id: '', name: '', arguments: '' })
+        // As the OpenAI SDK assembles them: id and name are set, only arguments are appended.
+        if (part.id) entry.id = part.id
+        if (part.function?.name) entry.name = part.function.name
+        entry.arguments += part.function?.arguments ?? ''
+      }
+      if (choice.finish_reason) turn.finishReason = choice.finish_reason
     }
-    // The SDKs end an aborted stream quietly; a cut-short turn must not pass for a whole one.
-    if (deadline.signal.aborted) throw new Error('the model stream was aborted')
-    turn.usage = stream.usage()
-  } catch (error) {
-    const failure = deadline.explain(error)
-    call.fail(failure)
-    throw failure
-  } finally {
-    deadline.clear()
   }
   turn.toolCalls = turn.toolCalls.filter(Boolean)
-  turn.cost = priceOf(deps.prices, route.adapter.name, route.model, turn.usage)
-  call.succeed({
-    usage: turn.usage,
-    cost: turn.cost,
-    responseModel,
-    responseId,
-    finishReasons: turn.finishReason ? [turn.finishReason] : [],
-    outputMessages: deps.captureContent ? JSON.stringify([assistantMessage(turn)]) : undefined,
-  })
+  turn.usage = stream.usage()
+  turn.cost = stream.cost()
   return turn
 }

@@ -1,6 +1,5 @@
-// The shapes every part of the gateway shares. The wire format on both sides of the gateway is
-// OpenAI Chat Completions: adapters translate to and from their provider and hand back plain
-// values (usage, response model); telemetry is recorded around them, never inside them.
+// The shapes every part of the gateway shares: the caller's chat body, provider-neutral usage, and
+// the provider adapter. Telemetry is recorded around adapters (src/core/dispatch.ts), never inside.
 import type {
   ChatCompletion,
   ChatCompletionChunk,
@@ -8,6 +7,7 @@ import type {
 } from 'openai/resources/chat/completions'
 
 export type { ChatCompletion, ChatCompletionChunk }
+import type { Api, StreamEvent } from './translator.ts'
 
 /** The body a caller posts to /v1/chat/completions, validated; unknown fields are kept. */
 export type ChatRequest = ChatCompletionCreateParams & Record<string, unknown>
@@ -29,27 +29,8 @@ export interface Usage {
   reasoning: number
 }
 
-/** Per-call options the core hands to an adapter. */
-export interface CallOptions {
-  /** Aborted when the caller disconnects or the total timeout fires. */
-  signal: AbortSignal
-}
-
-/** A finished non-streaming exchange: the OpenAI-shaped body plus its usage as plain values. */
-export interface Completion {
-  body: ChatCompletion
-  usage: Usage | undefined
-}
-
-/**
- * A streaming exchange. `chunks` yields OpenAI `chat.completion.chunk` objects; the usage chunk
- * (`choices: []`, `usage` set) is yielded like any other, and the core decides whether the
- * caller sees it. `usage()` is final once `chunks` is exhausted.
- */
-export interface CompletionStream {
-  chunks: AsyncIterable<ChatCompletionChunk>
-  usage(): Usage | undefined
-}
+/** What an upstream answered: a JSON body, or the events of a stream. */
+export type UpstreamReply = { json: Record<string, unknown> } | { events: AsyncIterable<StreamEvent> }
 
 /** Where an adapter sends its requests; recorded as `server.address` / `server.port`. */
 export interface UpstreamEndpoint {
@@ -58,9 +39,10 @@ export interface UpstreamEndpoint {
 }
 
 /**
- * A provider adapter. It translates and calls its upstream; it returns usage and response
- * model as values; it never imports OpenTelemetry. Errors it throws are `UpstreamError`s
- * (src/errors.ts) or are mapped to them by the core.
+ * A provider adapter: it speaks one or more upstream APIs over the network, once per call (the
+ * dispatch owns retries), and hands back what came as values; it never imports OpenTelemetry and
+ * never translates (translators do, keyed by (ingress API, upstream API)). What it throws is a
+ * `GatewayError` whose cause is the upstream's own error (status, headers) when there was one.
  */
 export interface ProviderAdapter {
   /** Provider name as it appears in spans and metrics (`llm.provider`): openai, anthropic, … */
@@ -74,9 +56,12 @@ export interface ProviderAdapter {
    */
   readonly models?: readonly string[]
   readonly endpoint: UpstreamEndpoint | undefined
-  /** `model` is the upstream model id (the routing prefix already removed). */
-  complete(request: ChatRequest, model: string, options: CallOptions): Promise<Completion>
-  stream(request: ChatRequest, model: string, options: CallOptions): Promise<CompletionStream>
+  /** The APIs its upstream speaks. An ingress API in this list is passed through. */
+  readonly apis: readonly Api[]
+  /** One exchange in `api`; `body.model` is already the upstream model id. */
+  send(api: Api, body: Record<string, unknown>, stream: boolean, signal: AbortSignal): Promise<UpstreamReply>
+  /** GET / DELETE of a response stored upstream (`/responses/{id}`), answered as it came. */
+  forward?(method: 'GET' | 'DELETE', path: string, signal: AbortSignal): Promise<{ status: number; body: string }>
 }
 
 export function emptyUsage(): Usage {

@@ -32,7 +32,7 @@ export function createProviders(config: Config): Providers {
     PRICES.filter((row) => row.provider === provider).map((row) => model(`${provider}/${row.model}`, provider))
 
   if (config.openai.apiKey) {
-    out.adapters.push(openAICompatible({ ...client, name: 'openai', baseURL: config.openai.baseURL, apiKey: config.openai.apiKey }))
+    out.adapters.push(openAICompatible({ ...client, name: 'openai', baseURL: config.openai.baseURL, apiKey: config.openai.apiKey, apis: ['chat', 'responses', 'embeddings'] }))
     out.models.push(...tableModels('openai'))
     out.summary.openai = `ready (${config.openai.baseURL})`
   } else {

@@ -138,3 +138,12 @@ export function toGatewayError(provider: string, error: unknown, scrubber: Secre
   }
   return new GatewayError('upstream_error', `${provider} failed (${what}): ${message}`, { cause: error })
 }
+
+/** A stream's events with whatever the reading throws mapped to the gateway's errors (an abort is the dispatch's to explain). */
+export async function* mapErrors<T>(events: AsyncIterable<T>, signal: AbortSignal, fail: (error: unknown) => GatewayError): AsyncGenerator<T> {
+  try {
+    yield* events
+  } catch (error) {
+    throw signal.aborted ? error : fail(error)
+  }
+}

@@ -38,16 +38,6 @@ export async function writeEventStream(reply: FastifyReply, headers: Record<stri
   res.end()
 }
 
-/** Aborts when the caller goes away before the response is finished. */
-export function callerSignal(reply: FastifyReply): AbortSignal {
-  const caller = new AbortController()
-  // 'close' also fires after a normal finish; only an unfinished response means the caller left.
-  reply.raw.on('close', () => {
-    if (!reply.raw.writableFinished) caller.abort()
-  })
-  return caller.signal
-}
-
 /**
  * A push-to-pull bridge: producers call `push` as events happen, the writer iterates. Unbounded
  * by design: a run's events are small and few, and the producer must not block on a slow reader.

@@ -12,6 +12,10 @@ import { idsOf, type TraceIds } from './trace-context.ts'
 
 export interface LlmCallInfo {
   provider: string
+  /** `gen_ai.operation.name`: chat (whatever the ingress API), or embeddings. */
+  operation: 'chat' | 'embeddings'
+  /** The API the caller spoke. */
+  api: string
   /** The upstream model id the request was routed to (`llm.model`, and every metric's label). */
   model: string
   /**
@@ -50,7 +54,8 @@ export interface LlmCallOutcome {
 
 export type { TraceIds }
 
-const OPERATION = 'chat'
+/** The parent of a call's spans (an agent iteration), opaque outside telemetry. */
+export type CallParent = Context
 
 export class LlmCall {
   readonly span: Span
@@ -58,6 +63,7 @@ export class LlmCall {
   private readonly startedAt = performance.now()
   private readonly requestContext: Context
   private providerSpan: Span | undefined
+  private attempts = 0
   private firstTokenAt: number | undefined
   private ended = false
 
@@ -66,10 +72,11 @@ export class LlmCall {
     const attributes: Attributes = {
       [ATTR.model]: info.model,
       [ATTR.provider]: info.provider,
-      [ATTR.operation]: OPERATION,
+      [ATTR.operation]: info.operation,
+      [ATTR.api]: info.api,
       [ATTR.messagesCount]: info.messagesCount,
       [ATTR.streaming]: info.streaming,
-      [ATTR.genAiOperation]: OPERATION,
+      [ATTR.genAiOperation]: info.operation,
       [ATTR.genAiProvider]: info.provider,
       [ATTR.genAiRequestModel]: info.requestedModel ?? info.model,
       [ATTR.genAiStream]: info.streaming,
@@ -98,15 +105,18 @@ export class LlmCall {
   }
 
   /**
-   * Runs `call` (the upstream request) inside the provider CLIENT span, so the HTTP client span
-   * the undici instrumentation creates is its child. The span stays open until `succeed`/`fail`,
-   * which for a stream is when its last chunk has been read.
+   * Runs one attempt of the upstream exchange inside its own provider CLIENT span
+   * (`llm.attempt` = 1, 2, …), so the HTTP client span the undici instrumentation creates is its
+   * child and a retry is a second span under the same `llm.request`. The span of the attempt that
+   * answered stays open until `succeed`/`fail`, which for a stream is when its last chunk is read;
+   * an attempt that failed and is retried is closed by `retrying`.
    */
-  runUpstream<T>(call: () => Promise<T>): Promise<T> {
+  attempt<T>(call: () => Promise<T>): Promise<T> {
     const { info } = this
     const attributes: Attributes = {
       [ATTR.streaming]: info.streaming,
-      [ATTR.genAiOperation]: OPERATION,
+      [ATTR.attempt]: ++this.attempts,
+      [ATTR.genAiOperation]: info.operation,
       [ATTR.genAiProvider]: info.provider,
       [ATTR.genAiRequestModel]: info.model,
     }
@@ -121,6 +131,21 @@ export class LlmCall {
       this.requestContext,
     )
     return context.with(trace.setSpan(this.requestContext, this.providerSpan), call)
+  }
+
+  /** Closes the span of an attempt that failed and will be tried again. */
+  retrying(error: GatewayError): void {
+    const span = this.providerSpan
+    this.providerSpan = undefined
+    if (!span) return
+    span.setAttribute(ATTR.errorType, error.errorType)
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })
+    span.end()
+  }
+
+  /** Parts of the request left out because the upstream cannot take them. */
+  omitted(parts: readonly string[]): void {
+    if (parts.length > 0) this.span.setAttribute(ATTR.omitted, [...parts])
   }
 
   markFirstToken(): void {
@@ -217,7 +242,7 @@ export class LlmCall {
     const genAi: Attributes = overflow
       ? OVERFLOW
       : {
-          [ATTR.genAiOperation]: OPERATION,
+          [ATTR.genAiOperation]: this.info.operation,
           [ATTR.genAiProvider]: provider,
           [ATTR.genAiRequestModel]: model,
           ...(responseModel && { [ATTR.genAiResponseModel]: responseModel }),

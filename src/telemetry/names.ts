@@ -34,6 +34,12 @@ export const ATTR = {
   demo: 'llm.demo',
   /** True when the upstream answered without usage: no tokens or cost were counted for the call. */
   usageMissing: 'llm.usage.missing',
+  /** Which try of the call a provider span is (1, 2, …): a retry is a second provider span. */
+  attempt: 'llm.attempt',
+  /** The API the caller spoke (chat, responses, messages, embeddings). */
+  api: 'llm.api',
+  /** Parts of the caller's request the upstream could not take and that were left out. */
+  omitted: 'llm.request.omitted',
 
   genAiOperation: 'gen_ai.operation.name',
   genAiProvider: 'gen_ai.provider.name',

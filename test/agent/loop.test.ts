@@ -12,8 +12,9 @@ import { ReasoningAgent, type AgentEvent, type IterationRecord } from '../../src
 import { Toolbox } from '../../src/agent/toolbox.ts'
 import type { AgentTool } from '../../src/agent/tools/types.ts'
 import { ModelRouter } from '../../src/core/router.ts'
-import type { ChatCompletionChunk, ChatRequest, ProviderAdapter } from '../../src/core/types.ts'
-import { emptyUsage } from '../../src/core/types.ts'
+import type { ChatRequest, ProviderAdapter } from '../../src/core/types.ts'
+import { Dispatch } from '../../src/core/dispatch.ts'
+import { translatorFor } from '../../src/providers/translators.ts'
 import { PriceBook } from '../../src/pricing/cost.ts'
 import { startGateway } from '../support/gateway.ts'
 import { startUpstream } from '../support/upstream.ts'
@@ -428,42 +429,39 @@ t.test('compatible server leaving index out: each call by its id', async (t) => 
 
 function scriptedProvider(turns: Array<Array<{ id: string; name: string; arguments: string }> | string>): ProviderAdapter & { seen: ChatRequest[] } {
   const seen: ChatRequest[] = []
-  const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
-    ({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] }) as ChatCompletionChunk
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({
+    data: { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] },
+  })
   return {
     name: 'scripted',
     endpoint: undefined,
+    apis: ['chat'],
     seen,
-    async complete() {
-      throw new Error('the agent streams')
-    },
-    async stream(request) {
-      seen.push(structuredClone(request))
+    async send(_api, body, stream) {
+      if (!stream) throw new Error('the agent streams')
+      seen.push(structuredClone(body) as ChatRequest)
       const turn = turns.shift() ?? 'done'
-      async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
+      async function* chunks() {
         if (typeof turn === 'string') {
           yield chunk({ role: 'assistant', content: turn })
           yield chunk({}, 'stop')
-          return
+        } else {
+          for (const [index, call] of turn.entries()) {
+            yield chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }] })
+          }
+          yield chunk({}, 'tool_calls')
         }
-        for (const [index, call] of turn.entries()) {
-          yield chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }] })
-        }
-        yield chunk({}, 'tool_calls')
+        yield { data: { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } } }
       }
-      return { chunks: chunks(), usage: () => ({ ...emptyUsage(), input: 10, output: 5 }) }
+      return { events: chunks() }
     },
   }
 }
 
 function agentWith(tools: AgentTool[], provider: ProviderAdapter, toolTimeoutMs: number): ReasoningAgent {
-  return new ReasoningAgent({
-    router: new ModelRouter([provider], [], {}),
-    toolbox: new Toolbox([{ tools: () => tools }], toolTimeoutMs),
-    prices: new PriceBook([]),
-    captureContent: false,
-    totalTimeoutMs: 10_000,
-  })
+  const router = new ModelRouter([provider], [], {})
+  const dispatch = new Dispatch({ router, prices: new PriceBook([]), translatorFor, captureContent: false, totalTimeoutMs: 10_000, maxRetries: 0 })
+  return new ReasoningAgent({ dispatch, router, toolbox: new Toolbox([{ tools: () => tools }], toolTimeoutMs) })
 }
 
 function tool(name: string, run: AgentTool['run']): AgentTool {

@@ -1,74 +1,51 @@
-// Anthropic's Messages API behind the OpenAI wire format, through the official SDK. The
-// translation itself lives in translate-*.ts; this file only calls.
-import Anthropic from '@anthropic-ai/sdk'
-import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
-import type { CallOptions, ChatRequest, Completion, CompletionStream, ProviderAdapter } from '../../core/types.ts'
+// Anthropic's Messages API: one HTTP exchange per call to `{baseURL}/v1/messages`, with the
+// headers its SDK sends. Chat and Responses callers reach it through translators (from-*.ts).
+import type { ProviderAdapter, UpstreamReply } from '../../core/types.ts'
+import { GatewayError } from '../../errors.ts'
 import { SecretScrubber } from '../../scrub.ts'
+import { HttpUpstream } from '../http-upstream.ts'
 import { endpointOf, type UpstreamClientOptions } from '../upstream-client.ts'
-import { toGatewayError } from '../upstream-errors.ts'
-import { toAnthropicRequest } from './translate-request.ts'
-import { fromAnthropicMessage } from './translate-response.ts'
-import { AnthropicStreamTranslator } from './translate-stream.ts'
+import { mapErrors, toGatewayError } from '../upstream-errors.ts'
 
 export interface AnthropicOptions extends UpstreamClientOptions {
   baseURL: string
   apiKey: string
 }
 
+/** The API version the translators are written for (the SDK's default). */
+export const ANTHROPIC_VERSION = '2023-06-01'
+
 export function anthropicProvider(options: AnthropicOptions): ProviderAdapter {
-  const client = new Anthropic({
-    apiKey: options.apiKey,
+  const http = new HttpUpstream({
+    provider: 'anthropic',
     baseURL: options.baseURL,
-    maxRetries: options.maxRetries,
-    timeout: options.firstByteTimeoutMs,
-    fetch: options.fetch,
-    fetchOptions: options.fetchOptions,
-    // The SDK has its own spans and trace-context headers; the gateway records the call itself
-    // (llm.anthropic.*) and the undici instrumentation propagates the context, so a request would
-    // otherwise carry two `traceparent`s and the tree an extra span.
-    openTelemetry: { traces: false, propagation: false },
-    // Everything the SDK would log on its own (plain text on the console, where every line of
-    // the gateway is JSON) also reaches us as a thrown error, which the gateway reports.
-    logLevel: 'off',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      'user-agent': 'sik-llms-gateway',
+      'x-api-key': options.apiKey,
+      'anthropic-version': ANTHROPIC_VERSION,
+    },
+    firstByteTimeoutMs: options.firstByteTimeoutMs,
+    dispatcher: options.fetchOptions.dispatcher,
   })
   const scrubber = new SecretScrubber(options.secrets, { keyShapes: true })
   const fail = (error: unknown) => toGatewayError('anthropic', error, scrubber)
-  // POST /v1/messages as `messages.create` sends it (same retries, timeout and errors) minus its
-  // console.warn for deprecated models (`claude-sonnet-4-5`): a plain-text line amid the JSON log.
-  const create = <T>(body: object, signal: AbortSignal, stream: boolean) =>
-    client.post<T>('/v1/messages', { body, signal, stream })
 
   return {
     name: 'anthropic',
     endpoint: endpointOf(options.baseURL),
+    apis: ['messages'],
 
-    async complete(request: ChatRequest, model: string, { signal }: CallOptions): Promise<Completion> {
-      const { params, forcedJsonTool } = toAnthropicRequest(request, model)
+    async send(api, body, stream, signal): Promise<UpstreamReply> {
+      if (api !== 'messages') throw new GatewayError('internal', `anthropic does not speak the ${api} API`)
       try {
-        const message = await create<Anthropic.Message>(params, signal, false)
-        return fromAnthropicMessage(message, forcedJsonTool ? { forcedJsonTool } : {})
+        const text = JSON.stringify(body)
+        if (!stream) return { json: await http.json('/v1/messages', text, signal) }
+        return { events: mapErrors(await http.events('/v1/messages', text, signal), signal, fail) }
       } catch (error) {
-        throw fail(error)
+        throw signal.aborted ? error : fail(error)
       }
-    },
-
-    async stream(request: ChatRequest, model: string, { signal }: CallOptions): Promise<CompletionStream> {
-      const { params, forcedJsonTool } = toAnthropicRequest(request, model)
-      const translator = new AnthropicStreamTranslator(forcedJsonTool ? { forcedJsonTool } : {})
-      let upstream: AsyncIterable<Anthropic.RawMessageStreamEvent>
-      try {
-        upstream = await create<AsyncIterable<Anthropic.RawMessageStreamEvent>>({ ...params, stream: true }, signal, true)
-      } catch (error) {
-        throw fail(error)
-      }
-      async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
-        try {
-          for await (const event of upstream) yield* translator.push(event)
-        } catch (error) {
-          throw fail(error)
-        }
-      }
-      return { chunks: chunks(), usage: () => translator.usage() }
     },
   }
 }

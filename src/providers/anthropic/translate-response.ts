@@ -2,10 +2,16 @@
 // stream translator shares, so that streamed and non-streamed answers cannot drift apart.
 import type { Message, StopReason } from '@anthropic-ai/sdk/resources/messages'
 import type { ChatCompletion, ChatCompletionMessageFunctionToolCall } from 'openai/resources/chat/completions'
-import type { Completion, Usage } from '../../core/types.ts'
+import type { Usage } from '../../core/types.ts'
 import type { RoundTripThinkingBlock } from './translate-messages.ts'
 
 export type FinishReason = ChatCompletion.Choice['finish_reason']
+
+/** A translated answer: the OpenAI-shaped body and its usage as plain values. */
+export interface Completion {
+  body: ChatCompletion
+  usage: Usage | undefined
+}
 
 // model_context_window_exceeded is OpenAI's `length` (the answer was cut off); pause_turn (a
 // server-tool loop paused) and anything new are a plain stop, which callers always handle.

@@ -1,8 +1,8 @@
 // The offline demo provider: no model, no network. It answers deterministically from the prompt
 // (turn.ts), streams word by word with a small delay, and calls a tool when tools are offered, so a
 // fresh clone with no API keys shows a real trace. Every answer says it is a demo.
-import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
-import type { CallOptions, ChatRequest, Completion, CompletionStream, ProviderAdapter, Usage } from '../../core/types.ts'
+import type { StreamEvent } from '../../core/translator.ts'
+import type { ChatRequest, ProviderAdapter, UpstreamReply, Usage } from '../../core/types.ts'
 import { emptyUsage } from '../../core/types.ts'
 import { GatewayError } from '../../errors.ts'
 import { hashMessages, piecesOf, textOf, tokens, tokensOfLength } from './text.ts'
@@ -51,8 +51,16 @@ export function demoProvider(options: { tokenDelayMs: number }): ProviderAdapter
     demo: true,
     models: DEMO_MODELS,
     endpoint: undefined,
+    apis: ['chat'],
 
-    async complete(request: ChatRequest, model: string, { signal }: CallOptions): Promise<Completion> {
+    async send(api, body, stream, signal): Promise<UpstreamReply> {
+      if (api !== 'chat') throw new GatewayError('internal', `the demo does not speak the ${api} API`)
+      const request = body as ChatRequest
+      return stream ? { events: await streamed(request, request.model, signal) } : { json: await complete(request, request.model, signal) }
+    },
+  }
+
+  async function complete(request: ChatRequest, model: string, signal: AbortSignal): Promise<Record<string, unknown>> {
       const turn = planTurn(request, model)
       const usage = usageOf(request, turn)
       await sleep(delay * 5, signal)
@@ -79,18 +87,19 @@ export function demoProvider(options: { tokenDelayMs: number }): ProviderAdapter
         ],
         usage: openAIUsage(usage),
       }
-      return { body, usage }
-    },
+      return body
+  }
 
-    async stream(request: ChatRequest, model: string, { signal }: CallOptions): Promise<CompletionStream> {
+  async function streamed(request: ChatRequest, model: string, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
       const turn = planTurn(request, model)
       const usage = usageOf(request, turn)
       const id = `chatcmpl-demo-${hashMessages(request.messages)}`
       const created = Math.floor(Date.now() / 1000)
-      const chunk = (delta: Record<string, unknown>, finish: string | null = null): ChatCompletionChunk =>
-        ({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] }) as ChatCompletionChunk
+      const chunk = (delta: Record<string, unknown>, finish: string | null = null): StreamEvent => ({
+        data: { id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] },
+      })
       await sleep(delay * 5, signal)
-      async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
+      async function* chunks(): AsyncGenerator<StreamEvent> {
         yield chunk({ role: 'assistant', content: '' })
         for (const piece of piecesOf(turn.reasoning ?? '')) {
           await sleep(delay, signal)
@@ -107,9 +116,8 @@ export function demoProvider(options: { tokenDelayMs: number }): ProviderAdapter
           yield chunk({ tool_calls: [{ index: 0, function: { arguments: args } }] })
         }
         yield chunk({}, turn.finishReason)
-        yield { id, object: 'chat.completion.chunk', created, model, choices: [], usage: openAIUsage(usage) } as ChatCompletionChunk
+        yield { data: { id, object: 'chat.completion.chunk', created, model, choices: [], usage: openAIUsage(usage) } }
       }
-      return { chunks: chunks(), usage: () => usage }
-    },
+      return chunks()
   }
 }

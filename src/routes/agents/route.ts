@@ -8,7 +8,8 @@ import type { Toolbox } from '../../agent/toolbox.ts'
 import { asGatewayError } from '../../errors.ts'
 import { traceContextBody, traceHeaders, type TraceIds } from '../../telemetry/trace-context.ts'
 import { chatCompletionBodySchema } from '../chat-completions/schema.ts'
-import { callerSignal, FrameQueue, writeEventStream } from '../sse.ts'
+import { FrameQueue, writeEventStream } from '../sse.ts'
+import { callerSignal } from '../answer.ts'
 
 const agentBodySchema = {
   type: 'object',
@@ -21,6 +22,7 @@ const agentBodySchema = {
     reasoning_effort: { enum: EFFORTS },
     max_iterations: { type: 'integer', minimum: 1, maximum: MAX_ITERATIONS_LIMIT },
     temperature: { type: 'number', minimum: 0, maximum: 2 },
+    top_p: { type: 'number', minimum: 0, maximum: 1 },
     stream: { type: 'boolean' },
   },
 } as const
@@ -51,7 +53,7 @@ export function agentRoutes(app: FastifyInstance, agent: ReasoningAgent, toolbox
     request.llmModel = body.model
     // Unknown model or tool: a 4xx before any span of the run exists.
     const prepared = agent.prepare(body)
-    const signal = callerSignal(reply)
+    const signal = callerSignal(reply.raw)
     let ids: TraceIds | undefined
     const onStart = (runIds: TraceIds | undefined) => {
       ids = runIds

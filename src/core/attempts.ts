@@ -1,0 +1,58 @@
+// When to try a model call again, and how long to wait: the one retry policy for every provider
+// (the SDKs' own retries are off). Retried: connection errors, first-byte timeouts and the
+// statuses the OpenAI and Anthropic SDKs retry (408, 409, 429, 5xx, or what `x-should-retry`
+// says), only before the first byte of an answer reached the caller. The wait is the SDKs':
+// `retry-after-ms`, else `retry-after` (seconds or a date) when 0–60 s, else 0.5 s × 2^n (at most
+// 8 s) less up to 25 % jitter.
+import { GatewayError } from '../errors.ts'
+
+interface StatusLike {
+  status?: unknown
+  headers?: { get?(name: string): string | null }
+}
+
+/** The upstream's own error under a GatewayError (its status and headers), when there is one. */
+function upstreamOf(error: unknown): StatusLike | undefined {
+  const cause = error instanceof GatewayError ? (error.cause as StatusLike | undefined) : (error as StatusLike | undefined)
+  return typeof cause === 'object' && cause !== null ? cause : undefined
+}
+
+/** Whether a failed attempt is worth another. Errors the caller caused (4xx but 408/409/429) are not. */
+export function isRetryable(error: unknown): boolean {
+  if (!(error instanceof GatewayError)) return false
+  if (error.kind === 'cancelled' || error.kind === 'internal' || error.kind === 'unavailable') return false
+  const upstream = upstreamOf(error)
+  const status = typeof upstream?.status === 'number' ? upstream.status : undefined
+  if (status !== undefined) {
+    const verdict = upstream?.headers?.get?.('x-should-retry')
+    if (verdict === 'true') return true
+    if (verdict === 'false') return false
+    return status === 408 || status === 409 || status === 429 || status >= 500
+  }
+  // No status: the connection failed, the first byte did not come in time, or the upstream sent
+  // an error event before anything reached the caller (overloaded, rate limited mid-stream).
+  return (
+    error.kind === 'connection_error' ||
+    error.kind === 'timeout' ||
+    error.kind === 'rate_limited' ||
+    error.kind === 'upstream_overloaded' ||
+    error.kind === 'upstream_error'
+  )
+}
+
+/** The wait before attempt number `attempt + 1` (0-based), in milliseconds. */
+export function retryDelayMs(error: unknown, attempt: number, random: () => number = Math.random): number {
+  const get = upstreamOf(error)?.headers?.get?.bind(upstreamOf(error)?.headers) ?? (() => null)
+  let ms: number | undefined
+  const afterMs = get('retry-after-ms')
+  if (afterMs && !Number.isNaN(parseFloat(afterMs))) ms = parseFloat(afterMs)
+  const after = get('retry-after')
+  if (after && ms === undefined) {
+    const seconds = parseFloat(after)
+    ms = Number.isNaN(seconds) ? Date.parse(after) - Date.now() : seconds * 1000
+  }
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0 || ms > 60_000) {
+    ms = Math.min(0.5 * 2 ** attempt, 8) * (1 - random() * 0.25) * 1000
+  }
+  return ms
+}

@@ -1,0 +1,39 @@
+// The caller's signal plus the total timeout of one model call; `explain` says which fired, so an
+// abort becomes `cancelled` (caller gone) or `timeout` (504) rather than whatever the SDK threw.
+import { GatewayError, asGatewayError } from '../errors.ts'
+
+/**
+ * Abort reasons made once: an abort without a reason creates a DOMException with a stack trace,
+ * and a mass disconnect would pay for one per request and per signal on the way.
+ */
+export const CALLER_GONE: Error = Object.assign(new Error('The caller closed the connection'), { name: 'AbortError' })
+const TIMED_OUT: Error = Object.assign(new Error('UPSTREAM_TOTAL_TIMEOUT_MS elapsed'), { name: 'AbortError' })
+
+export class Deadline {
+  readonly signal: AbortSignal
+  private readonly controller = new AbortController()
+  private readonly timer: NodeJS.Timeout
+  private timedOut = false
+
+  constructor(caller: AbortSignal, totalMs: number) {
+    this.timer = setTimeout(() => {
+      this.timedOut = true
+      this.controller.abort(TIMED_OUT)
+    }, totalMs)
+    const onCallerAbort = () => this.controller.abort(CALLER_GONE)
+    if (caller.aborted) onCallerAbort()
+    else caller.addEventListener('abort', onCallerAbort, { once: true })
+    this.signal = this.controller.signal
+  }
+
+  /** The error to record when the work failed: the deadline's own reason wins over the SDK's. */
+  explain(error: unknown): GatewayError {
+    if (this.timedOut) return new GatewayError('timeout', 'The upstream did not finish within UPSTREAM_TOTAL_TIMEOUT_MS')
+    if (this.signal.aborted) return new GatewayError('cancelled', 'The caller closed the connection')
+    return asGatewayError(error)
+  }
+
+  clear(): void {
+    clearTimeout(this.timer)
+  }
+}

@@ -1,0 +1,218 @@
+// One HTTP exchange with a provider: POST a JSON body over the shared undici dispatcher and get
+// back the JSON answer or the server-sent events, as values. One attempt only: retries belong to
+// the dispatch (src/core/attempts.ts), which sees every attempt as its own span.
+//
+// `dispatcher.request()`, not an SDK over fetch: on the gateway's hot path the SDKs' request
+// building, WHATWG streams and per-chunk SSE decoding cost more than the exchange itself (see
+// bench/RESULTS.md). What the SDKs did for us is kept, with their semantics: the first-byte
+// timeout (no response headers in time; for JSON answers, no body bytes in time either), and
+// error values shaped like theirs (status, headers.get, error), so upstream-errors.ts maps them.
+import type { Readable } from 'node:stream'
+import type { Dispatcher } from 'undici'
+import type { StreamEvent } from '../core/translator.ts'
+import { GatewayError } from '../errors.ts'
+import { SseDecoder, type SseEvent } from './openai/sse.ts'
+import { UpstreamStreamError } from './upstream-errors.ts'
+
+export interface HttpUpstreamOptions {
+  /** Provider name, for messages. */
+  provider: string
+  baseURL: string
+  /** Sent on every request (auth, API version). */
+  headers: Record<string, string>
+  firstByteTimeoutMs: number
+  dispatcher: Dispatcher
+}
+
+/** An upstream answer with an error status, shaped as the Stainless SDKs' APIError. */
+export class UpstreamStatusError extends Error {
+  readonly status: number
+  readonly headers: { get(name: string): string | null }
+  /** The error object of the body (`body.error`, or the whole body when it has none). */
+  readonly error: unknown
+
+  constructor(status: number, headers: Dispatcher.ResponseData['headers'], text: string) {
+    const json = safeJson(text)
+    const error = json && typeof json === 'object' ? ((json as { error?: unknown }).error ?? json) : undefined
+    super(statusMessage(status, error, json === undefined ? text : undefined))
+    this.name = 'UpstreamStatusError'
+    this.status = status
+    this.headers = headerGetter(headers)
+    this.error = error
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** The SDK's APIError.makeMessage. */
+function statusMessage(status: number | undefined, error: unknown, text: string | undefined): string {
+  const inner = (error as { message?: unknown } | undefined)?.message
+  const msg = inner ? (typeof inner === 'string' ? inner : JSON.stringify(inner)) : error ? JSON.stringify(error) : text
+  if (status && msg) return `${status} ${msg}`
+  if (status) return `${status} status code (no body)`
+  return msg || '(no status code or body)'
+}
+
+export function headerGetter(headers: Dispatcher.ResponseData['headers']): { get(name: string): string | null } {
+  return {
+    get(name: string) {
+      const value = headers[name.toLowerCase()]
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value
+    },
+  }
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
+const isTimeout = (error: unknown) => TIMEOUT_CODES.has((error as { code?: string } | null)?.code ?? '')
+
+/** A connection that failed before any answer: the SDKs' APIConnectionError. */
+export class UpstreamConnectionError extends Error {
+  constructor(cause: unknown) {
+    super('Connection error.', { cause })
+    this.name = 'UpstreamConnectionError'
+  }
+}
+
+export class HttpUpstream {
+  private readonly options: HttpUpstreamOptions
+  private readonly origin: string
+  private readonly basePath: string
+  private readonly search: string
+
+  constructor(options: HttpUpstreamOptions) {
+    this.options = options
+    const url = new URL(options.baseURL)
+    this.origin = url.origin
+    this.basePath = url.pathname.replace(/\/+$/, '')
+    this.search = url.search
+  }
+
+  /** A JSON answer to `POST {baseURL}{path}`; `path` starts with `/`. */
+  async json(path: string, body: string, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const response = await this.request('POST', path, body, false, signal)
+    const text = await response.body.text()
+    const json = safeJson(text)
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+      throw new GatewayError('upstream_error', `${this.options.provider} answered with something that is not a JSON object`)
+    }
+    return json as Record<string, unknown>
+  }
+
+  /** The events of a streamed answer to `POST {baseURL}{path}`. */
+  async events(path: string, body: string, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
+    const response = await this.request('POST', path, body, true, signal)
+    return readEvents(response.body, signal)
+  }
+
+  /** Any other exchange (GET / DELETE of a stored response), answered as it came. */
+  async forward(method: 'GET' | 'DELETE', path: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
+    const response = await this.request(method, path, undefined, false, signal, true)
+    return { status: response.statusCode, body: await response.body.text() }
+  }
+
+  private async request(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body: string | undefined,
+    stream: boolean,
+    signal: AbortSignal,
+    anyStatus = false,
+  ): Promise<Dispatcher.ResponseData> {
+    const { dispatcher, firstByteTimeoutMs, provider, headers } = this.options
+    let response: Dispatcher.ResponseData
+    try {
+      response = await dispatcher.request({
+        origin: this.origin,
+        path: `${this.basePath}${path}${this.search}`,
+        method,
+        headers: stream ? { ...headers, accept: 'text/event-stream' } : headers,
+        body,
+        signal,
+        headersTimeout: firstByteTimeoutMs,
+        // A stream may pause between tokens as long as the model likes (the total timeout bounds it).
+        bodyTimeout: stream ? 0 : firstByteTimeoutMs,
+      })
+    } catch (error) {
+      if (signal.aborted) throw error
+      if (isTimeout(error)) throw new GatewayError('timeout', `${provider} did not answer in time`, { cause: error })
+      throw new UpstreamConnectionError(error)
+    }
+    if (anyStatus || (response.statusCode >= 200 && response.statusCode < 300)) return response
+    const text = await response.body.text().catch((error: Error) => error.message)
+    throw new UpstreamStatusError(response.statusCode, response.headers, text)
+  }
+}
+
+/**
+ * The events of an SSE body as the SDKs read them: `[DONE]` ends the stream whatever follows;
+ * malformed JSON and error payloads throw. The body is not destroyed at `[DONE]` or at its end:
+ * destroying it early would close the keep-alive connection.
+ */
+async function* readEvents(readable: Readable, signal: AbortSignal): AsyncGenerator<StreamEvent> {
+  const decoder = new SseDecoder()
+  const events: SseEvent[] = []
+  let done = false
+  readable.setEncoding('utf8')
+  const iterator = readable.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<string>
+  try {
+    for await (const text of iterator) {
+      decoder.push(text, events)
+      for (const event of events) {
+        if (event.data === '[DONE]') {
+          done = true
+          return
+        }
+        yield eventOf(event)
+      }
+      events.length = 0
+    }
+    done = true
+  } catch (error) {
+    // Aborted (caller gone, total timeout): the dispatch explains it.
+    if (signal.aborted) throw error
+    throw error instanceof UpstreamStreamError || error instanceof SyntaxError ? error : new UpstreamConnectionError(error)
+  } finally {
+    if (done) drainQuietly(readable)
+    // Stopped early (caller gone, an error): hang up, so the upstream stops generating. The
+    // iterator's listeners are gone: without one of ours, the abort error would be unhandled.
+    else if (!readable.readableEnded) readable.on('error', noop).destroy()
+  }
+}
+
+/** After [DONE] the body's end is at most a packet away: read it, unless it does not come. */
+function drainQuietly(readable: Readable): void {
+  if (readable.readableEnded || readable.destroyed) return
+  const timer = setTimeout(() => readable.destroy(), DRAIN_AFTER_DONE_MS).unref()
+  readable.once('close', () => clearTimeout(timer))
+  readable.on('error', noop)
+  readable.resume()
+}
+const DRAIN_AFTER_DONE_MS = 5000
+const noop = () => {}
+
+/** One event, as the SDKs read it: malformed JSON and error payloads throw. */
+function eventOf(event: SseEvent): StreamEvent {
+  let data: unknown
+  try {
+    data = JSON.parse(event.data)
+  } catch {
+    throw new SyntaxError('Error reading response: malformed server-sent event JSON.')
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new SyntaxError('Error reading response: a server-sent event that is not a JSON object.')
+  }
+  const error = (data as { error?: unknown }).error
+  // Anthropic: `event: error` with `{type: 'error', error: {…}}`; OpenAI chat: `data: {"error": …}`;
+  // Responses streams name their failures `error` / `response.failed` and are passed on as events.
+  if (event.event === 'error' || (error && (data as { type?: unknown }).type === undefined)) {
+    throw new UpstreamStreamError(error ?? data)
+  }
+  if ((data as { type?: unknown }).type === 'error' && error) throw new UpstreamStreamError(error)
+  return { event: event.event, data: data as Record<string, unknown>, raw: event.singleLine ? event.data : undefined }
+}
