@@ -14,9 +14,14 @@ import { PriceBook } from './pricing/cost.ts'
 import { PRICES } from './pricing/prices.ts'
 import { createProviders } from './providers/registry.ts'
 import { translatorFor } from './providers/translators.ts'
+import { ResponseStore } from './routes/responses/store.ts'
 import { buildServer } from './server.ts'
 import type { Telemetry } from './telemetry/setup.ts'
 import type { TraceStore } from './telemetry/trace-store.ts'
+
+/** Responses kept for translated upstreams (previous_response_id): at most this many, and bytes. */
+const RESPONSE_STORE_MAX_ENTRIES = 10_000
+const RESPONSE_STORE_MAX_BYTES = 64 * 1024 * 1024
 
 export interface Gateway {
   app: FastifyInstance
@@ -57,7 +62,11 @@ export async function createGateway(deps: {
   const sources: ToolSource[] = [{ tools: () => [...BUILTIN_TOOLS] }, ...(mcp ? [mcp] : [])]
   const toolbox = new Toolbox(sources, config.agent.toolTimeoutMs)
   const agent = new ReasoningAgent({ dispatch, router, toolbox })
-  const app = buildServer({ ...deps, traceStore: deps.traceStore, dispatch, router, models: providers.models, agent, toolbox, mcp })
+  const responses = {
+    store: new ResponseStore({ maxEntries: RESPONSE_STORE_MAX_ENTRIES, maxBytes: RESPONSE_STORE_MAX_BYTES }),
+    openai: providers.adapters.find((adapter) => adapter.name === 'openai'),
+  }
+  const app = buildServer({ ...deps, traceStore: deps.traceStore, dispatch, responses, router, models: providers.models, agent, toolbox, mcp })
   return {
     app,
     providerSummary: providers.summary,

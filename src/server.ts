@@ -20,7 +20,11 @@ import type { ReasoningAgent } from './agent/loop.ts'
 import type { Toolbox } from './agent/toolbox.ts'
 import { agentRoutes, type ToolHealthSource } from './routes/agents/route.ts'
 import { chatCompletionsRoute } from './routes/chat-completions/route.ts'
+import { embeddingsRoute } from './routes/embeddings/route.ts'
 import { evaluationsRoute } from './routes/evaluations/route.ts'
+import { responsesRoutes } from './routes/responses/route.ts'
+import type { ResponseStore } from './routes/responses/store.ts'
+import type { ProviderAdapter } from './core/types.ts'
 import { modelsRoute, type ModelEntry } from './routes/models.ts'
 import { trackRouteMethods } from './routes/method-not-allowed.ts'
 import { opsRoutes } from './routes/ops.ts'
@@ -47,6 +51,8 @@ export interface ServerDeps {
   logger: FastifyBaseLogger
   telemetry: Telemetry
   dispatch: Dispatch
+  /** Responses kept for translated upstreams, and OpenAI for the ones it keeps itself. */
+  responses: { store: ResponseStore; openai: ProviderAdapter | undefined }
   router: ModelRouter
   models: ModelEntry[]
   agent: ReasoningAgent
@@ -243,6 +249,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   opsRoutes(app, deps.telemetry, deps.isDraining, { traceStore: deps.traceStore !== undefined })
   modelsRoute(app, deps.router, deps.models)
   chatCompletionsRoute(app, deps.dispatch)
+  responsesRoutes(app, deps.dispatch, deps.responses.store, deps.responses.openai)
+  embeddingsRoute(app, deps.dispatch)
   agentRoutes(app, deps.agent, deps.toolbox, deps.mcp)
   evaluationsRoute(app, deps.telemetry.mode)
   traceRoutes(app, { store: deps.traceStore, telemetryMode: deps.telemetry.mode, traceUiUrl: config.traceUiUrl })

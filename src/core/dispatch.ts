@@ -75,6 +75,14 @@ export class Dispatch {
   }
 
   /**
+   * Whether a call in `ingress` to `model` goes to a provider that speaks the caller's API (and is
+   * passed through). Throws the router's 4xx for a model it does not serve.
+   */
+  passesThrough(ingress: Ingress, model: string): boolean {
+    return this.deps.router.resolve(model).adapter.apis.includes(ingress.api)
+  }
+
+  /**
    * Throws only before the call is recorded (an unknown model, a provider without the caller's
    * API): a 4xx with no `llm.request`. Afterwards every failure is a result.
    */

@@ -126,7 +126,7 @@ export class LlmCall {
       attributes[ATTR.serverPort] = info.endpoint.port
     }
     this.providerSpan = gatewayTracer().startSpan(
-      SPAN.providerCall(info.provider, info.streaming),
+      SPAN.providerCall(info.provider, info.streaming, info.operation),
       { kind: SpanKind.CLIENT, attributes },
       this.requestContext,
     )

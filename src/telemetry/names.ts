@@ -8,8 +8,8 @@
 
 export const SPAN = {
   request: 'llm.request',
-  providerCall: (provider: string, streaming: boolean) =>
-    `llm.${provider}.${streaming ? 'stream' : 'chat'}`,
+  providerCall: (provider: string, streaming: boolean, operation: 'chat' | 'embeddings' = 'chat') =>
+    `llm.${provider}.${streaming ? 'stream' : operation}`,
 } as const
 
 export const ATTR = {

@@ -57,7 +57,8 @@ function named(type: string, json: string): string {
   return `event: ${type}\ndata: ${json}\n\n`
 }
 
-export async function* responsesFrames(stream: CallStream): AsyncGenerator<string> {
+/** `onCompleted` is given the finished Response as the caller gets it (the route may store it). */
+export async function* responsesFrames(stream: CallStream, onCompleted?: (response: Record<string, unknown>) => void): AsyncGenerator<string> {
   let sequence = -1
   try {
     for await (const event of stream.events) {
@@ -66,8 +67,9 @@ export async function* responsesFrames(stream: CallStream): AsyncGenerator<strin
       if (typeof data.sequence_number === 'number') sequence = data.sequence_number
       if (FINAL_EVENTS.has(type)) {
         const response = data.response as Record<string, unknown> | undefined
-        const final = { ...data, response: response && { ...response, usage: withCostUsd(response.usage, stream.cost()) }, trace_context: traceContextBody(stream.ids) }
-        yield named(type, JSON.stringify(final))
+        const finished = response && { ...response, usage: withCostUsd(response.usage, stream.cost()) }
+        if (finished) onCompleted?.(finished)
+        yield named(type, JSON.stringify({ ...data, response: finished, trace_context: traceContextBody(stream.ids) }))
       } else {
         yield named(type, event.raw ?? JSON.stringify(data))
       }

@@ -1,0 +1,81 @@
+// POST /v1/responses, GET and DELETE /v1/responses/{id}: OpenAI's Responses API. To OpenAI the
+// call passes through (and so does `previous_response_id`, which OpenAI resolves). To a provider
+// without the API (Claude, chat-only servers) it is translated, and the gateway keeps the
+// responses it produced so a conversation can continue from one (`store: false` opts out).
+import type { FastifyInstance } from 'fastify'
+import type { Dispatch } from '../../core/dispatch.ts'
+import { responsesFrames, responsesIngress } from '../../core/ingress/responses.ts'
+import type { ProviderAdapter } from '../../core/types.ts'
+import { GatewayError } from '../../errors.ts'
+import { sendResult } from '../answer.ts'
+import { responsesBodySchema } from './schema.ts'
+import { inputItems, type ResponseStore } from './store.ts'
+
+type ResponsesBody = Record<string, unknown> & { model: string; input?: unknown; previous_response_id?: string | null; store?: boolean | null }
+
+function notFound(id: string, param?: string): GatewayError {
+  const what = param ? 'Previous response' : 'Response'
+  return new GatewayError('not_found', `${what} with id '${id}' not found.`, {
+    param: param ?? null,
+    code: param ? 'previous_response_not_found' : 'response_not_found',
+  })
+}
+
+/** `openai`: where responses the gateway did not store are looked up (OpenAI stores its own). */
+export function responsesRoutes(app: FastifyInstance, dispatch: Dispatch, store: ResponseStore, openai: ProviderAdapter | undefined): void {
+  app.post<{ Body: ResponsesBody }>('/v1/responses', { schema: { body: responsesBodySchema } }, async (request, reply) => {
+    const body = request.body
+    request.llmModel = body.model
+    let sent = body
+    let history: unknown[] = []
+    const translated = !dispatch.passesThrough(responsesIngress, body.model)
+    if (translated && body.previous_response_id) {
+      const previous = store.get(body.previous_response_id)
+      if (!previous) throw notFound(body.previous_response_id, 'previous_response_id')
+      history = [...previous.input, ...(previous.response.output ?? [])]
+      sent = { ...body, input: [...history, ...inputItems(body.input)] }
+    }
+    const keep = (response: Record<string, unknown>) => {
+      if (translated && body.store !== false && typeof response.id === 'string') {
+        store.put(response.id, { input: [...history, ...inputItems(body.input)], response })
+      }
+    }
+    return sendResult(
+      request,
+      reply,
+      async (signal) => {
+        const result = await dispatch.call(responsesIngress, sent, signal)
+        if ('json' in result) keep(result.json)
+        return result
+      },
+      (stream) => responsesFrames(stream, keep),
+    )
+  })
+
+  const lookup = async (method: 'GET' | 'DELETE', id: string, signal: AbortSignal) => {
+    if (store.has(id)) {
+      if (method === 'DELETE') {
+        store.delete(id)
+        return { id, object: 'response', deleted: true }
+      }
+      return store.get(id)?.response
+    }
+    if (!openai?.forward) throw notFound(id)
+    const answer = await openai.forward(method, `/responses/${encodeURIComponent(id)}`, signal)
+    return { status: answer.status, text: answer.body }
+  }
+
+  for (const method of ['GET', 'DELETE'] as const) {
+    app.route<{ Params: { id: string } }>({
+      method,
+      url: '/v1/responses/:id',
+      handler: async (request, reply) => {
+        const answer = await lookup(method, request.params.id, AbortSignal.timeout(30_000))
+        if (answer && 'text' in answer && typeof answer.status === 'number') {
+          return reply.code(answer.status).type('application/json').send(answer.text)
+        }
+        return answer
+      },
+    })
+  }
+}
