@@ -1,8 +1,9 @@
 // A fake OpenAI / Anthropic upstream for gateway tests, on any path the gateway calls (OpenAI's
 // /v1/chat/completions, /v1/responses, GET and DELETE /v1/responses/{id}, /v1/embeddings;
-// Anthropic's /v1/messages). It replays the recorded exchanges in test/fixtures/recorded byte for byte, but in uneven network chunks (cutting through lines,
-// `data:` prefixes and UTF-8 characters) because that is where stream parsers break, and it can
-// misbehave on purpose: rate limits, overload, hangs, resets before or during the body.
+// Anthropic's /v1/messages). It replays the recorded exchanges in test/fixtures/recorded byte
+// for byte, but in uneven network chunks (cutting through lines, `data:` prefixes and UTF-8
+// characters) because that is where stream parsers break, and it can misbehave on purpose: rate
+// limits, overload, hangs, resets before or during the body.
 // Every request is recorded so tests can assert what the gateway sent and whether it hung up.
 import { createServer } from 'node:http'
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
