@@ -3,7 +3,8 @@
 // an exported span. The server records the outcome per request; the hook applies it when the
 // instrumentation ends the span, after its own status and `error.type` (the HTTP status code), so
 // the gateway's say wins.
-import { SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api'
+import { context, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api'
+import { getRPCMetadata, RPCType } from '@opentelemetry/core'
 import type { IncomingMessage } from 'node:http'
 import { ATTR } from './names.ts'
 
@@ -38,6 +39,17 @@ export function applyRequestOutcome(span: Span, request: IncomingMessage): void 
   span.setAttribute(ATTR.errorType, failure.errorType)
   span.setAttribute(ATTR.errorMessage, failure.message)
   if (failure.model) span.setAttribute(ATTR.genAiRequestModel, failure.model.slice(0, MAX_MODEL_LENGTH))
+}
+
+/**
+ * Names the HTTP SERVER span of the request being handled after its route template
+ * (`POST /v1/chat/completions`) and sets http.route: the instrumentation reads the route from the
+ * context's RPC metadata when the span ends. An unmatched URL (`route` undefined) is the caller's:
+ * its span keeps the method alone as its name, so scanners cannot mint span names.
+ */
+export function nameServerSpan(route: string | undefined): void {
+  const rpc = getRPCMetadata(context.active())
+  if (rpc?.type === RPCType.HTTP && route !== undefined) rpc.route = route
 }
 
 /** A query parameter name worth keeping: short, plain, and not shaped like a key (`sk-…` has a dash). */
