@@ -54,8 +54,18 @@ export interface AgentSummary {
   model: string
   answer: string
   iterations: IterationRecord[]
-  usage: Record<string, number>
+  usage: AgentUsage
   trace_context: { trace_id: string; span_id: string } | null
+}
+
+export interface AgentUsage {
+  prompt_tokens: number
+  completion_tokens: number
+  total_tokens: number
+  prompt_tokens_details: { cached_tokens: number }
+  completion_tokens_details: { reasoning_tokens: number }
+  cache_creation_input_tokens: number
+  cost_usd?: number
 }
 
 export interface AgentDeps {
@@ -78,15 +88,18 @@ function addUsage(total: Usage, turn: Usage | undefined): void {
   total.reasoning += turn.reasoning
 }
 
-/** OpenAI's usage shape, summed over every model call of the run. */
-function usageBody(usage: Usage, cost: number | undefined): Record<string, number> {
+/**
+ * OpenAI's usage shape (as on a chat completion), summed over every model call of the run; cache
+ * writes as the OpenAI-compatible servers that report them name them.
+ */
+function usageBody(usage: Usage, cost: number | undefined): AgentUsage {
   return {
     prompt_tokens: usage.input,
     completion_tokens: usage.output,
     total_tokens: usage.input + usage.output,
-    cached_tokens: usage.cacheRead,
+    prompt_tokens_details: { cached_tokens: usage.cacheRead },
+    completion_tokens_details: { reasoning_tokens: usage.reasoning },
     cache_creation_input_tokens: usage.cacheWrite,
-    reasoning_tokens: usage.reasoning,
     ...(cost === undefined ? {} : { cost_usd: Math.round(cost * 1e10) / 1e10 }),
   }
 }

@@ -134,6 +134,8 @@ t.test('multi-step run: two tool calls across two iterations, then the answer', 
   t.equal(usage.prompt_tokens, 120 + 160 + 190, 'prompt tokens summed over every model call')
   t.equal(usage.completion_tokens, 18 + 19 + 7, 'completion tokens summed')
   t.equal(usage.total_tokens, 120 + 160 + 190 + 18 + 19 + 7, 'total tokens summed')
+  t.match(json.usage, { prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } }, "OpenAI's usage shape, as on a chat completion")
+  t.notOk('cached_tokens' in usage, 'not a flattened one')
   t.type(usage.cost_usd, 'number', 'cost_usd for a priced model')
   const perTurn = [await chatCost(120, 18), await chatCost(160, 19), await chatCost(190, 7)]
   const sum = perTurn.reduce((a, b) => a + b, 0)
