@@ -54,7 +54,8 @@ export class ResponsesStreamTranslator implements StreamTranslator {
   private nextIndex = 0
   private open: OpenItem | undefined
   /** Chat tool_calls index → its item (kept after it closed, for arguments that come late). */
-  private readonly calls = new Map<number, OpenCall>()
+  private readonly calls = new Map<number | string, OpenCall>()
+  private lastCall: number | string = 0
   private ended = false
 
   constructor(request: Json, plan: ToolPlan) {
@@ -196,7 +197,12 @@ export class ResponsesStreamTranslator implements StreamTranslator {
   // ---------------------------------------------------------------- tool calls
 
   private toolCall(call: Json, out: StreamEvent[]): void {
-    const k = typeof call.index === 'number' ? call.index : 0
+    // Some servers leave out `index` and send each call whole: then a new id is a new call, and
+    // a delta with neither continues the last one.
+    const k = typeof call.index === 'number' ? call.index
+      : typeof call.id === 'string' && call.id !== '' ? `id:${call.id}`
+      : this.lastCall
+    this.lastCall = k
     const fn = isObject(call.function) ? call.function : {}
     let c = this.calls.get(k)
     if (!c) {

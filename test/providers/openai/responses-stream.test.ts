@@ -208,3 +208,14 @@ t.test('an upstream that stops without a finish chunk: open items closed, respon
   t.notOk('usage' in last(out), 'no usage from the upstream: none made up')
   t.same(translator.facts().finishReasons, [])
 })
+
+t.test('tool calls from a server that leaves out their index: one item per call id', async (t) => {
+  const chunk = (delta: Json, finish: string | null = null) => ({ id: 'c', model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })
+  const events = streamed({ input: 'x' }, [
+    chunk({ tool_calls: [{ id: 'call_a', type: 'function', function: { name: 'f', arguments: '{"n":' } }] }),
+    chunk({ tool_calls: [{ function: { arguments: '1}' } }] }),
+    chunk({ tool_calls: [{ id: 'call_b', type: 'function', function: { name: 'f', arguments: '{"n":2}' } }] }),
+    chunk({}, 'tool_calls'),
+  ])
+  t.match(last(events).output, [{ call_id: 'call_a', arguments: '{"n":1}' }, { call_id: 'call_b', arguments: '{"n":2}' }])
+})
