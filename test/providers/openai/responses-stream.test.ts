@@ -11,6 +11,7 @@ import { type AnthropicStreamEvent, AnthropicStreamTranslator } from '../../../s
 import { responsesToChat } from '../../../src/providers/openai/from-responses.ts'
 import { anthropicMessageToSse, openaiCompletionToSse, openaiSseToCompletion } from '../../support/fixture-variants.ts'
 import { loadFixture } from '../../support/fixtures.ts'
+import { comparableResponse } from '../../support/response-compare.ts'
 import { sseEvents } from '../../support/upstream.ts'
 
 type Json = Record<string, unknown>
@@ -27,15 +28,6 @@ function chunksOf(sse: string): Json[] {
   return sseEvents(sse).filter((e) => e.data !== '[DONE]').map((e) => JSON.parse(e.data) as Json)
 }
 
-/** Ids and clocks differ between two translations of one answer; nothing else may. */
-function comparable(response: unknown): Json {
-  const r = structuredClone(response) as Json
-  r.id = 'resp'
-  r.created_at = 0
-  if (r.completed_at != null) r.completed_at = 1
-  r.output = (r.output as Json[]).map((item) => ({ ...item, id: String(item.id).split('_')[0] }))
-  return r
-}
 
 function last(events: StreamEvent[]): Json {
   return (events.at(-1)?.data.response ?? {}) as Json
@@ -64,7 +56,7 @@ t.test('every recorded chat answer: the streamed Response equals the JSON one, u
     for (const chunk of chunksOf(sse)) translator.push({ data: chunk }, events)
     translator.end(events)
     const answer = responsesToChat.response(json, request)
-    t.same(comparable(last(events)), comparable(answer.body), `${name}: same Response`)
+    t.same(comparableResponse(last(events)), comparableResponse(answer.body), `${name}: same Response`)
     t.same(translator.facts(), { usage: answer.usage, model: answer.model, id: answer.id, finishReasons: answer.finishReasons }, `${name}: same facts`)
     t.same(events.map((e) => e.data.sequence_number), events.map((_, i) => i), `${name}: sequence numbers count from 0`)
     t.ok(events.every((e) => e.event === e.data.type), `${name}: the SSE event is named after its type`)
@@ -157,7 +149,7 @@ t.test('recorded Claude thinking, streamed through chat: a reasoning summary, th
     'response.output_item.done',
   ])
   const json = responsesToChat.response(fromAnthropicMessage(message).body as unknown as Json, request).body
-  t.same(comparable(last(events)), comparable(json), 'the same Response as the JSON answer, encrypted_content included')
+  t.same(comparableResponse(last(events)), comparableResponse(json), 'the same Response as the JSON answer, encrypted_content included')
   const final = await sdkFinal(request, events)
   t.equal(final.output_text, "The letter 'r' appears 3 times in the word \"strawberry\".")
 })

@@ -9,6 +9,7 @@ import { chatToMessages } from '../../../src/providers/anthropic/from-chat.ts'
 import { responsesToChat } from '../../../src/providers/openai/from-responses.ts'
 import { anthropicMessageToSse } from '../../support/fixture-variants.ts'
 import { loadFixture } from '../../support/fixtures.ts'
+import { comparableResponse } from '../../support/response-compare.ts'
 import { sseEvents } from '../../support/upstream.ts'
 
 type Json = Record<string, unknown>
@@ -32,14 +33,6 @@ function recorded(name: string): Json {
   return JSON.parse(loadFixture(name).response.body) as Json
 }
 
-function comparable(response: unknown): Json {
-  const r = structuredClone(response) as Json
-  r.id = 'resp'
-  r.created_at = 0
-  if (r.completed_at != null) r.completed_at = 1
-  r.output = (r.output as Json[]).map((item) => ({ ...item, id: String(item.id).split('_')[0] }))
-  return r
-}
 
 for (const name of ['anthropic-messages-cache-write-nonstream', 'anthropic-messages-tool-use-nonstream', 'anthropic-messages-thinking-nonstream']) {
   t.test(`${name}: usage as Anthropic counted it; streamed equals not`, async (t) => {
@@ -64,7 +57,7 @@ for (const name of ['anthropic-messages-cache-write-nonstream', 'anthropic-messa
     const events: StreamEvent[] = []
     for (const event of sseEvents(anthropicMessageToSse(message))) stream.push({ event: event.event, data: JSON.parse(event.data) as Json }, events)
     stream.end(events)
-    t.same(comparable(events.at(-1)?.data.response), comparable(answer.body))
+    t.same(comparableResponse(events.at(-1)?.data.response), comparableResponse(answer.body))
     t.same(stream.facts().usage, answer.usage)
   })
 }
