@@ -28,7 +28,6 @@ function chunksOf(sse: string): Json[] {
   return sseEvents(sse).filter((e) => e.data !== '[DONE]').map((e) => JSON.parse(e.data) as Json)
 }
 
-
 function last(events: StreamEvent[]): Json {
   return (events.at(-1)?.data.response ?? {}) as Json
 }
