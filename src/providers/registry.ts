@@ -23,7 +23,6 @@ const model = (id: string, ownedBy: string): ModelEntry => ({ id, object: 'model
 
 export function createProviders(config: Config): Providers {
   const client = createUpstreamClientOptions({
-    maxRetries: config.upstream.maxRetries,
     firstByteTimeoutMs: config.upstream.firstByteTimeoutMs,
     secrets: config.secrets,
   })

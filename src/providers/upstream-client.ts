@@ -1,33 +1,24 @@
-// What every SDK-based adapter is configured with: one pooled undici dispatcher for all upstream
+// What every HTTP adapter is configured with: one pooled undici dispatcher for all upstream
 // connections (keep-alive, no hidden 5-minute header/body timeouts: the gateway keeps its own),
-// the SDK's retry count and first-byte timeout, and the secrets to scrub from messages.
-import { Dispatcher, Pool, fetch as undiciFetch } from 'undici'
+// the first-byte timeout, and the secrets to scrub from messages. Retries are not here: the
+// dispatch owns them (src/core/attempts.ts).
+import { Dispatcher, Pool } from 'undici'
 import type { UpstreamEndpoint } from '../core/types.ts'
 
 export interface UpstreamClientOptions {
-  maxRetries: number
   firstByteTimeoutMs: number
-  fetch: typeof globalThis.fetch
-  fetchOptions: { dispatcher: Dispatcher }
+  dispatcher: Dispatcher
   secrets: readonly string[]
 }
 
-export function createUpstreamClientOptions(settings: {
-  maxRetries: number
-  firstByteTimeoutMs: number
-  secrets: readonly string[]
-}): UpstreamClientOptions {
+export function createUpstreamClientOptions(settings: { firstByteTimeoutMs: number; secrets: readonly string[] }): UpstreamClientOptions {
   const dispatcher = new OriginPools({
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 600_000,
     headersTimeout: 0,
     bodyTimeout: 0,
   })
-  return {
-    ...settings,
-    fetch: undiciFetch as unknown as typeof globalThis.fetch,
-    fetchOptions: { dispatcher },
-  }
+  return { ...settings, dispatcher }
 }
 
 /**

@@ -27,7 +27,7 @@ export function anthropicProvider(options: AnthropicOptions): ProviderAdapter {
       'anthropic-version': ANTHROPIC_VERSION,
     },
     firstByteTimeoutMs: options.firstByteTimeoutMs,
-    dispatcher: options.fetchOptions.dispatcher,
+    dispatcher: options.dispatcher,
   })
   const scrubber = new SecretScrubber(options.secrets, { keyShapes: true })
   const fail = (error: unknown) => toGatewayError('anthropic', error, scrubber)

@@ -36,7 +36,7 @@ export function openAICompatible(options: OpenAICompatibleOptions): ProviderAdap
       authorization: `Bearer ${options.apiKey ?? 'no-key'}`,
     },
     firstByteTimeoutMs: options.firstByteTimeoutMs,
-    dispatcher: options.fetchOptions.dispatcher,
+    dispatcher: options.dispatcher,
   })
   const scrubber = new SecretScrubber(options.secrets, { keyShapes: true })
   const fail = (error: unknown) => toGatewayError(options.name, error, scrubber)
