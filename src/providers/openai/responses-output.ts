@@ -136,14 +136,24 @@ export function responseShell(request: Json, id: string, createdAt: number, mode
     temperature: request.temperature ?? null,
     text: { format: text.format ?? { type: 'text' }, verbosity: text.verbosity ?? 'medium' },
     tool_choice: request.tool_choice ?? 'auto',
-    tools: Array.isArray(request.tools) ? request.tools : [],
+    tools: Array.isArray(request.tools) ? request.tools.map(echoedTool) : [],
     top_logprobs: request.top_logprobs ?? 0,
     top_p: request.top_p ?? null,
     truncation: request.truncation ?? 'disabled',
-    usage: null,
-    user: request.user ?? null,
+    // No `usage` until there is one: OpenAI sends null here, which its own schema does not allow.
+    // The schema types `user` as a string, without null: absent when the caller sent none.
+    ...(typeof request.user === 'string' ? { user: request.user } : {}),
     metadata: request.metadata ?? {},
   }
+}
+
+/**
+ * A tool as the Response echoes it: function tools with the `strict` and `parameters` the schema
+ * requires (null: left to the upstream, which is what the chat request did with them).
+ */
+function echoedTool(tool: unknown): unknown {
+  if (!isObject(tool) || tool.type !== 'function') return tool
+  return { ...tool, parameters: tool.parameters ?? null, strict: tool.strict ?? null }
 }
 
 /** The finished Response: the shell with its output, status and usage (left out when the upstream sent none). */
@@ -158,7 +168,6 @@ export function finishedResponse(shell: Json, output: Json[], finishReason: unkn
   }
   const mapped = responsesUsage(usage)
   if (mapped) response.usage = mapped
-  else delete response.usage
   return response
 }
 

@@ -233,7 +233,7 @@ export class ResponsesStreamTranslator implements StreamTranslator {
       if (input !== '') this.emit('response.custom_tool_call_input.delta', { ...at, delta: input }, out)
       this.emit('response.custom_tool_call_input.done', { ...at, input }, out)
     } else {
-      this.emit('response.function_call_arguments.done', { ...at, arguments: c.text }, out)
+      this.emit('response.function_call_arguments.done', { ...at, name: c.shape.name, arguments: c.text }, out)
     }
     this.finishItem(c.index, callItem(c.id, c.shape, c.text, status), out)
   }

@@ -85,8 +85,10 @@ t.test('a text answer: the events of the recorded Responses stream, field for fi
 
 t.test('a function call: the events of the recorded Responses stream, field for field', async (t) => {
   const fixture = loadFixture('openai-responses-function-call-stream')
-  // Recorded in 2025, before OpenAI added sequence_number.
+  // Recorded in 2025, before OpenAI added sequence_number, and `name` to arguments.done.
   const recorded: Json[] = sseEvents(fixture.response.body).map((e) => ({ ...(JSON.parse(e.data) as Json), sequence_number: 0 }))
+  const argumentsDone = recorded.find((e) => e.type === 'response.function_call_arguments.done')
+  if (argumentsDone) argumentsDone.name = 'get_current_weather'
   const done = recorded.at(-2)?.item as Json
   const request = JSON.parse(fixture.request.body) as Json
   const chunk = (delta: Json, finish: string | null = null) => ({ id: 'c', model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })
