@@ -4,6 +4,8 @@ import type { Api, Translator } from '../core/translator.ts'
 import type { ProviderAdapter } from '../core/types.ts'
 import { GatewayError } from '../errors.ts'
 import { chatToMessages } from './anthropic/from-chat.ts'
+import { responsesToMessages } from './anthropic/from-responses.ts'
+import { responsesToChat } from './openai/from-responses.ts'
 import { chatPassthrough } from './openai/chat-passthrough.ts'
 import { embeddingsPassthrough } from './openai/embeddings-passthrough.ts'
 import { responsesPassthrough } from './openai/responses-passthrough.ts'
@@ -12,15 +14,12 @@ const TRANSLATORS: readonly Translator[] = [
   chatPassthrough,
   chatToMessages,
   responsesPassthrough,
+  responsesToChat,
+  responsesToMessages,
   embeddingsPassthrough,
 ]
 
 const byPair = new Map(TRANSLATORS.map((t) => [`${t.ingress}>${t.upstream}`, t]))
-
-/** Adds a translator (tests; pairs built from others, such as responses → messages). */
-export function registerTranslator(translator: Translator): void {
-  byPair.set(`${translator.ingress}>${translator.upstream}`, translator)
-}
 
 /**
  * How a call in `ingress` reaches `adapter`: passthrough when the provider speaks the caller's
