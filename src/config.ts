@@ -1,17 +1,17 @@
-// The gateway's settings, read once from the environment (and the providers file it names).
-// A bad value stops start-up with a message naming the variable; nothing here is read per request.
-import { readFileSync } from 'node:fs'
+// The gateway's settings, read once from the environment (and the providers file it names), and
+// stated once: the schema below lists every variable with its kind and default. Every bad value
+// is reported, each naming its variable, and start-up stops; nothing here is read per request.
+// Built with zod (see the README's dependency notes): each field is a plain value parsed from a
+// string, and the object collects every problem instead of stopping at the first.
 import { isIPv4, isIPv6 } from 'node:net'
+import { z } from 'zod'
 import type { Price } from './pricing/cost.ts'
+import { flag, httpUrl, isHttpUrl, oneOf, Problem, text, variable, wholeNumber } from './config/fields.ts'
+import { otelVariables, type ExportedSignals } from './config/otel.ts'
+import { readProvidersFile, type CompatibleProviderConfig } from './config/providers-file.ts'
 
-export interface CompatibleProviderConfig {
-  /** OpenAI-compatible base URL, ending in /v1 as the OpenAI SDK expects. */
-  baseURL: string
-  /** Name of the environment variable holding its key (keys never live in the file). */
-  apiKeyEnv?: string
-  /** Model ids listed by GET /v1/models; any model id is forwarded either way. */
-  models: string[]
-}
+export type { CompatibleProviderConfig } from './config/providers-file.ts'
+export type { ExportedSignals } from './config/otel.ts'
 
 export interface Config {
   port: number
@@ -47,161 +47,113 @@ export interface Config {
   secrets: string[]
 }
 
+/** Every problem found in the configuration, one line each, each naming its variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError'
+  readonly problems: string[]
+
+  constructor(problems: string | string[]) {
+    const list = typeof problems === 'string' ? [problems] : problems
+    super(list.join('; '))
+    this.problems = list
+  }
 }
 
 type Env = Record<string, string | undefined>
 
-function str(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim()
-  return value === '' ? undefined : value
-}
-
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = str(env, name)
-  if (raw === undefined) return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`)
-  }
-  return value
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = str(env, name)?.toLowerCase()
-  if (raw === undefined) return fallback
-  if (raw === 'true' || raw === '1') return true
-  if (raw === 'false' || raw === '0') return false
-  throw new ConfigError(`${name} must be true or false, got "${raw}"`)
-}
-
-function url(env: Env, name: string, fallback: string): string {
-  const raw = str(env, name) ?? fallback
-  try {
-    const parsed = new URL(raw)
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('scheme')
-  } catch {
-    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`)
-  }
-  return raw.replace(/\/+$/, '')
-}
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 /** An http(s) URL template that must hold `{trace_id}`, where the trace id goes. */
-function traceUrlTemplate(env: Env, name: string): string | undefined {
-  const raw = str(env, name)
-  if (raw === undefined) return undefined
+function traceUrlTemplate(raw: string): string | Problem {
   if (!raw.includes('{trace_id}')) {
-    throw new ConfigError(`${name} must contain {trace_id} where the trace id goes (e.g. http://localhost:16686/trace/{trace_id}), got "${raw}"`)
+    return new Problem(`must contain {trace_id} where the trace id goes (e.g. http://localhost:16686/trace/{trace_id}), got "${raw}"`)
   }
-  try {
-    url({ [name]: raw.replaceAll('{trace_id}', '0af7651916cd43dd8448eb211c80319c') }, name, '')
-  } catch {
-    throw new ConfigError(`${name} must be an http(s) URL containing {trace_id}, got "${raw}"`)
-  }
-  return raw
+  return isHttpUrl(raw.replaceAll('{trace_id}', '0af7651916cd43dd8448eb211c80319c'))
+    ? raw
+    : new Problem(`must be an http(s) URL containing {trace_id}, got "${raw}"`)
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
-
-interface ProvidersFile {
-  providers?: Record<string, { baseURL?: unknown; apiKeyEnv?: unknown; models?: unknown }>
-  aliases?: Record<string, unknown>
-  prices?: Record<string, Price>
+function commaList(raw: string): string[] {
+  return raw.split(',').map((item) => item.trim()).filter(Boolean)
 }
 
-const PROVIDER_NAME = /^[a-z][a-z0-9_-]*$/
-const BUILT_IN = new Set(['openai', 'anthropic', 'demo'])
-
-function readProvidersFile(path: string, env: Env): Pick<Config, 'providers' | 'aliases' | 'priceOverrides'> & { keys: string[] } {
-  const where = `GATEWAY_CONFIG (${path})`
-  let file: ProvidersFile
-  try {
-    file = JSON.parse(readFileSync(path, 'utf8')) as ProvidersFile
-  } catch (error) {
-    throw new ConfigError(`${where} could not be read as JSON: ${(error as Error).message}`)
-  }
-  if (typeof file !== 'object' || file === null || Array.isArray(file)) {
-    throw new ConfigError(`${where} must hold a JSON object`)
-  }
-  const providers: Record<string, CompatibleProviderConfig> = {}
-  const keys: string[] = []
-  for (const [name, entry] of Object.entries(file.providers ?? {})) {
-    if (!PROVIDER_NAME.test(name) || BUILT_IN.has(name)) {
-      throw new ConfigError(`${where}: provider name "${name}" must be lowercase letters, digits, _ or - and not a built-in provider`)
-    }
-    if (typeof entry.baseURL !== 'string') throw new ConfigError(`${where}: providers.${name}.baseURL is required`)
-    const baseURL = url({ [`providers.${name}.baseURL`]: entry.baseURL }, `providers.${name}.baseURL`, '')
-    const apiKeyEnv = entry.apiKeyEnv === undefined ? undefined : String(entry.apiKeyEnv)
-    if (apiKeyEnv) {
-      const key = str(env, apiKeyEnv)
-      if (key) keys.push(key)
-    }
-    const models = Array.isArray(entry.models) ? entry.models.map(String) : []
-    providers[name] = apiKeyEnv === undefined ? { baseURL, models } : { baseURL, apiKeyEnv, models }
-  }
-  const aliases: Record<string, string> = {}
-  for (const [alias, target] of Object.entries(file.aliases ?? {})) {
-    if (typeof target !== 'string' || target === '') throw new ConfigError(`${where}: aliases.${alias} must be a model name`)
-    aliases[alias] = target
-  }
-  const priceOverrides: Record<string, Price> = {}
-  for (const [model, price] of Object.entries(file.prices ?? {})) {
-    for (const field of ['input', 'output', 'cacheRead', 'cacheWrite', 'cacheWrite1h'] as const) {
-      const value = (price as Record<string, unknown>)[field]
-      const required = field === 'input' || field === 'output'
-      if ((required || value !== undefined) && (typeof value !== 'number' || !(value >= 0))) {
-        throw new ConfigError(`${where}: prices["${model}"].${field} must be a number ≥ 0 (USD per million tokens)`)
-      }
-    }
-    priceOverrides[model] = price
-  }
-  return { providers, aliases, priceOverrides, keys }
+/** The environment as the gateway reads it; `exported` decides what OTEL_EXPORTER_OTLP_*_PROTOCOL may be. */
+function envSchema(env: Env, exported: ExportedSignals) {
+  return z.object({
+    PORT: wholeNumber(8080, 0, 65535),
+    HOST: text,
+    GATEWAY_API_KEYS: variable(commaList, []),
+    LOG_LEVEL: oneOf(LOG_LEVELS, { anyCase: true }),
+    OPENAI_API_KEY: text,
+    OPENAI_BASE_URL: httpUrl('https://api.openai.com/v1'),
+    ANTHROPIC_API_KEY: text,
+    ANTHROPIC_BASE_URL: httpUrl('https://api.anthropic.com'),
+    GATEWAY_CONFIG: variable((path) => {
+      const file = readProvidersFile(path)
+      return 'problems' in file ? new Problem(file.problems.map((problem) => `(${path}): ${problem}`)) : file
+    }),
+    UPSTREAM_FIRST_BYTE_TIMEOUT_MS: wholeNumber(60_000, 1, 3_600_000),
+    UPSTREAM_TOTAL_TIMEOUT_MS: wholeNumber(600_000, 1, 86_400_000),
+    UPSTREAM_MAX_RETRIES: wholeNumber(2, 0, 10),
+    BODY_LIMIT_BYTES: wholeNumber(10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    REQUEST_TIMEOUT_MS: wholeNumber(60_000, 0, 3_600_000),
+    MAX_CONNECTIONS: wholeNumber(10_000, 1, 1_000_000),
+    SHUTDOWN_TIMEOUT_MS: wholeNumber(10_000, 0, 600_000),
+    DEMO_TOKEN_DELAY_MS: wholeNumber(20, 0, 10_000),
+    GATEWAY_TOOLS_CONFIG: text,
+    AGENT_TOOL_TIMEOUT_MS: wholeNumber(30_000, 1, 3_600_000),
+    TRACE_STORE_MAX_TRACES: wholeNumber(1000, 0, 1_000_000),
+    TRACE_STORE_MAX_BYTES: wholeNumber(64 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024 * 1024),
+    TRACE_UI_URL: variable(traceUrlTemplate),
+    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: flag(false, { digits: true }),
+    ...otelVariables(env, exported),
+  })
 }
 
-export function loadConfig(env: Env = process.env): Config {
-  const apiKeys = (str(env, 'GATEWAY_API_KEYS') ?? '').split(',').map((k) => k.trim()).filter(Boolean)
-  const logLevel = (str(env, 'LOG_LEVEL') ?? 'info').toLowerCase()
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
-  const configPath = str(env, 'GATEWAY_CONFIG')
-  const file = configPath
-    ? readProvidersFile(configPath, env)
-    : { providers: {}, aliases: {}, priceOverrides: {}, keys: [] }
-  const openaiKey = str(env, 'OPENAI_API_KEY')
-  const anthropicKey = str(env, 'ANTHROPIC_API_KEY')
+/** Whether OTEL_SDK_DISABLED turns telemetry off (then no signal is exported, whatever was preloaded). */
+function sdkDisabled(env: Env): boolean {
+  return text.parse(env.OTEL_SDK_DISABLED)?.toLowerCase() === 'true'
+}
+
+/**
+ * Reads the whole configuration, or throws a ConfigError listing every bad value. `exported`:
+ * the signals the gateway will export itself (by default both; main.ts passes what the operator
+ * did not preload).
+ */
+export function loadConfig(env: Env = process.env, exported: ExportedSignals = { traces: true, metrics: true }): Config {
+  const parsed = envSchema(env, sdkDisabled(env) ? { traces: false, metrics: false } : exported).safeParse(env)
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.map(String).join('.')} ${issue.message}`))
+  }
+  const vars = parsed.data
+  const file = vars.GATEWAY_CONFIG ?? { providers: {}, aliases: {}, priceOverrides: {} }
+  // A provider's key is a secret like any other; the file names only its variable.
+  const fileKeys = Object.values(file.providers).map((provider) => text.parse(provider.apiKeyEnv && env[provider.apiKeyEnv]))
+  const apiKeys = vars.GATEWAY_API_KEYS
   return {
-    port: int(env, 'PORT', 8080, 0, 65535),
-    host: str(env, 'HOST') ?? (apiKeys.length > 0 ? '0.0.0.0' : '127.0.0.1'),
+    port: vars.PORT,
+    host: vars.HOST ?? (apiKeys.length > 0 ? '0.0.0.0' : '127.0.0.1'),
     apiKeys,
-    openai: { apiKey: openaiKey, baseURL: url(env, 'OPENAI_BASE_URL', 'https://api.openai.com/v1') },
-    anthropic: { apiKey: anthropicKey, baseURL: url(env, 'ANTHROPIC_BASE_URL', 'https://api.anthropic.com') },
+    openai: { apiKey: vars.OPENAI_API_KEY, baseURL: vars.OPENAI_BASE_URL },
+    anthropic: { apiKey: vars.ANTHROPIC_API_KEY, baseURL: vars.ANTHROPIC_BASE_URL },
     providers: file.providers,
     aliases: file.aliases,
     priceOverrides: file.priceOverrides,
     upstream: {
-      firstByteTimeoutMs: int(env, 'UPSTREAM_FIRST_BYTE_TIMEOUT_MS', 60_000, 1, 3_600_000),
-      totalTimeoutMs: int(env, 'UPSTREAM_TOTAL_TIMEOUT_MS', 600_000, 1, 86_400_000),
-      maxRetries: int(env, 'UPSTREAM_MAX_RETRIES', 2, 0, 10),
+      firstByteTimeoutMs: vars.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
+      totalTimeoutMs: vars.UPSTREAM_TOTAL_TIMEOUT_MS,
+      maxRetries: vars.UPSTREAM_MAX_RETRIES,
     },
-    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-    http: {
-      requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 60_000, 0, 3_600_000),
-      maxConnections: int(env, 'MAX_CONNECTIONS', 10_000, 1, 1_000_000),
-    },
-    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
-    logLevel,
-    captureContent: bool(env, 'OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT', false),
-    demo: { tokenDelayMs: int(env, 'DEMO_TOKEN_DELAY_MS', 20, 0, 10_000) },
-    agent: {
-      toolsConfigPath: str(env, 'GATEWAY_TOOLS_CONFIG'),
-      toolTimeoutMs: int(env, 'AGENT_TOOL_TIMEOUT_MS', 30_000, 1, 3_600_000),
-    },
-    traceStore: {
-      maxTraces: int(env, 'TRACE_STORE_MAX_TRACES', 1000, 0, 1_000_000),
-      maxBytes: int(env, 'TRACE_STORE_MAX_BYTES', 64 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024 * 1024),
-    },
-    traceUiUrl: traceUrlTemplate(env, 'TRACE_UI_URL'),
-    secrets: [...apiKeys, openaiKey, anthropicKey, ...file.keys].filter((s): s is string => !!s),
+    bodyLimitBytes: vars.BODY_LIMIT_BYTES,
+    http: { requestTimeoutMs: vars.REQUEST_TIMEOUT_MS, maxConnections: vars.MAX_CONNECTIONS },
+    shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
+    logLevel: vars.LOG_LEVEL ?? 'info',
+    captureContent: vars.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
+    demo: { tokenDelayMs: vars.DEMO_TOKEN_DELAY_MS },
+    agent: { toolsConfigPath: vars.GATEWAY_TOOLS_CONFIG, toolTimeoutMs: vars.AGENT_TOOL_TIMEOUT_MS },
+    traceStore: { maxTraces: vars.TRACE_STORE_MAX_TRACES, maxBytes: vars.TRACE_STORE_MAX_BYTES },
+    traceUiUrl: vars.TRACE_UI_URL,
+    secrets: [...apiKeys, vars.OPENAI_API_KEY, vars.ANTHROPIC_API_KEY, ...fileKeys].filter((s): s is string => !!s),
   }
 }
 

@@ -4,11 +4,12 @@
 import { ConfigError, isLoopback, loadConfig, type Config } from './config.ts'
 import { createLogger } from './log.ts'
 import { createAuthenticator } from './auth.ts'
+import { exportedSignals } from './telemetry/preload.ts'
 
-/** A configuration problem ends start-up with one line naming the variable, not a stack trace. */
+/** Configuration problems end start-up with one line each naming the variable, not a stack trace. */
 function exitOnConfigError(error: unknown): never {
   if (error instanceof ConfigError) {
-    process.stderr.write(`sik-llms-gateway: configuration error: ${error.message}\n`)
+    for (const problem of error.problems) process.stderr.write(`sik-llms-gateway: configuration error: ${problem}\n`)
     process.exit(1)
   }
   throw error
@@ -16,7 +17,8 @@ function exitOnConfigError(error: unknown): never {
 
 function readConfig(): Config {
   try {
-    return loadConfig()
+    // The OTLP protocol variables are the operator's SDK's to read for what it preloaded.
+    return loadConfig(process.env, exportedSignals())
   } catch (error) {
     exitOnConfigError(error)
   }

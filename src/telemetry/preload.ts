@@ -27,6 +27,12 @@ export function preloadedProviders(): PreloadedProviders {
   }
 }
 
+/** The signals the gateway will export itself: those the operator did not preload (SPEC §2.3, per signal). */
+export function exportedSignals(): { traces: boolean; metrics: boolean } {
+  const preloaded = preloadedProviders()
+  return { traces: !preloaded.tracerProvider, metrics: !preloaded.meterProvider }
+}
+
 /**
  * Sends what the operator's providers hold before the process exits. They are not shut down:
  * they belong to the operator's setup. Providers without forceFlush are left alone.

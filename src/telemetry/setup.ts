@@ -133,7 +133,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   // The SDK's global diag logger and error handler are the operator's when they preloaded tracing:
   // ours only when the gateway runs the tracing (the wrapped exporters still see every outage).
   if (ownTraces) watch.install()
-  const serviceName = env.OTEL_SERVICE_NAME || 'sik-llms-gateway'
+  // Blank is unset, as the SDK reads it (config.ts checks the rest of the OTEL_* values).
+  const serviceName = env.OTEL_SERVICE_NAME?.trim() || 'sik-llms-gateway'
   const prometheus = ownMetrics ? new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true }) : undefined
   const exportIntervalMillis = Number(env.OTEL_METRIC_EXPORT_INTERVAL ?? '') || 60_000
   const exportTimeoutMillis = Math.min(30_000, exportIntervalMillis)

@@ -1,15 +1,11 @@
-// SPEC §1/§3 security: gateway keys, the loopback-only rule without them, and bad configuration
-// stopping the start with a message that names the variable.
+// SPEC §1/§3 security: gateway keys and the loopback-only rule without them. Bad configuration
+// stopping the start is test/config/start-up.test.ts.
 import t from 'tap'
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { isLoopback } from '../../src/config.ts'
 import { startGateway } from '../support/gateway.ts'
 
 // Gateways are real processes: on a loaded machine their start-up alone can near tap's 30 s default.
 t.setTimeout(600_000)
-
-const root = fileURLToPath(new URL('../../', import.meta.url))
 
 const [keyed, open, wideOpen, lookalike] = await Promise.all([
   // HOST is given so the test never listens beyond loopback (with keys the default is 0.0.0.0).
@@ -157,61 +153,3 @@ t.test('isLoopback: loopback addresses and localhost only', async (t) => {
     t.notOk(isLoopback(host), `${JSON.stringify(host)} is not`)
   }
 })
-
-/** Runs `node src/main.ts` with `env`, expecting it to refuse to start. */
-function failedStart(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string; ms: number }> {
-  const started = Date.now()
-  const child = spawn(process.execPath, ['src/main.ts'], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      PORT: '0',
-      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-  return new Promise((resolve) => {
-    // A gateway that starts anyway would run forever: it gets 30 s, then it is a failure.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stderr, stdout, ms: Date.now() - started })
-    })
-  })
-}
-
-const badConfigs: Array<[string, Record<string, string>, RegExp]> = [
-  ['PORT=abc', { PORT: 'abc' }, /PORT/],
-  ['UPSTREAM_MAX_RETRIES=-1', { UPSTREAM_MAX_RETRIES: '-1' }, /UPSTREAM_MAX_RETRIES/],
-  ['GATEWAY_CONFIG pointing at a missing file', { GATEWAY_CONFIG: '/nonexistent/gateway-config.json' }, /GATEWAY_CONFIG/],
-  ['LOG_LEVEL=loud', { LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
-  ['OPENAI_BASE_URL that is not a URL', { OPENAI_BASE_URL: 'api.openai.com/v1' }, /OPENAI_BASE_URL/],
-]
-
-// Two at a time: each costs a Node start-up, and a loaded machine makes them slow.
-const starts = inPairs(badConfigs.map(([, env]) => () => failedStart(env)))
-
-function inPairs<T>(jobs: Array<() => Promise<T>>): Array<Promise<T>> {
-  const results: Array<Promise<T>> = []
-  for (let i = 0; i < jobs.length; i++) {
-    const previous = results[i - 2]
-    results.push((previous ? previous.then(() => undefined) : Promise.resolve()).then(jobs[i]!))
-  }
-  return results
-}
-
-for (const [i, [name, , names]] of badConfigs.entries()) {
-  t.test(`bad configuration stops the start: ${name}`, async (t) => {
-    const { code, stderr, stdout } = await starts[i]!
-    t.not(code, 0, 'exits non-zero')
-    t.not(code, null, 'exits by itself (not killed after hanging)')
-    t.match(stderr, names, 'stderr names the variable')
-    t.notMatch(stdout + stderr, /"msg":"listening"/, 'never listened')
-  })
-}

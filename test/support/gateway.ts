@@ -122,6 +122,37 @@ export async function startGateway(options: StartOptions = {}): Promise<GatewayP
   }
 }
 
+/** How a gateway that was expected to refuse its configuration ended. */
+export interface FailedStart {
+  /** null: it had to be killed (it started anyway, or hung). */
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs `node src/main.ts` with the base environment plus `options.env`, expecting it to refuse to
+ * start. A gateway that starts anyway would run forever: it gets `timeoutMs`, then it is killed.
+ */
+export function failedStart(options: StartOptions = {}): Promise<FailedStart> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), 'src/main.ts'], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...BASE_ENV, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
 /** Waits for a JSON log line whose `msg` is `msg` (or matches it); throws with every line after `timeoutMs`. */
 export async function waitForLog(gateway: GatewayProcess, msg: string | RegExp, timeoutMs = 30_000): Promise<void> {
   const matches = (line: Record<string, unknown>) => (typeof msg === 'string' ? line.msg === msg : msg.test(String(line.msg)))
