@@ -110,9 +110,9 @@ export class HttpUpstream {
     return readEvents(response.body, signal)
   }
 
-  /** Any other exchange (GET / DELETE of a stored response), answered as it came. */
+  /** Any other exchange (GET / DELETE of a stored response): a 2xx answered as it came, else an error. */
   async forward(method: 'GET' | 'DELETE', path: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
-    const response = await this.request(method, path, undefined, false, signal, true)
+    const response = await this.request(method, path, undefined, false, signal)
     return { status: response.statusCode, body: await response.body.text() }
   }
 
@@ -122,7 +122,6 @@ export class HttpUpstream {
     body: string | undefined,
     stream: boolean,
     signal: AbortSignal,
-    anyStatus = false,
   ): Promise<Dispatcher.ResponseData> {
     const { dispatcher, firstByteTimeoutMs, provider, headers } = this.options
     let response: Dispatcher.ResponseData
@@ -143,7 +142,7 @@ export class HttpUpstream {
       if (isTimeout(error)) throw new GatewayError('timeout', `${provider} did not answer in time`, { cause: error })
       throw new UpstreamConnectionError(error)
     }
-    if (anyStatus || (response.statusCode >= 200 && response.statusCode < 300)) return response
+    if (response.statusCode >= 200 && response.statusCode < 300) return response
     const text = await response.body.text().catch((error: Error) => error.message)
     throw new UpstreamStatusError(response.statusCode, response.headers, text)
   }

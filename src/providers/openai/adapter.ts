@@ -68,4 +68,3 @@ export function openAICompatible(options: OpenAICompatibleOptions): ProviderAdap
     },
   }
 }
-export { usageFromOpenAI } from './chat-passthrough.ts'

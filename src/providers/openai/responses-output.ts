@@ -4,7 +4,7 @@
 // (the Response schema requires most of them).
 import { randomBytes } from 'node:crypto'
 import type { AnswerFacts } from '../../core/translator.ts'
-import { usageFromOpenAI } from './adapter.ts'
+import { usageFromOpenAI } from './chat-passthrough.ts'
 import { encodeThinking, type ThinkingBlock } from './reasoning-carry.ts'
 import { isObject, type ToolPlan } from './responses-tools.ts'
 

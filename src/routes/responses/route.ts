@@ -61,8 +61,14 @@ export function responsesRoutes(app: FastifyInstance, dispatch: Dispatch, store:
       return store.get(id)?.response
     }
     if (!openai?.forward) throw notFound(id)
-    const answer = await openai.forward(method, `/responses/${encodeURIComponent(id)}`, signal)
-    return { status: answer.status, text: answer.body }
+    try {
+      const answer = await openai.forward(method, `/responses/${encodeURIComponent(id)}`, signal)
+      return { status: answer.status, text: answer.body }
+    } catch (error) {
+      // Neither here nor at OpenAI: the caller's 404, whatever OpenAI's error calls it.
+      if (error instanceof GatewayError && error.status === 404) throw notFound(id)
+      throw error
+    }
   }
 
   for (const method of ['GET', 'DELETE'] as const) {
