@@ -135,6 +135,18 @@ t.test('Claude model: translated to the Messages API', async (t) => {
     t.ok(JSON.stringify(messages.at(-1)).includes('21°C and sunny in New York, NY'))
   })
 
+  t.test('streamText with tools: Claude\'s streamed tool calls run, then its streamed answer', async (t) => {
+    upstream.enqueue({ fixture: 'anthropic-messages-tool-use-stream' }, { fixture: 'anthropic-messages-text-stream' })
+    const providerOptions = { openai: { store: false } } // as above
+    const result = streamText({ model: openai('claude-3-5-sonnet-20240620'), prompt: 'Weather and time in San Francisco?', tools, stopWhen: stepCountIs(3), maxRetries: 0, providerOptions })
+    let text = ''
+    for await (const delta of result.textStream) text += delta
+    t.strictSame(called, ['get_weather San Francisco, CA', 'get_time America/Los_Angeles'], 'the calls Claude streamed, with its arguments')
+    t.equal(text, recordedClaudeText('anthropic-messages-tool-use-stream') + recordedClaudeText('anthropic-messages-text-stream'), 'both steps\' text')
+    const steps = await result.steps
+    t.strictSame(steps.map((s) => usageOf(s.usage)), [sdkUsage(claudeResponsesUsage('anthropic-messages-tool-use-stream')), sdkUsage(claudeResponsesUsage('anthropic-messages-text-stream'))])
+  })
+
   t.test('generateObject: native structured output (claude-sonnet-4-5)', async (t) => {
     upstream.enqueue(claudeJsonTextReply(JOKE))
     const { object, usage } = await generateObject({ model: openai('claude-sonnet-4-5'), schema: Joke, prompt: 'Tell me a joke about opentelemetry', maxRetries: 0 })
