@@ -4,7 +4,13 @@
 import { createNoopMeter, metrics, trace, type MeterProvider } from '@opentelemetry/api'
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node'
 import { BatchSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace'
-import { MeterProvider as SdkMeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics'
+import {
+  AggregationType,
+  InstrumentType,
+  MeterProvider as SdkMeterProvider,
+  PeriodicExportingMetricReader,
+  type MetricReader,
+} from '@opentelemetry/sdk-metrics'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto'
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
@@ -144,7 +150,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const metricReaders: MetricReaders = !prometheus
     ? []
     : ownReader
-      ? [new PeriodicExportingMetricReader({ exporter: watch.watch(new OTLPMetricExporter(), 'metrics'), exportIntervalMillis, exportTimeoutMillis }), prometheus]
+      ? [new PeriodicExportingMetricReader({ exporter: watch.watch(new OTLPMetricExporter(otlpMetricOptions(env)), 'metrics'), exportIntervalMillis, exportTimeoutMillis }), prometheus]
       : [prometheus]
   const stopProviders = ownTraces
     ? startTracing(env, options, serviceName, metricReaders, watch)
@@ -296,6 +302,20 @@ function otlpNeedsOwnReader(env: Record<string, string | undefined>): boolean {
   const preference = (env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE ?? '').trim().toLowerCase()
   const histograms = (env.OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION ?? '').trim().toLowerCase()
   return (preference !== '' && preference !== 'cumulative') || (histograms !== '' && histograms !== 'explicit_bucket_histogram')
+}
+
+/**
+ * The OTLP metric exporter reads the temporality preference itself, but not the histogram
+ * aggregation (only the SDK's file configuration does): without this, base2 exponential
+ * histograms asked for would still go out with explicit buckets.
+ */
+function otlpMetricOptions(env: Record<string, string | undefined>): ConstructorParameters<typeof OTLPMetricExporter>[0] {
+  const histograms = (env.OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION ?? '').trim().toLowerCase()
+  if (histograms !== 'base2_exponential_bucket_histogram') return {}
+  // The exporter brings its own copy of sdk-metrics: the enums' values are the same.
+  const selector = (type: InstrumentType) =>
+    type === InstrumentType.HISTOGRAM ? { type: AggregationType.EXPONENTIAL_HISTOGRAM } : { type: AggregationType.DEFAULT }
+  return { aggregationPreference: selector as NonNullable<ConstructorParameters<typeof OTLPMetricExporter>[0]>['aggregationPreference'] }
 }
 
 /** Instruments must come from the provider actually in use, so they are made after start. */

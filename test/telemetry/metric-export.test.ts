@@ -57,6 +57,23 @@ t.test('OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta: OTLP gets delta
   t.equal(total, 3, '/metrics counts all three')
 })
 
+t.test('OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=base2_exponential_bucket_histogram: OTLP gets exponential histograms, /metrics keeps its buckets', async (t) => {
+  receiver.reset()
+  const gateway = await startGateway({
+    timeoutMs: STARTUP_MS,
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: 'base2_exponential_bucket_histogram' },
+  })
+  t.teardown(() => gateway.stop())
+  t.equal((await postChat(gateway.url, demo)).status, 200)
+  await receiver.waitFor(() => requestsExported() === 1, WAIT_MS)
+  const duration = receiver.latestMetric('llm.request.duration.seconds')
+  t.equal(duration?.type, 'exponentialHistogram', 'the request duration as an exponential histogram')
+  t.equal(duration?.dataPoints.reduce((n, p) => n + (p.count ?? 0), 0), 1, 'holding the one request')
+  t.equal(receiver.latestMetric('llm.requests')?.type, 'sum', 'counters stay sums')
+  const text = await (await fetch(`${gateway.url}/metrics`)).text()
+  t.match(text, /^llm_request_duration_seconds_bucket\{/m, '/metrics still has explicit buckets')
+})
+
 t.test("the HTTP instrumentations' own duration histograms are not recorded (their spans are)", async (t) => {
   receiver.reset()
   const gateway = await startGateway({ timeoutMs: STARTUP_MS, env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } })
