@@ -55,6 +55,7 @@ export function otelVariables(env: Record<string, string | undefined>, exported:
     OTEL_TRACES_SAMPLER_ARG: variable((raw) => samplerArg(raw, text.parse(env.OTEL_TRACES_SAMPLER))),
     OTEL_PROPAGATORS: variable(propagators),
     OTEL_METRIC_EXPORT_INTERVAL: wholeNumber(undefined, 1, MAX_TIMER_MS),
+    OTEL_METRIC_EXPORT_TIMEOUT: wholeNumber(undefined, 1, MAX_TIMER_MS),
     OTEL_BSP_SCHEDULE_DELAY: wholeNumber(undefined, 0, MAX_TIMER_MS),
     OTEL_BSP_EXPORT_TIMEOUT: wholeNumber(undefined, 1, MAX_TIMER_MS),
     OTEL_BSP_MAX_QUEUE_SIZE: wholeNumber(undefined, 1, 10_000_000),

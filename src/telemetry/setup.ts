@@ -143,7 +143,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const serviceName = env.OTEL_SERVICE_NAME?.trim() || 'sik-llms-gateway'
   const prometheus = ownMetrics ? new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true }) : undefined
   const exportIntervalMillis = Number(env.OTEL_METRIC_EXPORT_INTERVAL ?? '') || 60_000
-  const exportTimeoutMillis = Math.min(30_000, exportIntervalMillis)
+  // The SDK's reader refuses a timeout longer than the interval.
+  const exportTimeoutMillis = Math.min(Number(env.OTEL_METRIC_EXPORT_TIMEOUT ?? '') || 30_000, exportIntervalMillis)
   // OTLP metrics are read from the Prometheus exporter (one reader, each point recorded once; see
   // metric-push.ts), unless the operator asked OTLP for what that reader cannot give.
   const ownReader = otlpNeedsOwnReader(env)

@@ -2,7 +2,7 @@
 // /metrics, so the last points must still go out at shutdown, an operator's delta preference must
 // still be honoured, and the HTTP instrumentations' duration histograms are not recorded at all.
 import t from 'tap'
-import { startGateway } from '../support/gateway.ts'
+import { startGateway, waitForLog } from '../support/gateway.ts'
 import { startOtlpReceiver, type ReceivedMetric } from '../support/otlp-receiver.ts'
 import { parsePrometheus, select } from '../support/prometheus.ts'
 import { postChat, STARTUP_MS, WAIT_MS } from './helpers.ts'
@@ -72,6 +72,20 @@ t.test('OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=base2_exponenti
   t.equal(receiver.latestMetric('llm.requests')?.type, 'sum', 'counters stay sums')
   const text = await (await fetch(`${gateway.url}/metrics`)).text()
   t.match(text, /^llm_request_duration_seconds_bucket\{/m, '/metrics still has explicit buckets')
+})
+
+t.test('OTEL_METRIC_EXPORT_TIMEOUT bounds each metric export', async (t) => {
+  receiver.reset()
+  receiver.setMode('hang')
+  t.teardown(() => receiver.setMode('ok'))
+  const gateway = await startGateway({
+    timeoutMs: STARTUP_MS,
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_METRIC_EXPORT_INTERVAL: '1000', OTEL_METRIC_EXPORT_TIMEOUT: '200' },
+  })
+  t.teardown(() => gateway.stop())
+  t.equal((await postChat(gateway.url, demo)).status, 200)
+  await waitForLog(gateway, /metrics export timed out after 200ms/, WAIT_MS)
+  t.pass('the export was given up after 200 ms, not the default 30 s (nor the interval)')
 })
 
 t.test("the HTTP instrumentations' own duration histograms are not recorded (their spans are)", async (t) => {
