@@ -122,10 +122,9 @@ t.test('Claude model: translated to the Messages API', async (t) => {
 
   t.test('tools with stopWhen: Claude\'s two tool calls run, then its answer', async (t) => {
     upstream.enqueue({ fixture: 'anthropic-messages-tool-use-nonstream' }, { fixture: 'anthropic-messages-text-nonstream' })
-    // store: false, or the SDK sends Claude's first text back as an `item_reference` to it, which
-    // the gateway does not resolve for translated models yet (a 400).
-    const providerOptions = { openai: { store: false } }
-    const result = await generateText({ model: openai('claude-3-5-sonnet-20240620'), prompt: 'Weather and time in New York?', tools, stopWhen: stepCountIs(3), maxRetries: 0, providerOptions })
+    // With its default store: true the SDK sends Claude's first text back as an `item_reference`:
+    // the gateway resolves it from the responses it kept.
+    const result = await generateText({ model: openai('claude-3-5-sonnet-20240620'), prompt: 'Weather and time in New York?', tools, stopWhen: stepCountIs(3), maxRetries: 0 })
     t.strictSame(called, ['get_weather New York, NY', 'get_time America/New_York'], 'the tools Claude called, with its arguments')
     t.equal(result.text, recordedClaudeText('anthropic-messages-text-nonstream'))
     t.equal(result.steps.length, 2)
@@ -133,12 +132,13 @@ t.test('Claude model: translated to the Messages API', async (t) => {
     const toolUses = recordedBlocks('anthropic-messages-tool-use-nonstream').filter((b) => b.type === 'tool_use')
     t.match(messages.at(-1), { role: 'user', content: toolUses.map((b) => ({ type: 'tool_result', tool_use_id: b.id })) }, 'the results go back to Claude')
     t.ok(JSON.stringify(messages.at(-1)).includes('21°C and sunny in New York, NY'))
+    const firstText = recordedBlocks('anthropic-messages-tool-use-nonstream').find((b) => b.type === 'text') as { text: string } | undefined
+    if (firstText) t.ok(JSON.stringify(messages).includes(JSON.stringify(firstText.text).slice(1, -1)), "Claude's own words before its tool calls went back to it (the item_reference, resolved)")
   })
 
   t.test('streamText with tools: Claude\'s streamed tool calls run, then its streamed answer', async (t) => {
     upstream.enqueue({ fixture: 'anthropic-messages-tool-use-stream' }, { fixture: 'anthropic-messages-text-stream' })
-    const providerOptions = { openai: { store: false } } // as above
-    const result = streamText({ model: openai('claude-3-5-sonnet-20240620'), prompt: 'Weather and time in San Francisco?', tools, stopWhen: stepCountIs(3), maxRetries: 0, providerOptions })
+    const result = streamText({ model: openai('claude-3-5-sonnet-20240620'), prompt: 'Weather and time in San Francisco?', tools, stopWhen: stepCountIs(3), maxRetries: 0 })
     let text = ''
     for await (const delta of result.textStream) text += delta
     t.strictSame(called, ['get_weather San Francisco, CA', 'get_time America/Los_Angeles'], 'the calls Claude streamed, with its arguments')
@@ -175,6 +175,13 @@ t.test('the offline demo: no upstream at all', async (t) => {
     t.equal(called.length, 1, 'one tool ran')
     t.equal(result.steps.length, 2)
     t.match(result.text, DEMO_LABEL)
+    t.ok(result.text.includes('21°C and sunny'), 'the answer quotes the tool result')
+  })
+
+  t.test('tools with stopWhen on the demo reasoner: its reasoning comes back by reference, resolved from the store', async (t) => {
+    const result = await generateText({ model: openai('demo-reasoner'), prompt: 'What is the weather in Paris?', tools, stopWhen: stepCountIs(3), maxRetries: 0 })
+    t.equal(called.length, 1, 'one tool ran')
+    t.equal(result.steps.length, 2, 'and the model was asked again with its result (no 400 for the item_reference)')
     t.ok(result.text.includes('21°C and sunny'), 'the answer quotes the tool result')
   })
 

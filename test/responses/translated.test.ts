@@ -96,6 +96,17 @@ t.test('a conversation continues with previous_response_id from the store; GET a
   t.equal(refused.status, 404)
   t.match(refused.error, { param: 'previous_response_id', code: 'previous_response_not_found' }, "in OpenAI's error shape naming the field")
   t.equal(upstream.requests.filter((r) => r.method === 'POST').length, 3, 'and never reaches the upstream')
+
+  const output = first.output[0] as { id: string; type: string }
+  const referenced = await client.responses.create({
+    model: 'claude-3-opus-20240229',
+    input: [{ role: 'user', content: 'Name a colour.' }, { type: 'item_reference', id: output.id }, { role: 'user', content: 'Another?' }],
+  })
+  t.ok(referenced.id, 'an item_reference to an item of a kept response is resolved')
+  t.match(JSON.stringify(bodyOf(upstream.requests.length - 1).messages), new RegExp(`"assistant".*${JSON.stringify(first.output_text.slice(0, 20)).slice(1, -1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 's'), "and Claude got that earlier answer as the assistant's turn")
+  const dangling = await client.responses.create({ model: 'claude-3-opus-20240229', input: [{ type: 'item_reference', id: 'msg_nope' }] }).catch((error: unknown) => error)
+  t.ok(dangling instanceof APIError && dangling.status === 404, 'an unknown item_reference is a 404')
+  t.match((dangling as APIError).error, { param: 'input[0]', code: 'item_not_found' })
 })
 
 t.test("Codex's request to Claude: its tools mapped, web search becomes Anthropic's, what has no equivalent is left out and said so", async (t) => {

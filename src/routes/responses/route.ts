@@ -21,6 +21,21 @@ function notFound(id: string, param?: string): GatewayError {
   })
 }
 
+/**
+ * The input with every `item_reference` replaced by the item it names, from the responses the
+ * gateway kept; the input itself when it has none. An unknown id is the caller's 404.
+ */
+function resolveReferences(input: unknown[], store: ResponseStore): unknown[] {
+  if (!input.some((item) => (item as { type?: unknown } | null)?.type === 'item_reference')) return input
+  return input.map((item, index) => {
+    const reference = item as { type?: unknown; id?: unknown } | null
+    if (reference?.type !== 'item_reference') return item
+    const found = typeof reference.id === 'string' ? store.item(reference.id) : undefined
+    if (found) return found
+    throw new GatewayError('not_found', `Item with id '${String(reference.id)}' not found.`, { param: `input[${index}]`, code: 'item_not_found' })
+  })
+}
+
 /** `openai`: where responses the gateway did not store are looked up (OpenAI stores its own). */
 export function responsesRoutes(app: FastifyInstance, dispatch: Dispatch, store: ResponseStore, openai: ProviderAdapter | undefined): void {
   app.post<{ Body: ResponsesBody }>('/v1/responses', { schema: { body: responsesBodySchema } }, async (request, reply) => {
@@ -29,15 +44,18 @@ export function responsesRoutes(app: FastifyInstance, dispatch: Dispatch, store:
     let sent = body
     let history: unknown[] = []
     const translated = !dispatch.passesThrough(responsesIngress, body.model)
+    // What OpenAI would resolve from its own store, the gateway resolves from its: the items
+    // referenced by id, then the conversation a previous response ended.
+    const input = translated ? resolveReferences(inputItems(body.input), store) : inputItems(body.input)
     if (translated && body.previous_response_id) {
       const previous = store.get(body.previous_response_id)
       if (!previous) throw notFound(body.previous_response_id, 'previous_response_id')
       history = [...previous.input, ...(previous.response.output ?? [])]
-      sent = { ...body, input: [...history, ...inputItems(body.input)] }
     }
+    if (translated && (history.length > 0 || input !== body.input)) sent = { ...body, input: [...history, ...input] }
     const keep = (response: Record<string, unknown>) => {
       if (translated && body.store !== false && typeof response.id === 'string') {
-        store.put(response.id, { input: [...history, ...inputItems(body.input)], response })
+        store.put(response.id, { input: [...history, ...input], response })
       }
     }
     return sendResult(

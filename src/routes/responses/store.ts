@@ -12,6 +12,8 @@ export interface StoredResponse {
 
 export class ResponseStore {
   private readonly entries = new Map<string, string>()
+  /** Output item id → the response that produced it, for `item_reference` input items. */
+  private readonly items = new Map<string, string>()
   private bytes = 0
   private readonly maxEntries: number
   private readonly maxBytes: number
@@ -30,6 +32,17 @@ export class ResponseStore {
     return JSON.parse(text) as StoredResponse
   }
 
+  /**
+   * An output item of a kept response, by its id: what an `item_reference` input item stands
+   * for (the AI SDK sends them for earlier steps when `store` is on).
+   */
+  item(id: string): Record<string, unknown> | undefined {
+    const owner = this.items.get(id)
+    if (owner === undefined) return undefined
+    const output = this.get(owner)?.response.output ?? []
+    return output.find((item) => (item as { id?: unknown } | null)?.id === id) as Record<string, unknown> | undefined
+  }
+
   has(id: string): boolean {
     return this.entries.has(id)
   }
@@ -44,10 +57,10 @@ export class ResponseStore {
     this.delete(id)
     this.entries.set(id, text)
     this.bytes += size
-    for (const [oldest, held] of this.entries) {
+    for (const itemId of itemIds(entry.response)) this.items.set(itemId, id)
+    for (const [oldest] of this.entries) {
       if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) break
-      this.entries.delete(oldest)
-      this.bytes -= held.length * 2
+      this.delete(oldest)
     }
   }
 
@@ -56,8 +69,19 @@ export class ResponseStore {
     if (text === undefined) return false
     this.entries.delete(id)
     this.bytes -= text.length * 2
+    const response = (JSON.parse(text) as StoredResponse).response
+    for (const itemId of itemIds(response)) if (this.items.get(itemId) === id) this.items.delete(itemId)
     return true
   }
+}
+
+function itemIds(response: StoredResponse['response']): string[] {
+  const ids: string[] = []
+  for (const item of response.output ?? []) {
+    const id = (item as { id?: unknown } | null)?.id
+    if (typeof id === 'string') ids.push(id)
+  }
+  return ids
 }
 
 /** The input of a call as items (a string input is one user message). */
