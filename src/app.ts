@@ -11,7 +11,6 @@ import { Dispatch } from './core/dispatch.ts'
 import { ModelRouter } from './core/router.ts'
 import { UnmeteredLog } from './core/unmetered.ts'
 import { PriceBook } from './pricing/cost.ts'
-import { PRICES } from './pricing/prices.ts'
 import { createProviders } from './providers/registry.ts'
 import { translatorFor } from './providers/translators.ts'
 import { ResponseStore } from './routes/responses/store.ts'
@@ -44,11 +43,11 @@ export async function createGateway(deps: {
   authenticator?: Authenticator
 }): Promise<Gateway> {
   const { config } = deps
-  const providers = createProviders(config)
-  const router = new ModelRouter(providers.adapters, providers.unavailable, config.aliases, providers.listed)
+  const providers = await createProviders(config)
+  const router = new ModelRouter(providers.adapters, providers.unavailable, config.aliases, providers.listed, providers.prefixes)
   const dispatch = new Dispatch({
     router,
-    prices: new PriceBook(PRICES, config.priceOverrides),
+    prices: new PriceBook(providers.prices, config.priceOverrides),
     translatorFor,
     captureContent: config.captureContent,
     totalTimeoutMs: config.upstream.totalTimeoutMs,
@@ -64,7 +63,9 @@ export async function createGateway(deps: {
   const agent = new ReasoningAgent({ dispatch, router, toolbox })
   const responses = {
     store: new ResponseStore({ maxEntries: RESPONSE_STORE_MAX_ENTRIES, maxBytes: RESPONSE_STORE_MAX_BYTES }),
-    openai: providers.adapters.find((adapter) => adapter.name === 'openai'),
+    // GET / DELETE /v1/responses/{id} go to the upstream that keeps responses: the one that speaks
+    // the Responses API and can forward a request (OpenAI).
+    openai: providers.adapters.find((adapter) => adapter.forward && adapter.apis.includes('responses')),
   }
   const app = buildServer({ ...deps, traceStore: deps.traceStore, dispatch, responses, router, models: providers.models, agent, toolbox, mcp })
   return {

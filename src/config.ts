@@ -6,6 +6,7 @@
 import { isIPv4, isIPv6 } from 'node:net'
 import { z } from 'zod'
 import type { Price } from './pricing/cost.ts'
+import { PROVIDERS } from './providers/registry.ts'
 import { flag, httpUrl, isHttpUrl, oneOf, Problem, text, variable, wholeNumber } from './config/fields.ts'
 import { otelVariables, type ExportedSignals } from './config/otel.ts'
 import { readProvidersFile, type CompatibleProviderConfig } from './config/providers-file.ts'
@@ -18,8 +19,11 @@ export interface Config {
   host: string
   /** Bearer tokens callers must present; empty means no auth and loopback only. */
   apiKeys: string[]
-  openai: { apiKey: string | undefined; baseURL: string }
-  anthropic: { apiKey: string | undefined; baseURL: string }
+  /**
+   * Key and base URL of each built-in provider reached with an account, by provider name; its
+   * registry entry names the variables (OPENAI_API_KEY, OPENAI_BASE_URL, …) and the default URL.
+   */
+  accounts: Record<string, { apiKey: string | undefined; baseURL: string }>
   providers: Record<string, CompatibleProviderConfig>
   aliases: Record<string, string>
   priceOverrides: Record<string, Price>
@@ -84,10 +88,6 @@ function envSchema(env: Env, exported: ExportedSignals) {
     HOST: text,
     GATEWAY_API_KEYS: variable(commaList, []),
     LOG_LEVEL: oneOf(LOG_LEVELS, { anyCase: true }),
-    OPENAI_API_KEY: text,
-    OPENAI_BASE_URL: httpUrl('https://api.openai.com/v1'),
-    ANTHROPIC_API_KEY: text,
-    ANTHROPIC_BASE_URL: httpUrl('https://api.anthropic.com'),
     GATEWAY_CONFIG: variable((path) => {
       const file = readProvidersFile(path)
       return 'problems' in file ? new Problem(file.problems.map((problem) => `(${path}): ${problem}`)) : file
@@ -110,6 +110,21 @@ function envSchema(env: Env, exported: ExportedSignals) {
   })
 }
 
+/**
+ * The built-in providers' variables, from their registry entries: each key, and each base URL with
+ * its default. Parsed beside envSchema (their names are data, not keys zod can type); their
+ * problems are reported with the others.
+ */
+function accountSchema() {
+  const shape: Record<string, z.ZodType> = {}
+  for (const { env } of PROVIDERS) {
+    if (!env) continue
+    shape[env.apiKey] = text
+    shape[env.baseURL] = httpUrl(env.defaultBaseURL)
+  }
+  return z.object(shape)
+}
+
 /** Whether OTEL_SDK_DISABLED turns telemetry off (then no signal is exported, whatever was preloaded). */
 function sdkDisabled(env: Env): boolean {
   return text.parse(env.OTEL_SDK_DISABLED)?.toLowerCase() === 'true'
@@ -122,10 +137,17 @@ function sdkDisabled(env: Env): boolean {
  */
 export function loadConfig(env: Env = process.env, exported: ExportedSignals = { traces: true, metrics: true }): Config {
   const parsed = envSchema(env, sdkDisabled(env) ? { traces: false, metrics: false } : exported).safeParse(env)
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.map(String).join('.')} ${issue.message}`))
+  const accountVars = accountSchema().safeParse(env)
+  if (!parsed.success || !accountVars.success) {
+    const issues = [...(parsed.error?.issues ?? []), ...(accountVars.error?.issues ?? [])]
+    throw new ConfigError(issues.map((issue) => `${issue.path.map(String).join('.')} ${issue.message}`))
   }
   const vars = parsed.data
+  const accounts: Config['accounts'] = {}
+  for (const { name, env: names } of PROVIDERS) {
+    if (!names) continue
+    accounts[name] = { apiKey: accountVars.data[names.apiKey] as string | undefined, baseURL: accountVars.data[names.baseURL] as string }
+  }
   const file = vars.GATEWAY_CONFIG ?? { providers: {}, aliases: {}, priceOverrides: {} }
   // A provider's key is a secret like any other; the file names only its variable.
   const fileKeys = Object.values(file.providers).map((provider) => text.parse(provider.apiKeyEnv && env[provider.apiKeyEnv]))
@@ -134,8 +156,7 @@ export function loadConfig(env: Env = process.env, exported: ExportedSignals = {
     port: vars.PORT,
     host: vars.HOST ?? (apiKeys.length > 0 ? '0.0.0.0' : '127.0.0.1'),
     apiKeys,
-    openai: { apiKey: vars.OPENAI_API_KEY, baseURL: vars.OPENAI_BASE_URL },
-    anthropic: { apiKey: vars.ANTHROPIC_API_KEY, baseURL: vars.ANTHROPIC_BASE_URL },
+    accounts,
     providers: file.providers,
     aliases: file.aliases,
     priceOverrides: file.priceOverrides,
@@ -153,7 +174,7 @@ export function loadConfig(env: Env = process.env, exported: ExportedSignals = {
     agent: { toolsConfigPath: vars.GATEWAY_TOOLS_CONFIG, toolTimeoutMs: vars.AGENT_TOOL_TIMEOUT_MS },
     traceStore: { maxTraces: vars.TRACE_STORE_MAX_TRACES, maxBytes: vars.TRACE_STORE_MAX_BYTES },
     traceUiUrl: vars.TRACE_UI_URL,
-    secrets: [...apiKeys, vars.OPENAI_API_KEY, vars.ANTHROPIC_API_KEY, ...fileKeys].filter((s): s is string => !!s),
+    secrets: [...apiKeys, ...Object.values(accounts).map((account) => account.apiKey), ...fileKeys].filter((s): s is string => !!s),
   }
 }
 

@@ -11,7 +11,7 @@ import { GatewayError, asGatewayError } from '../errors.ts'
 import { AgentRun } from '../telemetry/agent-run.ts'
 import { randomUUID } from 'node:crypto'
 import { traceContextBody, type TraceIds } from '../telemetry/trace-context.ts'
-import { ITERATION_CAPS, supportsReasoning, type Effort } from './effort.ts'
+import { ITERATION_CAPS, type Effort } from './effort.ts'
 import { Toolbox } from './toolbox.ts'
 import type { AgentTool } from './tools/types.ts'
 
@@ -138,7 +138,7 @@ export class ReasoningAgent {
     const iterations: IterationRecord[] = []
     const conversation: ChatCompletionMessageParam[] = [...request.messages]
     const openAITools = Toolbox.asOpenAITools(tools)
-    const reasoning = supportsReasoning(route.adapter.name, route.model)
+    const reasoning = route.adapter.reasoning?.(route.model) ?? false
     // Model calls started: a run that fails or is cancelled inside iteration N has made N, and
     // has N iteration spans, though only N-1 iteration records.
     let started = 0

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import type { Price } from '../pricing/cost.ts'
+import { PROVIDERS } from '../providers/registry.ts'
 import { isHttpUrl } from './fields.ts'
 
 export interface CompatibleProviderConfig {
@@ -21,7 +22,7 @@ export interface ProvidersFile {
 }
 
 const PROVIDER_NAME = /^[a-z][a-z0-9_-]*$/
-const BUILT_IN = new Set(['openai', 'anthropic', 'demo'])
+const BUILT_IN = new Set(PROVIDERS.map((entry) => entry.name))
 
 const providerName = z.string().refine((name) => PROVIDER_NAME.test(name) && !BUILT_IN.has(name), {
   error: (issue) => `provider name "${String(issue.input)}" must be lowercase letters, digits, _ or - and not a built-in provider`,

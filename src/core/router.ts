@@ -20,22 +20,10 @@ export interface UnavailableProvider {
   reason: string
 }
 
-const BARE_PREFIXES: ReadonlyArray<{ provider: string; prefixes: readonly string[] }> = [
-  { provider: 'openai', prefixes: ['gpt-', 'o1', 'o3', 'o4', 'chatgpt-'] },
-  { provider: 'anthropic', prefixes: ['claude-'] },
-  { provider: 'demo', prefixes: ['demo-'] },
-]
-
-/**
- * `openai/`, `openai//`, `/x`, `a//b`: a name with an empty part between slashes is a typo, and
- * what is left of it after the prefix (`''`, `/`) must not be sent upstream as a model id.
- */
-function checkSegments(name: string, requested: string): void {
-  if (!name.split('/').some((part) => part.trim() === '')) return
-  throw invalidRequest(
-    `The model \`${requested}\` is empty or has an empty part between slashes; name a model, or a provider and a model, as in openai/gpt-4o-mini.`,
-    'model',
-  )
+/** Bare model names a provider answers without `provider/` (`claude-…`), from its registry entry. */
+export interface BarePrefixes {
+  provider: string
+  prefixes: readonly string[]
 }
 
 export class ModelRouter {
@@ -43,18 +31,21 @@ export class ModelRouter {
   private readonly unavailable: ReadonlyMap<string, string>
   private readonly aliases: Readonly<Record<string, string>>
   private readonly listed: ReadonlySet<string>
+  private readonly prefixes: readonly BarePrefixes[]
 
-  /** `listed`: the configured models, as `provider/model`. */
+  /** `listed`: the configured models, as `provider/model`. `prefixes`: tried in order. */
   constructor(
     adapters: ProviderAdapter[],
     unavailable: UnavailableProvider[],
     aliases: Record<string, string>,
     listed: ReadonlySet<string> = new Set(),
+    prefixes: readonly BarePrefixes[] = [],
   ) {
     this.adapters = new Map(adapters.map((a) => [a.name, a]))
     this.unavailable = new Map(unavailable.map((u) => [u.name, u.reason]))
     this.aliases = aliases
     this.listed = listed
+    this.prefixes = prefixes
   }
 
   providerNames(): string[] {
@@ -67,7 +58,7 @@ export class ModelRouter {
 
   resolve(requested: string): Route {
     const name = Object.hasOwn(this.aliases, requested) ? this.aliases[requested]! : requested
-    checkSegments(name, requested)
+    this.checkSegments(name, requested)
     const slash = name.indexOf('/')
     if (slash > 0) {
       const provider = name.slice(0, slash)
@@ -75,18 +66,34 @@ export class ModelRouter {
         return this.served(this.adapter(provider), name.slice(slash + 1), requested)
       }
     }
-    for (const { provider, prefixes } of BARE_PREFIXES) {
+    for (const { provider, prefixes } of this.prefixes) {
       if (prefixes.some((p) => name.startsWith(p))) return this.served(this.adapter(provider), name, requested)
     }
     throw new GatewayError(
       'model_not_found',
       `The model \`${requested}\` is not served by this gateway. Name a provider explicitly ` +
-        `(${this.providerNames().map((p) => `${p}/…`).join(', ')}), use a model with a known prefix ` +
-        `(${BARE_PREFIXES.flatMap((b) => b.prefixes).join(', ')})` +
+        `(${this.providerPrefixes()}), use a model with a known prefix ` +
+        `(${this.prefixes.flatMap((b) => b.prefixes).join(', ')})` +
         (Object.keys(this.aliases).length ? ` or an alias (${Object.keys(this.aliases).join(', ')})` : '') +
         '. GET /v1/models lists what is configured.',
       { param: 'model' },
     )
+  }
+
+  /**
+   * `openai/`, `openai//`, `/x`, `a//b`: a name with an empty part between slashes is a typo, and
+   * what is left of it after the prefix (`''`, `/`) must not be sent upstream as a model id.
+   */
+  private checkSegments(name: string, requested: string): void {
+    if (!name.split('/').some((part) => part.trim() === '')) return
+    throw invalidRequest(
+      `The model \`${requested}\` is empty or has an empty part between slashes; name a model, or a provider and a model (${this.providerPrefixes()}).`,
+      'model',
+    )
+  }
+
+  private providerPrefixes(): string {
+    return this.providerNames().map((p) => `${p}/…`).join(', ')
   }
 
   /** A provider with a fixed model list (the demo) decides here, before any telemetry names the model. */

@@ -55,6 +55,12 @@ export interface ProviderAdapter {
    * a caller cannot mint metric label values. Undefined: the upstream decides.
    */
   readonly models?: readonly string[]
+  /**
+   * Whether `model` takes a reasoning setting (`reasoning_effort`, or thinking through a
+   * translation); one that does not answers it with a 400. Set from the provider's registry
+   * entry. Absent: no model does.
+   */
+  readonly reasoning?: (model: string) => boolean
   readonly endpoint: UpstreamEndpoint | undefined
   /** The APIs its upstream speaks. An ingress API in this list is passed through. */
   readonly apis: readonly Api[]

@@ -1,7 +1,7 @@
-// Token prices and the cost of one exchange: a price book built once from the table in
-// ./prices.ts plus config overrides, and a pure cost function. No I/O, no OpenTelemetry.
+// Token prices and the cost of one exchange: a price book built once from a price table (the
+// providers' rows, joined by the provider registry) plus config overrides, and a pure cost
+// function. No I/O, no OpenTelemetry, no provider named here.
 import type { Usage } from '../core/types.ts'
-import { PRICES } from './prices.ts'
 import type { PriceRow } from './prices.ts'
 
 /** USD per million tokens. Each rate is the full price of one token of that kind. */
@@ -59,7 +59,7 @@ export class PriceBook {
   readonly #overridesByProvider = new Map<string, ModelMap>()
   readonly #overrides: ModelMap = new Map()
 
-  constructor(rows: readonly PriceRow[] = PRICES, overrides: PriceOverrides = {}) {
+  constructor(rows: readonly PriceRow[], overrides: PriceOverrides = {}) {
     for (const row of rows) {
       const where = `price table row ${row.provider}/${row.model}`
       const models = mapFor(this.#table, row.provider)

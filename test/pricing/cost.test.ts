@@ -3,11 +3,11 @@ import { emptyUsage } from '../../src/core/types.ts'
 import type { Usage } from '../../src/core/types.ts'
 import { computeCost, PriceBook, undatedModel } from '../../src/pricing/cost.ts'
 import type { Price } from '../../src/pricing/cost.ts'
-import { PRICES } from '../../src/pricing/prices.ts'
 import type { PriceRow } from '../../src/pricing/prices.ts'
+import { PRICES } from '../../src/providers/registry.ts'
 import { loadFixture } from '../support/fixtures.ts'
 
-const book = new PriceBook()
+const book = new PriceBook(PRICES)
 
 function usage(fields: Partial<Usage>): Usage {
   return { ...emptyUsage(), ...fields }

@@ -14,6 +14,7 @@ import type {
   ResponseStreamEvent,
 } from 'openai/resources/responses/responses'
 import { PriceBook, computeCost } from '../../src/pricing/cost.ts'
+import { PRICES } from '../../src/providers/registry.ts'
 import { fixtureNames, loadFixture } from '../support/fixtures.ts'
 import { jsonReply, recordedAsStream, sseReply } from '../support/fixture-variants.ts'
 import { responseSseToJson } from '../support/fixture-variants-responses.ts'
@@ -34,7 +35,7 @@ interface Expected {
   costUsd: number | undefined
 }
 
-// Costs: USD per million tokens from src/pricing/prices.ts, for the model the request names:
+// Costs: USD per million tokens from the providers' prices.ts, for the model the request names:
 // (input − cached) × input + cached × cacheRead + output × output.
 const EXPECTED: Record<string, Expected> = {
   // gpt-4o $2.5 / cached $1.25 / $10: 125 × 2.5 + 1390 × 1.25 + 8 × 10 = 2130 µ$
@@ -72,7 +73,7 @@ function upstreamResponse(name: string): Json {
 }
 
 function priceBookCost(name: string, expected: Expected): number | undefined {
-  const price = new PriceBook().lookup('openai', String(params(name, false).model))
+  const price = new PriceBook(PRICES).lookup('openai', String(params(name, false).model))
   if (!price) return undefined
   const usage = { input: expected.input, output: expected.output, cacheRead: expected.cached, cacheWrite: 0, cacheWrite1h: 0, reasoning: expected.reasoning }
   return computeCost(usage, price).total

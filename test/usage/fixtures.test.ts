@@ -17,6 +17,7 @@ import type {
 import type { CompletionUsage } from 'openai/resources/completions'
 import type { Usage } from '../../src/core/types.ts'
 import { PriceBook, computeCost } from '../../src/pricing/cost.ts'
+import { PRICES } from '../../src/providers/registry.ts'
 import { fixtureNames, loadFixture } from '../support/fixtures.ts'
 import type { RecordedExchange } from '../support/fixtures.ts'
 import { startGateway } from '../support/gateway.ts'
@@ -58,7 +59,7 @@ interface Expected {
 /** A recording whose stream was captured without usage: nothing to expect, nothing to invent. */
 const NO_USAGE = 'no usage in the recording'
 
-// Costs: USD per million tokens from src/pricing/prices.ts, for the model the request names
+// Costs: USD per million tokens from the providers' prices.ts, for the model the request names
 // (the price book tries the dated id, then the undated one).
 //   OpenAI:    (prompt − cached) × input + cached × cacheRead + completion × output
 //   Anthropic: input × input + cache_read × cacheRead + cache_write × cacheWrite(1h) + output × output
@@ -172,7 +173,7 @@ function recordedNumbers(fixture: RecordedExchange): Omit<Expected, 'costUsd'> |
 
 /** The price book's cost of the expected numbers (internal Usage: input = every prompt token). */
 function priceBookCost(name: string, expected: Expected): number | undefined {
-  const price = new PriceBook().lookup(expected.provider, requestModel(name))
+  const price = new PriceBook(PRICES).lookup(expected.provider, requestModel(name))
   if (!price) return undefined
   const usage: Usage = {
     input: expected.prompt,

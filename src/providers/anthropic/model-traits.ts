@@ -28,3 +28,11 @@ const CURRENT: ModelTraits = { structuredOutputs: true, thinking: 'adaptive', sa
 export function modelTraits(model: string): ModelTraits {
   return GENERATIONS.find(([pattern]) => pattern.test(model))?.[1] ?? CURRENT
 }
+
+/**
+ * Claude 3.7 and later take extended thinking (the translation of a reasoning setting); earlier
+ * models answer `thinking` with a 400.
+ */
+export function takesThinking(model: string): boolean {
+  return /^claude-(3-7|(opus|sonnet|haiku)-[4-9]|[a-z]+-[5-9])/.test(model)
+}
