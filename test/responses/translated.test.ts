@@ -157,7 +157,7 @@ t.test("Codex's request to OpenAI passes through unchanged but for the model", a
 
 t.test('POST /v1/embeddings: passed to OpenAI, input tokens metered, one llm.request with operation embeddings', async (t) => {
   upstream.enqueueFor('POST /v1/embeddings', { embeddings: true })
-  const raw = await client.embeddings.create({ model: 'openai/text-embedding-3-small', input: ['one', 'two'] }).withResponse()
+  const raw = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['one', 'two'] }).withResponse()
   t.equal(raw.data.data.length, 2, 'two vectors')
   t.ok(raw.data.usage.prompt_tokens > 0, 'usage as OpenAI reports it')
   t.equal(upstream.requests[0]!.path, '/v1/embeddings')

@@ -6,7 +6,7 @@ import { OPENAI_PRICES } from './prices.ts'
 export const openai: UpstreamEntry = {
   name: 'openai',
   env: { apiKey: 'OPENAI_API_KEY', baseURL: 'OPENAI_BASE_URL', defaultBaseURL: 'https://api.openai.com/v1' },
-  prefixes: ['gpt-', 'o1', 'o3', 'o4', 'chatgpt-'],
+  prefixes: ['gpt-', 'o1', 'o3', 'o4', 'chatgpt-', 'text-embedding-'],
   prices: OPENAI_PRICES,
   // The o-series and GPT-5 take `reasoning_effort`; older models answer it with a 400.
   reasoning: (model) => /^(o\d|gpt-5)/.test(model),
