@@ -26,11 +26,17 @@ function notFound(id: string, param?: string): GatewayError {
  * gateway kept; the input itself when it has none. An unknown id is the caller's 404.
  */
 function resolveReferences(input: unknown[], store: ResponseStore): unknown[] {
-  if (!input.some((item) => (item as { type?: unknown } | null)?.type === 'item_reference')) return input
+  const referenced: string[] = []
+  for (const item of input) {
+    const reference = item as { type?: unknown; id?: unknown } | null
+    if (reference?.type === 'item_reference' && typeof reference.id === 'string') referenced.push(reference.id)
+  }
+  if (referenced.length === 0 && !input.some((item) => (item as { type?: unknown } | null)?.type === 'item_reference')) return input
+  const items = store.itemsById(referenced)
   return input.map((item, index) => {
     const reference = item as { type?: unknown; id?: unknown } | null
     if (reference?.type !== 'item_reference') return item
-    const found = typeof reference.id === 'string' ? store.item(reference.id) : undefined
+    const found = typeof reference.id === 'string' ? items.get(reference.id) : undefined
     if (found) return found
     throw new GatewayError('not_found', `Item with id '${String(reference.id)}' not found.`, { param: `input[${index}]`, code: 'item_not_found' })
   })

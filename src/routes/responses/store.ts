@@ -11,7 +11,8 @@ export interface StoredResponse {
 }
 
 export class ResponseStore {
-  private readonly entries = new Map<string, string>()
+  /** Response id → its entry as JSON text, and the ids of its output items. */
+  private readonly entries = new Map<string, { text: string; itemIds: string[] }>()
   /** Output item id → the response that produced it, for `item_reference` input items. */
   private readonly items = new Map<string, string>()
   private bytes = 0
@@ -24,23 +25,32 @@ export class ResponseStore {
   }
 
   get(id: string): StoredResponse | undefined {
-    const text = this.entries.get(id)
-    if (text === undefined) return undefined
+    const entry = this.entries.get(id)
+    if (entry === undefined) return undefined
     // Used again: the most recent now.
     this.entries.delete(id)
-    this.entries.set(id, text)
-    return JSON.parse(text) as StoredResponse
+    this.entries.set(id, entry)
+    return JSON.parse(entry.text) as StoredResponse
   }
 
   /**
-   * An output item of a kept response, by its id: what an `item_reference` input item stands
-   * for (the AI SDK sends them for earlier steps when `store` is on).
+   * Output items of kept responses, by their ids: what `item_reference` input items stand for
+   * (the AI SDK sends them for earlier steps when `store` is on). Each response is read once,
+   * however many of its items are asked for.
    */
-  item(id: string): Record<string, unknown> | undefined {
-    const owner = this.items.get(id)
-    if (owner === undefined) return undefined
-    const output = this.get(owner)?.response.output ?? []
-    return output.find((item) => (item as { id?: unknown } | null)?.id === id) as Record<string, unknown> | undefined
+  itemsById(ids: readonly string[]): Map<string, Record<string, unknown>> {
+    const found = new Map<string, Record<string, unknown>>()
+    const read = new Set<string>()
+    for (const id of ids) {
+      const owner = this.items.get(id)
+      if (owner === undefined || read.has(owner)) continue
+      read.add(owner)
+      for (const item of this.get(owner)?.response.output ?? []) {
+        const itemId = (item as { id?: unknown } | null)?.id
+        if (typeof itemId === 'string') found.set(itemId, item as Record<string, unknown>)
+      }
+    }
+    return found
   }
 
   has(id: string): boolean {
@@ -55,9 +65,10 @@ export class ResponseStore {
     const size = text.length * 2
     if (size > this.maxBytes) return
     this.delete(id)
-    this.entries.set(id, text)
+    const ids = itemIds(entry.response)
+    this.entries.set(id, { text, itemIds: ids })
     this.bytes += size
-    for (const itemId of itemIds(entry.response)) this.items.set(itemId, id)
+    for (const itemId of ids) this.items.set(itemId, id)
     for (const [oldest] of this.entries) {
       if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) break
       this.delete(oldest)
@@ -65,12 +76,11 @@ export class ResponseStore {
   }
 
   delete(id: string): boolean {
-    const text = this.entries.get(id)
-    if (text === undefined) return false
+    const entry = this.entries.get(id)
+    if (entry === undefined) return false
     this.entries.delete(id)
-    this.bytes -= text.length * 2
-    const response = (JSON.parse(text) as StoredResponse).response
-    for (const itemId of itemIds(response)) if (this.items.get(itemId) === id) this.items.delete(itemId)
+    this.bytes -= entry.text.length * 2
+    for (const itemId of entry.itemIds) if (this.items.get(itemId) === id) this.items.delete(itemId)
     return true
   }
 }
