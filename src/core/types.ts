@@ -5,9 +5,9 @@ import type {
   ChatCompletionChunk,
   ChatCompletionCreateParams,
 } from 'openai/resources/chat/completions'
+import type { Api, StreamEvent } from './translator.ts'
 
 export type { ChatCompletion, ChatCompletionChunk }
-import type { Api, StreamEvent } from './translator.ts'
 
 /** The body a caller posts to /v1/chat/completions, validated; unknown fields are kept. */
 export type ChatRequest = ChatCompletionCreateParams & Record<string, unknown>

@@ -61,63 +61,62 @@ export function demoProvider(options: { tokenDelayMs: number }): ProviderAdapter
   }
 
   async function complete(request: ChatRequest, model: string, signal: AbortSignal): Promise<Record<string, unknown>> {
-      const turn = planTurn(request, model)
-      const usage = usageOf(request, turn)
-      await sleep(delay * 5, signal)
-      const body = {
-        id: `chatcmpl-demo-${hashMessages(request.messages)}`,
-        object: 'chat.completion' as const,
-        created: Math.floor(Date.now() / 1000),
-        model,
-        choices: [
-          {
-            index: 0,
-            logprobs: null,
-            finish_reason: turn.finishReason,
-            message: {
-              role: 'assistant' as const,
-              content: turn.content,
-              refusal: null,
-              ...(turn.reasoning ? { reasoning_content: turn.reasoning } : {}),
-              ...(turn.toolCall
-                ? { tool_calls: [{ id: turn.toolCall.id, type: 'function' as const, function: { name: turn.toolCall.name, arguments: turn.toolCall.arguments } }] }
-                : {}),
-            },
+    const turn = planTurn(request, model)
+    const usage = usageOf(request, turn)
+    await sleep(delay * 5, signal)
+    return {
+      id: `chatcmpl-demo-${hashMessages(request.messages)}`,
+      object: 'chat.completion' as const,
+      created: Math.floor(Date.now() / 1000),
+      model,
+      choices: [
+        {
+          index: 0,
+          logprobs: null,
+          finish_reason: turn.finishReason,
+          message: {
+            role: 'assistant' as const,
+            content: turn.content,
+            refusal: null,
+            ...(turn.reasoning ? { reasoning_content: turn.reasoning } : {}),
+            ...(turn.toolCall
+              ? { tool_calls: [{ id: turn.toolCall.id, type: 'function' as const, function: { name: turn.toolCall.name, arguments: turn.toolCall.arguments } }] }
+              : {}),
           },
-        ],
-        usage: openAIUsage(usage),
-      }
-      return body
+        },
+      ],
+      usage: openAIUsage(usage),
+    }
   }
 
   async function streamed(request: ChatRequest, model: string, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
-      const turn = planTurn(request, model)
-      const usage = usageOf(request, turn)
-      const id = `chatcmpl-demo-${hashMessages(request.messages)}`
-      const created = Math.floor(Date.now() / 1000)
-      const chunk = (delta: Record<string, unknown>, finish: string | null = null): StreamEvent => ({
-        data: { id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] },
-      })
-      await sleep(delay * 5, signal)
-      async function* chunks(): AsyncGenerator<StreamEvent> {
-        yield chunk({ role: 'assistant', content: '' })
-        for (const piece of piecesOf(turn.reasoning ?? '')) {
-          await sleep(delay, signal)
-          yield chunk({ reasoning_content: piece })
-        }
-        for (const piece of piecesOf(turn.content ?? '')) {
-          await sleep(delay, signal)
-          yield chunk({ content: piece })
-        }
-        if (turn.toolCall) {
-          const { id: callId, name, arguments: args } = turn.toolCall
-          yield chunk({ tool_calls: [{ index: 0, id: callId, type: 'function', function: { name, arguments: '' } }] })
-          await sleep(delay, signal)
-          yield chunk({ tool_calls: [{ index: 0, function: { arguments: args } }] })
-        }
-        yield chunk({}, turn.finishReason)
-        yield { data: { id, object: 'chat.completion.chunk', created, model, choices: [], usage: openAIUsage(usage) } }
+    const turn = planTurn(request, model)
+    const usage = usageOf(request, turn)
+    const id = `chatcmpl-demo-${hashMessages(request.messages)}`
+    const created = Math.floor(Date.now() / 1000)
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null): StreamEvent => ({
+      data: { id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] },
+    })
+    await sleep(delay * 5, signal)
+    async function* chunks(): AsyncGenerator<StreamEvent> {
+      yield chunk({ role: 'assistant', content: '' })
+      for (const piece of piecesOf(turn.reasoning ?? '')) {
+        await sleep(delay, signal)
+        yield chunk({ reasoning_content: piece })
       }
-      return chunks()
+      for (const piece of piecesOf(turn.content ?? '')) {
+        await sleep(delay, signal)
+        yield chunk({ content: piece })
+      }
+      if (turn.toolCall) {
+        const { id: callId, name, arguments: args } = turn.toolCall
+        yield chunk({ tool_calls: [{ index: 0, id: callId, type: 'function', function: { name, arguments: '' } }] })
+        await sleep(delay, signal)
+        yield chunk({ tool_calls: [{ index: 0, function: { arguments: args } }] })
+      }
+      yield chunk({}, turn.finishReason)
+      yield { data: { id, object: 'chat.completion.chunk', created, model, choices: [], usage: openAIUsage(usage) } }
+    }
+    return chunks()
   }
 }
