@@ -30,11 +30,43 @@ export async function sendResult(
 ): Promise<unknown> {
   const result = await call(callerSignal(reply.raw))
   request.traceIds = result.ids
-  const headers = { ...traceHeaders(result.ids), ...result.headers }
+  const added = headerSafe(result.headers)
+  const headers = { ...traceHeaders(result.ids), ...added }
   if ('stream' in result) return writeEventStream(reply, headers, frames(result.stream))
   if ('error' in result) {
-    reply.headers(result.headers)
+    reply.headers(added)
     throw result.error
   }
   return reply.headers(headers).send(result.json)
+}
+
+/** Longest value of a header the call adds: clients refuse a response whose headers pass 16 KiB. */
+export const MAX_ADDED_HEADER = 4096
+
+/**
+ * The headers a call adds, fit to send. Their values carry the caller's words (the type of a tool
+ * the upstream cannot run, in `x-gateway-omitted`), and Node refuses to send a header with a
+ * control or non-Latin-1 character: the whole answer failed (a 500, or a stream that never
+ * started). So anything but visible ASCII is percent-encoded as UTF-8 (`%` too, so it reads back
+ * with decodeURIComponent), and a value longer than MAX_ADDED_HEADER ends, at a list boundary,
+ * with `, ...`.
+ */
+export function headerSafe(headers: Record<string, string>): Record<string, string> {
+  const safe: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    let text = /^[\x20-\x24\x26-\x7e]*$/.test(value) ? value : value.replace(/[^\x20-\x24\x26-\x7e]/gu, percentEncoded)
+    if (text.length > MAX_ADDED_HEADER) {
+      const cut = text.lastIndexOf(', ', MAX_ADDED_HEADER - 5)
+      text = `${text.slice(0, cut > 0 ? cut : MAX_ADDED_HEADER - 5)}, ...`
+    }
+    safe[name] = text
+  }
+  return safe
+}
+
+/** One character as UTF-8 percent escapes (a lone surrogate as U+FFFD's: never a throw). */
+function percentEncoded(char: string): string {
+  let escaped = ''
+  for (const byte of Buffer.from(char, 'utf8')) escaped += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
+  return escaped
 }
