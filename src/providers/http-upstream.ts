@@ -96,7 +96,7 @@ export class HttpUpstream {
   /** A JSON answer to `POST {baseURL}{path}`; `path` starts with `/`. */
   async json(path: string, body: string, signal: AbortSignal): Promise<Record<string, unknown>> {
     const response = await this.request('POST', path, body, false, signal)
-    const text = await response.body.text()
+    const text = await this.bodyText(response, signal)
     const json = safeJson(text)
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {
       throw new GatewayError('upstream_error', `${this.options.provider} answered with something that is not a JSON object`)
@@ -113,7 +113,19 @@ export class HttpUpstream {
   /** Any other exchange (GET / DELETE of a stored response): a 2xx answered as it came, else an error. */
   async forward(method: 'GET' | 'DELETE', path: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
     const response = await this.request(method, path, undefined, false, signal)
-    return { status: response.statusCode, body: await response.body.text() }
+    return { status: response.statusCode, body: await this.bodyText(response, signal) }
+  }
+
+  /** A JSON answer's body: the first-byte timeout covers its bytes too, and says so when it fires. */
+  private async bodyText(response: Dispatcher.ResponseData, signal: AbortSignal): Promise<string> {
+    try {
+      return await response.body.text()
+    } catch (error) {
+      if (!signal.aborted && isTimeout(error)) {
+        throw new GatewayError('timeout', `${this.options.provider} stopped sending its answer`, { cause: error })
+      }
+      throw error
+    }
   }
 
   private async request(
