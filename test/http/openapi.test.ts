@@ -19,7 +19,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fixtureNames, loadFixture } from '../support/fixtures.ts'
-import { jsonReply, recordedAsStream, sseReply } from '../support/fixture-variants.ts'
+import { anthropicMessageToSse, jsonReply, openaiCompletionToSse, recordedAsStream, sseReply } from '../support/fixture-variants.ts'
 import { startGateway } from '../support/gateway.ts'
 import { addsNoViolation, conforms } from '../support/openapi.ts'
 import { openaiStreamChunks, providerEnv, type Reply } from '../support/upstream.ts'
@@ -77,6 +77,8 @@ interface Api {
   streamed: Json
 }
 const CHAT: Api = { path: '/v1/chat/completions', answer: 'CreateChatCompletionResponse', event: 'CreateChatCompletionStreamResponse', streamed: { stream: true, stream_options: { include_usage: true } } }
+/** A chat stream as sent without `stream_options` (no usage chunk asked for). */
+const CHAT_NO_USAGE: Api = { ...CHAT, streamed: { stream: true } }
 const RESPONSES: Api = { path: '/v1/responses', answer: 'Response', event: 'ResponseStreamEvent', streamed: { stream: true } }
 
 interface UpstreamReplies {
@@ -168,6 +170,13 @@ for (const name of succeeded('openai-chat-')) {
   })
 }
 
+t.test('chat streams without stream_options: demo, Claude, OpenAI', async (t) => {
+  await answersConform(t, CHAT_NO_USAGE, { model: 'demo-reasoner', messages: hi }, { plain: null })
+  await answersConform(t, CHAT_NO_USAGE, { model: CLAUDE, messages: hi }, { plain: null, streamed: sseReply('anthropic-messages-tool-use-stream') })
+  const name = 'openai-chat-text-stream-no-usage'
+  await answersConform(t, CHAT_NO_USAGE, recordedRequest(name), { plain: null, streamed: sseReply(name), passthrough: true })
+})
+
 // Every field of a request the Response echoes (instructions, tools, tool_choice, text.format,
 // reasoning, sampling, metadata), with input items of each kind, and what Codex sends (custom,
 // tool_search and web_search tools, include, text.verbosity): the gateway writes the echo itself
@@ -207,6 +216,54 @@ for (const [label, request] of [
       await answersConform(t, RESPONSES, { ...request, model }, replies)
     })
   }
+}
+
+// Claude's answers beyond the recordings: every stop reason (each must become one of OpenAI's
+// finish reasons, or a Response status with its reason), a redacted thinking block, and a web
+// search it ran itself (server_tool_use, web_search_tool_result, text with citations).
+const recorded = JSON.parse(loadFixture('anthropic-messages-text-nonstream').response.body) as Json
+const claudeSaid = (changes: Json): UpstreamReplies => {
+  const message = { ...recorded, ...changes }
+  return {
+    plain: { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) },
+    streamed: { status: 200, headers: { 'content-type': 'text/event-stream' }, body: anthropicMessageToSse(message) },
+  }
+}
+const claudeAnswers: Array<[string, Json]> = [
+  ...['max_tokens', 'stop_sequence', 'pause_turn', 'refusal', 'model_context_window_exceeded'].map((reason): [string, Json] => [
+    `stop_reason ${reason}`,
+    { stop_reason: reason, stop_sequence: reason === 'stop_sequence' ? '###' : null },
+  ]),
+  ['a redacted thinking block', { content: [{ type: 'redacted_thinking', data: 'EmwKAhgBEgy3va3pzix/LafPsn4a' }, ...(recorded.content as Json[])] }],
+  [
+    'a web search Claude ran',
+    {
+      content: [
+        { type: 'server_tool_use', id: 'srvtoolu_01', name: 'web_search', input: { query: 'OpenTelemetry' } },
+        { type: 'web_search_tool_result', tool_use_id: 'srvtoolu_01', content: [{ type: 'web_search_result', url: 'https://opentelemetry.io/', title: 'OpenTelemetry', encrypted_content: 'Eq0B', page_age: null }] },
+        { type: 'text', text: 'OpenTelemetry is an observability framework.', citations: [{ type: 'web_search_result_location', url: 'https://opentelemetry.io/', title: 'OpenTelemetry', encrypted_index: 'Eo8B', cited_text: 'OpenTelemetry is an observability framework' }] },
+      ],
+      usage: { ...(recorded.usage as Json), server_tool_use: { web_search_requests: 1 } },
+    },
+  ],
+]
+for (const [label, changes] of claudeAnswers) {
+  t.test(`Claude answers with ${label}: chat completion and chunks, response and events`, async (t) => {
+    await answersConform(t, CHAT, { model: CLAUDE, messages: hi }, claudeSaid(changes))
+    await answersConform(t, RESPONSES, { model: CLAUDE, input: 'What is 6 * 7?', tools: [{ type: 'web_search' }] }, claudeSaid(changes))
+  })
+}
+
+// A chat-only server's every finish reason, through /v1/responses.
+const chatRecorded = JSON.parse(loadFixture('openai-chat-text-nonstream').response.body) as Json & { choices: Json[] }
+for (const reason of ['length', 'content_filter']) {
+  t.test(`a chat-only server stopping with ${reason}: response and events`, async (t) => {
+    const completion = { ...chatRecorded, choices: [{ ...chatRecorded.choices[0], finish_reason: reason }] }
+    await answersConform(t, RESPONSES, { model: CHAT_ONLY, input: 'What is 6 * 7?' }, {
+      plain: { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(completion) },
+      streamed: { status: 200, headers: { 'content-type': 'text/event-stream' }, body: openaiCompletionToSse(completion) },
+    })
+  })
 }
 
 t.test('GET /v1/responses/{id} of a response the gateway keeps (demo, Claude, chat-only server): Response', async (t) => {
@@ -264,14 +321,14 @@ t.test('error answers: ErrorResponse', async (t) => {
     ['chat, a body that is not JSON by its content-type', () => send('POST', '/v1/chat/completions', 'hi', { 'content-type': 'text/plain' }), 415],
     ['responses, an unknown previous_response_id', () => send('POST', '/v1/responses', { model: CLAUDE, input: 'hi', previous_response_id: 'resp_nope' }), 404],
   ]
-  for (const [what, send, status] of cases) {
-    const answer = await send()
+  for (const [what, ask, status] of cases) {
+    const answer = await ask()
     t.equal(answer.status, status, `${what}: ${status}`)
     conforms(t, 'ErrorResponse', answer.json, what)
   }
 })
 
-t.test('upstream failures: ErrorResponse with 502, and in a stream the error event of each API', async (t) => {
+t.test('upstream failures (502, 503, 504, a 429 passed on): ErrorResponse, and in a stream the error event of each API', async (t) => {
   const failures: Array<[string, Reply]> = [
     ['OpenAI answers 500', { status: 500, json: { error: { message: 'boom', type: 'server_error', param: null, code: null } } }],
     ["OpenAI refuses the gateway's key", { fixture: 'openai-chat-error-401-invalid-api-key' }],
@@ -305,12 +362,12 @@ t.test('upstream failures: ErrorResponse with 502, and in a stream the error eve
   const claudeOverloaded: Reply = { status: 529, json: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } }
   upstream.enqueue(claudeOverloaded)
   const claude = await send('POST', '/v1/responses', { model: CLAUDE, input: 'hi' })
-  t.ok(claude.status >= 500, `responses to Claude, overloaded: ${claude.status}`)
+  t.equal(claude.status, 503, 'responses to Claude, overloaded: 503')
   conforms(t, 'ErrorResponse', claude.json, 'responses to Claude, overloaded')
 
-  // Cut mid-stream: the chat stream ends with an error chunk in OpenAI's error shape, the Responses
-  // stream with its typed failure events.
-  // Half the recorded bytes: some events reach the caller before the failure.
+  // Cut mid-stream, after half the recorded bytes (some events reach the caller first): the chat
+  // stream ends with an error chunk in OpenAI's error shape, the Responses stream with its typed
+  // failure events.
   const cut = (name: string): Reply => ({ fixture: name, resetAfterBytes: Math.floor(loadFixture(name).response.body.length / 2) })
   for (const [model, name] of [
     ['gpt-4.1-nano', 'openai-chat-text-stream-include-usage'],
@@ -322,8 +379,7 @@ t.test('upstream failures: ErrorResponse with 502, and in a stream the error eve
     t.ok(last && 'error' in last, `${model}: the chat stream ends with an error`)
     conforms(t, 'ErrorResponse', last, `${model}: the chat stream's error`)
   }
-  const toOpenAI = cut('openai-responses-text-stream')
-  upstream.enqueue(toOpenAI)
+  upstream.enqueue(cut('openai-responses-text-stream'))
   const passed = await send('POST', '/v1/responses', { model: 'gpt-4.1-nano', input: 'hi', stream: true })
   t.ok(passed.events.some((e) => e.type === 'error' || e.type === 'response.failed'), 'OpenAI: the stream says it failed')
   addsNoViolation(t, 'ResponseStreamEvent', passed.events, jsonEvents(served({ fixture: 'openai-responses-text-stream' })), 'OpenAI, each event')
