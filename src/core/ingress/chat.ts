@@ -11,7 +11,7 @@ import type { CallStream } from '../dispatch.ts'
 import type { StreamEvent } from '../translator.ts'
 import type { ChatRequest } from '../types.ts'
 import { traceContextBody } from '../../telemetry/trace-context.ts'
-import { withCostUsd, type Ingress } from './ingress.ts'
+import { withAdditions, withCostUsd, type Ingress } from './ingress.ts'
 
 type Chunk = ChatCompletionChunk & { trace_context?: { trace_id: string; span_id: string } | null }
 type Delta = ChatCompletionChunk.Choice.Delta & { reasoning_content?: string }
@@ -50,9 +50,7 @@ export const chatIngress: Ingress = {
     if (Array.isArray(choices)) for (const choice of choices) if (choice.delta?.content) output.push(choice.delta.content)
   },
 
-  finish(answer, cost, ids) {
-    return { ...answer, usage: withCostUsd(answer.usage, cost), trace_context: traceContextBody(ids) }
-  },
+  finish: withAdditions,
 }
 
 export function frame(data: unknown): string {

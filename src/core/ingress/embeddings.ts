@@ -1,7 +1,6 @@
 // The embeddings API as an ingress: one JSON answer, its input tokens metered.
 import type { EmbeddingCreateParams } from 'openai/resources/embeddings'
-import { traceContextBody } from '../../telemetry/trace-context.ts'
-import { withCostUsd, type Ingress } from './ingress.ts'
+import { withAdditions, type Ingress } from './ingress.ts'
 
 export const embeddingsIngress: Ingress = {
   api: 'embeddings',
@@ -16,7 +15,5 @@ export const embeddingsIngress: Ingress = {
   output: () => '[]',
   carriesToken: () => false,
 
-  finish(answer, cost, ids) {
-    return { ...answer, usage: withCostUsd(answer.usage, cost), trace_context: traceContextBody(ids) }
-  },
+  finish: withAdditions,
 }

@@ -2,7 +2,7 @@
 // telemetry, which stream events carry a token, and what the gateway adds to its answers. The
 // SSE framing of each API is beside it (chat.ts, responses.ts).
 import type { Cost } from '../../pricing/cost.ts'
-import type { TraceIds } from '../../telemetry/trace-context.ts'
+import { traceContextBody, type TraceIds } from '../../telemetry/trace-context.ts'
 import type { Api, StreamEvent } from '../translator.ts'
 
 /** The request as the `llm.request` span records it. */
@@ -36,4 +36,9 @@ export interface Ingress {
 export function withCostUsd(usage: unknown, cost: Cost | undefined): unknown {
   if (!cost || typeof usage !== 'object' || usage === null) return usage
   return { ...usage, cost_usd: cost.total }
+}
+
+/** The JSON answer of every API with the gateway's additions: the cost in its usage, trace_context. */
+export function withAdditions(answer: Record<string, unknown>, cost: Cost | undefined, ids: TraceIds | undefined): Record<string, unknown> {
+  return { ...answer, usage: withCostUsd(answer.usage, cost), trace_context: traceContextBody(ids) }
 }

@@ -6,7 +6,7 @@ import type { Response, ResponseCreateParams } from 'openai/resources/responses/
 import type { CallStream } from '../dispatch.ts'
 import type { StreamEvent } from '../translator.ts'
 import { traceContextBody } from '../../telemetry/trace-context.ts'
-import { withCostUsd, type Ingress } from './ingress.ts'
+import { withAdditions, withCostUsd, type Ingress } from './ingress.ts'
 
 type ResponsesBody = ResponseCreateParams & Record<string, unknown>
 
@@ -48,9 +48,7 @@ export const responsesIngress: Ingress = {
     if (event.data.type === 'response.output_text.delta' && typeof event.data.delta === 'string') output.push(event.data.delta)
   },
 
-  finish(answer, cost, ids) {
-    return { ...answer, usage: withCostUsd(answer.usage, cost), trace_context: traceContextBody(ids) }
-  },
+  finish: withAdditions,
 }
 
 function named(type: string, json: string): string {
