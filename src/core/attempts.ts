@@ -29,15 +29,10 @@ export function isRetryable(error: unknown): boolean {
     if (verdict === 'false') return false
     return status === 408 || status === 409 || status === 429 || status >= 500
   }
-  // No status: the connection failed, the first byte did not come in time, or the upstream sent
-  // an error event before anything reached the caller (overloaded, rate limited mid-stream).
-  return (
-    error.kind === 'connection_error' ||
-    error.kind === 'timeout' ||
-    error.kind === 'rate_limited' ||
-    error.kind === 'upstream_overloaded' ||
-    error.kind === 'upstream_error'
-  )
+  // No status: the connection failed or the first byte did not come in time. (An attempt ends
+  // when the upstream's status and headers arrive: an error inside a stream comes after bytes
+  // reached the caller, and is never retried.)
+  return error.kind === 'connection_error' || error.kind === 'timeout'
 }
 
 /** The wait before attempt number `attempt + 1` (0-based), in milliseconds. */

@@ -13,17 +13,32 @@ export class Deadline {
   readonly signal: AbortSignal
   private readonly controller = new AbortController()
   private readonly timer: NodeJS.Timeout
+  private readonly endsAt: number
+  private readonly caller: AbortSignal
+  private readonly onCallerAbort = () => this.controller.abort(CALLER_GONE)
   private timedOut = false
 
   constructor(caller: AbortSignal, totalMs: number) {
+    this.endsAt = performance.now() + totalMs
     this.timer = setTimeout(() => {
       this.timedOut = true
       this.controller.abort(TIMED_OUT)
     }, totalMs)
-    const onCallerAbort = () => this.controller.abort(CALLER_GONE)
-    if (caller.aborted) onCallerAbort()
-    else caller.addEventListener('abort', onCallerAbort, { once: true })
+    this.caller = caller
+    if (caller.aborted) this.onCallerAbort()
+    else caller.addEventListener('abort', this.onCallerAbort, { once: true })
     this.signal = this.controller.signal
+  }
+
+  /** Milliseconds left before the total timeout. */
+  remainingMs(): number {
+    return this.endsAt - performance.now()
+  }
+
+  /** Stops the work at once (what it was doing is abandoned): the upstream request is aborted. */
+  abandon(): void {
+    this.controller.abort(CALLER_GONE)
+    this.clear()
   }
 
   /** The error to record when the work failed: the deadline's own reason wins over the SDK's. */
@@ -33,7 +48,9 @@ export class Deadline {
     return asGatewayError(error)
   }
 
+  /** The work is over: no timer, and no listener left on the caller's signal (an agent run makes many calls on one). */
   clear(): void {
     clearTimeout(this.timer)
+    this.caller.removeEventListener('abort', this.onCallerAbort)
   }
 }

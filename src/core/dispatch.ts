@@ -43,6 +43,8 @@ export interface CallStream {
   cost(): Cost | undefined
   /** The error to tell the caller for what `events` threw. */
   failure(error: unknown): GatewayError
+  /** Called once the writer is done with the stream, whatever happened: ends a call never read. */
+  close(): void
 }
 
 export interface Outcome {
@@ -83,8 +85,9 @@ export class Dispatch {
   }
 
   /**
-   * Throws only before the call is recorded (an unknown model, a provider without the caller's
-   * API): a 4xx with no `llm.request`. Afterwards every failure is a result.
+   * Throws only before the call is recorded, for what the caller got wrong (an unknown model, a
+   * provider without the caller's API, a request the translator cannot express upstream): a 4xx
+   * with no `llm.request`, not counted as a failed call. Afterwards every failure is a result.
    */
   async call(ingress: Ingress, body: Record<string, unknown>, callerSignal: AbortSignal, options: CallOptions = {}): Promise<DispatchResult> {
     const { deps } = this
@@ -92,6 +95,7 @@ export class Dispatch {
     const streaming = options.stream ?? shape.stream
     const route = deps.router.resolve(shape.model)
     const translator = deps.translatorFor(ingress.api, route.adapter, route.requested)
+    const upstream = translator.request(body, route.model, streaming)
     const call = new LlmCall(
       {
         provider: route.adapter.name,
@@ -114,35 +118,29 @@ export class Dispatch {
     )
     const ids = call.ids
     const headers: Record<string, string> = {}
+    if (upstream.omitted?.length) {
+      call.omitted(upstream.omitted)
+      headers['x-gateway-omitted'] = upstream.omitted.join(', ')
+    }
     const deadline = new Deadline(callerSignal, deps.totalTimeoutMs)
     const price = (usage: Usage | undefined) => priceOf(deps.prices, route.adapter.name, route.model, usage)
+    // The deadline's reason first (timeout, caller gone), then the provider's reading of its own
+    // errors (an error event a translator met mid-stream), else a bug of ours.
+    const explain = (error: unknown): GatewayError =>
+      deadline.signal.aborted || error instanceof GatewayError ? deadline.explain(error) : (route.adapter.explain?.(error) ?? deadline.explain(error))
 
     let reply: UpstreamReply
     try {
-      const upstream = translator.request(body, route.model, streaming)
-      if (upstream.omitted?.length) {
-        call.omitted(upstream.omitted)
-        headers['x-gateway-omitted'] = upstream.omitted.join(', ')
-      }
-      reply = await this.attempts(call, deadline, () => route.adapter.send(translator.upstream, upstream.body, streaming, deadline.signal))
+      reply = await this.attempts(call, deadline, explain, () => route.adapter.send(translator.upstream, upstream.body, streaming, deadline.signal))
     } catch (error) {
       deadline.clear()
-      const failure = deadline.explain(error)
+      const failure = explain(error)
       call.fail(failure)
       return { ids, headers, error: failure }
     }
 
     if ('events' in reply) {
-      const events = this.streamed(ingress, translator, body, reply.events, call, deadline, price)
-      const stream: CallStream = {
-        ids,
-        model: route.model,
-        events,
-        usage: () => events.facts().usage,
-        cost: () => price(events.facts().usage),
-        failure: (error) => (error instanceof GatewayError ? error : deadline.explain(error)),
-      }
-      return { ids, headers, stream }
+      return { ids, headers, stream: this.streamed(ingress, translator, body, reply.events, { call, deadline, explain, price, model: route.model }) }
     }
 
     try {
@@ -158,7 +156,7 @@ export class Dispatch {
       })
       return { ids, headers, json: ingress.finish(answer.body, cost, ids), usage: answer.usage, cost }
     } catch (error) {
-      const failure = deadline.explain(error)
+      const failure = explain(error)
       call.fail(failure)
       return { ids, headers, error: failure }
     } finally {
@@ -166,16 +164,27 @@ export class Dispatch {
     }
   }
 
-  /** Tries `send` until it answers, a failure is not worth another try, or the tries run out. */
-  private async attempts(call: LlmCall, deadline: Deadline, send: () => Promise<UpstreamReply>): Promise<UpstreamReply> {
+  /**
+   * Tries `send` until it answers, a failure is not worth another try, or the tries run out. A
+   * wait that would outlast the total timeout is not begun: the caller gets the upstream's answer
+   * (a 429 with its retry-after) rather than a 504 after waiting for nothing.
+   */
+  private async attempts(
+    call: LlmCall,
+    deadline: Deadline,
+    explain: (error: unknown) => GatewayError,
+    send: () => Promise<UpstreamReply>,
+  ): Promise<UpstreamReply> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await call.attempt(send)
       } catch (error) {
-        const failure = deadline.explain(error)
+        const failure = explain(error)
         if (attempt >= this.deps.maxRetries || deadline.signal.aborted || !isRetryable(failure)) throw failure
+        const wait = retryDelayMs(failure, attempt)
+        if (wait >= deadline.remainingMs()) throw failure
         call.retrying(failure)
-        await sleep(retryDelayMs(failure, attempt), undefined, { signal: deadline.signal })
+        await sleep(wait, undefined, { signal: deadline.signal })
       }
     }
   }
@@ -185,15 +194,14 @@ export class Dispatch {
     translator: Translator,
     body: Record<string, unknown>,
     upstream: AsyncIterable<StreamEvent>,
-    call: LlmCall,
-    deadline: Deadline,
-    price: (usage: Usage | undefined) => Cost | undefined,
-  ): AsyncIterable<StreamEvent> & { facts(): { usage: Usage | undefined } } {
+    context: { call: LlmCall; deadline: Deadline; explain: (error: unknown) => GatewayError; price: (usage: Usage | undefined) => Cost | undefined; model: string },
+  ): CallStream {
+    const { call, deadline, explain, price } = context
     const state = translator.stream(body)
     const captured: string[] | undefined = this.deps.captureContent ? [] : undefined
+    let settled = false
     async function* events(): AsyncGenerator<StreamEvent> {
       const out: StreamEvent[] = []
-      let settled = false
       try {
         for await (const event of upstream) {
           state.push(event, out)
@@ -220,17 +228,35 @@ export class Dispatch {
           outputMessages: captured ? JSON.stringify([{ role: 'assistant', content: captured.join('') }]) : undefined,
         })
       } catch (error) {
-        const failure = deadline.explain(error)
+        const failure = explain(error)
         settled = true
         call.fail(failure)
         throw failure
       } finally {
         deadline.clear()
         // The writer stopped reading (the caller went away between events): still a cancellation.
-        if (!settled) call.fail(deadline.explain(new Error('stream abandoned')))
+        if (!settled) {
+          settled = true
+          call.fail(deadline.explain(new Error('stream abandoned')))
+        }
       }
     }
-    return Object.assign(events(), { facts: () => state.facts() })
+    return {
+      ids: call.ids,
+      model: context.model,
+      events: events(),
+      usage: () => state.facts().usage,
+      cost: () => price(state.facts().usage),
+      failure: (error) => (error instanceof GatewayError ? error : explain(error)),
+      close() {
+        // A stream never read (its writer failed before the first event) has no generator to
+        // end it: the upstream request is aborted and the call recorded as cancelled here.
+        if (settled) return
+        settled = true
+        deadline.abandon()
+        call.fail(deadline.explain(new Error('stream never read')))
+      },
+    }
   }
 }
 

@@ -9,6 +9,7 @@ import type { CallParent } from '../telemetry/llm-call.ts'
 import type { TraceIds } from '../telemetry/trace-context.ts'
 import type { Dispatch } from './dispatch.ts'
 import { chatIngress } from './ingress/chat.ts'
+import type { StreamEvent } from './translator.ts'
 
 export interface ToolCallRequest {
   id: string
@@ -95,7 +96,20 @@ export async function runModelTurn(
     cost: undefined,
     ids: result.ids,
   }
-  for await (const event of stream.events) {
+  try {
+    await readTurn(stream.events, turn, listener)
+  } finally {
+    stream.close()
+  }
+  turn.toolCalls = turn.toolCalls.filter(Boolean)
+  turn.usage = stream.usage()
+  turn.cost = stream.cost()
+  return turn
+}
+
+/** Assembles the turn from the chat chunks, handing text and reasoning deltas out as they come. */
+async function readTurn(events: AsyncIterable<StreamEvent>, turn: AssistantTurn, listener: TurnListener): Promise<void> {
+  for await (const event of events) {
     const chunk = event.data as unknown as ChatCompletionChunk
     for (const choice of chunk.choices ?? []) {
       const delta = choice.delta as Delta
@@ -119,8 +133,4 @@ export async function runModelTurn(
       if (choice.finish_reason) turn.finishReason = choice.finish_reason
     }
   }
-  turn.toolCalls = turn.toolCalls.filter(Boolean)
-  turn.usage = stream.usage()
-  turn.cost = stream.cost()
-  return turn
 }

@@ -6,6 +6,7 @@ import type {
   ChatCompletionCreateParams,
 } from 'openai/resources/chat/completions'
 import type { Api, StreamEvent } from './translator.ts'
+import type { GatewayError } from '../errors.ts'
 
 export type { ChatCompletion, ChatCompletionChunk }
 
@@ -66,8 +67,10 @@ export interface ProviderAdapter {
   readonly apis: readonly Api[]
   /** One exchange in `api`; `body.model` is already the upstream model id. */
   send(api: Api, body: Record<string, unknown>, stream: boolean, signal: AbortSignal): Promise<UpstreamReply>
+  /** The gateway's error for what its upstream exchange threw (an error event a translator met). */
+  explain?(error: unknown): GatewayError
   /** GET / DELETE of a response stored upstream (`/responses/{id}`), answered as it came. */
-  forward?(method: 'GET' | 'DELETE', path: string, signal: AbortSignal): Promise<{ status: number; body: string }>
+  forward?(method: 'GET' | 'DELETE', path: string, signal: AbortSignal): Promise<{ status: number; contentType: string; body: string }>
 }
 
 export function emptyUsage(): Usage {

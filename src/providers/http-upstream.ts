@@ -79,6 +79,13 @@ export class UpstreamConnectionError extends Error {
   }
 }
 
+/** An answer passed on as it came. */
+export interface ForwardedAnswer {
+  status: number
+  contentType: string
+  body: string
+}
+
 export class HttpUpstream {
   private readonly options: HttpUpstreamOptions
   private readonly origin: string
@@ -111,9 +118,10 @@ export class HttpUpstream {
   }
 
   /** Any other exchange (GET / DELETE of a stored response): a 2xx answered as it came, else an error. */
-  async forward(method: 'GET' | 'DELETE', path: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
+  async forward(method: 'GET' | 'DELETE', path: string, signal: AbortSignal): Promise<ForwardedAnswer> {
     const response = await this.request(method, path, undefined, false, signal)
-    return { status: response.statusCode, body: await this.bodyText(response, signal) }
+    const type = headerGetter(response.headers).get('content-type') ?? 'application/json'
+    return { status: response.statusCode, contentType: type, body: await this.bodyText(response, signal) }
   }
 
   /** A JSON answer's body: the first-byte timeout covers its bytes too, and says so when it fires. */
@@ -128,6 +136,12 @@ export class HttpUpstream {
     }
   }
 
+  /** `path` under the base URL, with the base URL's query string (Azure's api-version) joined to its own. */
+  private pathOf(path: string): string {
+    if (!this.search) return `${this.basePath}${path}`
+    return `${this.basePath}${path}${path.includes('?') ? `&${this.search.slice(1)}` : this.search}`
+  }
+
   private async request(
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
@@ -140,7 +154,7 @@ export class HttpUpstream {
     try {
       response = await dispatcher.request({
         origin: this.origin,
-        path: `${this.basePath}${path}${this.search}`,
+        path: this.pathOf(path),
         method,
         headers: stream ? { ...headers, accept: 'text/event-stream' } : headers,
         body,

@@ -32,7 +32,13 @@ export async function sendResult(
   request.traceIds = result.ids
   const added = headerSafe(result.headers)
   const headers = { ...traceHeaders(result.ids), ...added }
-  if ('stream' in result) return writeEventStream(reply, headers, frames(result.stream))
+  if ('stream' in result) {
+    try {
+      return await writeEventStream(reply, headers, frames(result.stream))
+    } finally {
+      result.stream.close()
+    }
+  }
   if ('error' in result) {
     reply.headers(added)
     throw result.error

@@ -54,6 +54,9 @@ export interface LlmCallOutcome {
 
 export type { TraceIds }
 
+/** At most this many parts left out are named on a span. */
+const MAX_OMITTED = 32
+
 /** The parent of a call's spans (an agent iteration), opaque outside telemetry. */
 export type CallParent = Context
 
@@ -145,7 +148,8 @@ export class LlmCall {
 
   /** Parts of the request left out because the upstream cannot take them. */
   omitted(parts: readonly string[]): void {
-    if (parts.length > 0) this.span.setAttribute(ATTR.omitted, [...parts])
+    // The parts name what the caller sent (tool types): bounded, as every attribute from a caller.
+    if (parts.length > 0) this.span.setAttribute(ATTR.omitted, parts.slice(0, MAX_OMITTED).map((part) => part.slice(0, 128)))
   }
 
   markFirstToken(): void {

@@ -7,7 +7,7 @@ import type { ReceivedSpan } from '../support/otlp-receiver.ts'
 
 t.setTimeout(180_000)
 
-const { gateway, receiver, upstream } = await startObservedGateway(t, { UPSTREAM_MAX_RETRIES: '2' })
+const { gateway, receiver, upstream } = await startObservedGateway(t, { UPSTREAM_MAX_RETRIES: '2', UPSTREAM_TOTAL_TIMEOUT_MS: '5000' })
 t.beforeEach(() => upstream.reset())
 
 const rateLimited = {
@@ -80,4 +80,40 @@ t.test('a client error (400) is not retried: one attempt', async (t) => {
   const attempts = await receiver.waitForSpans((s) => s.traceId === response.headers.get('x-trace-id') && s.name === 'llm.openai.chat', 1, WAIT_MS)
   t.equal(attempts.length, 1)
   t.equal(attempts[0]!.attributes['llm.attempt'], 1)
+})
+
+t.test('a retry-after longer than the time left is not waited out: the caller gets the 429 and its retry-after at once', async (t) => {
+  upstream.enqueue({ ...rateLimited, headers: { 'retry-after': '30' } })
+  const started = Date.now()
+  const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+  })
+  t.equal(response.status, 429, 'the upstream\'s 429, not a 504 after UPSTREAM_TOTAL_TIMEOUT_MS (5 s)')
+  t.equal(response.headers.get('retry-after'), '30', 'with its retry-after')
+  t.equal(upstream.requests.length, 1, 'no retry was begun')
+  t.ok(Date.now() - started < 4000, 'answered before the total timeout')
+})
+
+t.test('an OpenAI response.failed in a passthrough stream is an upstream error in the caller\'s stream, not the gateway failing', async (t) => {
+  const created = { type: 'response.created', sequence_number: 0, response: { id: 'resp_f', object: 'response', status: 'in_progress', model: 'gpt-4.1-nano', output: [] } }
+  const failed = {
+    type: 'response.failed',
+    sequence_number: 1,
+    response: { id: 'resp_f', object: 'response', status: 'failed', model: 'gpt-4.1-nano', output: [], error: { code: 'server_error', message: 'The model failed to answer' } },
+  }
+  const body = [created, failed].map((event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`).join('')
+  upstream.enqueue({ status: 200, headers: { 'content-type': 'text/event-stream' }, body })
+  const response = await fetch(`${gateway.url}/v1/responses`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4.1-nano', input: 'hi', stream: true }),
+  })
+  const text = await response.text()
+  const error = JSON.parse(text.split('\n').find((line) => line.startsWith('data: {"type":"error"'))!.slice(6)) as { code: string; message: string }
+  t.equal(error.code, 'upstream_error', 'classified as the upstream failing')
+  t.match(error.message, /The model failed to answer/, "with OpenAI's words")
+  const [span] = await receiver.waitForSpans((s) => s.traceId === response.headers.get('x-trace-id') && s.name === 'llm.request', 1, WAIT_MS)
+  t.equal(span!.attributes['error.type'], 'upstream_error', 'and so on the span (not internal)')
 })

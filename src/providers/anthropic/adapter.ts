@@ -35,6 +35,7 @@ export function anthropicProvider(options: AnthropicOptions): ProviderAdapter {
   return {
     name: 'anthropic',
     endpoint: endpointOf(options.baseURL),
+    explain: fail,
     apis: ['messages'],
 
     async send(api, body, stream, signal): Promise<UpstreamReply> {

@@ -45,6 +45,7 @@ export function openAICompatible(options: OpenAICompatibleOptions): ProviderAdap
   return {
     name: options.name,
     endpoint: endpointOf(options.baseURL),
+    explain: fail,
     apis,
 
     async send(api, body, stream, signal): Promise<UpstreamReply> {

@@ -7,7 +7,7 @@ import type { Dispatch } from '../../core/dispatch.ts'
 import { responsesFrames, responsesIngress } from '../../core/ingress/responses.ts'
 import type { ProviderAdapter } from '../../core/types.ts'
 import { GatewayError } from '../../errors.ts'
-import { sendResult } from '../answer.ts'
+import { callerSignal, sendResult } from '../answer.ts'
 import { responsesBodySchema } from './schema.ts'
 import { inputItems, type ResponseStore } from './store.ts'
 
@@ -54,14 +54,14 @@ export function responsesRoutes(app: FastifyInstance, dispatch: Dispatch, store:
     // referenced by id, then the conversation a previous response ended.
     const input = translated ? resolveReferences(inputItems(body.input), store) : inputItems(body.input)
     if (translated && body.previous_response_id) {
-      const previous = store.get(body.previous_response_id)
-      if (!previous) throw notFound(body.previous_response_id, 'previous_response_id')
-      history = [...previous.input, ...(previous.response.output ?? [])]
+      const earlier = store.history(body.previous_response_id)
+      if (!earlier) throw notFound(body.previous_response_id, 'previous_response_id')
+      history = earlier
     }
     if (translated && (history.length > 0 || input !== body.input)) sent = { ...body, input: [...history, ...input] }
     const keep = (response: Record<string, unknown>) => {
       if (translated && body.store !== false && typeof response.id === 'string') {
-        store.put(response.id, { input: [...history, ...input], response })
+        store.put(response.id, { input, response, previous: body.previous_response_id ?? undefined })
       }
     }
     return sendResult(
@@ -76,18 +76,17 @@ export function responsesRoutes(app: FastifyInstance, dispatch: Dispatch, store:
     )
   })
 
-  const lookup = async (method: 'GET' | 'DELETE', id: string, signal: AbortSignal) => {
+  const lookup = async (method: 'GET' | 'DELETE', id: string, query: string, signal: AbortSignal) => {
     if (store.has(id)) {
       if (method === 'DELETE') {
         store.delete(id)
-        return { id, object: 'response', deleted: true }
+        return { kept: { id, object: 'response', deleted: true } }
       }
-      return store.get(id)?.response
+      return { kept: store.get(id)?.response }
     }
     if (!openai?.forward) throw notFound(id)
     try {
-      const answer = await openai.forward(method, `/responses/${encodeURIComponent(id)}`, signal)
-      return { status: answer.status, text: answer.body }
+      return { forwarded: await openai.forward(method, `/responses/${encodeURIComponent(id)}${query}`, signal) }
     } catch (error) {
       // Neither here nor at OpenAI: the caller's 404, whatever OpenAI's error calls it.
       if (error instanceof GatewayError && error.status === 404) throw notFound(id)
@@ -100,11 +99,12 @@ export function responsesRoutes(app: FastifyInstance, dispatch: Dispatch, store:
       method,
       url: '/v1/responses/:id',
       handler: async (request, reply) => {
-        const answer = await lookup(method, request.params.id, AbortSignal.timeout(30_000))
-        if (answer && 'text' in answer && typeof answer.status === 'number') {
-          return reply.code(answer.status).type('application/json').send(answer.text)
-        }
-        return answer
+        // OpenAI's query parameters (`include[]`, `stream`) pass on as the caller wrote them.
+        const search = request.url.indexOf('?')
+        const answer = await lookup(method, request.params.id, search < 0 ? '' : request.url.slice(search), callerSignal(reply.raw))
+        if ('kept' in answer) return answer.kept
+        const { status, contentType, body } = answer.forwarded
+        return reply.code(status).type(contentType).send(body)
       },
     })
   }

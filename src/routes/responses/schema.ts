@@ -37,6 +37,7 @@ const inputItem = {
     when('type', 'message', { required: ['role', 'content'] }),
     when('type', 'function_call', { required: ['call_id', 'name', 'arguments'] }),
     when('type', 'function_call_output', { required: ['call_id', 'output'] }),
+    when('type', 'item_reference', { required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 256 } } }),
     // An item without a type is a message (EasyInputMessage).
     { if: { not: { required: ['type'] } }, then: { required: ['role', 'content'] } },
   ],

@@ -4,10 +4,12 @@
 // first out; each entry is kept as JSON text, so nothing it holds pins a caller's request body.
 
 export interface StoredResponse {
-  /** Every input item of the conversation up to and including this response's own input. */
+  /** This turn's input items (earlier turns are in the responses `previous` leads to). */
   input: unknown[]
   /** The Response object as the caller got it. */
   response: Record<string, unknown> & { output?: unknown[] }
+  /** The response this one continued (`previous_response_id`). */
+  previous?: string | undefined
 }
 
 export class ResponseStore {
@@ -34,6 +36,30 @@ export class ResponseStore {
   }
 
   /**
+   * The conversation a response ended: every turn's input and output items, oldest first,
+   * following `previous` links; undefined when any turn of it is no longer kept (a conversation
+   * with a hole in it cannot be continued). Each turn is kept once, however long the
+   * conversation: storing the whole history with every turn would grow as its square.
+   */
+  history(id: string): unknown[] | undefined {
+    const turns: StoredResponse[] = []
+    for (let current: string | undefined = id; current !== undefined; ) {
+      // A chain is at most as long as the store; a longer walk is a cycle.
+      if (turns.length > this.entries.size) return undefined
+      const turn = this.get(current)
+      if (!turn) return undefined
+      turns.push(turn)
+      current = turn.previous
+    }
+    const items: unknown[] = []
+    for (let i = turns.length - 1; i >= 0; i--) {
+      for (const item of turns[i]!.input) items.push(item)
+      for (const item of turns[i]!.response.output ?? []) items.push(item)
+    }
+    return items
+  }
+
+  /**
    * Output items of kept responses, by their ids: what `item_reference` input items stand for
    * (the AI SDK sends them for earlier steps when `store` is on). Each response is read once,
    * however many of its items are asked for.
@@ -57,13 +83,17 @@ export class ResponseStore {
     return this.entries.has(id)
   }
 
-  /** Keeps `entry` unless it alone is over the byte bound (then it is not kept at all). */
+  /**
+   * Keeps `entry` unless it alone is over a quarter of the byte bound (then it is not kept at
+   * all): one caller's turn may not push out everyone else's conversations, and reading it back
+   * (a parse per continuation) stays short.
+   */
   put(id: string, entry: StoredResponse): void {
     if (this.maxEntries === 0) return
     const text = JSON.stringify(entry)
     // Two bytes per character: V8's worst case for a string, and the bound must hold in memory.
     const size = text.length * 2
-    if (size > this.maxBytes) return
+    if (size > this.maxBytes / 4) return
     this.delete(id)
     const ids = itemIds(entry.response)
     this.entries.set(id, { text, itemIds: ids })
