@@ -95,7 +95,7 @@ export class Dispatch {
     const streaming = options.stream ?? shape.stream
     const route = deps.router.resolve(shape.model)
     const translator = deps.translatorFor(ingress.api, route.adapter, route.requested)
-    const upstream = translator.request(body, route.model, streaming)
+    const upstream = translator.request(body, route.model, streaming, { reasoning: route.adapter.reasoning?.(route.model) ?? false })
     const call = new LlmCall(
       {
         provider: route.adapter.name,

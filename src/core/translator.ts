@@ -54,11 +54,17 @@ export interface StreamTranslator {
   facts(): AnswerFacts
 }
 
+/** What the translator may need to know of the upstream model. */
+export interface ModelTraits {
+  /** The model takes a reasoning setting (OpenAI `reasoning_effort`, Claude thinking). */
+  reasoning: boolean
+}
+
 export interface Translator {
   readonly ingress: Api
   readonly upstream: Api
   /** The upstream body for the caller's body; `model` is the upstream model id. */
-  request(body: Record<string, unknown>, model: string, stream: boolean): UpstreamRequest
+  request(body: Record<string, unknown>, model: string, stream: boolean, traits?: ModelTraits): UpstreamRequest
   /** The caller's answer for the upstream's JSON answer. */
   response(upstream: Record<string, unknown>, request: Record<string, unknown>): TranslatedAnswer
   /** A fresh stream translator for one call. */
