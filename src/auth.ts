@@ -31,6 +31,10 @@ export function bearerToken(header: string | undefined): string {
   return match?.[1]?.trim() ?? ''
 }
 
+function apiKeyHeader(value: string | string[] | undefined): string {
+  return typeof value === 'string' ? value.trim() : ''
+}
+
 export interface Authenticator {
   /** Whether any key is configured (no keys: every caller is let in, on loopback only). */
   readonly enabled: boolean
@@ -45,7 +49,9 @@ export function createAuthenticator(keys: string[]): Authenticator {
   const verdicts = new WeakMap<IncomingMessage, AuthResult>()
   const judge = (request: IncomingMessage): AuthResult => {
     if (PUBLIC_PATHS.has((request.url ?? '').split('?')[0] ?? '')) return 'ok'
-    const token = bearerToken(request.headers.authorization)
+    // `Authorization: Bearer` (OpenAI SDKs, ANTHROPIC_AUTH_TOKEN) or `x-api-key` (what the
+    // Anthropic SDKs and Claude Code send for ANTHROPIC_API_KEY).
+    const token = bearerToken(request.headers.authorization) || apiKeyHeader(request.headers['x-api-key'])
     if (!token) return 'missing'
     return isKey(token) ? 'ok' : 'invalid'
   }

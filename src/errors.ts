@@ -1,28 +1,29 @@
-// Every error the gateway answers with, declared once: HTTP status, OpenAI error `type`, and the
-// low-cardinality `error.type` recorded on spans and as the `error_type` metric label. One table,
-// so status, body and telemetry cannot drift apart.
+// Every error the gateway answers with, declared once: HTTP status, OpenAI error `type`, the
+// Anthropic error `type` (for /v1/messages), and the low-cardinality `error.type` recorded on
+// spans and as the `error_type` metric label. One table, so status, bodies and telemetry cannot
+// drift apart.
 
 export const ERRORS = {
-  invalid_request: { status: 400, type: 'invalid_request_error' },
-  unauthorized: { status: 401, type: 'invalid_request_error' },
-  not_found: { status: 404, type: 'invalid_request_error' },
-  model_not_found: { status: 404, type: 'invalid_request_error' },
-  method_not_allowed: { status: 405, type: 'invalid_request_error' },
-  request_timeout: { status: 408, type: 'invalid_request_error' },
-  payload_too_large: { status: 413, type: 'invalid_request_error' },
-  headers_too_large: { status: 431, type: 'invalid_request_error' },
-  unsupported_media_type: { status: 415, type: 'invalid_request_error' },
-  rate_limited: { status: 429, type: 'rate_limit_error' },
-  upstream_error: { status: 502, type: 'api_error' },
-  upstream_auth: { status: 502, type: 'api_error' },
+  invalid_request: { status: 400, type: 'invalid_request_error', anthropic: 'invalid_request_error' },
+  unauthorized: { status: 401, type: 'invalid_request_error', anthropic: 'authentication_error' },
+  not_found: { status: 404, type: 'invalid_request_error', anthropic: 'not_found_error' },
+  model_not_found: { status: 404, type: 'invalid_request_error', anthropic: 'not_found_error' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error', anthropic: 'invalid_request_error' },
+  request_timeout: { status: 408, type: 'invalid_request_error', anthropic: 'invalid_request_error' },
+  payload_too_large: { status: 413, type: 'invalid_request_error', anthropic: 'request_too_large' },
+  headers_too_large: { status: 431, type: 'invalid_request_error', anthropic: 'invalid_request_error' },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error', anthropic: 'invalid_request_error' },
+  rate_limited: { status: 429, type: 'rate_limit_error', anthropic: 'rate_limit_error' },
+  upstream_error: { status: 502, type: 'api_error', anthropic: 'api_error' },
+  upstream_auth: { status: 502, type: 'api_error', anthropic: 'api_error' },
   /** Anthropic's 529 and `overloaded_error` (also inside a stream): busy, worth a retry later. */
-  upstream_overloaded: { status: 503, type: 'api_error' },
-  connection_error: { status: 502, type: 'api_error' },
-  timeout: { status: 504, type: 'timeout_error' },
-  cancelled: { status: 499, type: 'cancelled' },
-  unavailable: { status: 503, type: 'api_error' },
-  internal: { status: 500, type: 'api_error' },
-} as const satisfies Record<string, { status: number; type: string }>
+  upstream_overloaded: { status: 503, type: 'api_error', anthropic: 'overloaded_error' },
+  connection_error: { status: 502, type: 'api_error', anthropic: 'api_error' },
+  timeout: { status: 504, type: 'timeout_error', anthropic: 'api_error' },
+  cancelled: { status: 499, type: 'cancelled', anthropic: 'api_error' },
+  unavailable: { status: 503, type: 'api_error', anthropic: 'api_error' },
+  internal: { status: 500, type: 'api_error', anthropic: 'api_error' },
+} as const satisfies Record<string, { status: number; type: string; anthropic: string }>
 
 export type ErrorKind = keyof typeof ERRORS
 
@@ -58,6 +59,11 @@ export class GatewayError extends Error {
   /** The value recorded as `error.type` on spans and `error_type` on metrics. */
   get errorType(): string {
     return this.kind
+  }
+
+  /** Anthropic's error body, for the Messages API (the caller adds `trace_context`). */
+  toAnthropicBody(): { type: 'error'; error: { type: string; message: string } } {
+    return { type: 'error', error: { type: ERRORS[this.kind].anthropic, message: this.message } }
   }
 
   /** OpenAI's error body (the caller adds `trace_context`). */

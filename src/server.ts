@@ -23,6 +23,7 @@ import { chatCompletionsRoute } from './routes/chat-completions/route.ts'
 import { embeddingsRoute } from './routes/embeddings/route.ts'
 import { evaluationsRoute } from './routes/evaluations/route.ts'
 import { responsesRoutes } from './routes/responses/route.ts'
+import { messagesRoutes } from './routes/messages/route.ts'
 import type { ResponseStore } from './routes/responses/store.ts'
 import type { ProviderAdapter } from './core/types.ts'
 import { modelsRoute, type ModelEntry } from './routes/models.ts'
@@ -39,6 +40,10 @@ import type { TraceStore } from './telemetry/trace-store.ts'
 import { activeTraceIds, traceContextBody, traceHeaders } from './telemetry/trace-context.ts'
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The API whose error shape this route answers in: OpenAI's unless said (Anthropic's on /v1/messages). */
+    errorShape?: 'openai' | 'anthropic'
+  }
   interface FastifyRequest {
     /** The ids returned to the caller: the llm.request span once there is one, else the server span. */
     traceIds: TraceIds | undefined
@@ -201,7 +206,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       // No span exists for this request (see setup.ts), so no trace ids and no trace link.
       countUnauthenticated(verdict)
       if (verdict === 'missing') {
-        throw new GatewayError('unauthorized', 'Missing gateway API key: send `Authorization: Bearer <key>`.', { code: 'missing_api_key' })
+        throw new GatewayError('unauthorized', 'Missing gateway API key: send `Authorization: Bearer <key>` (or `x-api-key: <key>`).', { code: 'missing_api_key' })
       }
       throw new GatewayError('unauthorized', 'Unknown gateway API key.', { code: 'invalid_api_key' })
     }
@@ -236,7 +241,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     })
     const ids = request.traceIds
     reply.code(failure.status).headers(failure.headers)
-    return { ...failure.toBody(), trace_context: traceContextBody(ids) }
+    const body = request.routeOptions.config?.errorShape === 'anthropic' ? failure.toAnthropicBody() : failure.toBody()
+    return { ...body, trace_context: traceContextBody(ids) }
   })
 
   const refuseOtherMethod = trackRouteMethods(app)
@@ -251,6 +257,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   chatCompletionsRoute(app, deps.dispatch)
   responsesRoutes(app, deps.dispatch, deps.responses.store, deps.responses.openai)
   embeddingsRoute(app, deps.dispatch)
+  messagesRoutes(app, deps.dispatch, deps.router)
   agentRoutes(app, deps.agent, deps.toolbox, deps.mcp)
   evaluationsRoute(app, deps.telemetry.mode)
   traceRoutes(app, { store: deps.traceStore, telemetryMode: deps.telemetry.mode, traceUiUrl: config.traceUiUrl })

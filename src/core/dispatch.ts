@@ -62,6 +62,8 @@ export interface CallOptions {
   parent?: CallParent | undefined
   /** Force a stream whatever the body says (the agent always streams its turns). */
   stream?: boolean
+  /** Request headers that go on to a provider speaking the caller's API (anthropic-beta …). */
+  passthroughHeaders?: Record<string, string> | undefined
 }
 
 /** Whether the gateway knows the routed model: the configuration lists it, or it has a price. */
@@ -108,6 +110,7 @@ export class Dispatch {
         temperature: shape.temperature,
         maxTokens: shape.maxTokens,
         topP: shape.topP,
+        userId: shape.userId,
         endpoint: route.adapter.endpoint,
         demo: route.adapter.demo,
         knownModel: isKnownModel(deps.prices, route),
@@ -129,9 +132,12 @@ export class Dispatch {
     const explain = (error: unknown): GatewayError =>
       deadline.signal.aborted || error instanceof GatewayError ? deadline.explain(error) : (route.adapter.explain?.(error) ?? deadline.explain(error))
 
+    const extraHeaders = translator.upstream === ingress.api ? options.passthroughHeaders : undefined
     let reply: UpstreamReply
     try {
-      reply = await this.attempts(call, deadline, explain, () => route.adapter.send(translator.upstream, upstream.body, streaming, deadline.signal))
+      reply = await this.attempts(call, deadline, explain, () =>
+        route.adapter.send(translator.upstream, upstream.body, streaming, deadline.signal, extraHeaders),
+      )
     } catch (error) {
       deadline.clear()
       const failure = explain(error)

@@ -65,8 +65,13 @@ export interface ProviderAdapter {
   readonly endpoint: UpstreamEndpoint | undefined
   /** The APIs its upstream speaks. An ingress API in this list is passed through. */
   readonly apis: readonly Api[]
-  /** One exchange in `api`; `body.model` is already the upstream model id. */
-  send(api: Api, body: Record<string, unknown>, stream: boolean, signal: AbortSignal): Promise<UpstreamReply>
+  /**
+   * One exchange in `api`; `body.model` is already the upstream model id. `headers` are the
+   * caller's headers of that API that pass on (only when the caller speaks it: anthropic-beta).
+   */
+  send(api: Api, body: Record<string, unknown>, stream: boolean, signal: AbortSignal, headers?: Record<string, string>): Promise<UpstreamReply>
+  /** Counts a request's input tokens with the provider's own endpoint, when it has one. */
+  countTokens?(body: Record<string, unknown>, signal: AbortSignal, headers?: Record<string, string>): Promise<Record<string, unknown>>
   /** The gateway's error for what its upstream exchange threw (an error event a translator met). */
   explain?(error: unknown): GatewayError
   /** GET / DELETE of a response stored upstream (`/responses/{id}`), answered as it came. */

@@ -101,8 +101,8 @@ export class HttpUpstream {
   }
 
   /** A JSON answer to `POST {baseURL}{path}`; `path` starts with `/`. */
-  async json(path: string, body: string, signal: AbortSignal): Promise<Record<string, unknown>> {
-    const response = await this.request('POST', path, body, false, signal)
+  async json(path: string, body: string, signal: AbortSignal, headers?: Record<string, string>): Promise<Record<string, unknown>> {
+    const response = await this.request('POST', path, body, false, signal, headers)
     const text = await this.bodyText(response, signal)
     const json = safeJson(text)
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {
@@ -112,8 +112,8 @@ export class HttpUpstream {
   }
 
   /** The events of a streamed answer to `POST {baseURL}{path}`. */
-  async events(path: string, body: string, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
-    const response = await this.request('POST', path, body, true, signal)
+  async events(path: string, body: string, signal: AbortSignal, headers?: Record<string, string>): Promise<AsyncIterable<StreamEvent>> {
+    const response = await this.request('POST', path, body, true, signal, headers)
     return readEvents(response.body, signal)
   }
 
@@ -148,15 +148,20 @@ export class HttpUpstream {
     body: string | undefined,
     stream: boolean,
     signal: AbortSignal,
+    extra?: Record<string, string>,
   ): Promise<Dispatcher.ResponseData> {
-    const { dispatcher, firstByteTimeoutMs, provider, headers } = this.options
+    const { dispatcher, firstByteTimeoutMs, provider } = this.options
+    // The caller's headers that pass on (an allowlist the route chose: anthropic-version,
+    // anthropic-beta; never credentials) may override our defaults, such as the API version.
+    const own = extra ? { ...this.options.headers, ...extra } : this.options.headers
+    const headers = stream ? { ...own, accept: 'text/event-stream' } : own
     let response: Dispatcher.ResponseData
     try {
       response = await dispatcher.request({
         origin: this.origin,
         path: this.pathOf(path),
         method,
-        headers: stream ? { ...headers, accept: 'text/event-stream' } : headers,
+        headers,
         body,
         signal,
         headersTimeout: firstByteTimeoutMs,

@@ -5,6 +5,7 @@ import type { ProviderAdapter } from '../core/types.ts'
 import { GatewayError } from '../errors.ts'
 import { chatToMessages } from './anthropic/from-chat.ts'
 import { responsesToMessages } from './anthropic/from-responses.ts'
+import { messagesPassthrough } from './anthropic/messages-passthrough.ts'
 import { responsesToChat } from './openai/from-responses.ts'
 import { chatPassthrough } from './openai/chat-passthrough.ts'
 import { embeddingsPassthrough } from './openai/embeddings-passthrough.ts'
@@ -16,6 +17,7 @@ const TRANSLATORS: readonly Translator[] = [
   responsesPassthrough,
   responsesToChat,
   responsesToMessages,
+  messagesPassthrough,
   embeddingsPassthrough,
 ]
 

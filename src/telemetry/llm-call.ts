@@ -36,6 +36,8 @@ export interface LlmCallInfo {
    * succeeded, so names that only ever fail cannot use up the series budget.
    */
   knownModel?: boolean | undefined
+  /** The end user the caller names, when it does. */
+  userId?: string | undefined
   /** JSON of the input messages; only given when content capture is on. */
   inputMessages?: string | undefined
   /** Told when the call succeeded without usage from the upstream (the core logs it). */
@@ -98,6 +100,7 @@ export class LlmCall {
       attributes[ATTR.serverPort] = info.endpoint.port
     }
     if (info.demo) attributes[ATTR.demo] = true
+    if (info.userId !== undefined) attributes[ATTR.userId] = info.userId
     if (info.inputMessages !== undefined) attributes[ATTR.genAiInputMessages] = info.inputMessages
     this.span = gatewayTracer().startSpan(SPAN.request, { kind: SpanKind.INTERNAL, attributes }, parent)
     this.requestContext = trace.setSpan(parent, this.span)

@@ -38,6 +38,8 @@ export const ATTR = {
   attempt: 'llm.attempt',
   /** The API the caller spoke (chat, responses, messages, embeddings). */
   api: 'llm.api',
+  /** The end user the caller names (Anthropic `metadata.user_id`, as Claude Code sends it). */
+  userId: 'user.id',
   /** Parts of the caller's request the upstream could not take and that were left out. */
   omitted: 'llm.request.omitted',
 

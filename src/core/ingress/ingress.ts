@@ -13,6 +13,8 @@ export interface CallShape {
   temperature?: number | null | undefined
   maxTokens?: number | null | undefined
   topP?: number | null | undefined
+  /** Who the caller says the end user is (OpenAI `user`, Anthropic `metadata.user_id`). */
+  userId?: string | undefined
 }
 
 export interface Ingress {

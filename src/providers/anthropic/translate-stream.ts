@@ -6,17 +6,12 @@
 // is sent once as `delta.thinking_blocks: [block]`, and a redacted block as soon as it starts:
 // a caller collecting `thinking_blocks` from the deltas can send them back verbatim, as after a
 // non-streamed answer.
-import type { MessageDeltaUsage, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
+import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
 import type { ChatCompletionChunk, Usage } from '../../core/types.ts'
 import { UpstreamStreamError } from '../upstream-errors.ts'
+import { AnthropicStreamUsage } from './stream-usage.ts'
 import type { RoundTripThinkingBlock } from './translate-messages.ts'
-import {
-  type AnthropicUsageNumbers,
-  type FinishReason,
-  finishReason,
-  toGatewayUsage,
-  toOpenAIUsage,
-} from './translate-response.ts'
+import { type FinishReason, finishReason, toOpenAIUsage } from './translate-response.ts'
 
 /** Events the SDK's types leave out but the wire carries. */
 export type AnthropicStreamEvent =
@@ -42,7 +37,7 @@ export class AnthropicStreamTranslator {
   private id = ''
   private model = ''
   private readonly created = Math.floor(Date.now() / 1000)
-  private totals: AnthropicUsageNumbers | undefined
+  private readonly totals = new AnthropicStreamUsage()
   /** Anthropic content-block index → OpenAI tool_calls index (0-based over tool_use blocks). */
   private readonly toolIndexes = new Map<number, number>()
   private jsonBlock: number | undefined
@@ -63,7 +58,7 @@ export class AnthropicStreamTranslator {
       case 'message_start':
         this.id = event.message.id
         this.model = event.message.model
-        this.totals = { ...event.message.usage }
+        this.totals.start(event.message.usage)
         return [this.chunk({ role: 'assistant', content: '' })]
       case 'content_block_start':
         return this.blockStart(event.index, event.content_block)
@@ -72,14 +67,16 @@ export class AnthropicStreamTranslator {
       case 'content_block_stop':
         return []
       case 'message_delta': {
-        this.addUsage(event.usage)
+        this.totals.add(event.usage)
         const chunks = this.releaseHeldText()
         const reason = finishReason(event.delta.stop_reason, this.jsonBlock !== undefined, this.toolIndexes.size > 0)
         chunks.push(this.chunk({}, reason))
         return chunks
       }
-      case 'message_stop':
-        return this.totals ? [{ ...this.base(), choices: [], usage: toOpenAIUsage(this.totals) }] : []
+      case 'message_stop': {
+        const totals = this.totals.numbers()
+        return totals ? [{ ...this.base(), choices: [], usage: toOpenAIUsage(totals) }] : []
+      }
       case 'ping':
         return []
       case 'error':
@@ -90,7 +87,7 @@ export class AnthropicStreamTranslator {
 
   /** Final once message_stop has been pushed; undefined if message_start never came. */
   usage(): Usage | undefined {
-    return this.totals && toGatewayUsage(this.totals)
+    return this.totals.usage()
   }
 
   private blockStart(index: number, block: BlockStart): ChatCompletionChunk[] {
@@ -157,26 +154,6 @@ export class AnthropicStreamTranslator {
     this.heldText = undefined
     if (!held || held.length === 0 || this.jsonBlock !== undefined) return []
     return [this.chunk({ content: held.join('') })]
-  }
-
-  /**
-   * message_start carries input and cache counts; message_delta's usage is cumulative and may
-   * leave input/cache fields out or null. A later value replaces an earlier one only when it is
-   * present and non-null — taking a missing field as 0, or adding instead of replacing, is how
-   * gateways have billed cached prompts several times over.
-   */
-  private addUsage(usage: MessageDeltaUsage): void {
-    const totals = this.totals ?? { input_tokens: 0, output_tokens: 0 }
-    const late = usage as Partial<MessageDeltaUsage> & Pick<AnthropicUsageNumbers, 'cache_creation'>
-    this.totals = {
-      ...totals,
-      input_tokens: late.input_tokens ?? totals.input_tokens,
-      output_tokens: late.output_tokens ?? totals.output_tokens,
-      cache_read_input_tokens: late.cache_read_input_tokens ?? totals.cache_read_input_tokens,
-      cache_creation_input_tokens: late.cache_creation_input_tokens ?? totals.cache_creation_input_tokens,
-      cache_creation: late.cache_creation ?? totals.cache_creation,
-      output_tokens_details: late.output_tokens_details ?? totals.output_tokens_details,
-    }
   }
 
   private base(): Omit<ChatCompletionChunk, 'choices'> {
