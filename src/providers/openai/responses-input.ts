@@ -201,11 +201,11 @@ function toolOutput(output: unknown, param: string): { content: unknown; images:
 }
 
 /** One push per item: spreading a caller-sized list into push() overflows the stack. */
-function appendAll<T>(target: T[], items: readonly T[]): void {
+export function appendAll<T>(target: T[], items: readonly T[]): void {
   for (const item of items) target.push(item)
 }
 
-function stringField(item: Json, key: string, at: string): string {
+export function stringField(item: Json, key: string, at: string): string {
   const value = item[key]
   if (typeof value !== 'string') throw invalidRequest(`${key} must be a string.`, `${at}.${key}`)
   return value

@@ -197,11 +197,7 @@ export class ResponsesStreamTranslator implements StreamTranslator {
   // ---------------------------------------------------------------- tool calls
 
   private toolCall(call: Json, out: StreamEvent[]): void {
-    // Some servers leave out `index` and send each call whole: then a new id is a new call, and
-    // a delta with neither continues the last one.
-    const k = typeof call.index === 'number' ? call.index
-      : typeof call.id === 'string' && call.id !== '' ? `id:${call.id}`
-      : this.lastCall
+    const k = toolCallKey(call, this.lastCall)
     this.lastCall = k
     const fn = isObject(call.function) ? call.function : {}
     let c = this.calls.get(k)
@@ -254,4 +250,14 @@ export class ResponsesStreamTranslator implements StreamTranslator {
         break
     }
   }
+}
+
+/**
+ * Which call a chat `tool_calls` delta belongs to: its `index`. Some servers leave out `index`
+ * and send each call whole: then a new id is a new call, and a delta with neither continues the
+ * last one.
+ */
+export function toolCallKey(call: Json, last: number | string): number | string {
+  if (typeof call.index === 'number') return call.index
+  return typeof call.id === 'string' && call.id !== '' ? `id:${call.id}` : last
 }
