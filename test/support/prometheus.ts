@@ -64,9 +64,12 @@ export function metricSum(text: string, name: string, labels: Record<string, str
   return select(parsePrometheus(text), name, labels).reduce((sum, s) => sum + s.value, 0)
 }
 
-/** GET `${baseUrl}/metrics`: the exposition text; throws unless the answer is a 200. */
-export async function scrapeMetrics(baseUrl: string): Promise<string> {
-  const response = await fetch(`${baseUrl}/metrics`)
+/**
+ * GET `${baseUrl}/metrics`: the exposition text; throws unless the answer is a 200. `gatewayKey`
+ * for a gateway started with GATEWAY_API_KEYS (then /metrics needs one).
+ */
+export async function scrapeMetrics(baseUrl: string, gatewayKey?: string): Promise<string> {
+  const response = await fetch(`${baseUrl}/metrics`, gatewayKey === undefined ? {} : { headers: { authorization: `Bearer ${gatewayKey}` } })
   if (response.status !== 200) throw new Error(`GET /metrics answered ${response.status}`)
   return response.text()
 }
