@@ -11,10 +11,11 @@
 // → reasoning_effort where the model reasons; output_config.format → response_format.
 // Dropped, as the gateway or no chat server needs them: metadata (its user_id is recorded on the
 // span by the route; OpenAI's `user` is too short for Claude Code's JSON user id), stream (the
-// dispatch's business), cache_control anywhere. Left out and recorded in `omitted` (they change
-// what the model does): top_k, thinking and output_config.effort for a model that does not
-// reason, context_management, container, mcp_servers, service_tier, inference_geo, server tools,
-// and the content blocks messages-input.ts lists.
+// dispatch's business), cache_control anywhere (OpenAI caches prompts by itself), diagnostics,
+// user_profile_id, workspace_id. Left out and recorded in `omitted` (they change what the model
+// does or where it runs): top_k, thinking and output_config.effort for a model that does not
+// reason, context_management, container, mcp_servers, service_tier, inference_geo, speed, server
+// tools, and the content blocks messages-input.ts lists.
 import type { ModelTraits, StreamTranslator, TranslatedAnswer, Translator, UpstreamRequest } from '../../core/translator.ts'
 import { GatewayError, invalidRequest } from '../../errors.ts'
 import { chatMessages } from './messages-input.ts'
@@ -37,7 +38,7 @@ import { isObject } from './responses-tools.ts'
 type Json = Record<string, unknown>
 
 /** Request fields that only an Anthropic server can act on: left out and recorded. */
-const ANTHROPIC_ONLY = ['top_k', 'context_management', 'container', 'mcp_servers', 'service_tier', 'inference_geo'] as const
+const ANTHROPIC_ONLY = ['top_k', 'context_management', 'container', 'mcp_servers', 'service_tier', 'inference_geo', 'speed'] as const
 
 export function messagesRequestToChat(body: Json, model: string, stream: boolean, traits?: ModelTraits): UpstreamRequest {
   const omitted = new Set<string>()

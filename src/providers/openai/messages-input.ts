@@ -35,7 +35,7 @@ export function chatMessages(body: Json, omitted: Set<string>): Json[] {
         break
       }
       case 'system': {
-        // Claude Code sends one in the middle of the conversation: it stays where it stands.
+        // Claude Code sends one after the user's turn (its environment notes): it stays where it stands.
         const system = systemText(message.content, `${at}.content`, omitted)
         if (system !== '') messages.push({ role: 'system', content: system })
         break

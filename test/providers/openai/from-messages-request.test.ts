@@ -267,6 +267,9 @@ t.test('knobs: limits, stops, sampling, structured output; Anthropic-only fields
     service_tier: 'auto',
     container: 'container_1',
     mcp_servers: [{ type: 'url', url: 'https://mcp.example.com', name: 'x' }],
+    speed: 'fast',
+    cache_control: { type: 'ephemeral' },
+    workspace_id: 'wrkspc_1',
   })
   t.same(body, {
     model: 'upstream-model',
@@ -277,7 +280,7 @@ t.test('knobs: limits, stops, sampling, structured output; Anthropic-only fields
     top_p: 0.9,
     response_format: { type: 'json_schema', json_schema: { name: 'response', schema } },
   })
-  t.same(omitted, ['top_k', 'container', 'mcp_servers', 'service_tier'])
+  t.same(omitted, ['top_k', 'container', 'mcp_servers', 'service_tier', 'speed'])
 })
 
 t.test('malformed requests are 400s naming the field', async (t) => {
