@@ -41,8 +41,8 @@ import { activeTraceIds, traceContextBody, traceHeaders } from './telemetry/trac
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The API whose error shape this route answers in: OpenAI's unless said (Anthropic's on /v1/messages). */
-    errorShape?: 'openai' | 'anthropic'
+    /** The API whose error shape this route answers in: OpenAI's unless said (the Messages API's on /v1/messages). */
+    errorShape?: 'messages'
   }
   interface FastifyRequest {
     /** The ids returned to the caller: the llm.request span once there is one, else the server span. */
@@ -241,7 +241,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     })
     const ids = request.traceIds
     reply.code(failure.status).headers(failure.headers)
-    const body = request.routeOptions.config?.errorShape === 'anthropic' ? failure.toAnthropicBody() : failure.toBody()
+    const body = request.routeOptions.config?.errorShape === 'messages' ? failure.toAnthropicBody() : failure.toBody()
     return { ...body, trace_context: traceContextBody(ids) }
   })
 

@@ -97,7 +97,8 @@ export class Dispatch {
     const streaming = options.stream ?? shape.stream
     const route = deps.router.resolve(shape.model)
     const translator = deps.translatorFor(ingress.api, route.adapter, route.requested)
-    const upstream = translator.request(body, route.model, streaming, { reasoning: route.adapter.reasoning?.(route.model) ?? false })
+    const traits = { reasoning: route.adapter.reasoning?.(route.model) ?? false, maxOutputTokens: route.adapter.maxOutputTokens?.(route.model) }
+    const upstream = translator.request(body, route.model, streaming, traits)
     const call = new LlmCall(
       {
         provider: route.adapter.name,

@@ -58,6 +58,8 @@ export interface StreamTranslator {
 export interface ModelTraits {
   /** The model takes a reasoning setting (OpenAI `reasoning_effort`, Claude thinking). */
   reasoning: boolean
+  /** The most output tokens it may be asked for, when known. */
+  maxOutputTokens?: number | undefined
 }
 
 export interface Translator {

@@ -62,6 +62,8 @@ export interface ProviderAdapter {
    * entry. Absent: no model does.
    */
   readonly reasoning?: (model: string) => boolean
+  /** The most output tokens `model` may be asked for, when the provider says (from its entry). */
+  readonly maxOutputTokens?: (model: string) => number | undefined
   readonly endpoint: UpstreamEndpoint | undefined
   /** The APIs its upstream speaks. An ingress API in this list is passed through. */
   readonly apis: readonly Api[]

@@ -19,6 +19,11 @@ interface EntryBase {
    */
   reasoning(model: string): boolean
   /**
+   * The most output tokens `model` may be asked for, when known: a translated request asking for
+   * more (Claude Code asks 128,000 of any model) is clamped to it instead of refused upstream.
+   */
+  maxOutputTokens?(model: string): number | undefined
+  /**
    * The only models it serves (the demo), listed bare by GET /v1/models. Absent: its priced
    * models are listed, as `name/model`, and any id is forwarded.
    */

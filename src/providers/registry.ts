@@ -74,7 +74,7 @@ export async function createProviders(config: Config, entries: readonly Provider
     }
     if (adapter.name !== entry.name) throw new Error(`Provider entry ${entry.name} made an adapter named ${adapter.name}`)
     // The model traits travel with the adapter, so whoever holds a route can ask them.
-    out.adapters.push({ ...adapter, reasoning: entry.reasoning })
+    out.adapters.push({ ...adapter, reasoning: entry.reasoning, maxOutputTokens: entry.maxOutputTokens })
     const ownedBy = entry.describe?.ownedBy ?? entry.name
     if (entry.models) {
       for (const id of entry.models) {

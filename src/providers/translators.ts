@@ -7,6 +7,7 @@ import { chatToMessages } from './anthropic/from-chat.ts'
 import { responsesToMessages } from './anthropic/from-responses.ts'
 import { messagesPassthrough } from './anthropic/messages-passthrough.ts'
 import { responsesToChat } from './openai/from-responses.ts'
+import { messagesToChat } from './openai/from-messages.ts'
 import { chatPassthrough } from './openai/chat-passthrough.ts'
 import { embeddingsPassthrough } from './openai/embeddings-passthrough.ts'
 import { responsesPassthrough } from './openai/responses-passthrough.ts'
@@ -18,6 +19,7 @@ const TRANSLATORS: readonly Translator[] = [
   responsesToChat,
   responsesToMessages,
   messagesPassthrough,
+  messagesToChat,
   embeddingsPassthrough,
 ]
 

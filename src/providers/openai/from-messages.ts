@@ -54,7 +54,9 @@ export function messagesRequestToChat(body: Json, model: string, stream: boolean
     omitted.add('tool_choice.any')
   }
 
-  if (body.max_tokens != null) chat.max_completion_tokens = body.max_tokens
+  // Anthropic requires max_tokens and Claude Code asks 128,000 of any model: clamped to what the
+  // upstream model allows, where the provider says, rather than refused there.
+  if (typeof body.max_tokens === 'number') chat.max_completion_tokens = Math.min(body.max_tokens, traits?.maxOutputTokens ?? Infinity)
   if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0) chat.stop = body.stop_sequences
   if (body.temperature != null) chat.temperature = body.temperature
   if (body.top_p != null) chat.top_p = body.top_p

@@ -26,7 +26,7 @@ function passedOn(headers: IncomingHttpHeaders): Record<string, string> | undefi
   return out
 }
 
-const anthropicErrors = { errorShape: 'anthropic' } as const
+const anthropicErrors = { errorShape: 'messages' } as const
 
 export function messagesRoutes(app: FastifyInstance, dispatch: Dispatch, router: ModelRouter): void {
   app.post<{ Body: MessagesBody }>('/v1/messages', { schema: { body: messagesBodySchema }, config: anthropicErrors }, async (request, reply) => {
