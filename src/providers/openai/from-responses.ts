@@ -13,7 +13,7 @@
 // Left out and recorded in `omitted` (they change what the model does): hosted tools, a
 // tool_choice naming one, hosted-tool items in the input, text.verbosity, max_tool_calls,
 // top_logprobs.
-import type { StreamTranslator, TranslatedAnswer, Translator, UpstreamRequest } from '../../core/translator.ts'
+import type { ModelTraits, StreamTranslator, TranslatedAnswer, Translator, UpstreamRequest } from '../../core/translator.ts'
 import { invalidRequest } from '../../errors.ts'
 import { thinkingBlocksOf } from './reasoning-carry.ts'
 import { chatMessages } from './responses-input.ts'
@@ -40,7 +40,7 @@ type Json = Record<string, unknown>
 /** Fields that need a server of OpenAI's to mean anything: refused rather than silently lost. */
 const OPENAI_ONLY = ['prompt', 'conversation'] as const
 
-export function responsesRequestToChat(body: Json, model: string, stream: boolean): UpstreamRequest {
+export function responsesRequestToChat(body: Json, model: string, stream: boolean, traits?: ModelTraits): UpstreamRequest {
   for (const field of OPENAI_ONLY) {
     if (body[field] != null) throw invalidRequest(`${field} can only be used with OpenAI models.`, field)
   }
@@ -65,7 +65,8 @@ export function responsesRequestToChat(body: Json, model: string, stream: boolea
 
   const reasoning = isObject(body.reasoning) ? body.reasoning : {}
   if (typeof reasoning.effort === 'string') chat.reasoning_effort = reasoning.effort
-  if (body.max_output_tokens != null) chat.max_tokens = body.max_output_tokens
+  // Clamped to the model's ceiling where the provider says, as on the Messages API.
+  if (typeof body.max_output_tokens === 'number') chat.max_tokens = Math.min(body.max_output_tokens, traits?.maxOutputTokens ?? Infinity)
   if (body.temperature != null) chat.temperature = body.temperature
   if (body.top_p != null) chat.top_p = body.top_p
   const user = body.user ?? body.safety_identifier

@@ -19,3 +19,10 @@ t.test("OpenAI's entry knows its models' ceilings", async (t) => {
   t.equal(openai.maxOutputTokens?.('gpt-5-mini'), 128_000)
   t.equal(openai.maxOutputTokens?.('some-future-model'), undefined)
 })
+
+t.test('the Responses API too: max_output_tokens over the ceiling is clamped', async (t) => {
+  const { responsesToChat } = await import('../../../src/providers/openai/from-responses.ts')
+  const request = { model: 'gpt-4o-mini', input: 'hi', max_output_tokens: 100_000 }
+  t.equal(responsesToChat.request(request, 'x', false, { reasoning: false, maxOutputTokens: 16_384 }).body.max_tokens, 16_384)
+  t.equal(responsesToChat.request({ ...request, max_output_tokens: 50 }, 'x', false, { reasoning: false, maxOutputTokens: 16_384 }).body.max_tokens, 50)
+})
