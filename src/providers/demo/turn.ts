@@ -20,7 +20,8 @@ export function planTurn(request: ChatRequest, model: string): DemoTurn {
 
 function draftTurn(request: ChatRequest, model: string): DemoTurn {
   const messages = request.messages
-  const last = messages[messages.length - 1]
+  // A system note after the turn (Claude Code appends one) is not what the demo answers.
+  const last = messages.findLast((m) => m.role !== 'system' && m.role !== 'developer') ?? messages[messages.length - 1]
   const prompt = textOf(last)
   const tools = (request.tools ?? []).filter((t): t is ChatCompletionFunctionTool => t.type === 'function')
   const question = textOf(messages.findLast((m) => m.role === 'user'))
