@@ -4,6 +4,9 @@ import { sseEvents } from '../support/sse.ts'
 
 export type Json = Record<string, unknown>
 
+/** A 1×1 PNG, base64: the image the tests send. */
+export const PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='
+
 /** The gateway key of the /v1/messages tests (sent as x-api-key, as Claude Code does). */
 export const GATEWAY_KEY = 'gw-key-messages'
 
