@@ -52,6 +52,31 @@ for (const stream of [false, true]) {
   })
 }
 
+for (const stream of [false, true]) {
+  t.test(`translated to OpenAI, ${stream ? 'streamed' : 'JSON'}: llm.request → llm.openai.${stream ? 'stream' : 'chat'} → POST`, async (t) => {
+    upstream.enqueue(stream ? sseReply('openai-chat-text-stream-include-usage') : jsonReply('openai-chat-text-stream-include-usage'))
+    const answer = await postMessages(gateway.url, body(stream, 'gpt-4o-mini'))
+    t.equal(answer.status, 200)
+    checkHeaders(t, answer, stream ? 'SSE' : 'JSON')
+    const context = stream ? eventsOf(answer, 'message_stop')[0]?.trace_context : answer.json?.trace_context
+    t.strictSame(context, headerIds(answer), 'trace_context')
+    const spans = await chatSpans(receiver, headerIds(answer).trace_id)
+    t.equal(spans.provider?.name, `llm.openai.${stream ? 'stream' : 'chat'}`)
+    t.equal(spans.provider?.parentSpanId, spans.request?.spanId)
+    t.equal(spans.http?.parentSpanId, spans.provider?.spanId, 'the HTTP client span under it')
+    t.match(spans.request?.attributes, { 'llm.api': 'messages', 'llm.provider': 'openai', 'gen_ai.usage.input_tokens': 23, 'gen_ai.usage.output_tokens': 8 })
+  })
+}
+
+t.test('the demo: llm.request → llm.demo.stream, headers and trace_context as everywhere', async (t) => {
+  const answer = await postMessages(gateway.url, body(true, 'demo-chat'))
+  checkHeaders(t, answer, 'the demo stream')
+  t.strictSame(eventsOf(answer, 'message_stop')[0]?.trace_context, headerIds(answer))
+  const spans = await chatSpans(receiver, headerIds(answer).trace_id, { expected: 3 })
+  t.equal(spans.provider?.name, 'llm.demo.stream')
+  t.equal(spans.provider?.parentSpanId, spans.request?.spanId)
+})
+
 t.test("an error answer (Anthropic's 429) carries the headers and trace_context, retry-after passed on", async (t) => {
   for (const stream of [false, true]) {
     upstream.enqueue({ status: 429, headers: { 'retry-after': '7' }, json: { type: 'error', error: { type: 'rate_limit_error', message: 'Number of request tokens has exceeded your per-minute rate limit' } } })
