@@ -39,7 +39,9 @@ const dir = mkdtempSync(join(tmpdir(), 'gateway-claude-code-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 const { gateway, receiver, upstream } = await startObservedGateway(t, () => {
   const path = join(dir, 'gateway.json')
-  writeFileSync(path, JSON.stringify({ aliases: { [ALIASED]: 'openai/gpt-4o-mini' } }))
+  // Anthropic's `-latest` names are not in the price table: the README's price override for one.
+  const prices = { 'anthropic/claude-3-5-haiku-latest': { input: 0.8, output: 4, cacheRead: 0.08, cacheWrite: 1 } }
+  writeFileSync(path, JSON.stringify({ aliases: { [ALIASED]: 'openai/gpt-4o-mini' }, prices }))
   return { GATEWAY_API_KEYS: GATEWAY_KEY, GATEWAY_CONFIG: path }
 })
 t.beforeEach(() => upstream.reset())
@@ -145,7 +147,8 @@ t.test('not streamed (Claude Code asks so for its small side requests): a JSON M
   const { stream: _stream, ...body } = HAIKU
   const answer = await post(body)
   t.equal(answer.status, 200)
-  t.match(answer.json, { type: 'message', usage: { cache_read_input_tokens: 1163 }, trace_context: headerIds(answer) })
+  // claude-3-5-haiku-latest, priced by the override: 4 × 0.8 + 1163 × 0.08 + 202 × 4 = 904.24 µ$
+  t.match(answer.json, { type: 'message', usage: { cache_read_input_tokens: 1163, cost_usd: 0.00090424 }, trace_context: headerIds(answer) })
   const [sent] = await upstream.waitForRequests(1)
   t.equal(sent!.rawBody, JSON.stringify(body))
 })
