@@ -127,7 +127,10 @@ export class Dispatch {
       headers['x-gateway-omitted'] = upstream.omitted.join(', ')
     }
     const deadline = new Deadline(callerSignal, deps.totalTimeoutMs)
-    const price = (usage: Usage | undefined) => priceOf(deps.prices, route.adapter.name, route.model, usage)
+    // The price of the model asked for, else of the model that answered: `claude-3-5-haiku-latest`
+    // has no row of its own, the dated model Anthropic says answered does.
+    const price = (usage: Usage | undefined, answered?: string) =>
+      priceOf(deps.prices, route.adapter.name, route.model, usage) ?? (answered ? priceOf(deps.prices, route.adapter.name, answered, usage) : undefined)
     // The deadline's reason first (timeout, caller gone), then the provider's reading of its own
     // errors (an error event a translator met mid-stream), else a bug of ours.
     const explain = (error: unknown): GatewayError =>
@@ -152,7 +155,7 @@ export class Dispatch {
 
     try {
       const answer = translator.response(reply.json, body)
-      const cost = price(answer.usage)
+      const cost = price(answer.usage, answer.model)
       call.succeed({
         usage: answer.usage,
         cost,
@@ -201,7 +204,7 @@ export class Dispatch {
     translator: Translator,
     body: Record<string, unknown>,
     upstream: AsyncIterable<StreamEvent>,
-    context: { call: LlmCall; deadline: Deadline; explain: (error: unknown) => GatewayError; price: (usage: Usage | undefined) => Cost | undefined; model: string },
+    context: { call: LlmCall; deadline: Deadline; explain: (error: unknown) => GatewayError; price: (usage: Usage | undefined, answered?: string) => Cost | undefined; model: string },
   ): CallStream {
     const { call, deadline, explain, price } = context
     const state = translator.stream(body)
@@ -228,7 +231,7 @@ export class Dispatch {
         settled = true
         call.succeed({
           usage: facts.usage,
-          cost: price(facts.usage),
+          cost: price(facts.usage, facts.model),
           responseModel: facts.model,
           responseId: facts.id,
           finishReasons: facts.finishReasons,
@@ -253,7 +256,10 @@ export class Dispatch {
       model: context.model,
       events: events(),
       usage: () => state.facts().usage,
-      cost: () => price(state.facts().usage),
+      cost: () => {
+        const facts = state.facts()
+        return price(facts.usage, facts.model)
+      },
       failure: (error) => (error instanceof GatewayError ? error : explain(error)),
       close() {
         // A stream never read (its writer failed before the first event) has no generator to

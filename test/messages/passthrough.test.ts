@@ -88,3 +88,11 @@ t.test('count_tokens: passed to Anthropic; a provider without a counting endpoin
   t.ok(refused instanceof Anthropic.BadRequestError)
   t.match((refused as { error: unknown }).error, { error: { type: 'invalid_request_error', message: /demo-chat/ } })
 })
+
+t.test('a model name without a price of its own (claude-3-5-haiku-latest) is priced as the model that answered', async (t) => {
+  const recorded = JSON.parse(loadFixture('anthropic-messages-text-nonstream').response.body) as Record<string, unknown>
+  upstream.enqueue({ status: 200, json: { ...recorded, model: 'claude-3-5-haiku-20241022' } })
+  const message = await client.messages.create({ model: 'claude-3-5-haiku-latest', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] })
+  // claude-3-5-haiku: $0.8 / $4 per million: 17 × 0.8 + 137 × 4 = 561.6 µ$
+  t.ok(Math.abs(((message.usage as unknown as { cost_usd: number }).cost_usd ?? 0) - 0.0005616) < 1e-12, 'cost_usd from the answering model\'s price')
+})
