@@ -125,6 +125,17 @@ function toGatewayError(error: FastifyError): GatewayError {
   return asGatewayError(error)
 }
 
+/**
+ * Whether the answer is in the Messages API's error shape: the route says so, and a request no
+ * route took (`GET /v1/messages` → 405, `/v1/messages/batches` → 404, a 401 before routing) is
+ * answered in the shape of the API its path belongs to: an Anthropic SDK must be able to read it.
+ */
+function answersAsMessages(request: FastifyRequest): boolean {
+  const shape = request.routeOptions.config?.errorShape
+  if (shape !== undefined) return shape === 'messages'
+  return /^\/v1\/messages(?:[/?]|$)/.test(request.url)
+}
+
 /** The `model` of a body the route never got to read (a 400 from the schema, say). */
 function modelAsked(body: unknown): string | undefined {
   const model = (body as { model?: unknown } | null | undefined)?.model
@@ -241,7 +252,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     })
     const ids = request.traceIds
     reply.code(failure.status).headers(failure.headers)
-    const body = request.routeOptions.config?.errorShape === 'messages' ? failure.toAnthropicBody() : failure.toBody()
+    const body = answersAsMessages(request) ? failure.toAnthropicBody() : failure.toBody()
     return { ...body, trace_context: traceContextBody(ids) }
   })
 

@@ -96,3 +96,28 @@ t.test('a model name without a price of its own (claude-3-5-haiku-latest) is pri
   // claude-3-5-haiku: $0.8 / $4 per million: 17 × 0.8 + 137 × 4 = 561.6 µ$
   t.ok(Math.abs(((message.usage as unknown as { cost_usd: number }).cost_usd ?? 0) - 0.0005616) < 1e-12, 'cost_usd from the answering model\'s price')
 })
+
+t.test("what no route takes on /v1/messages (wrong method, unknown subpath, bad body) still answers in Anthropic's shape", async (t) => {
+  const ask = async (method: string, path: string, headers: Record<string, string>, body?: string) => {
+    const response = await fetch(`${gateway.url}${path}`, { method, headers, body })
+    return { status: response.status, allow: response.headers.get('allow'), json: (await response.json()) as Record<string, unknown> }
+  }
+  const key = { 'x-api-key': 'gw-key-1' }
+  const get = await ask('GET', '/v1/messages', key)
+  t.equal(get.status, 405)
+  t.equal(get.allow, 'POST')
+  t.match(get.json, { type: 'error', error: { type: 'invalid_request_error', message: /GET is not allowed/ }, trace_context: { trace_id: String } })
+  t.notOk('param' in (get.json.error as object), "not OpenAI's shape")
+  const count = await ask('GET', '/v1/messages/count_tokens?beta=true', key)
+  t.match(count, { status: 405, json: { type: 'error', error: { type: 'invalid_request_error' } } })
+  const batches = await ask('POST', '/v1/messages/batches', { ...key, 'content-type': 'application/json' }, '{}')
+  t.match(batches, { status: 404, json: { type: 'error', error: { type: 'not_found_error' } } })
+  const anonymous = await ask('GET', '/v1/messages', {})
+  t.match(anonymous, { status: 401, json: { type: 'error', error: { type: 'authentication_error' }, trace_context: null } })
+  const badJson = await ask('POST', '/v1/messages?beta=true', { ...key, 'content-type': 'application/json' }, '{"model":')
+  t.match(badJson, { status: 400, json: { type: 'error', error: { type: 'invalid_request_error', message: /not valid JSON/ } } })
+  const text = await ask('POST', '/v1/messages', { ...key, 'content-type': 'text/plain' }, 'hi')
+  t.match(text, { status: 415, json: { type: 'error', error: { type: 'invalid_request_error' } } })
+  const chat = await ask('GET', '/v1/chat/completions', key)
+  t.match(chat, { status: 405, json: { error: { type: 'invalid_request_error', code: 'method_not_allowed' } } }, 'other routes keep OpenAI\'s shape')
+})
