@@ -50,10 +50,11 @@ export function createAuthenticator(keys: string[]): Authenticator {
   const judge = (request: IncomingMessage): AuthResult => {
     if (PUBLIC_PATHS.has((request.url ?? '').split('?')[0] ?? '')) return 'ok'
     // `Authorization: Bearer` (OpenAI SDKs, ANTHROPIC_AUTH_TOKEN) or `x-api-key` (what the
-    // Anthropic SDKs and Claude Code send for ANTHROPIC_API_KEY).
-    const token = bearerToken(request.headers.authorization) || apiKeyHeader(request.headers['x-api-key'])
-    if (!token) return 'missing'
-    return isKey(token) ? 'ok' : 'invalid'
+    // Anthropic SDKs and Claude Code send for ANTHROPIC_API_KEY). Older Anthropic SDKs
+    // with both variables set send both: a gateway key in either lets the caller in.
+    const tokens = [bearerToken(request.headers.authorization), apiKeyHeader(request.headers['x-api-key'])].filter(Boolean)
+    if (tokens.length === 0) return 'missing'
+    return tokens.some(isKey) ? 'ok' : 'invalid'
   }
   return {
     enabled: true,

@@ -7,6 +7,8 @@ import Anthropic from '@anthropic-ai/sdk'
 import { startObservedGateway, WAIT_MS } from '../telemetry/helpers.ts'
 import { jsonReply, sseReply } from '../support/fixture-variants.ts'
 import { loadFixture } from '../support/fixtures.ts'
+import { metricSum, scrapeMetrics } from '../support/prometheus.ts'
+import { randomSpanId, randomTraceId, traceparent } from '../telemetry/helpers.ts'
 
 t.setTimeout(180_000)
 
@@ -120,4 +122,27 @@ t.test("what no route takes on /v1/messages (wrong method, unknown subpath, bad 
   t.match(text, { status: 415, json: { type: 'error', error: { type: 'invalid_request_error' } } })
   const chat = await ask('GET', '/v1/chat/completions', key)
   t.match(chat, { status: 405, json: { error: { type: 'invalid_request_error', code: 'method_not_allowed' } } }, 'other routes keep OpenAI\'s shape')
+})
+
+t.test('x-api-key and a bearer token both sent (older Anthropic SDKs with both variables set): a gateway key in either lets the caller in', async (t) => {
+  const body = JSON.stringify({ model: 'claude-3-opus-20240229', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })
+  const post = (apiKey: string, token: string, headers: Record<string, string> = {}) =>
+    fetch(`${gateway.url}/v1/messages`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-api-key': apiKey, authorization: `Bearer ${token}`, ...headers } })
+  for (const [apiKey, token] of [['gw-key-1', 'some-other-token'], ['sk-ant-real-key', 'gw-key-1']] as const) {
+    upstream.enqueue(jsonReply('anthropic-messages-text-nonstream'))
+    const response = await post(apiKey, token)
+    t.match({ status: response.status, json: await response.json() }, { status: 200, json: { type: 'message' } }, `x-api-key ${apiKey}, bearer ${token}`)
+    t.notOk(JSON.stringify(upstream.requests.at(-1)!.headers).match(/gw-key-1|some-other-token|sk-ant-real-key/), 'neither goes upstream')
+  }
+  const invalidBefore = metricSum(await scrapeMetrics(gateway.url, 'gw-key-1'), 'gateway_requests_unauthenticated_total', { reason: 'invalid' })
+  const victim = randomTraceId()
+  const refused = await post('wrong-1', 'wrong-2', { traceparent: traceparent(victim, randomSpanId()) })
+  t.match(await refused.json(), { type: 'error', error: { type: 'authentication_error' }, trace_context: null }, 'neither a gateway key: 401')
+  t.equal(refused.status, 401)
+  t.equal(metricSum(await scrapeMetrics(gateway.url, 'gw-key-1'), 'gateway_requests_unauthenticated_total', { reason: 'invalid' }), invalidBefore + 1, 'counted as invalid')
+  // A traced request after it: once its server span is in, the 401's would be too.
+  upstream.enqueue(jsonReply('anthropic-messages-text-nonstream'))
+  const { response } = await client.messages.create({ model: 'claude-3-opus-20240229', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).withResponse()
+  await receiver.waitForSpans((s) => s.traceId === response.headers.get('x-trace-id') && s.kind === 'SERVER', 1, WAIT_MS)
+  t.equal(receiver.spans.filter((s) => s.traceId === victim).length, 0, 'the 401 left no span (in the trace it named)')
 })
