@@ -63,7 +63,9 @@ export class GatewayError extends Error {
 
   /** Anthropic's error body, for the Messages API (the caller adds `trace_context`). */
   toAnthropicBody(): { type: 'error'; error: { type: string; message: string } } {
-    return { type: 'error', error: { type: ERRORS[this.kind].anthropic, message: this.message } }
+    // An upstream 413 passed on as a 4xx keeps Anthropic's name for it.
+    const type = this.status === 413 ? 'request_too_large' : ERRORS[this.kind].anthropic
+    return { type: 'error', error: { type, message: this.message } }
   }
 
   /** OpenAI's error body (the caller adds `trace_context`). */
