@@ -30,7 +30,8 @@ export async function postMessages(
 ): Promise<MessagesAnswer> {
   const response = await fetch(`${baseUrl}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-api-key': GATEWAY_KEY, ...headers },
+    // The gateway key as x-api-key unless the caller sends its own credentials (a bearer token).
+    headers: { 'content-type': 'application/json', ...('authorization' in headers ? {} : { 'x-api-key': GATEWAY_KEY }), ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   })
   const text = await response.text()
