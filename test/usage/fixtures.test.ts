@@ -431,17 +431,29 @@ for (const name of REPLAYED) {
   })
 }
 
+/**
+ * A recorded reply answered by another model: the model a gateway prices when the one asked for
+ * has no price of its own is the one the answer names, so an unpriced model must answer itself.
+ */
+function answeredBy(reply: { fixture: string } | { status: number; headers?: Record<string, string>; body?: string }, recorded: string, model: string) {
+  if (!('fixture' in reply)) return { ...reply, body: reply.body?.replaceAll(recorded, model) }
+  const stream = recordedAsStream(reply.fixture)
+  const body = loadFixture(reply.fixture).response.body.replaceAll(recorded, model)
+  return { status: 200, headers: { 'content-type': stream ? 'text/event-stream; charset=utf-8' : 'application/json' }, body }
+}
+
 t.test('a model with no price gets usage but no cost_usd, streamed and not', async (t) => {
   const cases = [
-    { fixture: 'openai-chat-text-nonstream', model: 'openai/gpt-unpriced-usage-test', prompt: 15 },
-    { fixture: 'anthropic-messages-cache-write-stream', model: 'anthropic/claude-unpriced-usage-test', prompt: 4 + 1165 },
+    { fixture: 'openai-chat-text-nonstream', recorded: 'gpt-3.5-turbo-0125', model: 'openai/gpt-unpriced-usage-test', prompt: 15 },
+    { fixture: 'anthropic-messages-cache-write-stream', recorded: 'claude-3-5-sonnet-20240620', model: 'anthropic/claude-unpriced-usage-test', prompt: 4 + 1165 },
   ]
   for (const c of cases) {
     upstream.reset()
     const request = { ...callerRequest(c.fixture), model: c.model }
-    upstream.enqueue(jsonReply(c.fixture))
+    const answering = c.model.slice(c.model.indexOf('/') + 1)
+    upstream.enqueue(answeredBy(jsonReply(c.fixture), c.recorded, answering))
     const completion = await client.chat.completions.create({ ...request, stream: false })
-    upstream.enqueue(sseReply(c.fixture))
+    upstream.enqueue(answeredBy(sseReply(c.fixture), c.recorded, answering))
     const chunks = await collect(await client.chat.completions.create({ ...request, stream: true, stream_options: { include_usage: true } }))
     const plain = completion.usage as GatewayUsage | undefined
     const streamed = chunks.at(-1)?.usage as GatewayUsage | undefined
