@@ -9,6 +9,7 @@ import { Toolbox, type ToolSource } from './agent/toolbox.ts'
 import { BUILTIN_TOOLS } from './agent/tools/builtin.ts'
 import { Dispatch } from './core/dispatch.ts'
 import { ModelRouter } from './core/router.ts'
+import { createResponseCache } from './core/cache/stores.ts'
 import { UnmeteredLog } from './core/unmetered.ts'
 import { PriceBook } from './pricing/cost.ts'
 import { createProviders } from './providers/registry.ts'
@@ -44,7 +45,8 @@ export async function createGateway(deps: {
 }): Promise<Gateway> {
   const { config } = deps
   const providers = await createProviders(config)
-  const router = new ModelRouter(providers.adapters, providers.unavailable, config.aliases, providers.listed, providers.prefixes)
+  const router = new ModelRouter(providers.adapters, providers.unavailable, config.aliases, providers.listed, providers.prefixes, config.routes)
+  const cache = await createResponseCache(config, deps.logger)
   const dispatch = new Dispatch({
     router,
     prices: new PriceBook(providers.prices, config.priceOverrides),
@@ -53,6 +55,7 @@ export async function createGateway(deps: {
     totalTimeoutMs: config.upstream.totalTimeoutMs,
     maxRetries: config.upstream.maxRetries,
     unmetered: new UnmeteredLog(deps.logger),
+    cache,
   })
   // MCP servers are started (and their tools discovered) before the gateway listens.
   const mcp = config.agent.toolsConfigPath
@@ -72,6 +75,9 @@ export async function createGateway(deps: {
     app,
     providerSummary: providers.summary,
     toolSummary: toolbox.all().map((tool) => tool.name),
-    close: async () => mcp?.close(),
+    close: async () => {
+      await mcp?.close()
+      await cache?.store.close?.()
+    },
   }
 }

@@ -9,9 +9,9 @@ import type { Price } from './pricing/cost.ts'
 import { PROVIDERS } from './providers/registry.ts'
 import { flag, httpUrl, isHttpUrl, oneOf, Problem, text, variable, wholeNumber } from './config/fields.ts'
 import { otelVariables, type ExportedSignals } from './config/otel.ts'
-import { readProvidersFile, type CompatibleProviderConfig } from './config/providers-file.ts'
+import { DEFAULT_CACHE, readProvidersFile, type CacheConfig, type CompatibleProviderConfig, type RouteGroupConfig } from './config/providers-file.ts'
 
-export type { CompatibleProviderConfig } from './config/providers-file.ts'
+export type { CacheConfig, CompatibleProviderConfig, RouteGroupConfig, TargetConfig } from './config/providers-file.ts'
 export type { ExportedSignals } from './config/otel.ts'
 
 export interface Config {
@@ -27,6 +27,12 @@ export interface Config {
   providers: Record<string, CompatibleProviderConfig>
   aliases: Record<string, string>
   priceOverrides: Record<string, Price>
+  /** Public model names served by several targets (GATEWAY_CONFIG `routes`). */
+  routes: Record<string, RouteGroupConfig>
+  /** The response cache (GATEWAY_CONFIG `cache`); its store is Redis when redisUrl is set. */
+  cache: CacheConfig
+  /** REDIS_URL: the store replicas share (the response cache). Unset: each process keeps its own in memory. */
+  redisUrl: string | undefined
   upstream: { firstByteTimeoutMs: number; totalTimeoutMs: number; maxRetries: number }
   bodyLimitBytes: number
   /**
@@ -81,6 +87,24 @@ function commaList(raw: string): string[] {
   return raw.split(',').map((item) => item.trim()).filter(Boolean)
 }
 
+/** A redis:// or rediss:// URL (`redis://[:password@]host[:port][/db]`). */
+function redisUrl(raw: string): string | Problem {
+  try {
+    const { protocol, hostname } = new URL(raw)
+    if ((protocol === 'redis:' || protocol === 'rediss:') && hostname) return raw
+  } catch {
+    // reported below
+  }
+  return new Problem(`must be a redis:// or rediss:// URL (e.g. redis://localhost:6379), got "${raw.replace(/\/\/[^@/]*@/, '//***@')}"`)
+}
+
+/** The password in a Redis URL, a secret like any key. */
+function redisPassword(url: string | undefined): string | undefined {
+  if (!url) return undefined
+  const password = decodeURIComponent(new URL(url).password)
+  return password || undefined
+}
+
 /** The environment as the gateway reads it; `exported` decides what OTEL_EXPORTER_OTLP_*_PROTOCOL may be. */
 function envSchema(env: Env, exported: ExportedSignals) {
   return z.object({
@@ -105,6 +129,7 @@ function envSchema(env: Env, exported: ExportedSignals) {
     TRACE_STORE_MAX_TRACES: wholeNumber(1000, 0, 1_000_000),
     TRACE_STORE_MAX_BYTES: wholeNumber(64 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024 * 1024),
     TRACE_UI_URL: variable(traceUrlTemplate),
+    REDIS_URL: variable(redisUrl),
     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: flag(false, { digits: true }),
     ...otelVariables(env, exported),
   })
@@ -148,7 +173,7 @@ export function loadConfig(env: Env = process.env, exported: ExportedSignals = {
     if (!names) continue
     accounts[name] = { apiKey: accountVars.data[names.apiKey] as string | undefined, baseURL: accountVars.data[names.baseURL] as string }
   }
-  const file = vars.GATEWAY_CONFIG ?? { providers: {}, aliases: {}, priceOverrides: {} }
+  const file = vars.GATEWAY_CONFIG ?? { providers: {}, aliases: {}, priceOverrides: {}, routes: {}, cache: DEFAULT_CACHE }
   // A provider's key is a secret like any other; the file names only its variable.
   const fileKeys = Object.values(file.providers).map((provider) => text.parse(provider.apiKeyEnv && env[provider.apiKeyEnv]))
   const apiKeys = vars.GATEWAY_API_KEYS
@@ -160,6 +185,9 @@ export function loadConfig(env: Env = process.env, exported: ExportedSignals = {
     providers: file.providers,
     aliases: file.aliases,
     priceOverrides: file.priceOverrides,
+    routes: file.routes,
+    cache: file.cache,
+    redisUrl: vars.REDIS_URL,
     upstream: {
       firstByteTimeoutMs: vars.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
       totalTimeoutMs: vars.UPSTREAM_TOTAL_TIMEOUT_MS,
@@ -174,7 +202,9 @@ export function loadConfig(env: Env = process.env, exported: ExportedSignals = {
     agent: { toolsConfigPath: vars.GATEWAY_TOOLS_CONFIG, toolTimeoutMs: vars.AGENT_TOOL_TIMEOUT_MS },
     traceStore: { maxTraces: vars.TRACE_STORE_MAX_TRACES, maxBytes: vars.TRACE_STORE_MAX_BYTES },
     traceUiUrl: vars.TRACE_UI_URL,
-    secrets: [...apiKeys, ...Object.values(accounts).map((account) => account.apiKey), ...fileKeys].filter((s): s is string => !!s),
+    secrets: [...apiKeys, ...Object.values(accounts).map((account) => account.apiKey), ...fileKeys, redisPassword(vars.REDIS_URL)].filter(
+      (s): s is string => !!s,
+    ),
   }
 }
 

@@ -27,6 +27,7 @@ import { messagesRoutes } from './routes/messages/route.ts'
 import type { ResponseStore } from './routes/responses/store.ts'
 import type { ProviderAdapter } from './core/types.ts'
 import { modelsRoute, type ModelEntry } from './routes/models.ts'
+import { routeGroupsRoute } from './routes/route-groups.ts'
 import { trackRouteMethods } from './routes/method-not-allowed.ts'
 import { opsRoutes } from './routes/ops.ts'
 import { traceRoutes } from './routes/traces/route.ts'
@@ -265,6 +266,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   opsRoutes(app, deps.telemetry, deps.isDraining, { traceStore: deps.traceStore !== undefined })
   modelsRoute(app, deps.router, deps.models)
+  routeGroupsRoute(app, deps.router)
   chatCompletionsRoute(app, deps.dispatch)
   responsesRoutes(app, deps.dispatch, deps.responses.store, deps.responses.openai)
   embeddingsRoute(app, deps.dispatch)

@@ -1,5 +1,7 @@
-// The file GATEWAY_CONFIG names: OpenAI-compatible providers, model aliases and price overrides.
-// Its schema reports every bad field, each by its path in the file, beside the bad variables.
+// The file GATEWAY_CONFIG names: more providers (OpenAI-compatible servers, more accounts of a
+// built-in one), model aliases, price overrides, route groups (one public model name served by
+// several targets) and the response cache. Its schema reports every bad field, each by its path in
+// the file, beside the bad variables.
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import type { Price } from '../pricing/cost.ts'
@@ -7,7 +9,13 @@ import { PROVIDERS } from '../providers/registry.ts'
 import { isHttpUrl } from './fields.ts'
 
 export interface CompatibleProviderConfig {
-  /** OpenAI-compatible base URL, ending in /v1 as the OpenAI SDK expects. */
+  /**
+   * `openai-compatible` (the default): any server speaking OpenAI's chat API. A built-in
+   * provider's name (`openai`, `anthropic`): another account of it, with its own key and base URL,
+   * its APIs, traits and prices.
+   */
+  type: string
+  /** Base URL; an OpenAI-compatible one ends in /v1 as the OpenAI SDK expects. */
   baseURL: string
   /** Name of the environment variable holding its key (keys never live in the file). */
   apiKeyEnv?: string
@@ -15,24 +23,71 @@ export interface CompatibleProviderConfig {
   models: string[]
 }
 
+/** One upstream of a route group: a provider and the model id it is sent. */
+export interface TargetConfig {
+  provider: string
+  model: string
+  /** Share of a `loadbalance` group's calls picked first (relative to the others' weights). */
+  weight: number
+  /** Serves only calls an earlier target refused for their length (context window too small). */
+  contextFallback: boolean
+}
+
+export interface RouteGroupConfig {
+  /** `fallback`: targets in order. `loadbalance`: one picked by weight, then the rest in order. */
+  strategy: 'fallback' | 'loadbalance'
+  targets: TargetConfig[]
+  /** Most upstream attempts of one call, retries included (default: one per target). */
+  maxAttempts?: number | undefined
+  /** The whole call's limit, stream included (default UPSTREAM_TOTAL_TIMEOUT_MS). */
+  timeoutMs?: number | undefined
+  /** How long an attempt may wait for the upstream's answer to begin before the next target is tried. */
+  firstByteTimeoutMs?: number | undefined
+  /** Tries of the same target after its first, with backoff, before the next target (default 0). */
+  retries: number
+  /** A target failing `failures` times within `windowMs` is skipped for `cooldownMs`, then probed. */
+  cooldown: { failures: number; windowMs: number; cooldownMs: number }
+  /** The response cache for this group: its TTL, or false to keep a global cache off it. */
+  cache?: { ttlSeconds: number } | false | undefined
+}
+
+export interface CacheConfig {
+  /** Set: every model's answers are cached this long (route groups may opt out). Unset: only groups that opt in. */
+  ttlSeconds?: number | undefined
+  /** The in-memory store's bound (REDIS_URL unset). */
+  maxBytes: number
+  /** Answers longer than this (as stored) are not cached. */
+  maxEntryBytes: number
+}
+
 export interface ProvidersFile {
   providers: Record<string, CompatibleProviderConfig>
   aliases: Record<string, string>
   priceOverrides: Record<string, Price>
+  routes: Record<string, RouteGroupConfig>
+  cache: CacheConfig
 }
+
+export const DEFAULT_CACHE: CacheConfig = { ttlSeconds: undefined, maxBytes: 64 * 1024 * 1024, maxEntryBytes: 4 * 1024 * 1024 }
 
 const PROVIDER_NAME = /^[a-z][a-z0-9_-]*$/
 const BUILT_IN = new Set(PROVIDERS.map((entry) => entry.name))
+/** Built-in providers reached with an account: a file provider of their `type` is another account. */
+const ACCOUNT_TYPES = PROVIDERS.filter((entry) => entry.env).map((entry) => entry.name)
 
 const providerName = z.string().refine((name) => PROVIDER_NAME.test(name) && !BUILT_IN.has(name), {
   error: (issue) => `provider name "${String(issue.input)}" must be lowercase letters, digits, _ or - and not a built-in provider`,
 })
 
 const provider = z.object({
+  type: z
+    .enum(['openai-compatible', ...ACCOUNT_TYPES], { error: `must be one of openai-compatible, ${ACCOUNT_TYPES.join(', ')}` })
+    .default('openai-compatible'),
   baseURL: z
-    .string({ error: 'is required (an http(s) URL)' })
+    .string({ error: 'must be an http(s) URL' })
     .refine(isHttpUrl, { error: (issue) => `must be an http(s) URL, got "${String(issue.input)}"` })
-    .transform((url) => url.replace(/\/+$/, '')),
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
   apiKeyEnv: z.string({ error: 'must be the name of an environment variable' }).optional(),
   models: z.array(z.string(), { error: 'must be an array of model ids' }).default([]),
 })
@@ -48,14 +103,81 @@ const price = z.object({
   cacheWrite1h: rate.optional(),
 })
 
-const fileSchema = z.object(
-  {
-    providers: z.record(providerName, provider).default({}),
-    aliases: z.record(z.string(), z.string().min(1, { error: 'must be a model name' }), { error: 'must be an object' }).default({}),
-    prices: z.record(z.string(), price, { error: 'must be an object' }).default({}),
-  },
-  { error: 'must hold a JSON object' },
-)
+const whole = (min: number, max: number, what = 'a whole number') =>
+  z.number({ error: `must be ${what} from ${min} to ${max}` }).int({ error: `must be ${what} from ${min} to ${max}` }).min(min, { error: `must be ${what} from ${min} to ${max}` }).max(max, { error: `must be ${what} from ${min} to ${max}` })
+
+const target = z.object({
+  provider: z.string({ error: 'must name a provider' }).min(1, { error: 'must name a provider' }),
+  model: z.string({ error: 'must be the upstream model id' }).min(1, { error: 'must be the upstream model id' }),
+  weight: z.number({ error: 'must be a number > 0' }).positive({ error: 'must be a number > 0' }).default(1),
+  contextFallback: z.boolean({ error: 'must be true or false' }).default(false),
+})
+
+const MINUTE = 60_000
+const routeGroup = z.object({
+  strategy: z.enum(['fallback', 'loadbalance'], { error: 'must be fallback or loadbalance' }).default('fallback'),
+  targets: z.array(target, { error: 'must be an array of {provider, model}' }).min(1, { error: 'must list at least one target' }),
+  maxAttempts: whole(1, 50).optional(),
+  timeoutMs: whole(1, 86_400_000).optional(),
+  firstByteTimeoutMs: whole(1, 3_600_000).optional(),
+  retries: whole(0, 10).default(0),
+  cooldown: z
+    .object({
+      failures: whole(1, 1000).default(3),
+      windowMs: whole(1, 24 * 60 * MINUTE).default(MINUTE),
+      cooldownMs: whole(1, 24 * 60 * MINUTE).default(30_000),
+    })
+    .default({ failures: 3, windowMs: MINUTE, cooldownMs: 30_000 }),
+  cache: z.union([z.literal(false), z.object({ ttlSeconds: whole(1, 365 * 86_400) })], { error: 'must be false or {"ttlSeconds": n}' }).optional(),
+})
+
+const cache = z
+  .object({
+    ttlSeconds: whole(1, 365 * 86_400).optional(),
+    maxBytes: whole(0, 64 * 1024 * 1024 * 1024).default(DEFAULT_CACHE.maxBytes),
+    maxEntryBytes: whole(1, 512 * 1024 * 1024).default(DEFAULT_CACHE.maxEntryBytes),
+  })
+  .default(DEFAULT_CACHE)
+
+/** A group's name is a public model name: no blanks, no empty part between slashes. */
+const GROUP_NAME = /^[^\s/]+(\/[^\s/]+)*$/
+const groupName = z.string().refine((name) => GROUP_NAME.test(name), {
+  error: (issue) => `route group name "${String(issue.input)}" must be a model name: no spaces, no empty part between slashes`,
+})
+
+const fileSchema = z
+  .object(
+    {
+      providers: z.record(providerName, provider).default({}),
+      aliases: z.record(z.string(), z.string().min(1, { error: 'must be a model name' }), { error: 'must be an object' }).default({}),
+      prices: z.record(z.string(), price, { error: 'must be an object' }).default({}),
+      routes: z.record(groupName, routeGroup, { error: 'must be an object of route groups' }).default({}),
+      cache,
+    },
+    { error: 'must hold a JSON object' },
+  )
+  .superRefine((file, ctx) => {
+    for (const [name, settings] of Object.entries(file.providers)) {
+      if (settings.type === 'openai-compatible' && !settings.baseURL) {
+        ctx.addIssue({ code: 'custom', path: ['providers', name, 'baseURL'], message: 'is required (an http(s) URL)' })
+      }
+    }
+    // Every target names a provider the gateway has; a group's name is not also an alias.
+    for (const [name, group] of Object.entries(file.routes)) {
+      group.targets.forEach((t, index) => {
+        if (!BUILT_IN.has(t.provider) && !Object.hasOwn(file.providers, t.provider)) {
+          const known = [...BUILT_IN, ...Object.keys(file.providers)].join(', ')
+          ctx.addIssue({ code: 'custom', path: ['routes', name, 'targets', index, 'provider'], message: `names no provider: "${t.provider}" (known: ${known})` })
+        }
+      })
+      if (!group.targets.some((t) => !t.contextFallback)) {
+        ctx.addIssue({ code: 'custom', path: ['routes', name, 'targets'], message: 'must hold a target without contextFallback (those serve only calls another target refused for length)' })
+      }
+      if (Object.hasOwn(file.aliases, name)) {
+        ctx.addIssue({ code: 'custom', path: ['routes', name], message: 'is also an alias: a model name means one thing' })
+      }
+    }
+  })
 
 /** The file read and checked; a list of problems, each naming where in the file, when it is bad. */
 export function readProvidersFile(path: string): ProvidersFile | { problems: string[] } {
@@ -75,6 +197,12 @@ export function readProvidersFile(path: string): ProvidersFile | { problems: str
       }),
     }
   }
-  const { providers, aliases, prices } = parsed.data
-  return { providers, aliases, priceOverrides: prices }
+  const { aliases, prices, routes, cache } = parsed.data
+  // Another account of a built-in provider goes to its default URL unless the file says otherwise.
+  const providers: Record<string, CompatibleProviderConfig> = {}
+  for (const [name, settings] of Object.entries(parsed.data.providers)) {
+    const entry = PROVIDERS.find((e) => e.name === settings.type)
+    providers[name] = { ...settings, baseURL: settings.baseURL ?? entry?.env?.defaultBaseURL ?? '' }
+  }
+  return { providers, aliases, priceOverrides: prices, routes, cache }
 }

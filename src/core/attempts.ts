@@ -51,3 +51,25 @@ export function retryDelayMs(error: unknown, attempt: number, random: () => numb
   }
   return ms
 }
+
+/**
+ * Whether the upstream refused the request for its length (OpenAI's `context_length_exceeded`,
+ * Anthropic's "prompt is too long", a 413): a route group may send it on to a target with a larger
+ * context window (`contextFallback`), never to the others.
+ */
+export function isContextLength(error: unknown): boolean {
+  if (!(error instanceof GatewayError) || error.kind !== 'invalid_request') return false
+  if (error.code === 'context_length_exceeded' || error.status === 413) return true
+  return /context[ _]length|context window|maximum context|prompt is too long|too many (input )?tokens/i.test(error.message)
+}
+
+/**
+ * Whether a route group moves on to its next target after this failure: whatever is worth a retry,
+ * and what only this target gets wrong (the gateway's credentials refused, the target's model
+ * unknown upstream). The caller's own mistakes (400, 422) would fail on every target: they are
+ * answered at once.
+ */
+export function movesOn(error: unknown): boolean {
+  if (isRetryable(error)) return true
+  return error instanceof GatewayError && (error.kind === 'upstream_auth' || error.kind === 'model_not_found')
+}

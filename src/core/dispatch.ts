@@ -1,19 +1,23 @@
-// One model call, for every route: resolve the model to a provider, pick the translator for
-// (caller's API, provider's API), open the `llm.request` span, run the attempts (retries with
-// backoff before the first byte only, each attempt its own provider span), translate the answer,
-// read its usage, price it, record success or failure, and hand back the JSON answer or the
-// stream of the caller's events. Routes frame and write; none of them repeats any of this.
+// One model call, for every route: resolve the model to the targets it may go to (one, or a route
+// group's in its order), answer from the response cache when it holds the answer, else for each
+// target in turn pick the translator for (caller's API, target's API) and run its attempts (each
+// its own provider span under one `llm.request`; retries with backoff, then the next target, only
+// before the first byte of an answer), translate the answer, read its usage, price it, record
+// success or failure under the target that served, and hand back the JSON answer or the stream of
+// the caller's events. Routes frame and write; none of them repeats any of this.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Cost, PriceBook } from '../pricing/cost.ts'
 import { computeCost } from '../pricing/cost.ts'
-import { GatewayError } from '../errors.ts'
+import { GatewayError, asGatewayError } from '../errors.ts'
 import { LlmCall, type CallParent } from '../telemetry/llm-call.ts'
 import type { TraceIds } from '../telemetry/trace-context.ts'
-import { isRetryable, retryDelayMs } from './attempts.ts'
+import { isContextLength, isRetryable, movesOn, retryDelayMs } from './attempts.ts'
+import type { CachedAnswer, CachePolicy, ResponseCache } from './cache/response-cache.ts'
 import { Deadline } from './deadline.ts'
 import type { Ingress } from './ingress/ingress.ts'
-import type { ModelRouter, Route } from './router.ts'
-import type { Api, StreamEvent, Translator } from './translator.ts'
+import type { ModelRouter, Plan, Route } from './router.ts'
+import type { Target } from './routing/group.ts'
+import type { Api, StreamEvent, Translator, UpstreamRequest } from './translator.ts'
 import type { ProviderAdapter, UpstreamReply, Usage } from './types.ts'
 import type { UnmeteredLog } from './unmetered.ts'
 
@@ -24,10 +28,12 @@ export interface DispatchDeps {
   translatorFor: (ingress: Api, adapter: ProviderAdapter, requestedModel: string) => Translator
   captureContent: boolean
   totalTimeoutMs: number
-  /** Tries after the first, before the first byte of an answer (UPSTREAM_MAX_RETRIES). */
+  /** Tries after the first, before the first byte of an answer (UPSTREAM_MAX_RETRIES); a route group has its own. */
   maxRetries: number
   /** Where calls answered without usage are logged. */
   unmetered?: UnmeteredLog | undefined
+  /** The response cache; absent, nothing is cached. */
+  cache?: ResponseCache | undefined
 }
 
 /** A streamed answer: the caller's events, then (once they are read) the cost. */
@@ -49,7 +55,10 @@ export interface CallStream {
 
 export interface Outcome {
   ids: TraceIds | undefined
-  /** Response headers the call adds (what was left out of the request). */
+  /**
+   * Response headers the call adds: the target that served (`x-gateway-target`), what the cache
+   * did (`x-gateway-cache`, `age`), what was left out of the request (`x-gateway-omitted`).
+   */
   headers: Record<string, string>
 }
 export type DispatchResult =
@@ -64,12 +73,27 @@ export interface CallOptions {
   stream?: boolean
   /** Request headers that go on to a provider speaking the caller's API (anthropic-beta …). */
   passthroughHeaders?: Record<string, string> | undefined
+  /** The caller's `cache-control` header: `no-store` bypasses the response cache, `no-cache` refreshes it. */
+  cacheControl?: string | undefined
 }
 
 /** Whether the gateway knows the routed model: the configuration lists it, or it has a price. */
 export function isKnownModel(prices: PriceBook, route: Route): boolean {
   return route.listed || prices.lookup(route.adapter.name, route.model) !== undefined
 }
+
+/** A target with the request as it will be sent to it. */
+interface Prepared {
+  target: Target
+  translator: Translator
+  upstream: UpstreamRequest
+}
+
+type Explain = (error: unknown) => GatewayError
+type Price = (usage: Usage | undefined, answered?: string) => Cost | undefined
+
+const ZERO_COST: Cost = Object.freeze({ input: 0, output: 0, total: 0 })
+const FIRST_BYTE: Error = Object.assign(new Error('the first byte did not come in time'), { name: 'AbortError' })
 
 export class Dispatch {
   private readonly deps: DispatchDeps
@@ -79,26 +103,29 @@ export class Dispatch {
   }
 
   /**
-   * Whether a call in `ingress` to `model` goes to a provider that speaks the caller's API (and is
-   * passed through). Throws the router's 4xx for a model it does not serve.
+   * Whether a call in `ingress` to `model` goes to providers that all speak the caller's API (and
+   * is passed through, whichever target serves). Throws the router's 4xx for a model it does not serve.
    */
   passesThrough(ingress: Ingress, model: string): boolean {
-    return this.deps.router.resolve(model).adapter.apis.includes(ingress.api)
+    return this.deps.router.plan(model).targets.every((target) => target.route.adapter.apis.includes(ingress.api))
   }
 
   /**
    * Throws only before the call is recorded, for what the caller got wrong (an unknown model, a
-   * provider without the caller's API, a request the translator cannot express upstream): a 4xx
-   * with no `llm.request`, not counted as a failed call. Afterwards every failure is a result.
+   * provider without the caller's API, a request the first target's translator cannot express
+   * upstream): a 4xx with no `llm.request`, not counted as a failed call. Afterwards every
+   * failure is a result.
    */
   async call(ingress: Ingress, body: Record<string, unknown>, callerSignal: AbortSignal, options: CallOptions = {}): Promise<DispatchResult> {
     const { deps } = this
     const shape = ingress.shape(body)
     const streaming = options.stream ?? shape.stream
-    const route = deps.router.resolve(shape.model)
-    const translator = deps.translatorFor(ingress.api, route.adapter, route.requested)
-    const traits = { reasoning: route.adapter.reasoning?.(route.model) ?? false, maxOutputTokens: route.adapter.maxOutputTokens?.(route.model) }
-    const upstream = translator.request(body, route.model, streaming, traits)
+    const plan = deps.router.plan(shape.model)
+    // The target the call opens on: the first not cooling down (contextFallback ones serve only
+    // calls refused for their length).
+    const opening = plan.targets.find((t) => !t.contextFallback && t.breaker?.available() !== false) ?? plan.targets.find((t) => !t.contextFallback)!
+    const first = this.prepare(ingress, body, opening, streaming)
+    const route = opening.route
     const call = new LlmCall(
       {
         provider: route.adapter.name,
@@ -112,50 +139,54 @@ export class Dispatch {
         maxTokens: shape.maxTokens,
         topP: shape.topP,
         userId: shape.userId,
+        route: plan.group?.name,
         endpoint: route.adapter.endpoint,
         demo: route.adapter.demo,
         knownModel: isKnownModel(deps.prices, route),
         inputMessages: deps.captureContent ? ingress.input(body) : undefined,
-        onUnmetered: () => deps.unmetered?.note(route.adapter.name, route.model),
+        onUnmetered: () => deps.unmetered?.note(call.info.provider, call.info.model),
       },
       options.parent,
     )
     const ids = call.ids
     const headers: Record<string, string> = {}
-    if (upstream.omitted?.length) {
-      call.omitted(upstream.omitted)
-      headers['x-gateway-omitted'] = upstream.omitted.join(', ')
-    }
-    const deadline = new Deadline(callerSignal, deps.totalTimeoutMs)
-    // The price of the model asked for, else of the model that answered: `claude-3-5-haiku-latest`
-    // has no row of its own, the dated model Anthropic says answered does.
-    const price = (usage: Usage | undefined, answered?: string) =>
-      priceOf(deps.prices, route.adapter.name, route.model, usage) ?? (answered ? priceOf(deps.prices, route.adapter.name, answered, usage) : undefined)
-    // The deadline's reason first (timeout, caller gone), then the provider's reading of its own
-    // errors (an error event a translator met mid-stream), else a bug of ours.
-    const explain = (error: unknown): GatewayError =>
-      deadline.signal.aborted || error instanceof GatewayError ? deadline.explain(error) : (route.adapter.explain?.(error) ?? deadline.explain(error))
 
-    const extraHeaders = translator.upstream === ingress.api ? options.passthroughHeaders : undefined
-    let reply: UpstreamReply
-    try {
-      reply = await this.attempts(call, deadline, explain, () =>
-        route.adapter.send(translator.upstream, upstream.body, streaming, deadline.signal, extraHeaders),
-      )
-    } catch (error) {
-      deadline.clear()
-      const failure = explain(error)
-      call.fail(failure)
-      return { ids, headers, error: failure }
+    const cache = deps.cache?.policy(plan, ingress.api, body, streaming, options.cacheControl)
+    if (cache) {
+      const hit = cache.read ? await deps.cache!.lookup(cache.key) : undefined
+      if (hit && (streaming ? hit.events !== undefined : hit.json !== undefined)) return this.replay(ingress, call, hit, headers)
+      call.cache(cache.read ? 'miss' : 'bypass')
+      headers['x-gateway-cache'] = cache.read ? 'miss' : 'bypass'
     }
+
+    const deadline = new Deadline(callerSignal, plan.group?.config.timeoutMs ?? deps.totalTimeoutMs)
+    const served = await this.serve(call, plan, first, { ingress, body, streaming, deadline, headers, options })
+    if ('failure' in served) {
+      deadline.clear()
+      call.fail(served.failure)
+      return { ids, headers, error: served.failure }
+    }
+    const { prepared, reply } = served
+    const target = prepared.target.route
+    headers['x-gateway-target'] = `${target.adapter.name}/${target.model}`
+    const explain = this.explainer(target, deadline)
+    const price = this.pricer(target)
+    const keep = cache?.write ? cache : undefined
 
     if ('events' in reply) {
-      return { ids, headers, stream: this.streamed(ingress, translator, body, reply.events, { call, deadline, explain, price, model: route.model }) }
+      return { ids, headers, stream: this.streamed(ingress, prepared.translator, body, reply.events, { call, deadline, explain, price, model: target.model, keep, target, headers }) }
     }
 
     try {
-      const answer = translator.response(reply.json, body)
+      const answer = prepared.translator.response(reply.json, body)
       const cost = price(answer.usage, answer.model)
+      if (keep) {
+        this.deps.cache!.save(
+          keep.key,
+          { ...this.facts(target, headers), responseModel: answer.model, responseId: answer.id, finishReasons: answer.finishReasons, usage: answer.usage, costUsd: cost?.total, json: answer.body },
+          keep.ttlSeconds,
+        )
+      }
       call.succeed({
         usage: answer.usage,
         cost,
@@ -174,23 +205,124 @@ export class Dispatch {
     }
   }
 
+  /** The request as `target` takes it; throws the translator's 4xx when it cannot. */
+  private prepare(ingress: Ingress, body: Record<string, unknown>, target: Target, streaming: boolean): Prepared {
+    const { adapter, model, requested } = target.route
+    const translator = this.deps.translatorFor(ingress.api, adapter, requested)
+    const traits = { reasoning: adapter.reasoning?.(model) ?? false, maxOutputTokens: adapter.maxOutputTokens?.(model) }
+    return { target, translator, upstream: translator.request(body, model, streaming, traits) }
+  }
+
+  /**
+   * Walks the plan's targets until one answers. A plain model has one target and retries it
+   * (UPSTREAM_MAX_RETRIES); a route group gives each target its `retries`, then moves on after
+   * what `movesOn` allows (a context-length refusal only to `contextFallback` targets), skipping
+   * targets cooling down, within its `maxAttempts` and the deadline. The caller's own mistakes
+   * end the call at once, on any target.
+   */
+  private async serve(
+    call: LlmCall,
+    plan: Plan,
+    first: Prepared,
+    context: { ingress: Ingress; body: Record<string, unknown>; streaming: boolean; deadline: Deadline; headers: Record<string, string>; options: CallOptions },
+  ): Promise<{ prepared: Prepared; reply: UpstreamReply } | { failure: GatewayError }> {
+    const { ingress, body, streaming, deadline, headers, options } = context
+    const group = plan.group
+    const budget = { used: 0, max: group ? group.maxAttempts : 1 + this.deps.maxRetries }
+    const retries = group ? group.config.retries : this.deps.maxRetries
+    let failure: GatewayError | undefined
+    let longContext = false
+    for (const target of plan.targets) {
+      if (target.contextFallback !== longContext) continue
+      if (budget.used >= budget.max || deadline.signal.aborted) break
+      const { route } = target
+      if (target.breaker && !target.breaker.acquire()) {
+        call.skipped(route.adapter.name, route.model, 'cooling_down')
+        continue
+      }
+      let prepared: Prepared
+      try {
+        prepared = target === first.target ? first : this.prepare(ingress, body, target, streaming)
+      } catch {
+        // This target's API cannot express the request (a translator's 4xx): the next may.
+        target.breaker?.released()
+        call.skipped(route.adapter.name, route.model, 'unsupported_request')
+        continue
+      }
+      if (failure) {
+        const reason = isContextLength(failure) ? 'context_length' : failure.errorType
+        call.retrying(failure, reason)
+        if (group) call.fellBack(group.name, reason)
+      }
+      call.target({ provider: route.adapter.name, model: route.model, endpoint: route.adapter.endpoint, demo: route.adapter.demo, knownModel: isKnownModel(this.deps.prices, route) })
+      if (prepared.upstream.omitted?.length) {
+        call.omitted(prepared.upstream.omitted)
+        headers['x-gateway-omitted'] = prepared.upstream.omitted.join(', ')
+      } else {
+        delete headers['x-gateway-omitted']
+      }
+      const explain = this.explainer(route, deadline)
+      const extraHeaders = prepared.translator.upstream === ingress.api ? options.passthroughHeaders : undefined
+      const send = () => this.send(prepared, streaming, deadline, extraHeaders, group?.config.firstByteTimeoutMs)
+      try {
+        const reply = await this.attempts(call, deadline, explain, send, retries, budget)
+        target.breaker?.succeeded()
+        return { prepared, reply }
+      } catch (error) {
+        failure = explain(error)
+        if (!group || deadline.signal.aborted) {
+          target.breaker?.released()
+          break
+        }
+        if (isContextLength(failure)) {
+          target.breaker?.succeeded()
+          longContext = true
+        } else if (movesOn(failure)) {
+          target.breaker?.failed()
+        } else {
+          target.breaker?.succeeded()
+          break
+        }
+      }
+    }
+    return { failure: failure ?? noTarget(plan) }
+  }
+
+  /**
+   * One exchange with a target. With a group's `firstByteTimeoutMs`, an upstream that has not
+   * begun its answer (status and headers) by then is given up on: a timeout the group moves on from.
+   */
+  private async send(prepared: Prepared, streaming: boolean, deadline: Deadline, headers: Record<string, string> | undefined, firstByteMs: number | undefined): Promise<UpstreamReply> {
+    const { adapter } = prepared.target.route
+    const { translator, upstream } = prepared
+    if (firstByteMs === undefined) return adapter.send(translator.upstream, upstream.body, streaming, deadline.signal, headers)
+    const late = new AbortController()
+    const timer = setTimeout(() => late.abort(FIRST_BYTE), firstByteMs)
+    try {
+      return await adapter.send(translator.upstream, upstream.body, streaming, AbortSignal.any([deadline.signal, late.signal]), headers)
+    } catch (error) {
+      if (late.signal.aborted && !deadline.signal.aborted) {
+        throw new GatewayError('timeout', `${adapter.name} did not begin its answer within ${firstByteMs} ms (the route group's firstByteTimeoutMs)`, { cause: error })
+      }
+      throw error
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
   /**
    * Tries `send` until it answers, a failure is not worth another try, or the tries run out. A
    * wait that would outlast the total timeout is not begun: the caller gets the upstream's answer
    * (a 429 with its retry-after) rather than a 504 after waiting for nothing.
    */
-  private async attempts(
-    call: LlmCall,
-    deadline: Deadline,
-    explain: (error: unknown) => GatewayError,
-    send: () => Promise<UpstreamReply>,
-  ): Promise<UpstreamReply> {
+  private async attempts(call: LlmCall, deadline: Deadline, explain: Explain, send: () => Promise<UpstreamReply>, retries: number, budget: { used: number; max: number }): Promise<UpstreamReply> {
     for (let attempt = 0; ; attempt++) {
+      budget.used++
       try {
         return await call.attempt(send)
       } catch (error) {
         const failure = explain(error)
-        if (attempt >= this.deps.maxRetries || deadline.signal.aborted || !isRetryable(failure)) throw failure
+        if (attempt >= retries || budget.used >= budget.max || deadline.signal.aborted || !isRetryable(failure)) throw failure
         const wait = retryDelayMs(failure, attempt)
         if (wait >= deadline.remainingMs()) throw failure
         call.retrying(failure)
@@ -199,25 +331,129 @@ export class Dispatch {
     }
   }
 
+  /**
+   * The deadline's reason first (timeout, caller gone), then the provider's reading of its own
+   * errors (an error event a translator met mid-stream), else a bug of ours.
+   */
+  private explainer(route: Route, deadline: Deadline): Explain {
+    return (error) => (deadline.signal.aborted || error instanceof GatewayError ? deadline.explain(error) : (route.adapter.explain?.(error) ?? deadline.explain(error)))
+  }
+
+  /**
+   * The price of the model asked for, else of the model that answered: `claude-3-5-haiku-latest`
+   * has no row of its own, the dated model Anthropic says answered does.
+   */
+  private pricer(route: Route): Price {
+    const { prices } = this.deps
+    return (usage, answered) => priceOf(prices, route.adapter.name, route.model, usage) ?? (answered ? priceOf(prices, route.adapter.name, answered, usage) : undefined)
+  }
+
+  /** What every kept answer says of where it came from. */
+  private facts(route: Route, headers: Record<string, string>): Pick<CachedAnswer, 'provider' | 'model' | 'storedAt' | 'headers'> {
+    const omitted = headers['x-gateway-omitted']
+    return { provider: route.adapter.name, model: route.model, storedAt: Date.now(), headers: omitted ? { 'x-gateway-omitted': omitted } : undefined }
+  }
+
+  /** A cached answer, as the call's own: no upstream, $0, the saving recorded. */
+  private replay(ingress: Ingress, call: LlmCall, hit: CachedAnswer, headers: Record<string, string>): DispatchResult {
+    const ids = call.ids
+    call.target({ provider: hit.provider, model: hit.model, endpoint: undefined, knownModel: true })
+    call.cache('hit')
+    Object.assign(headers, hit.headers, {
+      'x-gateway-cache': 'hit',
+      'x-gateway-target': `${hit.provider}/${hit.model}`,
+      age: String(Math.max(0, Math.floor((Date.now() - hit.storedAt) / 1000))),
+    })
+    const outcome = {
+      usage: hit.usage,
+      cost: hit.costUsd === undefined ? undefined : { input: 0, output: 0, total: hit.costUsd },
+      responseModel: hit.responseModel,
+      responseId: hit.responseId,
+      finishReasons: hit.finishReasons,
+      cacheHit: true,
+    }
+    if (hit.json) {
+      call.succeed(outcome)
+      return { ids, headers, json: ingress.finish(hit.json, ZERO_COST, ids), usage: hit.usage, cost: ZERO_COST }
+    }
+    const kept = hit.events ?? []
+    let settled = false
+    const abandoned = () => {
+      if (settled) return
+      settled = true
+      call.fail(new GatewayError('cancelled', 'The caller closed the connection'))
+    }
+    async function* events(): AsyncGenerator<StreamEvent> {
+      try {
+        for (const { event, data } of kept) {
+          const parsed: StreamEvent = { event, data: JSON.parse(data) as Record<string, unknown>, raw: data }
+          if (ingress.carriesToken(parsed)) call.markFirstToken()
+          yield parsed
+        }
+        settled = true
+        call.succeed(outcome)
+      } finally {
+        abandoned()
+      }
+    }
+    return {
+      ids,
+      headers,
+      stream: {
+        ids,
+        model: hit.model,
+        events: events(),
+        usage: () => hit.usage,
+        cost: () => ZERO_COST,
+        failure: (error) => (error instanceof GatewayError ? error : asGatewayError(error)),
+        close: abandoned,
+      },
+    }
+  }
+
   private streamed(
     ingress: Ingress,
     translator: Translator,
     body: Record<string, unknown>,
     upstream: AsyncIterable<StreamEvent>,
-    context: { call: LlmCall; deadline: Deadline; explain: (error: unknown) => GatewayError; price: (usage: Usage | undefined, answered?: string) => Cost | undefined; model: string },
+    context: {
+      call: LlmCall
+      deadline: Deadline
+      explain: Explain
+      price: Price
+      model: string
+      /** Where the finished stream is kept for the response cache, if it is. */
+      keep: CachePolicy | undefined
+      target: Route
+      headers: Record<string, string>
+    },
   ): CallStream {
     const { call, deadline, explain, price } = context
+    const cache = this.deps.cache
+    const facts = () => this.facts(context.target, context.headers)
     const state = translator.stream(body)
     const captured: string[] | undefined = this.deps.captureContent ? [] : undefined
+    // The caller's events as the cache keeps them, serialised before the framer adds to them;
+    // dropped once longer than an entry may be.
+    let kept: Array<{ event?: string | undefined; data: string }> | undefined = context.keep && cache ? [] : undefined
+    let keptLength = 0
     let settled = false
     async function* events(): AsyncGenerator<StreamEvent> {
       const out: StreamEvent[] = []
+      const keep = (event: StreamEvent) => {
+        if (!kept) return
+        const data = event.raw ?? JSON.stringify(event.data)
+        keptLength += data.length
+        if (keptLength > cache!.config.maxEntryBytes) kept = undefined
+        else kept.push({ event: event.event, data })
+      }
       try {
         for await (const event of upstream) {
           state.push(event, out)
           for (const translated of out) {
             if (ingress.carriesToken(translated)) call.markFirstToken()
             if (captured) ingress.collect?.(translated, captured)
+            keep(translated)
             yield translated
           }
           out.length = 0
@@ -226,15 +462,26 @@ export class Dispatch {
         // quietly: it must not pass for a complete one (504 event / cancelled).
         if (deadline.signal.aborted) throw new Error('the upstream stream was aborted')
         state.end(out)
-        for (const translated of out) yield translated
-        const facts = state.facts()
+        for (const translated of out) {
+          keep(translated)
+          yield translated
+        }
+        const end = state.facts()
+        const cost = price(end.usage, end.model)
         settled = true
+        if (kept && context.keep) {
+          cache!.save(
+            context.keep.key,
+            { ...facts(), responseModel: end.model, responseId: end.id, finishReasons: end.finishReasons, usage: end.usage, costUsd: cost?.total, events: kept },
+            context.keep.ttlSeconds,
+          )
+        }
         call.succeed({
-          usage: facts.usage,
-          cost: price(facts.usage, facts.model),
-          responseModel: facts.model,
-          responseId: facts.id,
-          finishReasons: facts.finishReasons,
+          usage: end.usage,
+          cost,
+          responseModel: end.model,
+          responseId: end.id,
+          finishReasons: end.finishReasons,
           outputMessages: captured ? JSON.stringify([{ role: 'assistant', content: captured.join('') }]) : undefined,
         })
       } catch (error) {
@@ -257,8 +504,8 @@ export class Dispatch {
       events: events(),
       usage: () => state.facts().usage,
       cost: () => {
-        const facts = state.facts()
-        return price(facts.usage, facts.model)
+        const end = state.facts()
+        return price(end.usage, end.model)
       },
       failure: (error) => (error instanceof GatewayError ? error : explain(error)),
       close() {
@@ -271,6 +518,19 @@ export class Dispatch {
       },
     }
   }
+}
+
+/** Every target of the group is cooling down (or none can take the request): a 503 saying when to come back. */
+function noTarget(plan: Plan): GatewayError {
+  const now = Date.now()
+  const until = Math.min(...plan.targets.map((t) => t.breaker?.snapshot().cooldownUntil ?? now))
+  const seconds = Math.max(1, Math.ceil((until - now) / 1000))
+  return new GatewayError(
+    'unavailable',
+    `No target of route ${plan.requested} can take the call now: every one is cooling down after failures or cannot take this request. ` +
+      `The first is probed again in ${seconds} s; GET /v1/routes shows their state.`,
+    { code: 'no_target_available', headers: { 'retry-after': String(seconds) } },
+  )
 }
 
 /** Cost of one exchange, or undefined when the usage or the model's price is unknown. */

@@ -1,8 +1,11 @@
-// Model name → provider adapter and upstream model id. Explicit `provider/model` wins, then
-// aliases from config, then the well-known bare prefixes. Resolution is a few map lookups: it
-// runs on every request.
+// Model name → the targets a call tries: a route group's (GATEWAY_CONFIG `routes`), in the order
+// its strategy gives; else one provider adapter and upstream model id, where explicit
+// `provider/model` wins, then aliases from config, then the well-known bare prefixes. Resolution
+// is a few map lookups: it runs on every request.
+import { ConfigError, type RouteGroupConfig } from '../config.ts'
 import type { ProviderAdapter } from './types.ts'
 import { GatewayError, invalidRequest } from '../errors.ts'
+import { RouteGroup, type Target } from './routing/group.ts'
 
 export interface Route {
   adapter: ProviderAdapter
@@ -12,6 +15,16 @@ export interface Route {
   requested: string
   /** The model is listed in the configuration (a provider's `models` in GATEWAY_CONFIG, the demo's). */
   listed: boolean
+}
+
+/** What one call tries, in order. */
+export interface Plan {
+  /** The model as the caller named it. */
+  requested: string
+  /** The route group the name is, if it is one. */
+  group: RouteGroup | undefined
+  /** At least one; a plain model has exactly one. */
+  targets: readonly Target[]
 }
 
 /** A provider the gateway knows but cannot use, with the reason (e.g. a missing key). */
@@ -32,20 +45,54 @@ export class ModelRouter {
   private readonly aliases: Readonly<Record<string, string>>
   private readonly listed: ReadonlySet<string>
   private readonly prefixes: readonly BarePrefixes[]
+  private readonly groups: ReadonlyMap<string, RouteGroup>
 
-  /** `listed`: the configured models, as `provider/model`. `prefixes`: tried in order. */
+  /**
+   * `listed`: the configured models, as `provider/model`. `prefixes`: tried in order. `routes`:
+   * the route groups; a target whose provider is off (no key) is a start-up error naming it.
+   */
   constructor(
     adapters: ProviderAdapter[],
     unavailable: UnavailableProvider[],
     aliases: Record<string, string>,
     listed: ReadonlySet<string> = new Set(),
     prefixes: readonly BarePrefixes[] = [],
+    routes: Record<string, RouteGroupConfig> = {},
   ) {
     this.adapters = new Map(adapters.map((a) => [a.name, a]))
     this.unavailable = new Map(unavailable.map((u) => [u.name, u.reason]))
     this.aliases = aliases
     this.listed = listed
     this.prefixes = prefixes
+    const groups = new Map<string, RouteGroup>()
+    for (const [name, config] of Object.entries(routes)) {
+      const targets = config.targets.map((target, index) => {
+        const adapter = this.adapters.get(target.provider)
+        if (!adapter) {
+          const why = this.unavailable.get(target.provider) ?? 'no such provider'
+          throw new ConfigError(`GATEWAY_CONFIG routes.${name}.targets.${index}: provider ${target.provider} is not available (${why})`)
+        }
+        if (adapter.models && !adapter.models.includes(target.model)) {
+          throw new ConfigError(`GATEWAY_CONFIG routes.${name}.targets.${index}: provider ${target.provider} serves only ${adapter.models.join(', ')}, not ${target.model}`)
+        }
+        // A configured target is known: its metrics get series of their own at once.
+        return { adapter, model: target.model, requested: name, listed: true }
+      })
+      groups.set(name, new RouteGroup(name, config, targets))
+    }
+    this.groups = groups
+  }
+
+  /** The route groups, for GET /v1/routes and /v1/models. */
+  routeGroups(): RouteGroup[] {
+    return [...this.groups.values()]
+  }
+
+  /** The targets a call to `requested` tries, in order. Throws the 4xx of a model not served. */
+  plan(requested: string, random?: () => number): Plan {
+    const group = this.groups.get(requested)
+    if (group) return { requested, group, targets: group.order(random) }
+    return { requested, group: undefined, targets: [{ route: this.model(requested), weight: 1, contextFallback: false }] }
   }
 
   providerNames(): string[] {
@@ -56,7 +103,13 @@ export class ModelRouter {
     return Object.entries(this.aliases)
   }
 
+  /** The one route of a model, or a route group's first target (its provider answers questions about it). */
   resolve(requested: string): Route {
+    const group = this.groups.get(requested)
+    return group ? group.targets[0]!.route : this.model(requested)
+  }
+
+  private model(requested: string): Route {
     const name = Object.hasOwn(this.aliases, requested) ? this.aliases[requested]! : requested
     this.checkSegments(name, requested)
     const slash = name.indexOf('/')

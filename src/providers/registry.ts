@@ -11,7 +11,7 @@ import type { PriceRow } from '../pricing/prices.ts'
 import type { ModelEntry } from '../routes/models.ts'
 import { anthropic } from './anthropic/provider.ts'
 import { demo } from './demo/provider.ts'
-import type { ProviderEntry } from './entry.ts'
+import type { ProviderEntry, UpstreamEntry } from './entry.ts'
 import { openai } from './openai/provider.ts'
 
 export const PROVIDERS: readonly ProviderEntry[] = [openai, anthropic, demo]
@@ -88,6 +88,22 @@ export async function createProviders(config: Config, entries: readonly Provider
 
   for (const [name, settings] of Object.entries(config.providers)) {
     const apiKey = settings.apiKeyEnv ? process.env[settings.apiKeyEnv]?.trim() || undefined : undefined
+    const builtIn = entries.find((entry): entry is UpstreamEntry => entry.name === settings.type && entry.env !== undefined)
+    if (builtIn) {
+      // Another account of a built-in provider: its adapter, traits and prices under this name.
+      if (!apiKey) {
+        out.unavailable.push({ name, reason: settings.apiKeyEnv ? `set ${settings.apiKeyEnv} to use it` : 'its apiKeyEnv is not set in GATEWAY_CONFIG' })
+        out.summary[name] = `off: ${settings.apiKeyEnv ?? 'apiKeyEnv'} is not set`
+        continue
+      }
+      const adapter = await builtIn.connect({ apiKey, baseURL: settings.baseURL }, client)
+      out.adapters.push({ ...adapter, name, reasoning: builtIn.reasoning, maxOutputTokens: builtIn.maxOutputTokens })
+      out.prices.push(...builtIn.prices.map((price) => ({ ...price, provider: name })))
+      for (const id of [...new Set([...builtIn.prices.map((row) => row.model), ...settings.models])]) out.models.push(model(`${name}/${id}`, name))
+      for (const id of settings.models) out.listed.add(`${name}/${id}`)
+      out.summary[name] = `ready, a ${builtIn.name} account (${settings.baseURL})`
+      continue
+    }
     out.adapters.push(openAICompatible({ ...client, name, baseURL: settings.baseURL, apiKey }))
     for (const id of settings.models) {
       out.models.push(model(`${name}/${id}`, name))

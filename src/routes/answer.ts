@@ -46,6 +46,12 @@ export async function sendResult(
   return reply.headers(headers).send(result.json)
 }
 
+/** The caller's `cache-control` header (the response cache reads `no-store` and `no-cache` in it). */
+export function cacheControl(request: FastifyRequest): string | undefined {
+  const value = request.headers['cache-control']
+  return Array.isArray(value) ? value.join(', ') : value
+}
+
 /** Longest value of a header the call adds: clients refuse a response whose headers pass 16 KiB. */
 export const MAX_ADDED_HEADER = 4096
 

@@ -15,7 +15,13 @@ export function modelsRoute(app: FastifyInstance, router: ModelRouter, models: M
   const aliases: ModelEntry[] = router
     .aliasEntries()
     .map(([alias, target]) => ({ id: alias, object: 'model', created: 0, owned_by: `alias of ${target}` }))
-  const data = [...models, ...aliases]
+  const groups: ModelEntry[] = router.routeGroups().map((group) => ({
+    id: group.name,
+    object: 'model',
+    created: 0,
+    owned_by: `route group (${group.config.strategy}: ${group.targets.map((t) => `${t.route.adapter.name}/${t.route.model}`).join(', ')})`,
+  }))
+  const data = [...models, ...groups, ...aliases]
   const body = { object: 'list', data }
   const byId = new Map(data.map((entry) => [entry.id, entry]))
   app.get('/v1/models', async () => body)

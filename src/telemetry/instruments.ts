@@ -25,6 +25,10 @@ export interface Instruments {
   timeToFirstToken: Histogram
   genAiTokenUsage: Histogram
   genAiOperationDuration: Histogram
+  fallbacks: Counter
+  responseCacheHits: Counter
+  responseCacheMisses: Counter
+  responseCacheSavedUsd: UpDownCounter
 }
 
 /**
@@ -64,6 +68,12 @@ export const getInstruments = lazyInstruments((meter): Instruments => {
       advice: { explicitBucketBoundaries: GENAI_TOKEN_BUCKETS },
     }),
     genAiOperationDuration: seconds(METRIC.genAiOperationDuration, 'GenAI operation duration', GENAI_DURATION_BUCKETS_S),
+    fallbacks: counter(METRIC.fallbacks, 'Calls a route group moved from one target to the next', '{fallback}'),
+    responseCacheHits: counter(METRIC.responseCacheHits, 'LLM requests answered from the response cache', '{request}'),
+    responseCacheMisses: counter(METRIC.responseCacheMisses, 'LLM requests the response cache could not answer', '{request}'),
+    responseCacheSavedUsd: meter.createUpDownCounter(METRIC.responseCacheSavedUsd, {
+      description: 'What the response cache hits saved: the cost of their answers when made, in US dollars (only ever increases)',
+    }),
   }
 })
 

@@ -38,6 +38,8 @@ export interface LlmCallInfo {
   knownModel?: boolean | undefined
   /** The end user the caller names, when it does. */
   userId?: string | undefined
+  /** The route group the caller named, when it was one. */
+  route?: string | undefined
   /** JSON of the input messages; only given when content capture is on. */
   inputMessages?: string | undefined
   /** Told when the call succeeded without usage from the upstream (the core logs it). */
@@ -52,9 +54,23 @@ export interface LlmCallOutcome {
   finishReasons: string[]
   /** JSON of the output messages; only given when content capture is on. */
   outputMessages?: string | undefined
+  /** Answered from the response cache: `usage` and `cost` are what the answer used when made, saved now. */
+  cacheHit?: boolean | undefined
+}
+
+/** Where a call goes: the target a route group moved it to, or its one provider and model. */
+export interface CallTarget {
+  provider: string
+  model: string
+  endpoint: UpstreamEndpoint | undefined
+  demo?: boolean | undefined
+  knownModel?: boolean | undefined
 }
 
 export type { TraceIds }
+
+const ZERO_USAGE: Usage = Object.freeze({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, reasoning: 0 })
+const ZERO_COST = Object.freeze({ input: 0, output: 0, total: 0 })
 
 /** At most this many parts left out are named on a span. */
 const MAX_OMITTED = 32
@@ -69,6 +85,7 @@ export class LlmCall {
   private readonly requestContext: Context
   private providerSpan: Span | undefined
   private attempts = 0
+  private cacheStatus: 'hit' | 'miss' | 'bypass' | undefined
   private firstTokenAt: number | undefined
   private ended = false
 
@@ -101,6 +118,7 @@ export class LlmCall {
     }
     if (info.demo) attributes[ATTR.demo] = true
     if (info.userId !== undefined) attributes[ATTR.userId] = info.userId
+    if (info.route !== undefined) attributes[ATTR.route] = info.route
     if (info.inputMessages !== undefined) attributes[ATTR.genAiInputMessages] = info.inputMessages
     this.span = gatewayTracer().startSpan(SPAN.request, { kind: SpanKind.INTERNAL, attributes }, parent)
     this.requestContext = trace.setSpan(parent, this.span)
@@ -139,14 +157,61 @@ export class LlmCall {
     return context.with(trace.setSpan(this.requestContext, this.providerSpan), call)
   }
 
-  /** Closes the span of an attempt that failed and will be tried again. */
-  retrying(error: GatewayError): void {
+  /**
+   * Closes the span of an attempt that failed and is followed by another, saying why
+   * (`llm.fallback.reason`: the error type, or context_length).
+   */
+  retrying(error: GatewayError, reason: string = error.errorType): void {
     const span = this.providerSpan
     this.providerSpan = undefined
     if (!span) return
     span.setAttribute(ATTR.errorType, error.errorType)
+    span.setAttribute(ATTR.fallbackReason, reason)
     span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })
     span.end()
+  }
+
+  /**
+   * The next attempts go to `to` (a route group moving on, or a cached answer's target): their
+   * spans, the `llm.request` span and the call's metrics name it.
+   */
+  target(to: CallTarget): void {
+    const { info } = this
+    if (info.provider === to.provider && info.model === to.model) return
+    info.provider = to.provider
+    info.model = to.model
+    info.endpoint = to.endpoint
+    info.demo = to.demo
+    info.knownModel = to.knownModel
+    const attributes: Attributes = { [ATTR.provider]: to.provider, [ATTR.model]: to.model, [ATTR.genAiProvider]: to.provider }
+    if (to.endpoint) {
+      attributes[ATTR.serverAddress] = to.endpoint.address
+      attributes[ATTR.serverPort] = to.endpoint.port
+    }
+    if (to.demo) attributes[ATTR.demo] = true
+    this.span.setAttributes(attributes)
+  }
+
+  /** The call moves from the target it was on to another of `route`, for `reason`: counted. */
+  fellBack(route: string, reason: string): void {
+    getInstruments().fallbacks.add(1, {
+      [LABEL.route]: route,
+      [LABEL.provider]: this.info.provider,
+      [LABEL.model]: this.info.model,
+      [LABEL.fallbackReason]: reason,
+    })
+  }
+
+  /** A target the call passed over without an attempt (cooling down, or unable to take the request). */
+  skipped(provider: string, model: string, reason: string): void {
+    this.span.addEvent('llm.target.skipped', { [ATTR.provider]: provider, [ATTR.model]: model, reason })
+  }
+
+  /** What the response cache did for the call (`hit` is said again by `succeed`). */
+  cache(status: 'hit' | 'miss' | 'bypass'): void {
+    this.cacheStatus = status
+    this.span.setAttribute(ATTR.cacheStatus, status)
+    this.span.setAttribute(ATTR.cacheHit, status === 'hit')
   }
 
   /** Parts of the request left out because the upstream cannot take them. */
@@ -163,7 +228,10 @@ export class LlmCall {
     if (this.ended) return
     this.ended = true
     const seconds = (performance.now() - this.startedAt) / 1000
-    const { usage, cost } = outcome
+    // A hit spent nothing: its tokens and cost are recorded as saved, the call's own as zero.
+    const hit = outcome.cacheHit === true
+    const usage = hit ? ZERO_USAGE : outcome.usage
+    const cost = hit ? ZERO_COST : outcome.cost
     const attributes: Attributes = {
       [ATTR.finishReason]: outcome.finishReasons[0] ?? '',
       [ATTR.genAiFinishReasons]: outcome.finishReasons,
@@ -171,6 +239,13 @@ export class LlmCall {
     // What served the call: the upstream's own name for it, else the model it was routed to.
     attributes[ATTR.genAiResponseModel] = outcome.responseModel || this.info.model
     if (outcome.responseId) attributes[ATTR.genAiResponseId] = outcome.responseId
+    if (hit) {
+      if (outcome.cost) attributes[ATTR.cacheSavedUsd] = outcome.cost.total
+      if (outcome.usage) {
+        attributes[ATTR.cacheSavedInputTokens] = outcome.usage.input
+        attributes[ATTR.cacheSavedOutputTokens] = outcome.usage.output
+      }
+    }
     if (!usage) attributes[ATTR.usageMissing] = true
     if (usage) {
       attributes[ATTR.tokensInput] = usage.input
@@ -195,7 +270,7 @@ export class LlmCall {
     this.span.setAttributes(attributes)
     this.providerSpan?.end()
     this.span.end()
-    this.recordMetrics(seconds, usage, cost?.total, outcome.responseModel, undefined)
+    this.recordMetrics(seconds, hit ? undefined : usage, cost?.total, outcome.responseModel, undefined, hit ? outcome.cost?.total : undefined)
     if (!usage) this.info.onUnmetered?.()
   }
 
@@ -220,6 +295,7 @@ export class LlmCall {
     cost: number | undefined,
     responseModel: string | undefined,
     errorType: string | undefined,
+    savedUsd?: number | undefined,
   ): void {
     const m = getInstruments()
     const { model, provider } = this.info
@@ -229,7 +305,7 @@ export class LlmCall {
     const labels = modelSeries.labels(seriesKey(provider, model), { [LABEL.model]: model, [LABEL.provider]: provider }, admit)
     m.requests.add(1, labels)
     if (errorType !== undefined) m.requestsFailed.add(1, labels)
-    else if (!usage) m.requestsUnmetered.add(1, labels)
+    else if (!usage && this.cacheStatus !== 'hit') m.requestsUnmetered.add(1, labels)
     m.requestDuration.record(seconds, labels)
     if (this.firstTokenAt !== undefined && errorType === undefined) {
       m.timeToFirstToken.record((this.firstTokenAt - this.startedAt) / 1000, labels)
@@ -241,6 +317,12 @@ export class LlmCall {
       m.cacheWriteTokens.add(usage.cacheWrite, labels)
     }
     if (cost !== undefined) m.costTotalUsd.add(cost, labels)
+    if (this.cacheStatus === 'hit') {
+      m.responseCacheHits.add(1, labels)
+      if (savedUsd !== undefined) m.responseCacheSavedUsd.add(savedUsd, labels)
+    } else if (this.cacheStatus === 'miss') {
+      m.responseCacheMisses.add(1, labels)
+    }
 
     // gen_ai.request.model is the routed model here, not the caller's alias as on the span: one
     // model, one series, however callers spell it. A model over budget overflows here too.

@@ -42,6 +42,19 @@ export const ATTR = {
   userId: 'user.id',
   /** Parts of the caller's request the upstream could not take and that were left out. */
   omitted: 'llm.request.omitted',
+  /** The route group the caller named (GATEWAY_CONFIG `routes`), when it was one. */
+  route: 'llm.route',
+  /** On a failed attempt another followed: why the call moved on (rate_limited, context_length, …). */
+  fallbackReason: 'llm.fallback.reason',
+  /** Whether the answer came from the response cache (set when the cache applies to the call). */
+  cacheHit: 'llm.cache.hit',
+  /** What the call did with the response cache: hit, miss, or bypass (`cache-control: no-store` / `no-cache`). */
+  cacheStatus: 'llm.cache.status',
+  /** On a hit: what the answer cost when it was made, saved now (USD). */
+  cacheSavedUsd: 'llm.cache.saved_usd',
+  /** On a hit: the tokens the cached answer used, not spent again. */
+  cacheSavedInputTokens: 'llm.cache.saved_tokens.input',
+  cacheSavedOutputTokens: 'llm.cache.saved_tokens.output',
 
   genAiOperation: 'gen_ai.operation.name',
   genAiProvider: 'gen_ai.provider.name',
@@ -92,6 +105,13 @@ export const METRIC = {
   timeToFirstToken: 'llm.time_to_first_token.seconds',
   genAiTokenUsage: 'gen_ai.client.token.usage',
   genAiOperationDuration: 'gen_ai.client.operation.duration',
+  // A call moving from one target of a route group to the next, by group, from-target and reason.
+  fallbacks: 'llm.fallbacks',
+  // Calls the response cache answered, or looked up and missed, by the target that served.
+  responseCacheHits: 'llm.response_cache.hits',
+  responseCacheMisses: 'llm.response_cache.misses',
+  // What the hits saved: what their answers cost when they were made (an UpDownCounter, as cost).
+  responseCacheSavedUsd: 'llm.response_cache.saved_usd',
   // Callers refused for want of a valid gateway key: counted, never traced (see src/auth.ts).
   unauthenticated: 'gateway.requests.unauthenticated',
 } as const
@@ -103,6 +123,10 @@ export const LABEL = {
   errorType: 'error.type',
   /** Of gateway_requests_unauthenticated_total: `missing` or `invalid` key. */
   authFailure: 'reason',
+  /** Of llm_fallbacks_total: the route group. */
+  route: 'llm.route',
+  /** Of llm_fallbacks_total: why the call moved on (an error.type, or context_length). */
+  fallbackReason: 'reason',
 } as const
 
 /**

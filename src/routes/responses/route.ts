@@ -7,7 +7,7 @@ import type { Dispatch } from '../../core/dispatch.ts'
 import { responsesFrames, responsesIngress } from '../../core/ingress/responses.ts'
 import type { ProviderAdapter } from '../../core/types.ts'
 import { GatewayError } from '../../errors.ts'
-import { callerSignal, sendResult } from '../answer.ts'
+import { cacheControl, callerSignal, sendResult } from '../answer.ts'
 import { responsesBodySchema } from './schema.ts'
 import { inputItems, type ResponseStore } from './store.ts'
 
@@ -58,7 +58,9 @@ export function responsesRoutes(app: FastifyInstance, dispatch: Dispatch, store:
       if (!earlier) throw notFound(body.previous_response_id, 'previous_response_id')
       history = earlier
     }
-    if (translated && (history.length > 0 || input !== body.input)) sent = { ...body, input: [...history, ...input] }
+    // The gateway sends the whole conversation; an id of its own store means nothing upstream (a
+    // route group may also hold targets that speak the Responses API).
+    if (translated && (history.length > 0 || input !== body.input)) sent = { ...body, input: [...history, ...input], previous_response_id: undefined }
     const keep = (response: Record<string, unknown>) => {
       if (translated && body.store !== false && typeof response.id === 'string') {
         store.put(response.id, { input, response, previous: body.previous_response_id ?? undefined })
@@ -68,7 +70,7 @@ export function responsesRoutes(app: FastifyInstance, dispatch: Dispatch, store:
       request,
       reply,
       async (signal) => {
-        const result = await dispatch.call(responsesIngress, sent, signal)
+        const result = await dispatch.call(responsesIngress, sent, signal, { cacheControl: cacheControl(request) })
         if ('json' in result) keep(result.json)
         return result
       },

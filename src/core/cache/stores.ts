@@ -1,0 +1,22 @@
+// Which store the response cache uses: Redis when REDIS_URL is set (replicas share it), else
+// memory bounded by `cache.maxBytes`. The Redis client is loaded only when it is used.
+import type { FastifyBaseLogger } from 'fastify'
+import type { Config } from '../../config.ts'
+import { MemoryStore } from './memory-store.ts'
+import { ResponseCache, type CacheStore } from './response-cache.ts'
+
+/** The cache, or undefined when neither a route group nor the global setting turns it on. */
+export async function createResponseCache(config: Config, logger: FastifyBaseLogger): Promise<ResponseCache | undefined> {
+  const used = config.cache.ttlSeconds !== undefined || Object.values(config.routes).some((group) => group.cache)
+  if (!used) return undefined
+  let store: CacheStore
+  if (config.redisUrl) {
+    const { RedisStore } = await import('./redis-store.ts')
+    store = new RedisStore(config.redisUrl, logger)
+  } else {
+    store = new MemoryStore(config.cache.maxBytes)
+  }
+  return new ResponseCache(store, config.cache, (error, operation) => {
+    logger.debug({ err: { message: (error as Error)?.message }, operation }, 'response cache: store error (answered as a miss)')
+  })
+}
