@@ -26,7 +26,6 @@ export class RouteGroup {
   readonly name: string
   readonly config: RouteGroupConfig
   readonly targets: readonly Target[]
-  private readonly totalWeight: number
 
   constructor(name: string, config: RouteGroupConfig, routes: Route[], now: () => number = Date.now) {
     this.name = name
@@ -37,7 +36,6 @@ export class RouteGroup {
       contextFallback: target.contextFallback,
       breaker: new Breaker(config.cooldown, now),
     }))
-    this.totalWeight = this.targets.reduce((sum, t) => sum + (t.contextFallback ? 0 : t.weight), 0)
   }
 
   /** Most upstream attempts of one call. */
@@ -49,8 +47,9 @@ export class RouteGroup {
   order(random: () => number = Math.random): readonly Target[] {
     if (this.config.strategy === 'fallback' || this.targets.length === 1) return this.targets
     const candidates = this.targets.filter((t) => !t.contextFallback && t.breaker?.available() !== false)
-    const weight = candidates === this.targets ? this.totalWeight : candidates.reduce((sum, t) => sum + t.weight, 0)
-    if (candidates.length === 0 || weight <= 0) return this.targets
+    // Every target cooling down: the listed order, each skipped in turn (the call's 503 says when to retry).
+    if (candidates.length === 0) return this.targets
+    const weight = candidates.reduce((sum, t) => sum + t.weight, 0)
     let point = random() * weight
     let first = candidates[candidates.length - 1]!
     for (const candidate of candidates) {
