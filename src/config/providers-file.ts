@@ -90,6 +90,9 @@ const provider = z.object({
     .optional(),
   apiKeyEnv: z.string({ error: 'must be the name of an environment variable' }).optional(),
   models: z.array(z.string(), { error: 'must be an array of model ids' }).default([]),
+}).refine((settings) => settings.type !== 'openai-compatible' || settings.baseURL !== undefined, {
+  path: ['baseURL'],
+  error: 'is required (an http(s) URL)',
 })
 
 /** USD per million tokens: a number ≥ 0; input and output are required. */
@@ -106,38 +109,60 @@ const price = z.object({
 const whole = (min: number, max: number, what = 'a whole number') =>
   z.number({ error: `must be ${what} from ${min} to ${max}` }).int({ error: `must be ${what} from ${min} to ${max}` }).min(min, { error: `must be ${what} from ${min} to ${max}` }).max(max, { error: `must be ${what} from ${min} to ${max}` })
 
-const target = z.object({
+/**
+ * An object of the route-group part of the file whose unknown keys are refused: a misspelt
+ * `wieght` or `stratgy` would otherwise be dropped and its default used without a word.
+ */
+function strictObject<Shape extends z.core.$ZodLooseShape>(shape: Shape, what: string) {
+  const known = Object.keys(shape).join(', ')
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `has unknown ${issue.keys.length === 1 ? 'key' : 'keys'} ${issue.keys.map((key) => `"${key}"`).join(', ')} (known: ${known})`
+        : `must be ${what}`,
+  })
+}
+
+const target = strictObject({
   provider: z.string({ error: 'must name a provider' }).min(1, { error: 'must name a provider' }),
   model: z.string({ error: 'must be the upstream model id' }).min(1, { error: 'must be the upstream model id' }),
   weight: z.number({ error: 'must be a number > 0' }).positive({ error: 'must be a number > 0' }).default(1),
   contextFallback: z.boolean({ error: 'must be true or false' }).default(false),
-})
+}, 'an object {provider, model, weight?, contextFallback?}')
 
 const MINUTE = 60_000
-const routeGroup = z.object({
+const routeGroup = strictObject({
   strategy: z.enum(['fallback', 'loadbalance'], { error: 'must be fallback or loadbalance' }).default('fallback'),
-  targets: z.array(target, { error: 'must be an array of {provider, model}' }).min(1, { error: 'must list at least one target' }),
+  targets: z
+    .array(target, { error: 'must be an array of {provider, model}' })
+    .min(1, { error: 'must list at least one target' })
+    // (No target at all is named by min(1) alone.)
+    .refine((targets) => targets.length === 0 || targets.some((t) => !t.contextFallback), {
+      error: 'must hold a target without contextFallback (those serve only calls another target refused for length)',
+    }),
   maxAttempts: whole(1, 50).optional(),
   timeoutMs: whole(1, 86_400_000).optional(),
   firstByteTimeoutMs: whole(1, 3_600_000).optional(),
   retries: whole(0, 10).default(0),
-  cooldown: z
-    .object({
+  cooldown: strictObject(
+    {
       failures: whole(1, 1000).default(3),
       windowMs: whole(1, 24 * 60 * MINUTE).default(MINUTE),
       cooldownMs: whole(1, 24 * 60 * MINUTE).default(30_000),
-    })
-    .default({ failures: 3, windowMs: MINUTE, cooldownMs: 30_000 }),
-  cache: z.union([z.literal(false), z.object({ ttlSeconds: whole(1, 365 * 86_400) })], { error: 'must be false or {"ttlSeconds": n}' }).optional(),
-})
+    },
+    'an object {failures, windowMs, cooldownMs}',
+  ).default({ failures: 3, windowMs: MINUTE, cooldownMs: 30_000 }),
+  cache: z.union([z.literal(false), strictObject({ ttlSeconds: whole(1, 365 * 86_400) }, 'false or {"ttlSeconds": n}')], { error: 'must be false or {"ttlSeconds": n}' }).optional(),
+}, 'an object {strategy?, targets, …}')
 
-const cache = z
-  .object({
+const cache = strictObject(
+  {
     ttlSeconds: whole(1, 365 * 86_400).optional(),
     maxBytes: whole(0, 64 * 1024 * 1024 * 1024).default(DEFAULT_CACHE.maxBytes),
     maxEntryBytes: whole(1, 512 * 1024 * 1024).default(DEFAULT_CACHE.maxEntryBytes),
-  })
-  .default(DEFAULT_CACHE)
+  },
+  'an object {ttlSeconds?, maxBytes?, maxEntryBytes?}',
+).default(DEFAULT_CACHE)
 
 /** A group's name is a public model name: no blanks, no empty part between slashes. */
 const GROUP_NAME = /^[^\s/]+(\/[^\s/]+)*$/
@@ -156,28 +181,32 @@ const fileSchema = z
     },
     { error: 'must hold a JSON object' },
   )
-  .superRefine((file, ctx) => {
-    for (const [name, settings] of Object.entries(file.providers)) {
-      if (settings.type === 'openai-compatible' && !settings.baseURL) {
-        ctx.addIssue({ code: 'custom', path: ['providers', name, 'baseURL'], message: 'is required (an http(s) URL)' })
-      }
-    }
-    // Every target names a provider the gateway has; a group's name is not also an alias.
-    for (const [name, group] of Object.entries(file.routes)) {
-      group.targets.forEach((t, index) => {
-        if (!BUILT_IN.has(t.provider) && !Object.hasOwn(file.providers, t.provider)) {
-          const known = [...BUILT_IN, ...Object.keys(file.providers)].join(', ')
-          ctx.addIssue({ code: 'custom', path: ['routes', name, 'targets', index, 'provider'], message: `names no provider: "${t.provider}" (known: ${known})` })
-        }
-      })
-      if (!group.targets.some((t) => !t.contextFallback)) {
-        ctx.addIssue({ code: 'custom', path: ['routes', name, 'targets'], message: 'must hold a target without contextFallback (those serve only calls another target refused for length)' })
-      }
-      if (Object.hasOwn(file.aliases, name)) {
-        ctx.addIssue({ code: 'custom', path: ['routes', name], message: 'is also an alias: a model name means one thing' })
-      }
-    }
-  })
+
+type Json = Record<string, unknown>
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/**
+ * What only the whole file can tell: every target names a provider the gateway has, and a
+ * group's name is not also an alias. Read from the raw JSON, so that these are named beside the
+ * schema's problems (a refinement of the parsed file would wait until those are fixed).
+ */
+function crossProblems(json: unknown): string[] {
+  const file = isObject(json) ? json : {}
+  const providers = isObject(file.providers) ? Object.keys(file.providers) : []
+  const aliases = isObject(file.aliases) ? file.aliases : {}
+  const routes = isObject(file.routes) ? file.routes : {}
+  const problems: string[] = []
+  for (const [name, group] of Object.entries(routes)) {
+    if (Object.hasOwn(aliases, name)) problems.push(`routes.${name} is also an alias: a model name means one thing`)
+    const targets = isObject(group) && Array.isArray(group.targets) ? group.targets : []
+    targets.forEach((t: unknown, index) => {
+      if (!isObject(t) || typeof t.provider !== 'string' || t.provider === '') return
+      if (BUILT_IN.has(t.provider) || providers.includes(t.provider)) return
+      problems.push(`routes.${name}.targets.${index}.provider names no provider: "${t.provider}" (known: ${[...BUILT_IN, ...providers].join(', ')})`)
+    })
+  }
+  return problems
+}
 
 /** The file read and checked; a list of problems, each naming where in the file, when it is bad. */
 export function readProvidersFile(path: string): ProvidersFile | { problems: string[] } {
@@ -188,15 +217,15 @@ export function readProvidersFile(path: string): ProvidersFile | { problems: str
     return { problems: [`could not be read as JSON: ${(error as Error).message}`] }
   }
   const parsed = fileSchema.safeParse(json)
-  if (!parsed.success) {
-    return {
-      problems: parsed.error.issues.map((issue) => {
-        // A bad key's own message names it (the provider name rule).
-        if (issue.code === 'invalid_key') return issue.issues[0]?.message ?? issue.message
-        return issue.path.length === 0 ? issue.message : `${issue.path.map(String).join('.')} ${issue.message}`
-      }),
-    }
-  }
+  const problems = [
+    ...(parsed.error?.issues.map((issue) => {
+      // A bad key's own message names it (the provider name rule).
+      if (issue.code === 'invalid_key') return issue.issues[0]?.message ?? issue.message
+      return issue.path.length === 0 ? issue.message : `${issue.path.map(String).join('.')} ${issue.message}`
+    }) ?? []),
+    ...crossProblems(json),
+  ]
+  if (!parsed.success || problems.length > 0) return { problems }
   const { aliases, prices, routes, cache } = parsed.data
   // Another account of a built-in provider goes to its default URL unless the file says otherwise.
   const providers: Record<string, CompatibleProviderConfig> = {}

@@ -65,21 +65,27 @@ export class ModelRouter {
     this.listed = listed
     this.prefixes = prefixes
     const groups = new Map<string, RouteGroup>()
+    // Every bad target is named at once, one line each, like the rest of the configuration.
+    const problems: string[] = []
     for (const [name, config] of Object.entries(routes)) {
-      const targets = config.targets.map((target, index) => {
+      const targets = config.targets.map((target, index): Route | undefined => {
+        const where = `GATEWAY_CONFIG routes.${name}.targets.${index}`
         const adapter = this.adapters.get(target.provider)
         if (!adapter) {
           const why = this.unavailable.get(target.provider) ?? 'no such provider'
-          throw new ConfigError(`GATEWAY_CONFIG routes.${name}.targets.${index}: provider ${target.provider} is not available (${why})`)
+          problems.push(`${where}: provider ${target.provider} is not available (${why})`)
+          return undefined
         }
         if (adapter.models && !adapter.models.includes(target.model)) {
-          throw new ConfigError(`GATEWAY_CONFIG routes.${name}.targets.${index}: provider ${target.provider} serves only ${adapter.models.join(', ')}, not ${target.model}`)
+          problems.push(`${where}: provider ${target.provider} serves only ${adapter.models.join(', ')}, not ${target.model}`)
+          return undefined
         }
         // A configured target is known: its metrics get series of their own at once.
         return { adapter, model: target.model, requested: name, listed: true }
       })
-      groups.set(name, new RouteGroup(name, config, targets))
+      if (targets.every((route): route is Route => route !== undefined)) groups.set(name, new RouteGroup(name, config, targets))
     }
+    if (problems.length > 0) throw new ConfigError(problems)
     this.groups = groups
   }
 
