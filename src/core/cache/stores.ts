@@ -2,6 +2,7 @@
 // memory bounded by `cache.maxBytes`. The Redis client is loaded only when it is used.
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../../config.ts'
+import { SecretScrubber } from '../../scrub.ts'
 import { MemoryStore } from './memory-store.ts'
 import { ResponseCache, type CacheStore } from './response-cache.ts'
 
@@ -9,14 +10,17 @@ import { ResponseCache, type CacheStore } from './response-cache.ts'
 export async function createResponseCache(config: Config, logger: FastifyBaseLogger): Promise<ResponseCache | undefined> {
   const used = config.cache.ttlSeconds !== undefined || Object.values(config.routes).some((group) => group.cache)
   if (!used) return undefined
+  // Store errors are logged; REDIS_URL's password is among the secrets kept out of them.
+  const scrubber = new SecretScrubber(config.secrets)
+  const scrub = (text: string) => scrubber.scrub(text)
   let store: CacheStore
   if (config.redisUrl) {
     const { RedisStore } = await import('./redis-store.ts')
-    store = new RedisStore(config.redisUrl, logger)
+    store = new RedisStore(config.redisUrl, logger, scrub)
   } else {
     store = new MemoryStore(config.cache.maxBytes)
   }
   return new ResponseCache(store, config.cache, (error, operation) => {
-    logger.debug({ err: { message: (error as Error)?.message }, operation }, 'response cache: store error (answered as a miss)')
+    logger.debug({ err: { message: scrub(String((error as Error)?.message)) }, operation }, 'response cache: store error (answered as a miss)')
   })
 }
