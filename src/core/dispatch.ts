@@ -13,6 +13,7 @@ import { LlmCall, type CallParent } from '../telemetry/llm-call.ts'
 import type { TraceIds } from '../telemetry/trace-context.ts'
 import { isContextLength, isRetryable, movesOn, retryDelayMs } from './attempts.ts'
 import type { CachedAnswer, CachePolicy, ResponseCache } from './cache/response-cache.ts'
+import { TimeSlice } from './cache/time-slice.ts'
 import { Deadline } from './deadline.ts'
 import type { Ingress } from './ingress/ingress.ts'
 import type { ModelRouter, Plan, Route } from './router.ts'
@@ -151,7 +152,7 @@ export class Dispatch {
     const ids = call.ids
     const headers: Record<string, string> = {}
 
-    const cache = deps.cache?.policy(plan, ingress.api, body, streaming, options.cacheControl)
+    const cache = deps.cache?.policy(plan, ingress.api, body, streaming, { cacheControl: options.cacheControl, passedOn: options.passthroughHeaders })
     if (cache) {
       const hit = cache.read ? await deps.cache!.lookup(cache.key) : undefined
       if (hit && (streaming ? hit.events !== undefined : hit.json !== undefined)) return this.replay(ingress, call, hit, headers)
@@ -385,7 +386,11 @@ export class Dispatch {
     }
     async function* events(): AsyncGenerator<StreamEvent> {
       try {
+        const slice = new TimeSlice()
         for (const { event, data } of kept) {
+          // Nothing here waits for the upstream: a fast caller drains a long answer without the
+          // socket ever pushing back, and the loop would serve no one else meanwhile.
+          if (slice.over) await slice.pause()
           const parsed: StreamEvent = { event, data: JSON.parse(data) as Record<string, unknown>, raw: data }
           if (ingress.carriesToken(parsed)) call.markFirstToken()
           yield parsed
@@ -469,7 +474,9 @@ export class Dispatch {
         const end = state.facts()
         const cost = price(end.usage, end.model)
         settled = true
-        if (kept && context.keep) {
+        // A stream that never said how it ended (an upstream that closed early but cleanly) is
+        // passed on as it came, but not kept: every hit would repeat the cut.
+        if (kept && context.keep && end.finishReasons.length > 0) {
           cache!.save(
             context.keep.key,
             { ...facts(), responseModel: end.model, responseId: end.id, finishReasons: end.finishReasons, usage: end.usage, costUsd: cost?.total, events: kept },
