@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import type { Provenance } from './provenance.ts'
 import { BENCH } from './procs.ts'
+import { renderRouting } from './routing-report.ts'
 import { CONCURRENCY, OPEN_STREAMS, type TargetResult } from './suite.ts'
 
 export interface Run {
@@ -88,6 +89,7 @@ export function render(run: Run): string {
       lines.push(row([r.label, s.connections, int(s.rps), ms(s.ttfc.p50), ms(s.ttfc.p99), ms(s.latency.p50), ms(s.latency.p99), vs(s.ttfc.p50, d?.ttfc.p50), vs(s.latency.p50, d?.latency.p50), cpu(s.cpuUsPerRequest), `${s.failed} / ${s.incomplete}`]))
     }
   }
+  lines.push(...renderRouting(run.results))
   lines.push('', 'Times in ms. "added" is the target\'s figure minus direct\'s at the same concurrency. "server CPU" is the CPU time (user + system, from /proc) the process under test used per request: for direct the upstream itself, otherwise the proxy or gateway alone. It does not move with what the hypervisor steals, so it is the steadiest figure here.')
 
   lines.push('', '### Memory and start-up', '')
@@ -95,7 +97,9 @@ export function render(run: Run): string {
   lines.push(row(['---', '---:', '---:', '---:', '---:', '---:']))
   for (const r of run.results) {
     const heap = r.heapOpenKiB !== undefined && r.heapIdleKiB !== undefined && r.openStreams ? `${((r.heapOpenKiB - r.heapIdleKiB) / r.openStreams).toFixed(1)} KiB` : '–'
-    lines.push(row([r.label, `${int(r.startupMs)} ms`, `${(r.rssIdleKiB / 1024).toFixed(1)} MiB`, `${(r.rssOpenKiB / 1024).toFixed(1)} MiB (${r.openStreams} open)`, `${perStreamKiB(r).toFixed(1)} KiB`, heap]))
+    // A target whose streams cannot be held open (cache replays) has no figure per stream.
+    const open = r.openStreams ? `${(r.rssOpenKiB / 1024).toFixed(1)} MiB (${r.openStreams} open)` : '–'
+    lines.push(row([r.label, `${int(r.startupMs)} ms`, `${(r.rssIdleKiB / 1024).toFixed(1)} MiB`, open, r.openStreams ? `${perStreamKiB(r).toFixed(1)} KiB` : '–', heap]))
   }
   lines.push('', 'Memory and start-up are taken on a fresh process started alone, after a short warm-up, each time after a full GC (bench/servers/probe.ts), with the streams held open by the upstream after their first chunk. "direct" is the bench upstream itself (a bare node:http server holding the streams), for reference. Start-up: from spawn to the first successful answer (the gateway: GET /ready).')
   if (on?.scrapes || on?.exported) {

@@ -6,6 +6,7 @@
 import { Samples } from './stats.ts'
 import { jsonLoad, openStreams, streamLoad, chatBody, type LoadResult, type SampleSink, type StreamResult, type Target } from './load.ts'
 import { startBareProxy, startGateway, startOtlpSink, startPortkey, startUpstream, telemetryEnv, type Proc } from './procs.ts'
+import { cacheScenario, fallbackScenario, stopRoutingHelpers, type Check } from './routing.ts'
 
 export const CONCURRENCY = [1, 32, 256] as const
 export const OPEN_STREAMS = 1000
@@ -28,6 +29,8 @@ export interface TargetResult {
   /** Telemetry on only: /metrics scrapes done and failed, OTLP posts the sink received. */
   scrapes?: { ok: number; failed: number }
   exported?: { traces: number; metrics: number; bytes: number }
+  /** What a scenario promises (the routing ones), checked after its load. */
+  checks?: Check[]
 }
 
 export interface RunOptions {
@@ -44,6 +47,10 @@ interface Spec {
   label: string
   start(upstream: Proc, sink: Proc, gatewayNodeArgs: string[]): Promise<Proc | undefined>
   target(proc: Proc, upstream: Proc): Target
+  /** Checks what the scenario promises, on the process that took the load, once the load is over. */
+  verify?(proc: Proc): Promise<Check[]>
+  /** False: its streams cannot be held open by the upstream (cache replays), so no memory per stream. */
+  holdsStreams?: boolean
 }
 
 const COMPLETIONS = '/v1/chat/completions'
@@ -76,6 +83,9 @@ export const SPECS: Spec[] = [
     // Portkey's way to reach a custom OpenAI-compatible host.
     target: (p, up) => ({ url: p.url, path: COMPLETIONS, headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${up.url}/v1`, authorization: 'Bearer sk-bench-not-a-real-key' } }),
   },
+  // Route groups (bench/lib/routing.ts): telemetry on, as the `on` target.
+  { ...fallbackScenario, target: (p) => ({ url: p.url, path: COMPLETIONS, headers: {} }) },
+  { ...cacheScenario, target: (p) => ({ url: p.url, path: COMPLETIONS, headers: {} }) },
 ]
 
 function scraper(url: string) {
@@ -159,6 +169,12 @@ export async function runSuite(options: RunOptions): Promise<TargetResult[]> {
           })
         }
       }
+      for (const { spec, proc } of running) {
+        if (!spec.verify || !proc) continue
+        const checks = await spec.verify(proc)
+        results.get(spec.key)!.checks = checks
+        for (const check of checks) log(`${spec.label}: ${check.ok ? 'ok' : 'FAILED'}: ${check.what}: ${check.measured}`)
+      }
       const on = results.get('on')
       if (on) {
         on.scrapes = { ...(scrape?.counts ?? { ok: 0, failed: 0 }) }
@@ -183,6 +199,7 @@ export async function runSuite(options: RunOptions): Promise<TargetResult[]> {
         const idle = await server.probe()
         result.rssIdleKiB = idle.rssKiB
         result.heapIdleKiB = idle.heapUsedKiB
+        if (spec.holdsStreams === false) return
         await control('config', { holdStreams: true })
         const open = await openStreams(target, OPEN_STREAMS, (i) => chatBody(true, { user: `rss-${i}` }))
         await sleep(1000)
@@ -199,6 +216,7 @@ export async function runSuite(options: RunOptions): Promise<TargetResult[]> {
   } finally {
     await upstream.stop()
     await sink.stop()
+    await stopRoutingHelpers()
   }
   return [...results.values()]
 }

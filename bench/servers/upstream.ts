@@ -16,6 +16,11 @@ import type { AddressInfo } from 'node:net'
 const CHUNKS = Number(process.env.BENCH_STREAM_CHUNKS ?? 40)
 /** Pause after the first chunk, ms. */
 const FIRST_GAP_MS = Number(process.env.BENCH_FIRST_GAP_MS ?? 2)
+/**
+ * Set (e.g. 503): every completion request is refused at once with this status, as a provider
+ * having a bad hour does. The first target of the bench's fallback route group.
+ */
+const FAIL_STATUS = Number(process.env.BENCH_FAIL_STATUS ?? 0)
 const CREATED = 1_763_000_000
 const ID = 'chatcmpl-BENCHabcdefghijklmnopqrstuvwx'
 const MODEL = 'gpt-4o-mini-2024-07-18'
@@ -110,10 +115,14 @@ function fault(res: ServerResponse): void {
     res.socket?.destroy()
     return
   }
-  const status = Number(kind)
-  const body = JSON.stringify({ error: { message: `bench fault ${status}`, type: status === 429 ? 'requests' : 'server_error', param: null, code: null } })
   // A short retry-after-ms keeps the retries quick; the SDK (and our client) honour it.
-  res.writeHead(status, { 'content-type': 'application/json', 'retry-after-ms': '5', 'content-length': String(Buffer.byteLength(body)) })
+  refuse(res, Number(kind), 'bench fault', { 'retry-after-ms': '5' })
+}
+
+/** An OpenAI-shaped error answer. */
+function refuse(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify({ error: { message: `${message} ${status}`, type: status === 429 ? 'requests' : 'server_error', param: null, code: null } })
+  res.writeHead(status, { 'content-type': 'application/json', ...headers, 'content-length': String(Buffer.byteLength(body)) })
   res.end(body)
 }
 
@@ -177,6 +186,7 @@ const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     const body = parts.length === 1 ? parts[0]!.toString() : Buffer.concat(parts).toString()
     if (req.url?.startsWith('/__bench/')) return control(req, res, body)
     stats.requests++
+    if (FAIL_STATUS) return refuse(res, FAIL_STATUS, 'bench upstream refusing every request:')
     if (config.faultRate > 0 && Math.random() < config.faultRate) return fault(res)
     // Cheap tests instead of JSON.parse: every client here serialises with JSON.stringify.
     if (!/"stream":\s*true/.test(body)) {
