@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { parse } from 'yaml'
+import { REDIS_MISSING, REDIS_SERVER, startRedis } from '../support/redis.ts'
 import { missing, paths, readYaml, root, run, which } from './helpers.ts'
 
 interface Service {
@@ -51,7 +52,7 @@ t.test('docker-compose config (Debian\'s docker-compose) accepts the file', { sk
   t.equal(result.status, 0, result.output)
   t.notMatch(result.stderr, /WARN|variable is not set/i, 'no unset-variable warnings')
   const normalized = parse(result.stdout) as ComposeFile
-  t.same(Object.keys(normalized.services).sort(), ['gateway', 'grafana', 'jaeger', 'otel-collector', 'prometheus'])
+  t.same(Object.keys(normalized.services).sort(), ['gateway', 'grafana', 'jaeger', 'otel-collector', 'prometheus', 'redis'])
   t.equal(normalized.services.gateway?.environment?.GATEWAY_API_KEYS, 'sk-gateway-demo', 'the documented demo key by default')
   // Every bind-mounted path, as docker-compose resolved it, exists.
   for (const [name, service] of Object.entries(normalized.services)) {
@@ -89,13 +90,14 @@ t.test('every image is pinned to a release', async (t) => {
       t.notOk(service.image, `${name} is built from the repository (its base image is pinned in the Dockerfile)`)
       continue
     }
-    t.match(service.image, /^[a-z0-9./-]+:v?\d+\.\d+\.\d+$/, `${name}: ${service.image} has a version tag`)
+    t.match(service.image, /^[a-z0-9./-]+:v?\d+\.\d+\.\d+(-alpine)?$/, `${name}: ${service.image} has a version tag`)
     t.notMatch(service.image, /:latest$/, `${name}: not latest`)
   }
   t.match(services['otel-collector']?.image, /^otel\/opentelemetry-collector-contrib:/, 'the contrib Collector')
   t.match(services.jaeger?.image, /^jaegertracing\/jaeger:2\./, 'Jaeger v2 (not jaegertracing/all-in-one, v1, end of life)')
   t.match(services.prometheus?.image, /^prom\/prometheus:v\d/)
   t.match(services.grafana?.image, /^grafana\/grafana:\d/)
+  t.match(services.redis?.image, /^redis:\d+\.\d+\.\d+-alpine$/, 'the official Redis image, a release')
   const dockerfile = services.gateway?.build
   t.equal(typeof dockerfile === 'string' ? dockerfile : dockerfile?.context, '.', 'the gateway is built from ./Dockerfile')
 })
@@ -135,12 +137,13 @@ t.test('the ports the guide uses, plus the gateway\'s', async (t) => {
   t.same(publishedPorts(services.prometheus!), [9090])
   t.same(publishedPorts(services.grafana!), [3000])
   t.same(publishedPorts(services.gateway!), [8080])
+  t.same(publishedPorts(services.redis!), [], 'Redis (no password) is not published on the host: only the gateway reaches it')
   const all = Object.values(services).flatMap(publishedPorts)
   t.equal(new Set(all).size, all.length, 'no host port published twice')
 })
 
 t.test('health checks and depends_on conditions order the start-up', async (t) => {
-  for (const name of ['gateway', 'jaeger', 'prometheus', 'grafana']) {
+  for (const name of ['gateway', 'jaeger', 'prometheus', 'grafana', 'redis']) {
     const check = services[name]?.healthcheck
     t.ok(Array.isArray(check?.test) && check.test[0] === 'CMD', `${name}: an exec-form health check (no shell needed)`)
     t.ok(check?.interval && check.timeout && check.retries && check.start_period, `${name}: interval, timeout, retries, start_period`)
@@ -149,7 +152,8 @@ t.test('health checks and depends_on conditions order the start-up', async (t) =
   t.notOk(services['otel-collector']?.healthcheck, 'the collector image is FROM scratch: nothing could run a check inside it')
 
   const deps = (name: string) => services[name]?.depends_on as Record<string, { condition: string }>
-  t.same(deps('gateway'), { 'otel-collector': { condition: 'service_started' } })
+  t.same(deps('gateway'), { 'otel-collector': { condition: 'service_started' }, redis: { condition: 'service_healthy' } })
+  t.same(services.redis?.healthcheck?.test, ['CMD', 'redis-cli', 'ping'], 'redis: healthy once it answers PING')
   t.same(deps('otel-collector'), { jaeger: { condition: 'service_healthy' } })
   t.same(deps('prometheus'), { 'otel-collector': { condition: 'service_started' } })
   t.same(deps('grafana'), { prometheus: { condition: 'service_healthy' }, jaeger: { condition: 'service_healthy' } })
@@ -176,6 +180,22 @@ t.test('the gateway: beyond loopback with a key, OTLP to the collector, SIGTERM 
   const grace = Number(/^(\d+)s$/.exec(gateway.stop_grace_period ?? '')?.[1])
   t.ok(grace > 10, `stop_grace_period ${gateway.stop_grace_period} exceeds the gateway's 10 s drain (SHUTDOWN_TIMEOUT_MS)`)
   t.match(readFileSync(paths.dockerfile, 'utf8'), /^CMD \["node", ("--[a-z-]+=\d+", )*"src\/main\.ts"\]$/m, 'the image runs node directly')
+})
+
+t.test('Redis: the gateway\'s response cache, memory only and bounded', async (t) => {
+  t.equal(services.gateway?.environment?.REDIS_URL, 'redis://redis:6379', 'the gateway\'s REDIS_URL names the service, on Redis\' port')
+  const command = services.redis?.command as string[]
+  t.equal(command[0], 'redis-server', 'the image\'s server, with arguments')
+  t.notOk(services.redis?.volumes, 'nothing mounted: a cache keeps nothing across restarts')
+
+  t.test('its arguments, given to Debian\'s redis-server', { skip: REDIS_SERVER ? false : REDIS_MISSING }, async (t) => {
+    const redis = await startRedis({ args: command.slice(1) })
+    t.teardown(() => redis.close())
+    t.equal(await redis.config('save'), '', 'no RDB snapshots')
+    t.equal(await redis.config('appendonly'), 'no', 'no AOF')
+    t.equal(await redis.config('maxmemory'), String(256 * 1024 * 1024), 'bounded at 256 MiB')
+    t.equal(await redis.config('maxmemory-policy'), 'allkeys-lru', 'evicting the least recently used answers when full')
+  })
 })
 
 t.test('Grafana: anonymous viewers, a documented admin login', async (t) => {

@@ -54,6 +54,8 @@ export interface RedisServer {
   ping(timeoutMs?: number): Promise<boolean>
   /** The keys matching `pattern` (KEYS, fine for a test's few), read with a client of its own. */
   keys(pattern?: string): Promise<string[]>
+  /** CONFIG GET `parameter`: its value as the running server has it. */
+  config(parameter: string): Promise<string | undefined>
   /** Stops the server if it runs and removes its directory. */
   close(): Promise<void>
 }
@@ -61,6 +63,8 @@ export interface RedisServer {
 export interface RedisOptions {
   /** Sets `requirepass`; the URL then carries it. */
   password?: string
+  /** More redis-server arguments, after the test's own (a later one wins). */
+  args?: string[]
   startTimeoutMs?: number
 }
 
@@ -82,6 +86,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   const launch = (port: number) => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--logfile', '']
     if (options.password !== undefined) args.push('--requirepass', options.password)
+    args.push(...(options.args ?? []))
     const server = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     running.add(server)
     for (const stream of [server.stdout!, server.stderr!]) {
@@ -136,6 +141,16 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     await exited
   }
   const auth = options.password === undefined ? '' : `:${encodeURIComponent(options.password)}@`
+  const withClient = async <T>(use: (client: Redis) => Promise<T>): Promise<T> => {
+    const client = new Redis({ host: '127.0.0.1', port, password: options.password, lazyConnect: true, maxRetriesPerRequest: 0 })
+    client.on('error', () => {}) // connect() rejects with it
+    try {
+      await client.connect()
+      return await use(client)
+    } finally {
+      client.disconnect()
+    }
+  }
   return {
     port,
     url: `redis://${auth}127.0.0.1:${port}`,
@@ -157,16 +172,8 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
       if (alive()) child!.kill('SIGCONT')
     },
     ping,
-    keys: async (pattern = '*') => {
-      const client = new Redis({ host: '127.0.0.1', port, password: options.password, lazyConnect: true, maxRetriesPerRequest: 0 })
-      client.on('error', () => {}) // connect() rejects with it
-      try {
-        await client.connect()
-        return await client.keys(pattern)
-      } finally {
-        client.disconnect()
-      }
-    },
+    keys: (pattern = '*') => withClient((client) => client.keys(pattern)),
+    config: (parameter) => withClient(async (client) => ((await client.config('GET', parameter)) as string[])[1]),
     close: async () => {
       await signal('SIGTERM')
       rmSync(dir, { recursive: true, force: true })
