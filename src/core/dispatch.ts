@@ -233,7 +233,10 @@ export class Dispatch {
     const retries = group ? group.config.retries : this.deps.maxRetries
     let failure: GatewayError | undefined
     let longContext = false
-    for (const target of plan.targets) {
+    // The contextFallback targets after every ordinary one, wherever the group lists them: the
+    // walk reaches them only once a refusal for length has passed the ordinary ones by.
+    const walk = [...plan.targets.filter((t) => !t.contextFallback), ...plan.targets.filter((t) => t.contextFallback)]
+    for (const target of walk) {
       if (target.contextFallback !== longContext) continue
       if (budget.used >= budget.max || deadline.signal.aborted) break
       const { route } = target
