@@ -120,6 +120,20 @@ t.test('Redis stopped mid-run: misses, no failures, one log line; started again:
   t.equal(count(OUTAGE) - outagesBefore, 1, 'and no other outage was')
 })
 
+t.test('Redis killed (SIGKILL): misses; started again: hits', async (t) => {
+  await cached(t, 'killed: before')
+  const outagesBefore = count(OUTAGE)
+  await redis.kill()
+  const answers: Answer[] = []
+  for (let i = 0; i < 4; i++) answers.push(await ask('killed: before'))
+  allMissesAnswered(t, answers, 'Redis killed')
+  await redis.restart()
+  const recovery = await untilHit('killed: before')
+  t.equal(recovery.failed, 0, 'no call failed while the client reconnected')
+  t.equal((await ask('killed: before')).cache, 'hit', 'a repeated call is a hit')
+  t.equal(count(OUTAGE) - outagesBefore, 1, 'the outage is logged once')
+})
+
 t.test('Redis hung (SIGSTOP): calls answered promptly as misses; resumed (SIGCONT): hits again', async (t) => {
   await cached(t, 'hung: before')
   const outagesBefore = count(OUTAGE)

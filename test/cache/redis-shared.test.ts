@@ -1,12 +1,14 @@
 // Issue 13, "Redis is real": two gateway processes with one REDIS_URL share the response cache, so
 // an answer one replica paid for is free on the other, JSON and streamed alike. The Redis is
 // Debian's redis-server with a password (`requirepass`) given in the URL: it works, and neither it
-// nor a wrong one ever shows in a log line or an answer, even when Redis refuses the password.
+// nor a wrong one ever shows in a log line, a span, a metric or an answer, even when Redis refuses
+// the password (as test/telemetry/secrets.test.ts searches for the provider and gateway keys).
 import t, { type Test } from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startGateway, type GatewayProcess } from '../support/gateway.ts'
+import { startOtlpReceiver } from '../support/otlp-receiver.ts'
 import { CACHE_KEY_PATTERN, REDIS_MISSING, REDIS_SERVER, cachedGroupConfig, startRedis } from '../support/redis.ts'
 import { providerEnv, startUpstream } from '../support/upstream.ts'
 
@@ -27,8 +29,11 @@ const MODEL = 'gpt-4o-mini'
 const dir = mkdtempSync(join(tmpdir(), 'gateway-redis-shared-'))
 const redis = await startRedis({ password: PASSWORD })
 const upstream = await startUpstream()
+const receiver = await startOtlpReceiver()
 const env = (redisUrl: string) => ({
   LOG_LEVEL: 'debug',
+  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true',
   GATEWAY_CONFIG: cachedGroupConfig(dir, GROUP, MODEL),
   REDIS_URL: redisUrl,
   ...providerEnv(upstream),
@@ -36,7 +41,7 @@ const env = (redisUrl: string) => ({
 const [a, b] = await Promise.all([startGateway({ timeoutMs: 45_000, env: env(redis.url) }), startGateway({ timeoutMs: 45_000, env: env(redis.url) })])
 t.teardown(async () => {
   await Promise.all([a.stop(), b.stop()])
-  await Promise.all([upstream.close(), redis.close()])
+  await Promise.all([upstream.close(), redis.close(), receiver.close()])
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -139,11 +144,18 @@ t.test('a wrong password: every call still answered (misses), the refusal logged
   checkClean(t, 'C', c)
 })
 
-t.test('the password is in no log line and no answer', async (t) => {
+t.test('the password is in no log line, span, metric or answer', async (t) => {
   for (const [name, gateway] of [['A', a], ['B', b]] as const) checkClean(t, name, gateway)
   const answers = seen.join('\n')
   t.ok(answers.length > 1000, 'answers were read')
   for (const needle of NEEDLES) t.notOk(answers.includes(needle), `no answer contains ${needle}`)
+  // The three hits' llm.request spans have arrived, and a metric export after them.
+  await receiver.waitFor(() => receiver.spans.filter((s) => s.attributes['llm.cache.hit'] === true).length >= 3, 15_000)
+  const exportsSoFar = receiver.metricExports.length
+  await receiver.waitFor(() => receiver.metricExports.length > exportsSoFar, 15_000)
+  const telemetry = JSON.stringify([receiver.spans, receiver.metricExports], (_, value: unknown) => (typeof value === 'bigint' ? String(value) : value))
+  t.ok(receiver.spans.length > 10, 'there are spans to search')
+  for (const needle of NEEDLES) t.notOk(telemetry.includes(needle), `no span or metric contains ${needle}`)
 })
 
 function checkClean(t: Test, name: string, gateway: GatewayProcess): void {

@@ -36,8 +36,6 @@ export interface RedisServer {
   readonly port: number
   /** `redis://[:password@]127.0.0.1:PORT`, for REDIS_URL. */
   readonly url: string
-  /** The running process' id (changes on restart). */
-  readonly pid: number | undefined
   /** Everything redis-server printed, across restarts. */
   readonly output: string[]
   /** SIGTERM, then waits for the process to exit. */
@@ -154,9 +152,6 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   return {
     port,
     url: `redis://${auth}127.0.0.1:${port}`,
-    get pid() {
-      return alive() ? child!.pid : undefined
-    },
     output,
     stop: () => signal('SIGTERM'),
     kill: () => signal('SIGKILL'),
