@@ -10,7 +10,7 @@ import { RouteGroup, type Target } from '../../src/core/routing/group.ts'
 
 type Spec = { provider: string; weight?: number; contextFallback?: boolean }
 
-function group(strategy: 'fallback' | 'loadbalance', specs: Spec[], cooldown = { failures: 1, windowMs: 1000, cooldownMs: 60_000 }): RouteGroup {
+function group(strategy: 'fallback' | 'loadbalance', specs: Spec[], cooldown = { failures: 1, windowMs: 1000, cooldownMs: 60_000 }, now?: () => number): RouteGroup {
   const config: RouteGroupConfig = {
     strategy,
     targets: specs.map((s) => ({ provider: s.provider, model: 'm', weight: s.weight ?? 1, contextFallback: s.contextFallback ?? false })),
@@ -18,7 +18,7 @@ function group(strategy: 'fallback' | 'loadbalance', specs: Spec[], cooldown = {
     cooldown,
   }
   const routes: Route[] = specs.map((s) => ({ adapter: { name: s.provider } as ProviderAdapter, model: 'm', requested: 'g', listed: true }))
-  return new RouteGroup('g', config, routes)
+  return new RouteGroup('g', config, routes, now)
 }
 
 const names = (targets: readonly Target[]) => targets.map((target) => target.route.adapter.name)
@@ -75,9 +75,10 @@ t.test('loadbalance: a contextFallback target is never picked first, whatever it
 })
 
 t.test('a half-open target with its probe out is not picked; without it, it may be', async (t) => {
-  const g = group('loadbalance', [{ provider: 'a' }, { provider: 'b' }], { failures: 1, windowMs: 1000, cooldownMs: 1 })
+  let now = 0
+  const g = group('loadbalance', [{ provider: 'a' }, { provider: 'b' }], { failures: 1, windowMs: 1000, cooldownMs: 100 }, () => now)
   coolDown(g.targets[0]!)
-  await new Promise((resolve) => setTimeout(resolve, 5))
+  now += 100
   t.equal(g.targets[0]!.breaker!.state(), 'half_open')
   t.same(names(g.order(fixed(0))), ['a', 'b'], 'half-open: the next call may probe it')
   t.ok(g.targets[0]!.breaker!.acquire(), 'a call takes the probe')
