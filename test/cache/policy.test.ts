@@ -216,3 +216,16 @@ t.test('a Responses call in a conversation is never cached (its answer depends o
   t.strictSame(answers.map((a) => cacheHeaders(a).cache), ['bypass', 'bypass'])
   t.equal(upstream.requests.length, 2, 'both went upstream')
 })
+
+t.test('/v1/messages: the anthropic-beta and anthropic-version passed on to Anthropic are part of the match', async (t) => {
+  upstream.setDefault({ fixture: 'anthropic-messages-text-nonstream' })
+  const body = { model: 'claude-sonnet-4-6', max_tokens: 64, messages: [{ role: 'user', content: 'Hello' }] }
+  const version = { 'anthropic-version': '2023-06-01' }
+  const plain = [await post(gateway.url, '/v1/messages', body, version), await post(gateway.url, '/v1/messages', body, version)]
+  t.strictSame(plain.map((a) => cacheHeaders(a).cache), ['miss', 'hit'])
+  const beta = await post(gateway.url, '/v1/messages', body, { ...version, 'anthropic-beta': 'context-1m-2025-08-07' })
+  t.equal(cacheHeaders(beta).cache, 'miss', 'a beta may change the answer: a miss')
+  t.equal(upstream.requests.at(-1)?.headers['anthropic-beta'], 'context-1m-2025-08-07', 'and the beta went on')
+  t.equal(cacheHeaders(await post(gateway.url, '/v1/messages', body, { ...version, 'anthropic-beta': 'context-1m-2025-08-07' })).cache, 'hit')
+  t.equal(upstream.requests.length, 2)
+})
