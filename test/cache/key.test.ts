@@ -4,6 +4,9 @@
 // changes the answer changes the key, and a field an API adds later makes a miss, not a wrong hit.
 import t from 'tap'
 import { cacheKey, uncacheable } from '../../src/core/cache/key.ts'
+import { MemoryStore } from '../../src/core/cache/memory-store.ts'
+import { ResponseCache } from '../../src/core/cache/response-cache.ts'
+import type { Plan } from '../../src/core/router.ts'
 
 type Json = Record<string, unknown>
 const chat: Json = {
@@ -107,4 +110,17 @@ t.test('requests that read or change state the provider keeps are never cached',
   t.equal(uncacheable({ input: 'Hi', background: true }), 'background', 'a background response is queued, to poll')
   t.equal(uncacheable({ input: 'Hi', background: false }), undefined)
   t.equal(uncacheable({ messages: [], container: 'container_1' }), 'container', "an Anthropic container's files change")
+})
+
+t.test('the key names the targets the model or group stands for, in any order', async (t) => {
+  const cache = new ResponseCache(new MemoryStore(1024), { ttlSeconds: 60, maxBytes: 1024, maxEntryBytes: 1024 })
+  const target = (provider: string, model: string) => ({ route: { adapter: { name: provider }, model }, weight: 1, contextFallback: false })
+  const plan = (requested: string, ...targets: ReturnType<typeof target>[]) => ({ requested, group: undefined, targets }) as unknown as Plan
+  const keyOf = (p: Plan) => cache.policy(p, 'chat', chat, false)!.key
+  const a = target('openai', 'gpt-4o-mini')
+  const b = target('anthropic', 'claude-haiku-4-5')
+  t.equal(keyOf(plan('smart', a, b)), keyOf(plan('smart', b, a)), 'a loadbalance plan lists its targets in a new order each call: one entry')
+  t.not(keyOf(plan('fast', a)), keyOf(plan('fast', target('openai', 'gpt-4o'))), 'an alias pointed at another model (a Redis cache outlives the restart): another entry')
+  t.not(keyOf(plan('smart', a, b)), keyOf(plan('smart', a)), 'a group given other targets: another entry')
+  t.not(keyOf(plan('fast', a)), keyOf(plan('openai/gpt-4o-mini', a)), 'the name the caller used counts too')
 })

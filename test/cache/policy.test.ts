@@ -19,6 +19,7 @@ const { gateway, upstream } = await startCachingGateway(t, {
   routes: {
     'short-lived': { targets: [target], cache: { ttlSeconds: 1 } },
     uncached: { targets: [target], cache: false },
+    balanced: { strategy: 'loadbalance', targets: [target, { provider: 'openai', model: 'gpt-4o' }] },
   },
 })
 t.beforeEach(() => upstream.reset())
@@ -228,4 +229,14 @@ t.test('/v1/messages: the anthropic-beta and anthropic-version passed on to Anth
   t.equal(upstream.requests.at(-1)?.headers['anthropic-beta'], 'context-1m-2025-08-07', 'and the beta went on')
   t.equal(cacheHeaders(await post(gateway.url, '/v1/messages', body, { ...version, 'anthropic-beta': 'context-1m-2025-08-07' })).cache, 'hit')
   t.equal(upstream.requests.length, 2)
+})
+
+t.test('a loadbalance group shares one entry whichever target its pick starts with', async (t) => {
+  upstream.setDefault(completion('balanced'))
+  const body = { ...base, model: 'balanced' }
+  const answers = []
+  for (let i = 0; i < 8; i++) answers.push(await post(gateway.url, CHAT, body))
+  t.strictSame(answers.map((a) => cacheHeaders(a).cache), ['miss', ...Array(7).fill('hit')], 'one miss, then hits')
+  t.equal(new Set(answers.map((a) => cacheHeaders(a).target)).size, 1, 'each naming the target that served the original')
+  t.equal(upstream.requests.length, 1)
 })

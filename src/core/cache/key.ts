@@ -1,11 +1,12 @@
 // The response cache's key: a hash of what determines an answer — the caller's API, the model or
-// route group named, whether it streams, the request headers that go on to the provider
-// (`anthropic-version`, `anthropic-beta`: a beta changes what the model may answer), and the body's
-// every field but those that only label or deliver the call (NOT_DETERMINING). Object keys are
-// sorted, so two clients writing one request in different key orders share an entry; arrays keep
-// their order. Whatever is not excluded counts, so a field an API adds later makes a miss, never a
-// wrong hit: `n`, `seed`, `parallel_tool_calls`, `reasoning_effort`, `reasoning`, `include`,
-// `text`, `instructions`, Anthropic's `system`, `thinking`, `top_k`, `stop_sequences` all count.
+// route group named and the targets it stands for (see ResponseCache.policy), whether it streams,
+// the request headers that go on to the provider (`anthropic-version`, `anthropic-beta`: a beta
+// changes what the model may answer), and the body's every field but those that only label or
+// deliver the call (NOT_DETERMINING). Object keys are sorted, so two clients writing one request
+// in different key orders share an entry; arrays keep their order. Whatever is not excluded
+// counts, so a field an API adds later makes a miss, never a wrong hit: `n`, `seed`,
+// `parallel_tool_calls`, `reasoning_effort`, `reasoning`, `include`, `text`, `instructions`,
+// Anthropic's `system`, `thinking`, `top_k`, `stop_sequences` all count.
 import { createHash, type Hash } from 'node:crypto'
 
 /**

@@ -82,7 +82,11 @@ export class ResponseCache {
     const directives = (request.cacheControl ?? '').toLowerCase().split(',').map((d) => d.trim())
     const write = !directives.includes('no-store')
     const read = write && !directives.includes('no-cache')
-    return { key: cacheKey(api, plan.requested, streaming, body, request.passedOn), ttlSeconds, read, write }
+    // The name the caller used and what it stands for now: an alias or a group pointed elsewhere
+    // (a Redis cache outlives a restart with a new configuration) must not answer with what the
+    // old targets said. Sorted: a loadbalance plan lists its targets in a new order each call.
+    const targets = plan.targets.map((t) => `${t.route.adapter.name}/${t.route.model}`).sort()
+    return { key: cacheKey(api, [plan.requested, ...targets].join('\n'), streaming, body, request.passedOn), ttlSeconds, read, write }
   }
 
   /** The answer kept under `key`; undefined on a miss, a store error or a store too slow to answer. */
