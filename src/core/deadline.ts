@@ -17,8 +17,11 @@ export class Deadline {
   private readonly caller: AbortSignal
   private readonly onCallerAbort = () => this.controller.abort(CALLER_GONE)
   private timedOut = false
+  /** The limit that ends the work, as the 504 names it. */
+  private readonly limit: string
 
-  constructor(caller: AbortSignal, totalMs: number) {
+  constructor(caller: AbortSignal, totalMs: number, limit = 'UPSTREAM_TOTAL_TIMEOUT_MS') {
+    this.limit = limit
     this.endsAt = performance.now() + totalMs
     this.timer = setTimeout(() => {
       this.timedOut = true
@@ -43,7 +46,7 @@ export class Deadline {
 
   /** The error to record when the work failed: the deadline's own reason wins over the SDK's. */
   explain(error: unknown): GatewayError {
-    if (this.timedOut) return new GatewayError('timeout', 'The upstream did not finish within UPSTREAM_TOTAL_TIMEOUT_MS')
+    if (this.timedOut) return new GatewayError('timeout', `The upstream did not finish within ${this.limit}`)
     if (this.signal.aborted) return new GatewayError('cancelled', 'The caller closed the connection')
     return asGatewayError(error)
   }

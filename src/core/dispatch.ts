@@ -160,7 +160,8 @@ export class Dispatch {
       headers['x-gateway-cache'] = cache.read ? 'miss' : 'bypass'
     }
 
-    const deadline = new Deadline(callerSignal, plan.group?.config.timeoutMs ?? deps.totalTimeoutMs)
+    const groupLimit = plan.group?.config.timeoutMs
+    const deadline = new Deadline(callerSignal, groupLimit ?? deps.totalTimeoutMs, groupLimit === undefined ? undefined : `the timeoutMs of route ${plan.group!.name}`)
     const served = await this.serve(call, plan, first, { ingress, body, streaming, deadline, headers, options })
     if ('failure' in served) {
       deadline.clear()
@@ -275,7 +276,9 @@ export class Dispatch {
       } catch (error) {
         failure = explain(error)
         if (!group || deadline.signal.aborted) {
-          target.breaker?.released()
+          // A target still silent when the call's time ran out failed; a caller who left says nothing of it.
+          if (failure.kind === 'timeout') target.breaker?.failed()
+          else target.breaker?.released()
           break
         }
         if (isContextLength(failure)) {
