@@ -21,6 +21,13 @@ const TOKEN_EVENTS = new Set([
 ])
 
 /** The events that carry the finished response and its usage. */
+/**
+ * Marks a Responses body whose `previous_response_id` the gateway resolved from its own store into
+ * `input`: a target speaking the Responses API (in a route group with others) must not send the
+ * id upstream, where it names nothing. A symbol: never serialised, never part of a cache key.
+ */
+export const HISTORY_RESOLVED: unique symbol = Symbol('previous_response_id resolved by the gateway')
+
 export const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete'])
 
 export const responsesIngress: Ingress = {

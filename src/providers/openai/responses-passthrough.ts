@@ -2,6 +2,7 @@
 // sent it but for the model id; the answer and every event come back as OpenAI sent them. Usage
 // is read from the Response (`response.completed` / `response.incomplete` in a stream).
 import type { Response, ResponseUsage } from 'openai/resources/responses/responses'
+import { HISTORY_RESOLVED } from '../../core/ingress/responses.ts'
 import type { StreamEvent, StreamTranslator, Translator } from '../../core/translator.ts'
 import type { Usage } from '../../core/types.ts'
 import { GatewayError } from '../../errors.ts'
@@ -36,7 +37,13 @@ export const responsesPassthrough: Translator = {
   upstream: 'responses',
 
   request(body, model, stream) {
-    return { body: stream ? { ...body, model, stream: true } : { ...body, model } }
+    let sent = body
+    if ((body as { [HISTORY_RESOLVED]?: boolean })[HISTORY_RESOLVED]) {
+      // The conversation is in `input` already, and the id is the gateway's own.
+      const { previous_response_id: _resolved, ...rest } = body
+      sent = rest
+    }
+    return { body: stream ? { ...sent, model, stream: true } : { ...sent, model } }
   },
 
   response(upstream) {

@@ -4,7 +4,7 @@
 // responses it produced so a conversation can continue from one (`store: false` opts out).
 import type { FastifyInstance } from 'fastify'
 import type { Dispatch } from '../../core/dispatch.ts'
-import { responsesFrames, responsesIngress } from '../../core/ingress/responses.ts'
+import { HISTORY_RESOLVED, responsesFrames, responsesIngress } from '../../core/ingress/responses.ts'
 import type { ProviderAdapter } from '../../core/types.ts'
 import { GatewayError } from '../../errors.ts'
 import { cacheControl, callerSignal, sendResult } from '../answer.ts'
@@ -58,9 +58,9 @@ export function responsesRoutes(app: FastifyInstance, dispatch: Dispatch, store:
       if (!earlier) throw notFound(body.previous_response_id, 'previous_response_id')
       history = earlier
     }
-    // The gateway sends the whole conversation; an id of its own store means nothing upstream (a
-    // route group may also hold targets that speak the Responses API).
-    if (translated && (history.length > 0 || input !== body.input)) sent = { ...body, input: [...history, ...input], previous_response_id: undefined }
+    // The gateway sends the whole conversation. A route group may also hold targets that speak the
+    // Responses API: the mark tells them the id is the gateway's, not to be sent on.
+    if (translated && (history.length > 0 || input !== body.input)) sent = { ...body, input: [...history, ...input], [HISTORY_RESOLVED]: true }
     const keep = (response: Record<string, unknown>) => {
       if (translated && body.store !== false && typeof response.id === 'string') {
         store.put(response.id, { input, response, previous: body.previous_response_id ?? undefined })
