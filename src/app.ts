@@ -29,6 +29,10 @@ export interface Gateway {
   providerSummary: Record<string, string>
   /** Tool names the agent can use, for the start-up log. */
   toolSummary: string[]
+  /** Route groups and their targets, for the start-up log. */
+  routeSummary: Record<string, string>
+  /** Where the response cache keeps answers (memory, Redis) or `off`, for the start-up log. */
+  cacheSummary: string
   /** Stops what the gateway started besides the HTTP server (MCP servers). */
   close(): Promise<void>
 }
@@ -75,6 +79,14 @@ export async function createGateway(deps: {
     app,
     providerSummary: providers.summary,
     toolSummary: toolbox.all().map((tool) => tool.name),
+    routeSummary: Object.fromEntries(
+      router.routeGroups().map((group) => [group.name, `${group.config.strategy}: ${group.targets.map((t) => `${t.route.adapter.name}/${t.route.model}`).join(', ')}`]),
+    ),
+    cacheSummary: !cache
+      ? 'off (no route group or global cache setting turns it on)'
+      : cache.store.kind === 'redis'
+        ? 'redis (REDIS_URL)'
+        : `memory, ${Math.round(config.cache.maxBytes / 1024 / 1024)} MiB (set REDIS_URL to share it between replicas)`,
     close: async () => {
       await mcp?.close()
       await cache?.store.close?.()

@@ -60,6 +60,8 @@ logger.info(
     signals: telemetry.signals,
     providers: gateway.providerSummary,
     tools: gateway.toolSummary,
+    routes: gateway.routeSummary,
+    response_cache: gateway.cacheSummary,
     trace_store: traceStore && telemetry.mode === 'zero-config'
       ? `${config.traceStore.maxTraces} traces / ${Math.round(config.traceStore.maxBytes / 1024 / 1024)} MiB: /traces`
       : 'off',
