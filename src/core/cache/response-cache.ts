@@ -131,18 +131,30 @@ export class ResponseCache {
  */
 export async function encode(answer: CachedAnswer): Promise<string> {
   const { events, ...rest } = answer
-  let text = JSON.stringify(rest)
-  if (!events) return text
-  text += `\n${events.length}`
+  const head = JSON.stringify(rest)
+  if (!events) return head
+  // Joined in pieces of about PIECE_CHARS, then the pieces at once: one join (or `+=` rope) of
+  // hundreds of thousands of parts runs, or is flattened, in one go, 300 ms and more for 70 MB.
+  const pieces = [`${head}\n${events.length}`]
+  let parts: string[] = []
+  let length = 0
   const slice = new TimeSlice()
   for (const { event, data } of events) {
     if (slice.over) await slice.pause()
-    // Appending (a rope V8 flattens once) is many times faster than join() of 300,000 parts.
-    text += `\n${event ?? ''}\n${data.length}\n`
-    text += data
+    parts.push(`\n${event ?? ''}\n${data.length}\n`, data)
+    length += data.length
+    if (length >= PIECE_CHARS) {
+      pieces.push(parts.join(''))
+      parts = []
+      length = 0
+    }
   }
-  return text
+  pieces.push(parts.join(''))
+  return pieces.join('')
 }
+
+/** See encode. */
+const PIECE_CHARS = 64 * 1024
 
 /** The answer `encode` wrote; throws on text it did not write. */
 export async function decode(text: string): Promise<CachedAnswer> {
