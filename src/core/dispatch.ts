@@ -379,11 +379,14 @@ export class Dispatch {
       finishReasons: hit.finishReasons,
       cacheHit: true,
     }
+    // With content capture on, a hit's span shows what it answered, as a miss's does.
+    const capture = this.deps.captureContent
     if (hit.json) {
-      call.succeed(outcome)
+      call.succeed({ ...outcome, outputMessages: capture ? ingress.output(hit.json) : undefined })
       return { ids, headers, json: ingress.finish(hit.json, ZERO_COST, ids), usage: hit.usage, cost: ZERO_COST }
     }
     const kept = hit.events ?? []
+    const captured: string[] | undefined = capture ? [] : undefined
     let settled = false
     const abandoned = () => {
       if (settled) return
@@ -399,10 +402,11 @@ export class Dispatch {
           if (slice.over) await slice.pause()
           const parsed: StreamEvent = { event, data: JSON.parse(data) as Record<string, unknown>, raw: data }
           if (ingress.carriesToken(parsed)) call.markFirstToken()
+          if (captured) ingress.collect?.(parsed, captured)
           yield parsed
         }
         settled = true
-        call.succeed(outcome)
+        call.succeed({ ...outcome, outputMessages: captured ? JSON.stringify([{ role: 'assistant', content: captured.join('') }]) : undefined })
       } finally {
         abandoned()
       }
