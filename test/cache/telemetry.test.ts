@@ -1,6 +1,7 @@
 // Issue 13, the response cache in telemetry: a hit's `llm.request` says `llm.cache.hit=true`,
 // costs $0 and records what it saved (`llm.cache.saved_usd` = what the original cost, its tokens),
-// and has no provider span (nothing went upstream); a miss says `llm.cache.hit=false`. On
+// and has no provider span (nothing went upstream), and with content capture on shows the answer
+// it gave like a miss does; a miss says `llm.cache.hit=false`. On
 // /metrics: hits and misses counted by the target that served, the saving summed,
 // `llm_requests_total` counting hits too, the token and cost counters not growing on a hit.
 import t from 'tap'
@@ -10,7 +11,8 @@ import { GATEWAY_KEY, cacheHeaders, headerIds, post, startCachingGateway, type J
 
 t.setTimeout(180_000)
 
-const { gateway, receiver, upstream } = await startCachingGateway(t, { cache: { ttlSeconds: 600 } })
+// Content capture on: a hit's span must show what it answered, as the miss's does.
+const { gateway, receiver, upstream } = await startCachingGateway(t, { cache: { ttlSeconds: 600 } }, { env: { OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' } })
 const CHAT = '/v1/chat/completions'
 const labels = { llm_model: 'gpt-4o-mini', llm_provider: 'openai' }
 const close = (a: number, b: number) => Math.abs(a - b) < 1e-12
@@ -73,6 +75,10 @@ for (const stream of [false, true]) {
     t.ok(close(attributes['llm.cache.saved_usd'] as number, original.cost_usd), `saved what the original cost ($${attributes['llm.cache.saved_usd']})`)
     t.equal(attributes['llm.cache.saved_tokens.input'], original.prompt_tokens, 'and its tokens')
     t.equal(attributes['llm.cache.saved_tokens.output'], original.completion_tokens)
+    const output = missTrace.request.attributes['gen_ai.output.messages']
+    t.match(output, /assistant/, 'the miss captured its answer')
+    t.equal(attributes['gen_ai.output.messages'], output, 'the hit captures the same answer')
+    t.equal(attributes['gen_ai.input.messages'], missTrace.request.attributes['gen_ai.input.messages'], 'and the same question')
     t.equal(attributes['llm.provider'], 'openai', 'named for the target that served the original')
     t.equal(attributes['llm.model'], 'gpt-4o-mini')
     t.not(hitTrace.request.status.code, 'ERROR', 'a success')
