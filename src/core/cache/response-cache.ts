@@ -9,7 +9,7 @@ import type { Usage } from '../types.ts'
 import { cacheKey, uncacheable } from './key.ts'
 import { TimeSlice } from './time-slice.ts'
 
-/** Where entries live. Values are JSON text; a store may drop any entry at any time. */
+/** Where entries live. Values are the text `encode` writes; a store may drop any entry at any time. */
 export interface CacheStore {
   readonly kind: 'memory' | 'redis'
   get(key: string): Promise<string | undefined>
