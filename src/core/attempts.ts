@@ -17,6 +17,9 @@ function upstreamOf(error: unknown): StatusLike | undefined {
   return typeof cause === 'object' && cause !== null ? cause : undefined
 }
 
+/** The failures without an HTTP status worth another attempt. */
+const STREAM_RETRYABLE: ReadonlySet<string> = new Set(['connection_error', 'timeout', 'rate_limited', 'upstream_overloaded', 'upstream_error'])
+
 /** Whether a failed attempt is worth another. Errors the caller caused (4xx but 408/409/429) are not. */
 export function isRetryable(error: unknown): boolean {
   if (!(error instanceof GatewayError)) return false
@@ -29,10 +32,11 @@ export function isRetryable(error: unknown): boolean {
     if (verdict === 'false') return false
     return status === 408 || status === 409 || status === 429 || status >= 500
   }
-  // No status: the connection failed or the first byte did not come in time. (An attempt ends
-  // when the upstream's status and headers arrive: an error inside a stream comes after bytes
-  // reached the caller, and is never retried.)
-  return error.kind === 'connection_error' || error.kind === 'timeout'
+  // No status: the connection failed, the first byte did not come in time, or the upstream said
+  // in its stream, before the stream's first event, that it failed as a 429 or 5xx would. (An
+  // attempt ends with a stream's first event: an error after it comes after bytes reached the
+  // caller, and is never retried.)
+  return STREAM_RETRYABLE.has(error.kind)
 }
 
 /** The wait before attempt number `attempt + 1` (0-based), in milliseconds. */

@@ -296,17 +296,20 @@ export class Dispatch {
   }
 
   /**
-   * One exchange with a target. With a group's `firstByteTimeoutMs`, an upstream that has not
-   * begun its answer (status and headers) by then is given up on: a timeout the group moves on from.
+   * One exchange with a target, up to the first event of a stream: a stream that breaks, or says
+   * it failed, before its first event has sent the caller nothing, so it is a failed attempt like
+   * a 5xx (retried, or the group moves on). With a group's `firstByteTimeoutMs`, an upstream that
+   * has not begun its answer (the JSON body, or a stream's first event) by then is given up on: a
+   * timeout the group moves on from.
    */
   private async send(prepared: Prepared, streaming: boolean, deadline: Deadline, headers: Record<string, string> | undefined, firstByteMs: number | undefined): Promise<UpstreamReply> {
     const { adapter } = prepared.target.route
     const { translator, upstream } = prepared
-    if (firstByteMs === undefined) return adapter.send(translator.upstream, upstream.body, streaming, deadline.signal, headers)
+    if (firstByteMs === undefined) return begun(await adapter.send(translator.upstream, upstream.body, streaming, deadline.signal, headers))
     const late = new AbortController()
     const timer = setTimeout(() => late.abort(FIRST_BYTE), firstByteMs)
     try {
-      return await adapter.send(translator.upstream, upstream.body, streaming, AbortSignal.any([deadline.signal, late.signal]), headers)
+      return await begun(await adapter.send(translator.upstream, upstream.body, streaming, AbortSignal.any([deadline.signal, late.signal]), headers))
     } catch (error) {
       if (late.signal.aborted && !deadline.signal.aborted) {
         throw new GatewayError('timeout', `${adapter.name} did not begin its answer within ${firstByteMs} ms (the route group's firstByteTimeoutMs)`, { cause: error })
@@ -535,6 +538,23 @@ export class Dispatch {
       },
     }
   }
+}
+
+/**
+ * A reply whose stream has delivered its first event (or ended), the event kept for whoever reads
+ * the stream; what the stream throws before it, thrown here, inside the attempt.
+ */
+async function begun(reply: UpstreamReply): Promise<UpstreamReply> {
+  if (!('events' in reply)) return reply
+  const iterator = reply.events[Symbol.asyncIterator]()
+  const first = await iterator.next()
+  async function* events(): AsyncGenerator<StreamEvent> {
+    if (first.done) return
+    yield first.value
+    // The same iterator: the rest of the stream, and an early return still reaches the upstream.
+    yield* { [Symbol.asyncIterator]: () => iterator }
+  }
+  return { events: events() }
 }
 
 /** Every target of the group is cooling down (or none can take the request): a 503 saying when to come back. */
