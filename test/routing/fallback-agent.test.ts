@@ -7,7 +7,7 @@
 // run ends with its `error` event.
 import t from 'tap'
 import { anthropicTurn, postAgent, streamAgent } from '../agent/helpers.ts'
-import { ANTHROPIC_MODEL, FAILURES, OPENAI_MODEL, TO_ANTHROPIC, checkNotMovedOn, checkServedBySecond, counts, cutStream, fallbacksOf, openaiAnswer, startFallbackStack, type Hop } from './fallback-setup.ts'
+import { ANTHROPIC_MODEL, FAILURES, STREAM_START_FAILURES, OPENAI_MODEL, TO_ANTHROPIC, checkNotMovedOn, checkServedBySecond, counts, cutStream, fallbacksOf, openaiAnswer, startFallbackStack, type Failure, type Hop } from './fallback-setup.ts'
 
 t.setTimeout(180_000)
 
@@ -16,12 +16,16 @@ const stack = await startFallbackStack(t, { [GROUP]: TO_ANTHROPIC })
 const { gateway, first, second } = stack
 const ANSWER = 'Seven times six is 42.'
 const request = { model: GROUP, messages: [{ role: 'user', content: 'What is 7 * 6?' }], tools: ['calculator'] }
+/** The served turn: a plain answer from the Anthropic target. */
+const turn = () => anthropicTurn({ text: ANSWER, model: ANTHROPIC_MODEL, usage: { input: 60, output: 9 } })
 const PATHS = { first: '/v1/chat/completions', second: '/v1/messages' }
 
-for (const failure of FAILURES) {
-  const hop: Hop = { group: GROUP, from: { provider: 'openai', model: OPENAI_MODEL }, to: { provider: 'anthropic2', model: ANTHROPIC_MODEL }, reason: failure.reason }
-  const turn = () => anthropicTurn({ text: ANSWER, model: ANTHROPIC_MODEL, usage: { input: 60, output: 9 } })
+/** The fallback a failure of target 1 makes. */
+const hopOf = (failure: Failure): Hop => ({ group: GROUP, from: { provider: 'openai', model: OPENAI_MODEL }, to: { provider: 'anthropic2', model: ANTHROPIC_MODEL }, reason: failure.reason })
 
+/** Target 1 fails as `failure` says; target 2 serves the JSON answer. */
+function jsonCase(failure: Failure): void {
+  const hop = hopOf(failure)
   t.test(`JSON run: OpenAI answers ${failure.name} → the Anthropic target serves the iteration`, async (t) => {
     first.enqueue(failure.reply('openai'))
     second.enqueue(turn())
@@ -32,7 +36,11 @@ for (const failure of FAILURES) {
     t.equal((answer.json.iterations as unknown[]).length, 1, 'one iteration')
     await checkServedBySecond(t, stack, { hop, paths: PATHS, traceId: answer.headers.get('x-trace-id') ?? '', before })
   })
+}
 
+/** Target 1 fails as `failure` says; target 2 serves the stream. */
+function streamCase(failure: Failure): void {
+  const hop = hopOf(failure)
   t.test(`streamed run: OpenAI answers ${failure.name} → the Anthropic target serves the iteration`, async (t) => {
     first.enqueue(failure.reply('openai'))
     second.enqueue(turn())
@@ -51,6 +59,12 @@ for (const failure of FAILURES) {
     await checkServedBySecond(t, stack, { hop, paths: PATHS, traceId: answer.headers.get('x-trace-id') ?? '', before })
   })
 }
+
+for (const failure of FAILURES) {
+  jsonCase(failure)
+  streamCase(failure)
+}
+for (const failure of STREAM_START_FAILURES) streamCase(failure)
 
 t.test("after the first byte nothing moves on: a turn's stream reset by target 1 ends the run with its error event, target 2 gets nothing", async (t) => {
   first.enqueue(cutStream(openaiAnswer(true)))

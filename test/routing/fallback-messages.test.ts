@@ -7,7 +7,7 @@
 import Anthropic from '@anthropic-ai/sdk'
 import t from 'tap'
 import { eventsOf, postMessages } from '../messages/helpers.ts'
-import { ANTHROPIC_MODEL, FAILURES, OPENAI_MODEL, OPENAI_TEXT, TO_OPENAI, anthropicAnswer, checkNotMovedOn, checkServedBySecond, counts, cutStream, fallbacksOf, openaiAnswer, startFallbackStack, type Hop } from './fallback-setup.ts'
+import { ANTHROPIC_MODEL, FAILURES, STREAM_START_FAILURES, OPENAI_MODEL, OPENAI_TEXT, TO_OPENAI, anthropicAnswer, checkNotMovedOn, checkServedBySecond, counts, cutStream, fallbacksOf, openaiAnswer, startFallbackStack, type Failure, type Hop } from './fallback-setup.ts'
 
 t.setTimeout(180_000)
 
@@ -18,8 +18,12 @@ const client = new Anthropic({ baseURL: gateway.url, apiKey: 'unused', maxRetrie
 const messages = [{ role: 'user' as const, content: 'Tell me a joke about OpenTelemetry' }]
 const PATHS = { first: '/v1/messages', second: '/v1/chat/completions' }
 
-for (const failure of FAILURES) {
-  const hop: Hop = { group: GROUP, from: { provider: 'anthropic', model: ANTHROPIC_MODEL }, to: { provider: 'openai2', model: OPENAI_MODEL }, reason: failure.reason }
+/** The fallback a failure of target 1 makes. */
+const hopOf = (failure: Failure): Hop => ({ group: GROUP, from: { provider: 'anthropic', model: ANTHROPIC_MODEL }, to: { provider: 'openai2', model: OPENAI_MODEL }, reason: failure.reason })
+
+/** Target 1 fails as `failure` says; target 2 serves the JSON answer. */
+function jsonCase(failure: Failure): void {
+  const hop = hopOf(failure)
 
   t.test(`JSON: Anthropic answers ${failure.name} → the OpenAI target serves an Anthropic Message`, async (t) => {
     first.enqueue(failure.reply('anthropic'))
@@ -38,7 +42,11 @@ for (const failure of FAILURES) {
     t.equal(response.headers.get('x-gateway-target'), `openai2/${OPENAI_MODEL}`, 'x-gateway-target names target 2')
     await checkServedBySecond(t, stack, { hop, paths: PATHS, traceId: response.headers.get('x-trace-id') ?? '', before })
   })
+}
 
+/** Target 1 fails as `failure` says; target 2 serves the stream. */
+function streamCase(failure: Failure): void {
+  const hop = hopOf(failure)
   t.test(`streamed: Anthropic answers ${failure.name} → the OpenAI target's stream, as Messages events`, async (t) => {
     first.enqueue(failure.reply('anthropic'))
     second.enqueue(openaiAnswer(true))
@@ -58,6 +66,12 @@ for (const failure of FAILURES) {
     await checkServedBySecond(t, stack, { hop, paths: PATHS, traceId: response.headers.get('x-trace-id') ?? '', before })
   })
 }
+
+for (const failure of FAILURES) {
+  jsonCase(failure)
+  streamCase(failure)
+}
+for (const failure of STREAM_START_FAILURES) streamCase(failure)
 
 t.test('after the first byte nothing moves on: a stream reset by target 1 ends with `event: error`, target 2 gets nothing', async (t) => {
   first.enqueue(cutStream(anthropicAnswer(true)))

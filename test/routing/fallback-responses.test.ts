@@ -7,7 +7,7 @@
 // stream ends with the `error` event.
 import t from 'tap'
 import { sseEvents } from '../support/sse.ts'
-import { ANTHROPIC_MODEL, ANTHROPIC_TEXT, FAILURES, OPENAI_MODEL, TO_ANTHROPIC, anthropicAnswer, checkNotMovedOn, checkServedBySecond, counts, fallbacksOf, startFallbackStack, type Hop } from './fallback-setup.ts'
+import { ANTHROPIC_MODEL, ANTHROPIC_TEXT, FAILURES, STREAM_START_FAILURES, OPENAI_MODEL, TO_ANTHROPIC, anthropicAnswer, checkNotMovedOn, checkServedBySecond, counts, fallbacksOf, startFallbackStack, type Failure, type Hop } from './fallback-setup.ts'
 
 t.setTimeout(180_000)
 
@@ -18,8 +18,12 @@ const client = gateway.client()
 const input = 'Tell me a joke about OpenTelemetry'
 const PATHS = { first: '/v1/responses', second: '/v1/messages' }
 
-for (const failure of FAILURES) {
-  const hop: Hop = { group: GROUP, from: { provider: 'openai', model: OPENAI_MODEL }, to: { provider: 'anthropic2', model: ANTHROPIC_MODEL }, reason: failure.reason }
+/** The fallback a failure of target 1 makes. */
+const hopOf = (failure: Failure): Hop => ({ group: GROUP, from: { provider: 'openai', model: OPENAI_MODEL }, to: { provider: 'anthropic2', model: ANTHROPIC_MODEL }, reason: failure.reason })
+
+/** Target 1 fails as `failure` says; target 2 serves the JSON answer. */
+function jsonCase(failure: Failure): void {
+  const hop = hopOf(failure)
 
   t.test(`JSON: OpenAI answers ${failure.name} → the Anthropic target serves a Response`, async (t) => {
     first.enqueue(failure.reply('openai'))
@@ -34,7 +38,11 @@ for (const failure of FAILURES) {
     t.equal(response.headers.get('x-gateway-target'), `anthropic2/${ANTHROPIC_MODEL}`, 'x-gateway-target names target 2')
     await checkServedBySecond(t, stack, { hop, paths: PATHS, traceId: response.headers.get('x-trace-id') ?? '', before })
   })
+}
 
+/** Target 1 fails as `failure` says; target 2 serves the stream. */
+function streamCase(failure: Failure): void {
+  const hop = hopOf(failure)
   t.test(`streamed: OpenAI answers ${failure.name} → the Anthropic target's stream, as Responses events`, async (t) => {
     first.enqueue(failure.reply('openai'))
     second.enqueue(anthropicAnswer(true))
@@ -57,6 +65,12 @@ for (const failure of FAILURES) {
     await checkServedBySecond(t, stack, { hop, paths: PATHS, traceId: response.headers.get('x-trace-id') ?? '', before })
   })
 }
+
+for (const failure of FAILURES) {
+  jsonCase(failure)
+  streamCase(failure)
+}
+for (const failure of STREAM_START_FAILURES) streamCase(failure)
 
 t.test('after the first byte nothing moves on: a stream reset by target 1 ends with the `error` event, target 2 gets nothing', async (t) => {
   // Past the first output_text.delta, before response.completed.

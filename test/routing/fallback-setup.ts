@@ -138,6 +138,37 @@ export const FAILURES: readonly Failure[] = [
   { name: 'a hang before the first byte', reason: 'timeout', reply: () => ({ hang: true }) },
 ]
 
+const SSE = { 'content-type': 'text/event-stream; charset=utf-8' }
+
+/**
+ * Ways a streamed answer fails after its status and headers but before its first event: nothing
+ * has reached the caller yet, so the group moves on as for a 5xx. `answer` is target 1's stream.
+ */
+export const STREAM_START_FAILURES: readonly Failure[] = [
+  {
+    name: 'a stream cut before its first event',
+    reason: 'connection_error',
+    reply: () => ({ status: 200, headers: SSE, body: 'data: {"id":"x"', resetAfterBytes: 0 }),
+  },
+  {
+    name: 'a stream that stalls before its first event',
+    reason: 'timeout',
+    reply: () => ({ status: 200, headers: SSE, body: 'data: {"id":"x"}\n\n', stallAfterBytes: 0 }),
+  },
+  {
+    name: 'an overloaded error as the first event',
+    reason: 'upstream_overloaded',
+    reply: (api) => ({
+      status: 200,
+      headers: SSE,
+      body:
+        api === 'openai'
+          ? `data: ${JSON.stringify({ error: { message: 'The server is overloaded', type: 'server_is_overloaded', param: null, code: null } })}\n\n`
+          : `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n`,
+    }),
+  },
+]
+
 /** A client error: the caller's request is wrong, on every target. */
 export function invalidRequest(api: UpstreamApi): CustomReply {
   return { status: 400, json: errorBody(api, 'invalid_request_error', "Invalid value for 'temperature': must be at most 2.") }

@@ -43,6 +43,8 @@ export interface CustomReply extends ReplyBase {
   json?: unknown
   body?: string
   resetAfterBytes?: number
+  /** Send the headers and this many body bytes, then nothing more, holding the connection open (a stream that stalls). */
+  stallAfterBytes?: number
 }
 
 /** Read the request, never answer, until the client gives up or the upstream is closed. */
@@ -213,7 +215,8 @@ export async function startUpstream(options: { seed?: number } = {}): Promise<Up
 
     const bytes = Buffer.from(body, 'utf8')
     const cutAt = reply.resetAfterBytes
-    const end = cutAt === undefined ? bytes.length : Math.min(cutAt, bytes.length)
+    const stallAt = 'stallAfterBytes' in reply ? reply.stallAfterBytes : undefined
+    const end = Math.min(cutAt ?? bytes.length, stallAt ?? bytes.length, bytes.length)
     // Small chunks are the point for SSE; a big JSON body only needs to arrive in a few reads.
     const sse = String(res.getHeader('content-type') ?? '').includes('text/event-stream')
     const maxChunk = !sse && bytes.length > 8192 ? 2048 : 120
@@ -225,6 +228,8 @@ export async function startUpstream(options: { seed?: number } = {}): Promise<Up
       // A real pause, so the client's reads see the pieces separately rather than coalesced.
       if (!(await pause(Math.floor(rand() * 3), gone.signal))) return
     }
+    // Stalled: the connection stays open until the client gives up or the upstream is closed.
+    if (stallAt !== undefined) return
     if (cutAt === undefined) return void res.end()
     // destroy(), not resetAndDestroy(): an RST may make the client's kernel discard bytes it
     // has not handed over yet, and the test wants exactly `resetAfterBytes` delivered.
