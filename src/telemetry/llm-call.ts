@@ -307,7 +307,8 @@ export class LlmCall {
     if (errorType !== undefined) m.requestsFailed.add(1, labels)
     else if (!usage && this.cacheStatus !== 'hit') m.requestsUnmetered.add(1, labels)
     m.requestDuration.record(seconds, labels)
-    if (this.firstTokenAt !== undefined && errorType === undefined) {
+    // A replayed answer's first token says nothing of the model's: hits stay out of its TTFT.
+    if (this.firstTokenAt !== undefined && errorType === undefined && this.cacheStatus !== 'hit') {
       m.timeToFirstToken.record((this.firstTokenAt - this.startedAt) / 1000, labels)
     }
     if (usage) {

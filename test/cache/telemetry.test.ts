@@ -37,6 +37,7 @@ const metrics = async () => {
     input: metricSum(text, 'llm_tokens_input_total', labels),
     output: metricSum(text, 'llm_tokens_output_total', labels),
     cost: metricSum(text, 'llm_cost_total_usd', labels),
+    ttft: metricSum(text, 'llm_time_to_first_token_seconds_count', labels),
   }
 }
 
@@ -95,6 +96,8 @@ for (const stream of [false, true]) {
     t.equal(after.input - before.input, original.prompt_tokens, 'llm_tokens_input_total grew by the original only')
     t.equal(after.output - before.output, original.completion_tokens, 'llm_tokens_output_total too')
     t.ok(close(after.cost - before.cost, original.cost_usd), 'llm_cost_total_usd grew by the original only')
+    // A replay's first token is the cache's, not the model's: only the original is in the model's TTFT.
+    t.equal(after.ttft - before.ttft, stream ? 1 : 0, 'llm_time_to_first_token_seconds counts the original stream only')
   })
 }
 
