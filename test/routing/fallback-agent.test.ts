@@ -7,7 +7,7 @@
 // run ends with its `error` event.
 import t from 'tap'
 import { anthropicTurn, postAgent, streamAgent } from '../agent/helpers.ts'
-import { ANTHROPIC_MODEL, FAILURES, STREAM_START_FAILURES, OPENAI_MODEL, TO_ANTHROPIC, checkNotMovedOn, checkServedBySecond, counts, cutStream, fallbacksOf, openaiAnswer, startFallbackStack, type Failure, type Hop } from './fallback-setup.ts'
+import { ANTHROPIC_MODEL, OPENAI_MODEL, TO_ANTHROPIC, checkNotMovedOn, checkServedBySecond, counts, eachFailure, cutStream, fallbacksOf, openaiAnswer, startFallbackStack, type Failure, type Hop } from './fallback-setup.ts'
 
 t.setTimeout(180_000)
 
@@ -60,11 +60,7 @@ function streamCase(failure: Failure): void {
   })
 }
 
-for (const failure of FAILURES) {
-  jsonCase(failure)
-  streamCase(failure)
-}
-for (const failure of STREAM_START_FAILURES) streamCase(failure)
+eachFailure(jsonCase, streamCase)
 
 t.test("after the first byte nothing moves on: a turn's stream reset by target 1 ends the run with its error event, target 2 gets nothing", async (t) => {
   first.enqueue(cutStream(openaiAnswer(true)))

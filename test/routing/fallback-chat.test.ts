@@ -6,7 +6,7 @@
 // byte reached the caller nothing moves on: the stream ends with the error chunk.
 import t from 'tap'
 import { postChat } from '../telemetry/helpers.ts'
-import { ANTHROPIC_MODEL, ANTHROPIC_TEXT, FAILURES, STREAM_START_FAILURES, OPENAI_MODEL, TO_ANTHROPIC, anthropicAnswer, checkNotMovedOn, checkServedBySecond, counts, cutStream, fallbacksOf, openaiAnswer, startFallbackStack, type Failure, type Hop } from './fallback-setup.ts'
+import { ANTHROPIC_MODEL, ANTHROPIC_TEXT, OPENAI_MODEL, TO_ANTHROPIC, anthropicAnswer, checkNotMovedOn, checkServedBySecond, counts, eachFailure, cutStream, fallbacksOf, openaiAnswer, startFallbackStack, type Failure, type Hop } from './fallback-setup.ts'
 
 t.setTimeout(180_000)
 
@@ -23,7 +23,6 @@ const hopOf = (failure: Failure): Hop => ({ group: GROUP, from: { provider: 'ope
 /** Target 1 fails as `failure` says; target 2 serves the JSON answer. */
 function jsonCase(failure: Failure): void {
   const hop = hopOf(failure)
-
   t.test(`JSON: OpenAI answers ${failure.name} → the Anthropic target serves a chat completion`, async (t) => {
     first.enqueue(failure.reply('openai'))
     second.enqueue(anthropicAnswer(false))
@@ -70,11 +69,7 @@ function streamCase(failure: Failure): void {
   })
 }
 
-for (const failure of FAILURES) {
-  jsonCase(failure)
-  streamCase(failure)
-}
-for (const failure of STREAM_START_FAILURES) streamCase(failure)
+eachFailure(jsonCase, streamCase)
 
 t.test('a JSON answer cut mid-body by target 1 has not reached the caller: target 2 serves', async (t) => {
   const hop: Hop = { group: GROUP, from: { provider: 'openai', model: OPENAI_MODEL }, to: { provider: 'anthropic2', model: ANTHROPIC_MODEL }, reason: 'connection_error' }

@@ -7,7 +7,7 @@
 import Anthropic from '@anthropic-ai/sdk'
 import t from 'tap'
 import { eventsOf, postMessages } from '../messages/helpers.ts'
-import { ANTHROPIC_MODEL, FAILURES, STREAM_START_FAILURES, OPENAI_MODEL, OPENAI_TEXT, TO_OPENAI, anthropicAnswer, checkNotMovedOn, checkServedBySecond, counts, cutStream, fallbacksOf, openaiAnswer, startFallbackStack, type Failure, type Hop } from './fallback-setup.ts'
+import { ANTHROPIC_MODEL, OPENAI_MODEL, OPENAI_TEXT, TO_OPENAI, anthropicAnswer, checkNotMovedOn, checkServedBySecond, counts, eachFailure, cutStream, fallbacksOf, openaiAnswer, startFallbackStack, type Failure, type Hop } from './fallback-setup.ts'
 
 t.setTimeout(180_000)
 
@@ -24,7 +24,6 @@ const hopOf = (failure: Failure): Hop => ({ group: GROUP, from: { provider: 'ant
 /** Target 1 fails as `failure` says; target 2 serves the JSON answer. */
 function jsonCase(failure: Failure): void {
   const hop = hopOf(failure)
-
   t.test(`JSON: Anthropic answers ${failure.name} → the OpenAI target serves an Anthropic Message`, async (t) => {
     first.enqueue(failure.reply('anthropic'))
     second.enqueue(openaiAnswer(false))
@@ -67,11 +66,7 @@ function streamCase(failure: Failure): void {
   })
 }
 
-for (const failure of FAILURES) {
-  jsonCase(failure)
-  streamCase(failure)
-}
-for (const failure of STREAM_START_FAILURES) streamCase(failure)
+eachFailure(jsonCase, streamCase)
 
 t.test('after the first byte nothing moves on: a stream reset by target 1 ends with `event: error`, target 2 gets nothing', async (t) => {
   first.enqueue(cutStream(anthropicAnswer(true)))

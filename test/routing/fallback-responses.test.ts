@@ -7,7 +7,7 @@
 // stream ends with the `error` event.
 import t from 'tap'
 import { sseEvents } from '../support/sse.ts'
-import { ANTHROPIC_MODEL, ANTHROPIC_TEXT, FAILURES, STREAM_START_FAILURES, OPENAI_MODEL, TO_ANTHROPIC, anthropicAnswer, checkNotMovedOn, checkServedBySecond, counts, fallbacksOf, startFallbackStack, type Failure, type Hop } from './fallback-setup.ts'
+import { ANTHROPIC_MODEL, ANTHROPIC_TEXT, OPENAI_MODEL, TO_ANTHROPIC, anthropicAnswer, checkNotMovedOn, checkServedBySecond, counts, eachFailure, fallbacksOf, startFallbackStack, type Failure, type Hop } from './fallback-setup.ts'
 
 t.setTimeout(180_000)
 
@@ -24,7 +24,6 @@ const hopOf = (failure: Failure): Hop => ({ group: GROUP, from: { provider: 'ope
 /** Target 1 fails as `failure` says; target 2 serves the JSON answer. */
 function jsonCase(failure: Failure): void {
   const hop = hopOf(failure)
-
   t.test(`JSON: OpenAI answers ${failure.name} → the Anthropic target serves a Response`, async (t) => {
     first.enqueue(failure.reply('openai'))
     second.enqueue(anthropicAnswer(false))
@@ -66,11 +65,7 @@ function streamCase(failure: Failure): void {
   })
 }
 
-for (const failure of FAILURES) {
-  jsonCase(failure)
-  streamCase(failure)
-}
-for (const failure of STREAM_START_FAILURES) streamCase(failure)
+eachFailure(jsonCase, streamCase)
 
 t.test('after the first byte nothing moves on: a stream reset by target 1 ends with the `error` event, target 2 gets nothing', async (t) => {
   // Past the first output_text.delta, before response.completed.

@@ -169,6 +169,15 @@ export const STREAM_START_FAILURES: readonly Failure[] = [
   },
 ]
 
+/** Declares a JSON and a streamed test for each failure, and a streamed one for each way a stream fails before its first event. */
+export function eachFailure(jsonCase: (failure: Failure) => void, streamCase: (failure: Failure) => void): void {
+  for (const failure of FAILURES) {
+    jsonCase(failure)
+    streamCase(failure)
+  }
+  for (const failure of STREAM_START_FAILURES) streamCase(failure)
+}
+
 /** A client error: the caller's request is wrong, on every target. */
 export function invalidRequest(api: UpstreamApi): CustomReply {
   return { status: 400, json: errorBody(api, 'invalid_request_error', "Invalid value for 'temperature': must be at most 2.") }

@@ -3,7 +3,7 @@
 // Anthropic's /v1/messages). It replays the recorded exchanges in test/fixtures/recorded byte
 // for byte, but in uneven network chunks (cutting through lines, `data:` prefixes and UTF-8
 // characters) because that is where stream parsers break, and it can misbehave on purpose: rate
-// limits, overload, hangs, resets before or during the body.
+// limits, overload, hangs, resets before or during the body, stalls after some of it.
 // Every request is recorded so tests can assert what the gateway sent and whether it hung up.
 import { createServer } from 'node:http'
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
