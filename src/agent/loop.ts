@@ -178,6 +178,7 @@ export class ReasoningAgent {
           span.end({}, { type: failure.errorType, message: failure.message })
           throw failure
         }
+        if (turn.servedBy) run.servedBy(turn.servedBy)
         addUsage(usage, turn.usage)
         cost = cost === undefined || turn.cost === undefined ? undefined : cost + turn.cost.total
         // Text that came with tool calls was the model thinking aloud, not its answer.

@@ -29,6 +29,8 @@ export interface AssistantTurn {
   usage: Usage | undefined
   cost: Cost | undefined
   ids: TraceIds | undefined
+  /** The target that answered (a route group may have moved on from its first). */
+  servedBy: { provider: string; model: string } | undefined
 }
 
 export interface TurnListener {
@@ -95,6 +97,7 @@ export async function runModelTurn(
     usage: undefined,
     cost: undefined,
     ids: result.ids,
+    servedBy: targetOf(result.headers['x-gateway-target']),
   }
   try {
     await readTurn(stream.events, turn, listener)
@@ -105,6 +108,12 @@ export async function runModelTurn(
   turn.usage = stream.usage()
   turn.cost = stream.cost()
   return turn
+}
+
+/** `provider/model` as the dispatch names the target that served (a provider name has no slash). */
+function targetOf(header: string | undefined): AssistantTurn['servedBy'] {
+  const slash = header?.indexOf('/') ?? -1
+  return header && slash > 0 ? { provider: header.slice(0, slash), model: header.slice(slash + 1) } : undefined
 }
 
 /** Assembles the turn from the chat chunks, handing text and reasoning deltas out as they come. */

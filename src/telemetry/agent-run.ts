@@ -77,6 +77,17 @@ export class AgentRun {
     this.info = info
   }
 
+  /**
+   * The target that answered the last iteration, when a route group moved on from its first: the
+   * run span and the agent metrics name what served, as each iteration's llm.request does.
+   */
+  servedBy(target: { provider: string; model: string }): void {
+    if (target.provider === this.info.provider && target.model === this.info.model) return
+    this.info.provider = target.provider
+    this.info.model = target.model
+    this.span.setAttributes({ [ATTR.model]: target.model, [ATTR.provider]: target.provider, [ATTR.genAiProvider]: target.provider })
+  }
+
   get ids(): TraceIds | undefined {
     return idsOf(this.span)
   }

@@ -6,6 +6,7 @@
 // target and the fallback. A turn whose stream breaks after its first byte is not moved on: the
 // run ends with its `error` event.
 import t from 'tap'
+import type { Test } from 'tap'
 import { anthropicTurn, postAgent, streamAgent } from '../agent/helpers.ts'
 import { ANTHROPIC_MODEL, OPENAI_MODEL, TO_ANTHROPIC, checkNotMovedOn, checkServedBySecond, counts, eachFailure, cutStream, fallbacksOf, openaiAnswer, startFallbackStack, type Failure, type Hop } from './fallback-setup.ts'
 
@@ -35,6 +36,7 @@ function jsonCase(failure: Failure): void {
     t.match(answer.json, { object: 'agent.run', answer: ANSWER, usage: { prompt_tokens: 60, completion_tokens: 9 } }, "the second target's answer, its usage only")
     t.equal((answer.json.iterations as unknown[]).length, 1, 'one iteration')
     await checkServedBySecond(t, stack, { hop, paths: PATHS, traceId: answer.headers.get('x-trace-id') ?? '', before })
+    await checkRunNamesServed(t, answer.headers.get('x-trace-id') ?? '')
   })
 }
 
@@ -57,7 +59,15 @@ function streamCase(failure: Failure): void {
     )
     t.match(answer.events.at(-1)?.data, { answer: ANSWER })
     await checkServedBySecond(t, stack, { hop, paths: PATHS, traceId: answer.headers.get('x-trace-id') ?? '', before })
+    await checkRunNamesServed(t, answer.headers.get('x-trace-id') ?? '')
   })
+}
+
+/** The run span names the target that served its iteration, as the iteration's llm.request does, not the group's first. */
+async function checkRunNamesServed(t: Test, traceId: string): Promise<void> {
+  const find = () => stack.receiver.spans.find((s) => s.traceId === traceId && s.name === 'llm.reasoning_agent.stream')
+  await stack.receiver.waitFor(() => find() !== undefined, 10_000)
+  t.match(find()?.attributes, { 'llm.provider': 'anthropic2', 'llm.model': ANTHROPIC_MODEL, 'gen_ai.request.model': GROUP }, 'the run span names the target that served')
 }
 
 eachFailure(jsonCase, streamCase)
