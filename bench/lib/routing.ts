@@ -57,7 +57,7 @@ function configFile(name: string, config: unknown): string {
 const stats = async (proc: Proc) => (await fetch(`${proc.url}/__bench/stats`).then((r) => r.json())) as { requests: number }
 const metrics = async (proc: Proc) => fetch(`${proc.url}/metrics`).then((r) => r.text())
 /** Calls that ended because the caller left (the gen_ai duration histogram carries error.type). */
-const cancelled = (text: string) => metricSum(text, 'gen_ai_client_operation_duration_seconds_count', { error_type: 'cancelled' })
+const cancelled = (text: string) => metricSum(text, 'gen_ai_client_operation_duration_count', { error_type: 'cancelled' })
 const int = (n: number) => Math.round(n).toLocaleString('en-US')
 
 /** The batch: BATCH requests, every fifth streaming; each answer checked by `good`. */
