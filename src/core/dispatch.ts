@@ -8,12 +8,13 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Cost, PriceBook } from '../pricing/cost.ts'
 import { computeCost } from '../pricing/cost.ts'
-import { GatewayError, asGatewayError } from '../errors.ts'
+import { GatewayError } from '../errors.ts'
 import { LlmCall, type CallParent } from '../telemetry/llm-call.ts'
 import type { TraceIds } from '../telemetry/trace-context.ts'
 import { isContextLength, isRetryable, movesOn, retryDelayMs } from './attempts.ts'
-import type { CachedAnswer, CachePolicy, ResponseCache } from './cache/response-cache.ts'
-import { TimeSlice } from './cache/time-slice.ts'
+import type { CachedAnswer, ResponseCache } from './cache/response-cache.ts'
+import { replay } from './cache/replay.ts'
+import { callStream, type CallStream, type StreamKeeper } from './call-stream.ts'
 import { Deadline } from './deadline.ts'
 import type { Ingress } from './ingress/ingress.ts'
 import type { ModelRouter, Plan, Route } from './router.ts'
@@ -37,22 +38,7 @@ export interface DispatchDeps {
   cache?: ResponseCache | undefined
 }
 
-/** A streamed answer: the caller's events, then (once they are read) the cost. */
-export interface CallStream {
-  ids: TraceIds | undefined
-  /** The model the call was routed to (a fallback for a chunk that must name one). */
-  model: string
-  /** Throws the GatewayError that ended the call, already recorded. */
-  events: AsyncIterable<StreamEvent>
-  /** The usage read so far (final once `events` ended), as the upstream counted it. */
-  usage(): Usage | undefined
-  /** Its cost. */
-  cost(): Cost | undefined
-  /** The error to tell the caller for what `events` threw. */
-  failure(error: unknown): GatewayError
-  /** Called once the writer is done with the stream, whatever happened: ends a call never read. */
-  close(): void
-}
+export type { CallStream } from './call-stream.ts'
 
 export interface Outcome {
   ids: TraceIds | undefined
@@ -93,7 +79,6 @@ interface Prepared {
 type Explain = (error: unknown) => GatewayError
 type Price = (usage: Usage | undefined, answered?: string) => Cost | undefined
 
-const ZERO_COST: Cost = Object.freeze({ input: 0, output: 0, total: 0 })
 const FIRST_BYTE: Error = Object.assign(new Error('the first byte did not come in time'), { name: 'AbortError' })
 
 export class Dispatch {
@@ -155,7 +140,7 @@ export class Dispatch {
     const cache = deps.cache?.policy(plan, ingress.api, body, streaming, { cacheControl: options.cacheControl, passedOn: options.passthroughHeaders })
     if (cache) {
       const hit = cache.read ? await deps.cache!.lookup(cache.key) : undefined
-      if (hit && (streaming ? hit.events !== undefined : hit.json !== undefined)) return this.replay(ingress, call, hit, headers)
+      if (hit && (streaming ? hit.events !== undefined : hit.json !== undefined)) return replay(ingress, call, hit, headers, deps.captureContent)
       call.cache(cache.read ? 'miss' : 'bypass')
       headers['x-gateway-cache'] = cache.read ? 'miss' : 'bypass'
     }
@@ -176,7 +161,13 @@ export class Dispatch {
     const keep = cache?.write ? cache : undefined
 
     if ('events' in reply) {
-      return { ids, headers, stream: this.streamed(ingress, prepared.translator, body, reply.events, { call, deadline, explain, price, model: target.model, keep, target, headers }) }
+      const keeper: StreamKeeper | undefined = keep && {
+        maxBytes: deps.cache!.config.maxEntryBytes,
+        save: (events, end, cost) =>
+          deps.cache!.save(keep.key, { ...facts(target, headers), responseModel: end.model, responseId: end.id, finishReasons: end.finishReasons, usage: end.usage, costUsd: cost?.total, events }, keep.ttlSeconds),
+      }
+      const context = { call, deadline, explain, price, model: target.model, captureContent: deps.captureContent, keeper }
+      return { ids, headers, stream: callStream(ingress, prepared.translator, body, reply.events, context) }
     }
 
     try {
@@ -185,7 +176,7 @@ export class Dispatch {
       if (keep) {
         this.deps.cache!.save(
           keep.key,
-          { ...this.facts(target, headers), responseModel: answer.model, responseId: answer.id, finishReasons: answer.finishReasons, usage: answer.usage, costUsd: cost?.total, json: answer.body },
+          { ...facts(target, headers), responseModel: answer.model, responseId: answer.id, finishReasons: answer.finishReasons, usage: answer.usage, costUsd: cost?.total, json: answer.body },
           keep.ttlSeconds,
         )
       }
@@ -358,186 +349,8 @@ export class Dispatch {
     return (usage, answered) => priceOf(prices, route.adapter.name, route.model, usage) ?? (answered ? priceOf(prices, route.adapter.name, answered, usage) : undefined)
   }
 
-  /** What every kept answer says of where it came from. */
-  private facts(route: Route, headers: Record<string, string>): Pick<CachedAnswer, 'provider' | 'model' | 'storedAt' | 'headers'> {
-    const omitted = headers['x-gateway-omitted']
-    return { provider: route.adapter.name, model: route.model, storedAt: Date.now(), headers: omitted ? { 'x-gateway-omitted': omitted } : undefined }
-  }
 
-  /** A cached answer, as the call's own: no upstream, $0, the saving recorded. */
-  private replay(ingress: Ingress, call: LlmCall, hit: CachedAnswer, headers: Record<string, string>): DispatchResult {
-    const ids = call.ids
-    call.target({ provider: hit.provider, model: hit.model, endpoint: undefined, knownModel: true })
-    call.cache('hit')
-    Object.assign(headers, hit.headers, {
-      'x-gateway-cache': 'hit',
-      'x-gateway-target': `${hit.provider}/${hit.model}`,
-      age: String(Math.max(0, Math.floor((Date.now() - hit.storedAt) / 1000))),
-    })
-    const outcome = {
-      usage: hit.usage,
-      cost: hit.costUsd === undefined ? undefined : { input: 0, output: 0, total: hit.costUsd },
-      responseModel: hit.responseModel,
-      responseId: hit.responseId,
-      finishReasons: hit.finishReasons,
-      cacheHit: true,
-    }
-    // With content capture on, a hit's span shows what it answered, as a miss's does.
-    const capture = this.deps.captureContent
-    if (hit.json) {
-      call.succeed({ ...outcome, outputMessages: capture ? ingress.output(hit.json) : undefined })
-      return { ids, headers, json: ingress.finish(hit.json, ZERO_COST, ids), usage: hit.usage, cost: ZERO_COST }
-    }
-    const kept = hit.events ?? []
-    const captured: string[] | undefined = capture ? [] : undefined
-    let settled = false
-    const abandoned = () => {
-      if (settled) return
-      settled = true
-      call.fail(new GatewayError('cancelled', 'The caller closed the connection'))
-    }
-    async function* events(): AsyncGenerator<StreamEvent> {
-      try {
-        const slice = new TimeSlice()
-        for (const { event, data } of kept) {
-          // Nothing here waits for the upstream: a fast caller drains a long answer without the
-          // socket ever pushing back, and the loop would serve no one else meanwhile.
-          if (slice.over) await slice.pause()
-          const parsed: StreamEvent = { event, data: JSON.parse(data) as Record<string, unknown>, raw: data }
-          if (ingress.carriesToken(parsed)) call.markFirstToken()
-          if (captured) ingress.collect?.(parsed, captured)
-          yield parsed
-        }
-        settled = true
-        call.succeed({ ...outcome, outputMessages: captured ? JSON.stringify([{ role: 'assistant', content: captured.join('') }]) : undefined })
-      } finally {
-        abandoned()
-      }
-    }
-    return {
-      ids,
-      headers,
-      stream: {
-        ids,
-        model: hit.model,
-        events: events(),
-        usage: () => hit.usage,
-        cost: () => ZERO_COST,
-        failure: (error) => (error instanceof GatewayError ? error : asGatewayError(error)),
-        close: abandoned,
-      },
-    }
-  }
 
-  private streamed(
-    ingress: Ingress,
-    translator: Translator,
-    body: Record<string, unknown>,
-    upstream: AsyncIterable<StreamEvent>,
-    context: {
-      call: LlmCall
-      deadline: Deadline
-      explain: Explain
-      price: Price
-      model: string
-      /** Where the finished stream is kept for the response cache, if it is. */
-      keep: CachePolicy | undefined
-      target: Route
-      headers: Record<string, string>
-    },
-  ): CallStream {
-    const { call, deadline, explain, price } = context
-    const cache = this.deps.cache
-    const facts = () => this.facts(context.target, context.headers)
-    const state = translator.stream(body)
-    const captured: string[] | undefined = this.deps.captureContent ? [] : undefined
-    // The caller's events as the cache keeps them, serialised before the framer adds to them;
-    // dropped once longer than an entry may be.
-    let kept: Array<{ event?: string | undefined; data: string }> | undefined = context.keep && cache ? [] : undefined
-    let keptLength = 0
-    let settled = false
-    async function* events(): AsyncGenerator<StreamEvent> {
-      const out: StreamEvent[] = []
-      const keep = (event: StreamEvent) => {
-        if (!kept) return
-        const data = event.raw ?? JSON.stringify(event.data)
-        keptLength += data.length
-        if (keptLength > cache!.config.maxEntryBytes) kept = undefined
-        else kept.push({ event: event.event, data })
-      }
-      try {
-        for await (const event of upstream) {
-          state.push(event, out)
-          for (const translated of out) {
-            if (ingress.carriesToken(translated)) call.markFirstToken()
-            if (captured) ingress.collect?.(translated, captured)
-            keep(translated)
-            yield translated
-          }
-          out.length = 0
-        }
-        // An upstream stream cut short by the total timeout or the caller leaving may end
-        // quietly: it must not pass for a complete one (504 event / cancelled).
-        if (deadline.signal.aborted) throw new Error('the upstream stream was aborted')
-        state.end(out)
-        for (const translated of out) {
-          keep(translated)
-          yield translated
-        }
-        const end = state.facts()
-        const cost = price(end.usage, end.model)
-        settled = true
-        // A stream that never said how it ended (an upstream that closed early but cleanly) is
-        // passed on as it came, but not kept: every hit would repeat the cut.
-        if (kept && context.keep && end.finishReasons.length > 0) {
-          cache!.save(
-            context.keep.key,
-            { ...facts(), responseModel: end.model, responseId: end.id, finishReasons: end.finishReasons, usage: end.usage, costUsd: cost?.total, events: kept },
-            context.keep.ttlSeconds,
-          )
-        }
-        call.succeed({
-          usage: end.usage,
-          cost,
-          responseModel: end.model,
-          responseId: end.id,
-          finishReasons: end.finishReasons,
-          outputMessages: captured ? JSON.stringify([{ role: 'assistant', content: captured.join('') }]) : undefined,
-        })
-      } catch (error) {
-        const failure = explain(error)
-        settled = true
-        call.fail(failure)
-        throw failure
-      } finally {
-        deadline.clear()
-        // The writer stopped reading (the caller went away between events): still a cancellation.
-        if (!settled) {
-          settled = true
-          call.fail(deadline.explain(new Error('stream abandoned')))
-        }
-      }
-    }
-    return {
-      ids: call.ids,
-      model: context.model,
-      events: events(),
-      usage: () => state.facts().usage,
-      cost: () => {
-        const end = state.facts()
-        return price(end.usage, end.model)
-      },
-      failure: (error) => (error instanceof GatewayError ? error : explain(error)),
-      close() {
-        // A stream never read (its writer failed before the first event) has no generator to
-        // end it: the upstream request is aborted and the call recorded as cancelled here.
-        if (settled) return
-        settled = true
-        deadline.abandon()
-        call.fail(deadline.explain(new Error('stream never read')))
-      },
-    }
-  }
 }
 
 /**
@@ -568,6 +381,12 @@ function noTarget(plan: Plan): GatewayError {
       `The first is probed again in ${seconds} s; GET /v1/routes shows their state.`,
     { code: 'no_target_available', headers: { 'retry-after': String(seconds) } },
   )
+}
+
+/** What every kept answer says of where it came from. */
+function facts(route: Route, headers: Record<string, string>): Pick<CachedAnswer, 'provider' | 'model' | 'storedAt' | 'headers'> {
+  const omitted = headers['x-gateway-omitted']
+  return { provider: route.adapter.name, model: route.model, storedAt: Date.now(), headers: omitted ? { 'x-gateway-omitted': omitted } : undefined }
 }
 
 /** Cost of one exchange, or undefined when the usage or the model's price is unknown. */
