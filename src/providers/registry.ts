@@ -101,7 +101,7 @@ export async function createProviders(config: Config, entries: readonly Provider
       out.prices.push(...builtIn.prices.map((price) => ({ ...price, provider: name })))
       for (const id of [...new Set([...builtIn.prices.map((row) => row.model), ...settings.models])]) out.models.push(model(`${name}/${id}`, name))
       for (const id of settings.models) out.listed.add(`${name}/${id}`)
-      out.summary[name] = `ready, a ${builtIn.name} account (${settings.baseURL})`
+      out.summary[name] = `ready, another ${builtIn.name} account (${settings.baseURL})`
       continue
     }
     out.adapters.push(openAICompatible({ ...client, name, baseURL: settings.baseURL, apiKey }))
