@@ -90,12 +90,14 @@ function commaList(raw: string): string[] {
 /** A redis:// or rediss:// URL (`redis://[:password@]host[:port][/db]`). */
 function redisUrl(raw: string): string | Problem {
   try {
-    const { protocol, hostname } = new URL(raw)
+    const { protocol, hostname, hash } = new URL(raw)
+    // A `#` in a password cuts the URL short (the rest is a fragment): it must be percent-encoded.
+    if (hash) return new Problem(`has a # in it: percent-encode it in the password (%23), got "${raw.replace(/\/\/.*@/, '//***@')}"`)
     if ((protocol === 'redis:' || protocol === 'rediss:') && hostname) return raw
   } catch {
     // reported below
   }
-  return new Problem(`must be a redis:// or rediss:// URL (e.g. redis://localhost:6379), got "${raw.replace(/\/\/[^@/]*@/, '//***@')}"`)
+  return new Problem(`must be a redis:// or rediss:// URL (e.g. redis://localhost:6379), got "${raw.replace(/\/\/.*@/, '//***@')}"`)
 }
 
 /** The password in a Redis URL, a secret like any key. */

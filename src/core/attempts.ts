@@ -68,12 +68,16 @@ export function isContextLength(error: unknown): boolean {
 }
 
 /**
- * Whether a route group moves on to its next target after this failure: whatever is worth a retry,
- * and what only this target gets wrong (the gateway's credentials refused, the target's model
- * unknown upstream). The caller's own mistakes (400, 422) would fail on every target: they are
- * answered at once.
+ * Whether a route group moves on to its next target after this failure (and counts it against the
+ * target's breaker): whatever is worth a retry, a 5xx the upstream said not to retry (on this
+ * target), and what only this target gets wrong: the gateway's credentials refused, the target's
+ * model unknown upstream. The caller's own mistakes (400, 422, a 404 for a file or response id
+ * it named) would fail on every target: they are answered at once.
  */
 export function movesOn(error: unknown): boolean {
   if (isRetryable(error)) return true
-  return error instanceof GatewayError && (error.kind === 'upstream_auth' || error.kind === 'model_not_found')
+  if (!(error instanceof GatewayError)) return false
+  if (error.kind === 'upstream_auth' || error.kind === 'upstream_error' || error.kind === 'upstream_overloaded') return true
+  // Every upstream 404 is `model_not_found`; only one that speaks of the model is the target's.
+  return error.kind === 'model_not_found' && /\bmodel\b/i.test(error.message)
 }

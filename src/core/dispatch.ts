@@ -79,6 +79,17 @@ interface Prepared {
 type Explain = (error: unknown) => GatewayError
 type Price = (usage: Usage | undefined, answered?: string) => Cost | undefined
 
+/**
+ * The longest retry wait on one target of a group that has others: a 429 asking for 20 s moves
+ * the call on at once rather than holding it (the backoff of a retry, 0.5 s then 1 s, still waits).
+ */
+const MAX_WAIT_BEFORE_MOVING_ON_MS = 1_000
+
+/** A translator's refusal of a request it cannot express (a 4xx), as opposed to a bug of ours. */
+function isRefusal(error: unknown): boolean {
+  return error instanceof GatewayError && error.status >= 400 && error.status < 500
+}
+
 const FIRST_BYTE: Error = Object.assign(new Error('the first byte did not come in time'), { name: 'AbortError' })
 
 export class Dispatch {
@@ -107,11 +118,8 @@ export class Dispatch {
     const shape = ingress.shape(body)
     const streaming = options.stream ?? shape.stream
     const plan = deps.router.plan(shape.model)
-    // The target the call opens on: the first not cooling down (contextFallback ones serve only
-    // calls refused for their length).
-    const opening = plan.targets.find((t) => !t.contextFallback && t.breaker?.available() !== false) ?? plan.targets.find((t) => !t.contextFallback)!
-    const first = this.prepare(ingress, body, opening, streaming)
-    const route = opening.route
+    const first = this.opening(ingress, body, plan, streaming)
+    const route = first.target.route
     const call = new LlmCall(
       {
         provider: route.adapter.name,
@@ -198,6 +206,28 @@ export class Dispatch {
     }
   }
 
+  /**
+   * The target the call opens on, with the request as it takes it: the first ordinary target not
+   * cooling down (contextFallback ones serve only calls refused for their length) whose API can
+   * express the request. Throws the first translator's 4xx only when no target of the plan can:
+   * in a group, whether a request is the caller's mistake must not depend on which target comes
+   * first (a loadbalance draw, a cooldown).
+   */
+  private opening(ingress: Ingress, body: Record<string, unknown>, plan: Plan, streaming: boolean): Prepared {
+    const ordinary = plan.targets.filter((t) => !t.contextFallback)
+    const candidates = [...ordinary.filter((t) => t.breaker?.available() !== false), ...ordinary.filter((t) => t.breaker?.available() === false), ...plan.targets.filter((t) => t.contextFallback)]
+    let refusal: unknown
+    for (const target of candidates) {
+      try {
+        return this.prepare(ingress, body, target, streaming)
+      } catch (error) {
+        if (!isRefusal(error)) throw error
+        refusal ??= error
+      }
+    }
+    throw refusal
+  }
+
   /** The request as `target` takes it; throws the translator's 4xx when it cannot. */
   private prepare(ingress: Ingress, body: Record<string, unknown>, target: Target, streaming: boolean): Prepared {
     const { adapter, model, requested } = target.route
@@ -239,9 +269,11 @@ export class Dispatch {
       let prepared: Prepared
       try {
         prepared = target === first.target ? first : this.prepare(ingress, body, target, streaming)
-      } catch {
-        // This target's API cannot express the request (a translator's 4xx): the next may.
+      } catch (error) {
+        // This target's API cannot express the request (a translator's 4xx): the next may. Any
+        // other throw is a bug of ours, not a reason to skip.
         target.breaker?.released()
+        if (!isRefusal(error)) throw error
         call.skipped(route.adapter.name, route.model, 'unsupported_request')
         continue
       }
@@ -261,7 +293,7 @@ export class Dispatch {
       const extraHeaders = prepared.translator.upstream === ingress.api ? options.passthroughHeaders : undefined
       const send = () => this.send(prepared, streaming, deadline, extraHeaders, group?.config.firstByteTimeoutMs)
       try {
-        const reply = await this.attempts(call, deadline, explain, send, retries, budget)
+        const reply = await this.attempts(call, deadline, explain, send, retries, budget, group && group.targets.length > 1 ? MAX_WAIT_BEFORE_MOVING_ON_MS : Infinity)
         target.breaker?.succeeded()
         return { prepared, reply }
       } catch (error) {
@@ -283,6 +315,8 @@ export class Dispatch {
         }
       }
     }
+    // A caller gone (or the time up) before any attempt is that, not a group without targets.
+    if (!failure && deadline.signal.aborted) failure = deadline.explain(new Error('no attempt was made'))
     return { failure: failure ?? noTarget(plan) }
   }
 
@@ -316,7 +350,15 @@ export class Dispatch {
    * wait that would outlast the total timeout is not begun: the caller gets the upstream's answer
    * (a 429 with its retry-after) rather than a 504 after waiting for nothing.
    */
-  private async attempts(call: LlmCall, deadline: Deadline, explain: Explain, send: () => Promise<UpstreamReply>, retries: number, budget: { used: number; max: number }): Promise<UpstreamReply> {
+  private async attempts(
+    call: LlmCall,
+    deadline: Deadline,
+    explain: Explain,
+    send: () => Promise<UpstreamReply>,
+    retries: number,
+    budget: { used: number; max: number },
+    maxWaitMs: number,
+  ): Promise<UpstreamReply> {
     for (let attempt = 0; ; attempt++) {
       budget.used++
       try {
@@ -325,7 +367,8 @@ export class Dispatch {
         const failure = explain(error)
         if (attempt >= retries || budget.used >= budget.max || deadline.signal.aborted || !isRetryable(failure)) throw failure
         const wait = retryDelayMs(failure, attempt)
-        if (wait >= deadline.remainingMs()) throw failure
+        // Not worth waiting for: the time is short, or another target can take the call now.
+        if (wait >= deadline.remainingMs() || wait > maxWaitMs) throw failure
         call.retrying(failure)
         await sleep(wait, undefined, { signal: deadline.signal })
       }
@@ -361,8 +404,9 @@ async function begun(reply: UpstreamReply): Promise<UpstreamReply> {
   if (!('events' in reply)) return reply
   const iterator = reply.events[Symbol.asyncIterator]()
   const first = await iterator.next()
+  // A 200 stream closed before any event has answered nothing: a failed attempt like a 5xx.
+  if (first.done) throw new GatewayError('upstream_error', 'The upstream ended its stream before sending any event')
   async function* events(): AsyncGenerator<StreamEvent> {
-    if (first.done) return
     yield first.value
     // The same iterator: the rest of the stream, and an early return still reaches the upstream.
     yield* { [Symbol.asyncIterator]: () => iterator }
@@ -373,7 +417,7 @@ async function begun(reply: UpstreamReply): Promise<UpstreamReply> {
 /** Every target of the group is cooling down (or none can take the request): a 503 saying when to come back. */
 function noTarget(plan: Plan): GatewayError {
   const now = Date.now()
-  const until = Math.min(...plan.targets.map((t) => t.breaker?.snapshot().cooldownUntil ?? now))
+  const until = Math.min(...plan.targets.filter((t) => !t.contextFallback).map((t) => t.breaker?.snapshot().cooldownUntil ?? now))
   const seconds = Math.max(1, Math.ceil((until - now) / 1000))
   return new GatewayError(
     'unavailable',

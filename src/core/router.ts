@@ -96,7 +96,7 @@ export class ModelRouter {
 
   /** The targets a call to `requested` tries, in order. Throws the 4xx of a model not served. */
   plan(requested: string, random?: () => number): Plan {
-    const group = this.groups.get(requested)
+    const group = this.groupOf(requested)
     if (group) return { requested, group, targets: group.order(random) }
     return { requested, group: undefined, targets: [{ route: this.model(requested), weight: 1, contextFallback: false }] }
   }
@@ -111,8 +111,13 @@ export class ModelRouter {
 
   /** The one route of a model, or a route group's first target (its provider answers questions about it). */
   resolve(requested: string): Route {
-    const group = this.groups.get(requested)
+    const group = this.groupOf(requested)
     return group ? group.targets[0]!.route : this.model(requested)
+  }
+
+  /** The route group `requested` names, itself or through an alias. */
+  private groupOf(requested: string): RouteGroup | undefined {
+    return this.groups.get(Object.hasOwn(this.aliases, requested) ? this.aliases[requested]! : requested)
   }
 
   private model(requested: string): Route {
