@@ -3,6 +3,7 @@
 // victim's trace through `traceparent`) and the server's onRequest hook (which answers the 401).
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
+import { OPEN, UNNAMED, type Principal } from './keys/principal.ts'
 
 /** `ok` also when no keys are configured or the path is public. */
 export type AuthResult = 'ok' | 'missing' | 'invalid'
@@ -40,10 +41,12 @@ export interface Authenticator {
   readonly enabled: boolean
   /** The verdict for this request, computed once per request and remembered. */
   check(request: IncomingMessage): AuthResult
+  /** Who the request is, once `check` said `ok` (undefined for a public path or a refused key). */
+  principal(request: IncomingMessage): Principal | undefined
 }
 
 export function createAuthenticator(keys: string[]): Authenticator {
-  if (keys.length === 0) return { enabled: false, check: () => 'ok' }
+  if (keys.length === 0) return { enabled: false, check: () => 'ok', principal: () => OPEN }
   const isKey = keyChecker(keys)
   // The instrumentation asks first, the server's hook second: hash the presented key once.
   const verdicts = new WeakMap<IncomingMessage, AuthResult>()
@@ -63,5 +66,6 @@ export function createAuthenticator(keys: string[]): Authenticator {
       if (verdict === undefined) verdicts.set(request, (verdict = judge(request)))
       return verdict
     },
+    principal: (request) => (verdicts.get(request) === 'ok' ? UNNAMED : undefined),
   }
 }

@@ -10,6 +10,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify'
 import { createAuthenticator, type Authenticator } from './auth.ts'
+import type { Principal } from './keys/principal.ts'
 import type { Config } from './config.ts'
 import type { Dispatch } from './core/dispatch.ts'
 import type { ModelRouter } from './core/router.ts'
@@ -49,6 +50,8 @@ declare module 'fastify' {
     /** The ids returned to the caller: the llm.request span once there is one, else the server span. */
     traceIds: TraceIds | undefined
     llmModel: string | undefined
+    /** Who is calling (the key presented), once the key was checked. */
+    principal: Principal | undefined
   }
 }
 
@@ -207,6 +210,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   registerJsonBodies(app)
   app.decorateRequest('traceIds', undefined)
   app.decorateRequest('llmModel', undefined)
+  app.decorateRequest('principal', undefined)
 
   const authenticator = deps.authenticator ?? createAuthenticator(config.apiKeys)
   // The caller already got the message; the span goes on to a backend others may read.
@@ -222,6 +226,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       }
       throw new GatewayError('unauthorized', 'Unknown gateway API key.', { code: 'invalid_api_key' })
     }
+    request.principal = authenticator.principal(request.raw)
     request.traceIds = activeTraceIds()
     nameServerSpan(request.routeOptions.url)
     // Set now, not in onSend: the streaming routes hijack the reply, which skips onSend, and

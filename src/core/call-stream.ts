@@ -61,6 +61,11 @@ export function callStream(ingress: Ingress, translator: Translator, body: Recor
   let kept: KeptEvent[] | undefined = keeper ? [] : undefined
   let keptLength = 0
   let settled = false
+  // What the stream used until it ended: a cancelled stream is paid for that much.
+  const spent = () => {
+    const facts = state.facts()
+    return { usage: facts.usage, costUsd: price(facts.usage, facts.model)?.total }
+  }
   const keep = (event: StreamEvent) => {
     if (!kept) return
     const data = event.raw ?? JSON.stringify(event.data)
@@ -106,14 +111,14 @@ export function callStream(ingress: Ingress, translator: Translator, body: Recor
     } catch (error) {
       const failure = explain(error)
       settled = true
-      call.fail(failure)
+      call.fail(failure, spent())
       throw failure
     } finally {
       deadline.clear()
       // The writer stopped reading (the caller went away between events): still a cancellation.
       if (!settled) {
         settled = true
-        call.fail(deadline.explain(new Error('stream abandoned')))
+        call.fail(deadline.explain(new Error('stream abandoned')), spent())
       }
     }
   }
@@ -133,7 +138,7 @@ export function callStream(ingress: Ingress, translator: Translator, body: Recor
       if (settled) return
       settled = true
       deadline.abandon()
-      call.fail(deadline.explain(new Error('stream never read')))
+      call.fail(deadline.explain(new Error('stream never read')), spent())
     },
   }
 }

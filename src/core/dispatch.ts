@@ -20,7 +20,7 @@ import type { Ingress } from './ingress/ingress.ts'
 import type { ModelRouter, Plan, Route } from './router.ts'
 import type { Target } from './routing/group.ts'
 import type { Api, StreamEvent, Translator, UpstreamRequest } from './translator.ts'
-import type { ProviderAdapter, UpstreamReply, Usage } from './types.ts'
+import type { ProviderAdapter, Spent, UpstreamReply, Usage } from './types.ts'
 import type { UnmeteredLog } from './unmetered.ts'
 
 export interface DispatchDeps {
@@ -62,6 +62,12 @@ export interface CallOptions {
   passthroughHeaders?: Record<string, string> | undefined
   /** The caller's `cache-control` header: `no-store` bypasses the response cache, `no-cache` refreshes it. */
   cacheControl?: string | undefined
+  /**
+   * Told once, when the call ends whichever way (answered, failed, cancelled, from the cache), what
+   * it used: a stream cut short reports what it used until then. Not told for a call refused
+   * before it was recorded (a thrown 4xx).
+   */
+  onSettled?: ((spent: Spent) => void) | undefined
 }
 
 /** Whether the gateway knows the routed model: the configuration lists it, or it has a price. */
@@ -139,6 +145,7 @@ export class Dispatch {
         knownModel: isKnownModel(deps.prices, route),
         inputMessages: deps.captureContent ? ingress.input(body) : undefined,
         onUnmetered: () => deps.unmetered?.note(call.info.provider, call.info.model),
+        onSettled: options.onSettled,
       },
       options.parent,
     )

@@ -80,6 +80,13 @@ export interface ProviderAdapter {
   forward?(method: 'GET' | 'DELETE', path: string, signal: AbortSignal): Promise<{ status: number; contentType: string; body: string }>
 }
 
+/** What a finished call used, as far as it got (a cancelled stream: what it used until then). */
+export interface Spent {
+  usage: Usage | undefined
+  /** USD, when the model has a price; 0 for an answer from the response cache. */
+  costUsd: number | undefined
+}
+
 export function emptyUsage(): Usage {
   return { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, reasoning: 0 }
 }

@@ -2,7 +2,7 @@
 // upstream exchange, and every metric of SPEC §2.2. Spans and metrics for chat are recorded here
 // and nowhere else; adapters only hand back plain values.
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
-import type { Usage, UpstreamEndpoint } from '../core/types.ts'
+import type { Spent, Usage, UpstreamEndpoint } from '../core/types.ts'
 import type { GatewayError } from '../errors.ts'
 import { ATTR, LABEL, SPAN } from './names.ts'
 import { genAiSeries, getInstruments, modelSeries } from './instruments.ts'
@@ -44,6 +44,8 @@ export interface LlmCallInfo {
   inputMessages?: string | undefined
   /** Told when the call succeeded without usage from the upstream (the core logs it). */
   onUnmetered?: (() => void) | undefined
+  /** Told once, when the call ends whichever way, what it used (spend and rate limits count it). */
+  onSettled?: ((spent: Spent) => void) | undefined
 }
 
 export interface LlmCallOutcome {
@@ -272,10 +274,14 @@ export class LlmCall {
     this.span.end()
     this.recordMetrics(seconds, hit ? undefined : usage, cost?.total, outcome.responseModel, undefined, hit ? outcome.cost?.total : undefined)
     if (!usage) this.info.onUnmetered?.()
+    this.info.onSettled?.(hit ? { usage: undefined, costUsd: 0 } : { usage, costUsd: cost?.total })
   }
 
-  /** Ends both spans as failed; `error.kind === 'cancelled'` marks a caller that went away. */
-  fail(error: GatewayError): void {
+  /**
+   * Ends both spans as failed; `error.kind === 'cancelled'` marks a caller that went away. `spent`:
+   * what a stream used before it ended (a cancelled stream is paid for what it used).
+   */
+  fail(error: GatewayError, spent: Spent = { usage: undefined, costUsd: undefined }): void {
     if (this.ended) return
     this.ended = true
     const seconds = (performance.now() - this.startedAt) / 1000
@@ -287,6 +293,7 @@ export class LlmCall {
       span.end()
     }
     this.recordMetrics(seconds, undefined, undefined, undefined, error.errorType)
+    this.info.onSettled?.(spent)
   }
 
   private recordMetrics(

@@ -104,3 +104,23 @@ t.test('an alias may name a route group: calls to it walk the group', async (t) 
   const result = await dispatch.call(chatIngress, { ...body, model: 'fast' }, new AbortController().signal)
   t.ok('json' in result && result.headers['x-gateway-target'] === 'a/m', 'answered by the group')
 })
+
+t.test('onSettled is told once what a call used: an answer, a failure', async (t) => {
+  const told: unknown[] = []
+  const ok = dispatchFor([adapter('a', [])], {})
+  const result = await ok.call(chatIngress, { ...body, model: 'a/m' }, new AbortController().signal, { onSettled: (spent) => told.push(spent) })
+  t.ok('json' in result)
+  t.match(told, [{ usage: { input: 1, output: 1 } }], 'the answer: its usage (no price here, so no cost)')
+  const failing: ProviderAdapter = {
+    name: 'f',
+    apis: ['chat'],
+    endpoint: undefined,
+    send: async () => {
+      throw new GatewayError('upstream_error', 'down')
+    },
+  }
+  told.length = 0
+  const failed = await dispatchFor([failing], {}).call(chatIngress, { ...body, model: 'f/m' }, new AbortController().signal, { onSettled: (spent) => told.push(spent) })
+  t.ok('error' in failed)
+  t.strictSame(told, [{ usage: undefined, costUsd: undefined }], 'a failure: told once, nothing used')
+})
