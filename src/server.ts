@@ -11,6 +11,7 @@ import Fastify, {
 } from 'fastify'
 import { createAuthenticator, type Authenticator } from './auth.ts'
 import type { Principal } from './keys/principal.ts'
+import type { Spent } from './core/types.ts'
 import type { Config } from './config.ts'
 import type { Dispatch } from './core/dispatch.ts'
 import type { ModelRouter } from './core/router.ts'
@@ -52,6 +53,8 @@ declare module 'fastify' {
     llmModel: string | undefined
     /** Who is calling (the key presented), once the key was checked. */
     principal: Principal | undefined
+    /** Told once per model call what it used (set where rate limits and budgets admit the request). */
+    onSettled: ((spent: Spent) => void) | undefined
   }
 }
 
@@ -211,6 +214,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.decorateRequest('traceIds', undefined)
   app.decorateRequest('llmModel', undefined)
   app.decorateRequest('principal', undefined)
+  app.decorateRequest('onSettled', undefined)
 
   const authenticator = deps.authenticator ?? createAuthenticator(config.apiKeys)
   // The caller already got the message; the span goes on to a backend others may read.

@@ -5,7 +5,7 @@
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions'
 import type { ModelRouter, Route } from '../core/router.ts'
 import type { Dispatch } from '../core/dispatch.ts'
-import { assistantMessage, runModelTurn, type AssistantTurn } from '../core/model-turn.ts'
+import { assistantMessage, runModelTurn, type AssistantTurn, type TurnOptions } from '../core/model-turn.ts'
 import { emptyUsage, type ChatRequest, type Usage } from '../core/types.ts'
 import { GatewayError, asGatewayError } from '../errors.ts'
 import { AgentRun } from '../telemetry/agent-run.ts'
@@ -126,6 +126,7 @@ export class ReasoningAgent {
     signal: AbortSignal,
     emit: (event: AgentEvent) => void,
     onStart: (ids: TraceIds | undefined) => void = () => {},
+    options: TurnOptions = {},
   ): Promise<AgentSummary> {
     const { route, tools } = prepared
     const effort: Effort = request.reasoning_effort ?? 'medium'
@@ -172,7 +173,7 @@ export class ReasoningAgent {
           turn = await runModelTurn(this.deps.dispatch, turnRequest, signal, span.context, {
             onContent: (delta) => emit({ event: 'answer.delta', data: { index, delta } }),
             onReasoning: (delta) => emit({ event: 'thinking.delta', data: { index, delta } }),
-          })
+          }, options)
         } catch (error) {
           const failure = asGatewayError(error)
           span.end({}, { type: failure.errorType, message: failure.message })

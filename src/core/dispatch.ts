@@ -22,6 +22,7 @@ import type { Target } from './routing/group.ts'
 import type { Api, StreamEvent, Translator, UpstreamRequest } from './translator.ts'
 import type { ProviderAdapter, Spent, UpstreamReply, Usage } from './types.ts'
 import type { UnmeteredLog } from './unmetered.ts'
+import type { Principal } from '../keys/principal.ts'
 
 export interface DispatchDeps {
   router: ModelRouter
@@ -60,6 +61,8 @@ export interface CallOptions {
   stream?: boolean
   /** Request headers that go on to a provider speaking the caller's API (anthropic-beta …). */
   passthroughHeaders?: Record<string, string> | undefined
+  /** Who is calling (the key presented): spans and metrics name a named key and its team. */
+  caller?: Principal | undefined
   /** The caller's `cache-control` header: `no-store` bypasses the response cache, `no-cache` refreshes it. */
   cacheControl?: string | undefined
   /**
@@ -146,6 +149,7 @@ export class Dispatch {
         inputMessages: deps.captureContent ? ingress.input(body) : undefined,
         onUnmetered: () => deps.unmetered?.note(call.info.provider, call.info.model),
         onSettled: options.onSettled,
+        caller: options.caller,
       },
       options.parent,
     )

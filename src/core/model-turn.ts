@@ -7,7 +7,7 @@ import type { Cost } from '../pricing/cost.ts'
 import { GatewayError } from '../errors.ts'
 import type { CallParent } from '../telemetry/llm-call.ts'
 import type { TraceIds } from '../telemetry/trace-context.ts'
-import type { Dispatch } from './dispatch.ts'
+import type { CallOptions, Dispatch } from './dispatch.ts'
 import { chatIngress } from './ingress/chat.ts'
 import type { StreamEvent } from './translator.ts'
 
@@ -32,6 +32,9 @@ export interface AssistantTurn {
   /** The target that answered (a route group may have moved on from its first). */
   servedBy: { provider: string; model: string } | undefined
 }
+
+/** What the agent's caller tells each of its model calls: who is calling, the cache, the accounting. */
+export type TurnOptions = Pick<CallOptions, 'caller' | 'cacheControl' | 'onSettled'>
 
 export interface TurnListener {
   onContent?(delta: string): void
@@ -83,8 +86,9 @@ export async function runModelTurn(
   callerSignal: AbortSignal,
   parent: CallParent,
   listener: TurnListener = {},
+  options: TurnOptions = {},
 ): Promise<AssistantTurn> {
-  const result = await dispatch.call(chatIngress, { ...request, stream: true }, callerSignal, { parent, stream: true })
+  const result = await dispatch.call(chatIngress, { ...request, stream: true }, callerSignal, { ...options, parent, stream: true })
   if ('error' in result) throw result.error
   if (!('stream' in result)) throw new GatewayError('internal', 'a streamed model turn was answered with JSON')
   const { stream } = result

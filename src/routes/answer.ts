@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ServerResponse } from 'node:http'
 import { CALLER_GONE } from '../core/deadline.ts'
-import type { CallStream, DispatchResult } from '../core/dispatch.ts'
+import type { CallOptions, CallStream, DispatchResult } from '../core/dispatch.ts'
 import { traceHeaders } from '../telemetry/trace-context.ts'
 import { writeEventStream } from './sse.ts'
 
@@ -50,6 +50,14 @@ export async function sendResult(
 export function cacheControl(request: FastifyRequest): string | undefined {
   const value = request.headers['cache-control']
   return Array.isArray(value) ? value.join(', ') : value
+}
+
+/**
+ * What every model route tells the dispatch of the request besides its body: who is calling, what
+ * the cache may do, and who is told what the call used (rate limits and budgets count it).
+ */
+export function callOptions(request: FastifyRequest): Pick<CallOptions, 'caller' | 'cacheControl' | 'onSettled'> {
+  return { caller: request.principal, cacheControl: cacheControl(request), onSettled: request.onSettled }
 }
 
 /** Longest value of a header the call adds: clients refuse a response whose headers pass 16 KiB. */

@@ -3,6 +3,7 @@
 // and nowhere else; adapters only hand back plain values.
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
 import type { Spent, Usage, UpstreamEndpoint } from '../core/types.ts'
+import type { Principal } from '../keys/principal.ts'
 import type { GatewayError } from '../errors.ts'
 import { ATTR, LABEL, SPAN } from './names.ts'
 import { genAiSeries, getInstruments, modelSeries } from './instruments.ts'
@@ -44,6 +45,8 @@ export interface LlmCallInfo {
   inputMessages?: string | undefined
   /** Told when the call succeeded without usage from the upstream (the core logs it). */
   onUnmetered?: (() => void) | undefined
+  /** Who is calling (the key presented, never its secret). */
+  caller?: Principal | undefined
   /** Told once, when the call ends whichever way, what it used (spend and rate limits count it). */
   onSettled?: ((spent: Spent) => void) | undefined
 }

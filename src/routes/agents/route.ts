@@ -9,7 +9,7 @@ import { asGatewayError } from '../../errors.ts'
 import { traceContextBody, traceHeaders, type TraceIds } from '../../telemetry/trace-context.ts'
 import { chatCompletionBodySchema } from '../chat-completions/schema.ts'
 import { FrameQueue, writeEventStream } from '../sse.ts'
-import { callerSignal } from '../answer.ts'
+import { callOptions, callerSignal } from '../answer.ts'
 
 const agentBodySchema = {
   type: 'object',
@@ -61,13 +61,13 @@ export function agentRoutes(app: FastifyInstance, agent: ReasoningAgent, toolbox
     }
 
     if (body.stream !== true) {
-      const summary = await agent.run(body, prepared, signal, () => {}, onStart)
+      const summary = await agent.run(body, prepared, signal, () => {}, onStart, callOptions(request))
       return reply.headers(traceHeaders(ids)).send(summary)
     }
 
     const queue = new FrameQueue()
     const emit = (e: AgentEvent) => queue.push(namedEvent(e.event, e.data))
-    const finished = agent.run(body, prepared, signal, emit, onStart).then(
+    const finished = agent.run(body, prepared, signal, emit, onStart, callOptions(request)).then(
       (summary) => queue.push(namedEvent('done', summary)),
       (error: unknown) => {
         const failure = asGatewayError(error)

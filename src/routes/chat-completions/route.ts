@@ -5,7 +5,7 @@ import type { Dispatch } from '../../core/dispatch.ts'
 import { chatFrames, chatIngress } from '../../core/ingress/chat.ts'
 import type { ChatRequest } from '../../core/types.ts'
 import { chatCompletionBodySchema } from './schema.ts'
-import { cacheControl, sendResult } from '../answer.ts'
+import { callOptions, sendResult } from '../answer.ts'
 
 export function chatCompletionsRoute(app: FastifyInstance, dispatch: Dispatch): void {
   app.post<{ Body: ChatRequest }>(
@@ -14,7 +14,7 @@ export function chatCompletionsRoute(app: FastifyInstance, dispatch: Dispatch): 
     async (request, reply) => {
       const body = request.body
       request.llmModel = body.model
-      return sendResult(request, reply, (signal) => dispatch.call(chatIngress, body, signal, { cacheControl: cacheControl(request) }), (stream) =>
+      return sendResult(request, reply, (signal) => dispatch.call(chatIngress, body, signal, callOptions(request)), (stream) =>
         chatFrames(stream, body.stream_options?.include_usage === true),
       )
     },

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Dispatch } from '../../core/dispatch.ts'
 import { embeddingsIngress } from '../../core/ingress/embeddings.ts'
-import { cacheControl, sendResult } from '../answer.ts'
+import { callOptions, sendResult } from '../answer.ts'
 
 const input = {
   anyOf: [
@@ -27,7 +27,7 @@ export const embeddingsBodySchema = {
 export function embeddingsRoute(app: FastifyInstance, dispatch: Dispatch): void {
   app.post<{ Body: Record<string, unknown> & { model: string } }>('/v1/embeddings', { schema: { body: embeddingsBodySchema } }, async (request, reply) => {
     request.llmModel = request.body.model
-    return sendResult(request, reply, (signal) => dispatch.call(embeddingsIngress, request.body, signal, { cacheControl: cacheControl(request) }), () => {
+    return sendResult(request, reply, (signal) => dispatch.call(embeddingsIngress, request.body, signal, callOptions(request)), () => {
       throw new Error('embeddings are not streamed')
     })
   })

@@ -9,7 +9,7 @@ import type { Dispatch } from '../../core/dispatch.ts'
 import { messagesFrames, messagesIngress } from '../../core/ingress/messages.ts'
 import type { ModelRouter } from '../../core/router.ts'
 import { GatewayError } from '../../errors.ts'
-import { cacheControl, callerSignal, sendResult } from '../answer.ts'
+import { callOptions, callerSignal, sendResult } from '../answer.ts'
 import { countTokensBodySchema, messagesBodySchema } from './schema.ts'
 
 type MessagesBody = Record<string, unknown> & { model: string }
@@ -33,7 +33,7 @@ export function messagesRoutes(app: FastifyInstance, dispatch: Dispatch, router:
     const body = request.body
     request.llmModel = body.model
     const passthroughHeaders = passedOn(request.headers)
-    return sendResult(request, reply, (signal) => dispatch.call(messagesIngress, body, signal, { passthroughHeaders, cacheControl: cacheControl(request) }), messagesFrames)
+    return sendResult(request, reply, (signal) => dispatch.call(messagesIngress, body, signal, { ...callOptions(request), passthroughHeaders }), messagesFrames)
   })
 
   app.post<{ Body: MessagesBody }>(

@@ -7,7 +7,7 @@ import type { Dispatch } from '../../core/dispatch.ts'
 import { HISTORY_RESOLVED, responsesFrames, responsesIngress } from '../../core/ingress/responses.ts'
 import type { ProviderAdapter } from '../../core/types.ts'
 import { GatewayError } from '../../errors.ts'
-import { cacheControl, callerSignal, sendResult } from '../answer.ts'
+import { callOptions, callerSignal, sendResult } from '../answer.ts'
 import { responsesBodySchema } from './schema.ts'
 import { inputItems, type ResponseStore } from './store.ts'
 
@@ -70,7 +70,7 @@ export function responsesRoutes(app: FastifyInstance, dispatch: Dispatch, store:
       request,
       reply,
       async (signal) => {
-        const result = await dispatch.call(responsesIngress, sent, signal, { cacheControl: cacheControl(request) })
+        const result = await dispatch.call(responsesIngress, sent, signal, callOptions(request))
         if ('json' in result) keep(result.json)
         return result
       },
