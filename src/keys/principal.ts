@@ -34,6 +34,8 @@ export interface Principal {
   models?: readonly string[] | undefined
   limits?: KeyLimits | undefined
   budgets?: Budgets | undefined
+  /** The budgets of the key's team (shared by every key of the team). */
+  teamBudgets?: Budgets | undefined
 }
 
 /** Every caller when no key is configured (loopback only). */
