@@ -1,7 +1,8 @@
 // docker-compose.yml: accepted by Debian's docker-compose (1.29, `config` validates against the
 // Compose Specification schema it ships), every image pinned, every mounted file present and
 // where the configs inside the containers expect it, health checks and start-up order, the ports
-// the guide uses. No Docker engine runs here: `up` itself is never run.
+// the guide uses, two gateway replicas behind the balancer. No Docker engine runs here: `up`
+// itself is never run (the balancer's config runs in Debian's haproxy: balancer.test.ts).
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,6 +23,7 @@ interface Service {
   init?: boolean
   env_file?: unknown
   stop_grace_period?: string
+  deploy?: { replicas?: number }
 }
 
 interface ComposeFile {
@@ -33,12 +35,21 @@ const compose = readYaml(paths.compose) as ComposeFile
 const services = compose.services
 const dockerCompose = which('docker-compose')
 
-/** A bind mount `./a:/b:ro` → {source: absolute path, target}. */
+/** A bind mount `./a:/b:ro` → {source: absolute path, target}; named volumes (`data:/data`) are not files. */
 function mounts(service: Service): Array<{ source: string; target: string; readOnly: boolean }> {
-  return (service.volumes ?? []).map((v) => {
-    if (typeof v !== 'string') return { source: v.source, target: v.target, readOnly: !!v.read_only }
+  return (service.volumes ?? []).flatMap((v) => {
+    if (typeof v !== 'string') return v.type === 'bind' ? [{ source: v.source, target: v.target, readOnly: !!v.read_only }] : []
     const [source, target, mode] = v.split(':')
-    return { source: join(root, source!), target: target!, readOnly: mode === 'ro' }
+    return source!.startsWith('./') ? [{ source: join(root, source!), target: target!, readOnly: mode === 'ro' }] : []
+  })
+}
+
+/** Named volumes `name:/path` of a service. */
+function namedVolumes(service: Service): Array<{ name: string; target: string }> {
+  return (service.volumes ?? []).flatMap((v) => {
+    if (typeof v !== 'string') return v.type === 'volume' ? [{ name: v.source, target: v.target }] : []
+    const [source, target] = v.split(':')
+    return source!.startsWith('./') || source!.startsWith('/') ? [] : [{ name: source!, target: target! }]
   })
 }
 
@@ -52,12 +63,15 @@ t.test('docker-compose config (Debian\'s docker-compose) accepts the file', { sk
   t.equal(result.status, 0, result.output)
   t.notMatch(result.stderr, /WARN|variable is not set/i, 'no unset-variable warnings')
   const normalized = parse(result.stdout) as ComposeFile
-  t.same(Object.keys(normalized.services).sort(), ['gateway', 'grafana', 'jaeger', 'otel-collector', 'prometheus', 'redis'])
+  t.same(Object.keys(normalized.services).sort(), ['balancer', 'gateway', 'grafana', 'jaeger', 'otel-collector', 'prometheus', 'redis'])
   t.equal(normalized.services.gateway?.environment?.GATEWAY_API_KEYS, 'sk-gateway-demo', 'the documented demo key by default')
+  t.equal(normalized.services.gateway?.deploy?.replicas, 2, 'two gateway replicas, as docker-compose reads them')
+  t.same(Object.keys(normalized.volumes as object), ['redis-data'], 'the one named volume, declared')
   // Every bind-mounted path, as docker-compose resolved it, exists.
   for (const [name, service] of Object.entries(normalized.services)) {
     for (const volume of service.volumes ?? []) {
       const source = typeof volume === 'string' ? volume.split(':')[0]! : volume.source
+      if (!source.startsWith('/')) continue // a named volume
       t.ok(existsSync(source), `${name}: ${source} exists`)
     }
   }
@@ -80,7 +94,7 @@ t.test('docker-compose config (Debian\'s docker-compose) accepts the file', { sk
 })
 
 t.test('portable to Docker Compose v2 and v1: no version, no top-level name, no env_file long form', async (t) => {
-  t.same(Object.keys(compose), ['services'], 'only `services` at the top (no `version:`, obsolete in v2; no `name:`, refused by 1.29)')
+  t.same(Object.keys(compose), ['services', 'volumes'], 'only `services` and `volumes` at the top (no `version:`, obsolete in v2; no `name:`, refused by 1.29)')
   for (const [name, service] of Object.entries(services)) t.notOk('env_file' in service, `${name}: no env_file`)
 })
 
@@ -98,6 +112,7 @@ t.test('every image is pinned to a release', async (t) => {
   t.match(services.prometheus?.image, /^prom\/prometheus:v\d/)
   t.match(services.grafana?.image, /^grafana\/grafana:\d/)
   t.match(services.redis?.image, /^redis:\d+\.\d+\.\d+-alpine$/, 'the official Redis image, a release')
+  t.equal(services.balancer?.image, 'haproxy:3.2.24-alpine', 'the official HAProxy image, of the 3.2 long-term-support branch')
   const dockerfile = services.gateway?.build
   t.equal(typeof dockerfile === 'string' ? dockerfile : dockerfile?.context, '.', 'the gateway is built from ./Dockerfile')
 })
@@ -136,14 +151,15 @@ t.test('the ports the guide uses, plus the gateway\'s', async (t) => {
   t.same(publishedPorts(services['otel-collector']!).sort(), [4317, 4318], 'OTLP gRPC and HTTP, on the collector')
   t.same(publishedPorts(services.prometheus!), [9090])
   t.same(publishedPorts(services.grafana!), [3000])
-  t.same(publishedPorts(services.gateway!), [8080])
+  t.same(publishedPorts(services.balancer!), [8080], 'the gateway\'s usual port, on the balancer')
+  t.same(publishedPorts(services.gateway!), [], 'the replicas are reached through the balancer only (and could not all publish one port)')
   t.same(publishedPorts(services.redis!), [], 'Redis (no password) is not published on the host: only the gateway reaches it')
   const all = Object.values(services).flatMap(publishedPorts)
   t.equal(new Set(all).size, all.length, 'no host port published twice')
 })
 
 t.test('health checks and depends_on conditions order the start-up', async (t) => {
-  for (const name of ['gateway', 'jaeger', 'prometheus', 'grafana', 'redis']) {
+  for (const name of ['gateway', 'balancer', 'jaeger', 'prometheus', 'grafana', 'redis']) {
     const check = services[name]?.healthcheck
     t.ok(Array.isArray(check?.test) && check.test[0] === 'CMD', `${name}: an exec-form health check (no shell needed)`)
     t.ok(check?.interval && check.timeout && check.retries && check.start_period, `${name}: interval, timeout, retries, start_period`)
@@ -154,6 +170,8 @@ t.test('health checks and depends_on conditions order the start-up', async (t) =
   const deps = (name: string) => services[name]?.depends_on as Record<string, { condition: string }>
   t.same(deps('gateway'), { 'otel-collector': { condition: 'service_started' }, redis: { condition: 'service_healthy' } })
   t.same(services.redis?.healthcheck?.test, ['CMD', 'redis-cli', 'ping'], 'redis: healthy once it answers PING')
+  t.same(deps('balancer'), { gateway: { condition: 'service_healthy' } }, 'the balancer opens once the replicas answer /health')
+  t.match((services.balancer?.healthcheck?.test as string[]).join(' '), /^CMD wget .*http:\/\/127\.0\.0\.1:8080\/health$/, 'the balancer is checked through to a replica\'s /health')
   t.same(deps('otel-collector'), { jaeger: { condition: 'service_healthy' } })
   t.same(deps('prometheus'), { 'otel-collector': { condition: 'service_started' } })
   t.same(deps('grafana'), { prometheus: { condition: 'service_healthy' }, jaeger: { condition: 'service_healthy' } })
@@ -182,20 +200,48 @@ t.test('the gateway: beyond loopback with a key, OTLP to the collector, SIGTERM 
   t.match(readFileSync(paths.dockerfile, 'utf8'), /^CMD \["node", ("--[a-z-]+=\d+", )*"src\/main\.ts"\]$/m, 'the image runs node directly')
 })
 
-t.test('Redis: the gateway\'s response cache, memory only and bounded', async (t) => {
+t.test('Redis: the replicas\' shared store, kept across restarts and bounded without losing keys', async (t) => {
   t.equal(services.gateway?.environment?.REDIS_URL, 'redis://redis:6379', 'the gateway\'s REDIS_URL names the service, on Redis\' port')
   const command = services.redis?.command as string[]
   t.equal(command[0], 'redis-server', 'the image\'s server, with arguments')
-  t.notOk(services.redis?.volumes, 'nothing mounted: a cache keeps nothing across restarts')
+  // The official image's working directory, where the append-only file is written.
+  t.same(namedVolumes(services.redis!), [{ name: 'redis-data', target: '/data' }], 'the append-only file on a named volume')
+  t.same(Object.keys((compose.volumes ?? {}) as object), ['redis-data'], 'declared at the top level')
 
   t.test('its arguments, given to Debian\'s redis-server', { skip: REDIS_SERVER ? false : REDIS_MISSING }, async (t) => {
     const redis = await startRedis({ args: command.slice(1) })
     t.teardown(() => redis.close())
     t.equal(await redis.config('save'), '', 'no RDB snapshots')
-    t.equal(await redis.config('appendonly'), 'no', 'no AOF')
+    t.equal(await redis.config('appendonly'), 'yes', 'named keys and spend survive a restart: AOF')
+    t.equal(await redis.config('appendfsync'), 'everysec', 'at most a second of writes lost on a crash')
     t.equal(await redis.config('maxmemory'), String(256 * 1024 * 1024), 'bounded at 256 MiB')
-    t.equal(await redis.config('maxmemory-policy'), 'allkeys-lru', 'evicting the least recently used answers when full')
+    t.equal(await redis.config('maxmemory-policy'), 'volatile-lru', 'when full, only expiring keys (cached answers first) are evicted, never a named key')
   })
+})
+
+t.test('scaling out: two stateless gateway replicas behind the balancer', async (t) => {
+  const gateway = services.gateway!
+  t.equal(gateway.deploy?.replicas, 2, 'two replicas')
+  t.notOk('container_name' in gateway, 'no container_name (it would forbid a second replica)')
+  t.notOk(gateway.volumes, 'nothing mounted: a replica keeps no state of its own')
+  t.equal(gateway.environment?.REDIS_URL, 'redis://redis:6379', 'what they share is in Redis')
+  t.equal(gateway.environment?.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://otel-collector:4318', 'each replica sends its traces and metrics to the Collector')
+  t.notMatch(gateway.environment?.OTEL_RESOURCE_ATTRIBUTES ?? '', /service\.instance\.id/, 'no shared service.instance.id: each replica\'s series keep their own `instance` label')
+
+  const balancer = services.balancer!
+  t.same(mounts(balancer).map((m) => m.target), ['/usr/local/etc/haproxy/haproxy.cfg'], 'the config where the image\'s CMD reads it')
+  t.equal(mounts(balancer)[0]?.source, paths.balancer)
+  const config = readFileSync(paths.balancer, 'utf8')
+  const port = gateway.environment?.PORT
+  t.match(config, new RegExp(`^\\s*bind :${port}$`, 'm'), 'the balancer listens on the gateway\'s port inside its container')
+  t.same(balancer.ports, [`${port}:${port}`], 'and publishes it on the host')
+  const template = /^\s*server-template \S+ (\d+) (\S+):(\d+)$/m.exec(config)
+  t.ok(template, 'the servers come from a template filled by DNS')
+  t.equal(template?.[2], 'gateway', 'the compose service name, which Docker\'s DNS resolves to every replica')
+  t.equal(template?.[3], port, 'on the port the replicas listen on')
+  t.ok(Number(template?.[1]) >= gateway.deploy!.replicas!, 'room for every replica (and --scale beyond)')
+  const prometheus = readFileSync(paths.prometheus, 'utf8')
+  t.notMatch(prometheus, /targets:.*balancer/, 'Prometheus never scrapes the balancer: it would see one replica per scrape')
 })
 
 t.test('Grafana: anonymous viewers, a documented admin login', async (t) => {

@@ -17,6 +17,7 @@ export const paths = {
   prometheusLocal: join(root, 'deploy/prometheus/prometheus.local.yml'),
   rules: join(root, 'deploy/prometheus/rules/llm-alerts.yml'),
   rulesTest: join(root, 'deploy/prometheus/tests/llm-alerts.test.yml'),
+  balancer: join(root, 'deploy/haproxy/haproxy.cfg'),
   dockerfile: join(root, 'Dockerfile'),
   dockerignore: join(root, '.dockerignore'),
   datasources: join(root, 'deploy/grafana/provisioning/datasources/datasources.yml'),
