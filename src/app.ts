@@ -1,6 +1,8 @@
 // The composition root: providers, router, prices and the dispatch wired into the server.
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Authenticator } from './auth.ts'
+import type { KeyRing } from './keys/keyring.ts'
+import { startNamedKeys } from './keys/access.ts'
 import type { Config } from './config.ts'
 import { ReasoningAgent } from './agent/loop.ts'
 import { McpServers } from './agent/mcp.ts'
@@ -33,6 +35,8 @@ export interface Gateway {
   routeSummary: Record<string, string>
   /** Where the response cache keeps answers (memory, Redis) or `off`, for the start-up log. */
   cacheSummary: string
+  /** Named keys: how many from the keys file, where the admin API keeps its own, for the start-up log. */
+  keysSummary: string
   /** Stops what the gateway started besides the HTTP server (MCP servers). */
   close(): Promise<void>
 }
@@ -46,6 +50,8 @@ export async function createGateway(deps: {
   isDraining: () => boolean
   /** The key check shared with the HTTP instrumentation (made from config.apiKeys when absent). */
   authenticator?: Authenticator
+  /** The named keys the authenticator reads (src/keys/access.ts); undefined: none configured. */
+  keyring?: KeyRing | undefined
 }): Promise<Gateway> {
   const { config } = deps
   const providers = await createProviders(config)
@@ -74,7 +80,9 @@ export async function createGateway(deps: {
     // the Responses API and can forward a request (OpenAI).
     openai: providers.adapters.find((adapter) => adapter.forward && adapter.apis.includes('responses')),
   }
-  const app = buildServer({ ...deps, traceStore: deps.traceStore, dispatch, responses, router, models: providers.models, agent, toolbox, mcp })
+  const keys = await startNamedKeys(config, deps.keyring, deps.logger)
+  const adminKeys = keys.store && deps.keyring ? { store: keys.store, keyring: deps.keyring } : undefined
+  const app = buildServer({ ...deps, adminKeys, traceStore: deps.traceStore, dispatch, responses, router, models: providers.models, agent, toolbox, mcp })
   return {
     app,
     providerSummary: providers.summary,
@@ -87,7 +95,9 @@ export async function createGateway(deps: {
       : cache.store.kind === 'redis'
         ? 'redis (REDIS_URL)'
         : `memory, ${Math.round(config.cache.maxBytes / 1024 / 1024)} MiB (set REDIS_URL to share it between replicas)`,
+    keysSummary: keys.summary,
     close: async () => {
+      await keys.close()
       await mcp?.close()
       await cache?.store.close?.()
     },

@@ -9,6 +9,7 @@ import type { Price } from './pricing/cost.ts'
 import { PROVIDERS } from './providers/registry.ts'
 import { flag, httpUrl, isHttpUrl, oneOf, Problem, text, variable, wholeNumber } from './config/fields.ts'
 import { otelVariables, type ExportedSignals } from './config/otel.ts'
+import { readKeysFile, type KeysFile } from './keys/file.ts'
 import { DEFAULT_CACHE, readProvidersFile, type CacheConfig, type CompatibleProviderConfig, type RouteGroupConfig } from './config/providers-file.ts'
 
 export type { CacheConfig, CompatibleProviderConfig, RouteGroupConfig, TargetConfig } from './config/providers-file.ts'
@@ -17,8 +18,10 @@ export type { ExportedSignals } from './config/otel.ts'
 export interface Config {
   port: number
   host: string
-  /** Bearer tokens callers must present; empty means no auth and loopback only. */
+  /** Bearer tokens callers must present; empty (and no named keys) means no auth and loopback only. */
   apiKeys: string[]
+  /** Named keys: GATEWAY_KEYS_FILE (its path, and its keys as read at start-up) and the admin API's GATEWAY_MASTER_KEY. */
+  keys: { file: { path: string; initial: KeysFile } | undefined; masterKey: string | undefined }
   /**
    * Key and base URL of each built-in provider reached with an account, by provider name; its
    * registry entry names the variables (OPENAI_API_KEY, OPENAI_BASE_URL, …) and the default URL.
@@ -113,6 +116,11 @@ function envSchema(env: Env, exported: ExportedSignals) {
     PORT: wholeNumber(8080, 0, 65535),
     HOST: text,
     GATEWAY_API_KEYS: variable(commaList, []),
+    GATEWAY_KEYS_FILE: variable((path) => {
+      const file = readKeysFile(path)
+      return 'problems' in file ? new Problem(file.problems.map((problem) => `(${path}): ${problem}`)) : { path, initial: file }
+    }),
+    GATEWAY_MASTER_KEY: variable((key) => (key.length >= 16 ? key : new Problem('must be at least 16 characters (e.g. node src/keys/hash.ts prints a new random key)'))),
     LOG_LEVEL: oneOf(LOG_LEVELS, { anyCase: true }),
     GATEWAY_CONFIG: variable((path) => {
       const file = readProvidersFile(path)
@@ -179,10 +187,12 @@ export function loadConfig(env: Env = process.env, exported: ExportedSignals = {
   // A provider's key is a secret like any other; the file names only its variable.
   const fileKeys = Object.values(file.providers).map((provider) => text.parse(provider.apiKeyEnv && env[provider.apiKeyEnv]))
   const apiKeys = vars.GATEWAY_API_KEYS
+  const keys = { file: vars.GATEWAY_KEYS_FILE, masterKey: vars.GATEWAY_MASTER_KEY }
   return {
     port: vars.PORT,
-    host: vars.HOST ?? (apiKeys.length > 0 ? '0.0.0.0' : '127.0.0.1'),
+    host: vars.HOST ?? (requiresKeys({ apiKeys, keys }) ? '0.0.0.0' : '127.0.0.1'),
     apiKeys,
+    keys,
     accounts,
     providers: file.providers,
     aliases: file.aliases,
@@ -204,10 +214,15 @@ export function loadConfig(env: Env = process.env, exported: ExportedSignals = {
     agent: { toolsConfigPath: vars.GATEWAY_TOOLS_CONFIG, toolTimeoutMs: vars.AGENT_TOOL_TIMEOUT_MS },
     traceStore: { maxTraces: vars.TRACE_STORE_MAX_TRACES, maxBytes: vars.TRACE_STORE_MAX_BYTES },
     traceUiUrl: vars.TRACE_UI_URL,
-    secrets: [...apiKeys, ...Object.values(accounts).map((account) => account.apiKey), ...fileKeys, redisPassword(vars.REDIS_URL)].filter(
+    secrets: [...apiKeys, keys.masterKey, ...Object.values(accounts).map((account) => account.apiKey), ...fileKeys, redisPassword(vars.REDIS_URL)].filter(
       (s): s is string => !!s,
     ),
   }
+}
+
+/** Whether callers must present a key: GATEWAY_API_KEYS, GATEWAY_KEYS_FILE or GATEWAY_MASTER_KEY is set. */
+export function requiresKeys(config: Pick<Config, 'apiKeys' | 'keys'>): boolean {
+  return config.apiKeys.length > 0 || config.keys.file !== undefined || config.keys.masterKey !== undefined
 }
 
 /**

@@ -6,6 +6,8 @@
 export const ERRORS = {
   invalid_request: { status: 400, type: 'invalid_request_error', anthropic: 'invalid_request_error' },
   unauthorized: { status: 401, type: 'invalid_request_error', anthropic: 'authentication_error' },
+  /** A key let in but not for this: a model outside its allow-list, the admin API without the master key. */
+  forbidden: { status: 403, type: 'invalid_request_error', anthropic: 'permission_error' },
   not_found: { status: 404, type: 'invalid_request_error', anthropic: 'not_found_error' },
   model_not_found: { status: 404, type: 'invalid_request_error', anthropic: 'not_found_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error', anthropic: 'invalid_request_error' },

@@ -1,9 +1,9 @@
 // Entry point: read config, start telemetry, then (and only then) load the HTTP stack, listen,
 // and shut down gracefully. Fastify is imported dynamically so the HTTP instrumentation is in
 // place before `http` is first required.
-import { ConfigError, isLoopback, loadConfig, type Config } from './config.ts'
+import { ConfigError, isLoopback, loadConfig, requiresKeys, type Config } from './config.ts'
 import { createLogger } from './log.ts'
-import { createAuthenticator } from './auth.ts'
+import { createKeyAccess } from './keys/access.ts'
 import { exportedSignals } from './telemetry/preload.ts'
 
 /** Configuration problems end start-up with one line each naming the variable, not a stack trace. */
@@ -32,7 +32,7 @@ const { TraceStore } = await import('./telemetry/trace-store.ts')
 // Recent traces for GET /v1/traces/{id} and /traces, fed beside the exporter (zero-config mode only).
 const traceStore = config.traceStore.maxTraces > 0 ? new TraceStore(config.traceStore) : undefined
 // One key check for the HTTP instrumentation (no span for a caller without a valid key) and the server (its 401).
-const authenticator = createAuthenticator(config.apiKeys)
+const { authenticator, keyring } = createKeyAccess(config)
 const telemetry = startTelemetry({
   warn: (message) => logger.warn(message),
   spanProcessors: traceStore ? [traceStore] : [],
@@ -41,11 +41,11 @@ const telemetry = startTelemetry({
 const { createGateway } = await import('./app.ts')
 
 let draining = false
-const gateway = await createGateway({ config, logger, telemetry, traceStore, authenticator, isDraining: () => draining }).catch(exitOnConfigError)
+const gateway = await createGateway({ config, logger, telemetry, traceStore, authenticator, keyring, isDraining: () => draining }).catch(exitOnConfigError)
 
 let host = config.host
-if (config.apiKeys.length === 0 && !isLoopback(host)) {
-  logger.warn({ host }, `HOST=${host} ignored: without GATEWAY_API_KEYS the gateway listens on loopback only`)
+if (!requiresKeys(config) && !isLoopback(host)) {
+  logger.warn({ host }, `HOST=${host} ignored: without GATEWAY_API_KEYS (or named keys) the gateway listens on loopback only`)
   host = '127.0.0.1'
 }
 await gateway.app.listen({ port: config.port, host })
@@ -55,7 +55,8 @@ logger.info(
   {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
-    auth: config.apiKeys.length > 0 ? 'bearer keys' : 'none (loopback only: set GATEWAY_API_KEYS to listen beyond it)',
+    auth: requiresKeys(config) ? 'bearer keys' : 'none (loopback only: set GATEWAY_API_KEYS to listen beyond it)',
+    keys: gateway.keysSummary,
     telemetry: telemetry.mode,
     signals: telemetry.signals,
     providers: gateway.providerSummary,

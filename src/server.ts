@@ -9,7 +9,9 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify'
-import { createAuthenticator, type Authenticator } from './auth.ts'
+import { createAuthenticator, refusal, type Authenticator } from './auth.ts'
+import { checkModelAllowed } from './keys/allow-list.ts'
+import { adminKeyRoutes, type AdminKeyDeps } from './routes/admin/keys.ts'
 import type { Principal } from './keys/principal.ts'
 import type { Spent } from './core/types.ts'
 import type { Config } from './config.ts'
@@ -75,6 +77,8 @@ export interface ServerDeps {
   isDraining: () => boolean
   /** The key check the HTTP instrumentation shares (made from config.apiKeys when absent). */
   authenticator?: Authenticator | undefined
+  /** The admin API's keys (/admin/keys); undefined: no GATEWAY_MASTER_KEY, the admin API answers 403. */
+  adminKeys?: AdminKeyDeps | undefined
 }
 
 /** ajv's `/messages/0/content` → OpenAI's `messages[0].content`. */
@@ -216,21 +220,19 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.decorateRequest('principal', undefined)
   app.decorateRequest('onSettled', undefined)
 
-  const authenticator = deps.authenticator ?? createAuthenticator(config.apiKeys)
+  const authenticator = deps.authenticator ?? createAuthenticator({ apiKeys: config.apiKeys, masterKey: config.keys.masterKey })
   // The caller already got the message; the span goes on to a backend others may read.
   const scrubber = new SecretScrubber(config.secrets)
 
   app.addHook('onRequest', async (request, reply) => {
-    const verdict = authenticator.check(request.raw)
+    // check() (the instrumentation's), then the shared key store for the admin API's keys.
+    const { verdict, principal } = await authenticator.settle(request.raw)
     if (verdict !== 'ok') {
       // No span exists for this request (see setup.ts), so no trace ids and no trace link.
-      countUnauthenticated(verdict)
-      if (verdict === 'missing') {
-        throw new GatewayError('unauthorized', 'Missing gateway API key: send `Authorization: Bearer <key>` (or `x-api-key: <key>`).', { code: 'missing_api_key' })
-      }
-      throw new GatewayError('unauthorized', 'Unknown gateway API key.', { code: 'invalid_api_key' })
+      if (verdict !== 'unavailable') countUnauthenticated(verdict)
+      throw refusal(verdict)
     }
-    request.principal = authenticator.principal(request.raw)
+    request.principal = principal
     request.traceIds = activeTraceIds()
     nameServerSpan(request.routeOptions.url)
     // Set now, not in onSend: the streaming routes hijack the reply, which skips onSend, and
@@ -249,6 +251,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   })
 
   app.addHook('onResponse', async (request, reply) => logRequest(request, reply))
+  // Before the routes' own hooks and handlers: a model the key may not use costs nothing.
+  app.addHook('preHandler', checkModelAllowed)
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const failure = toGatewayError(error)
@@ -282,6 +286,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   messagesRoutes(app, deps.dispatch, deps.router)
   agentRoutes(app, deps.agent, deps.toolbox, deps.mcp)
   evaluationsRoute(app, deps.telemetry.mode)
+  adminKeyRoutes(app, deps.adminKeys)
   traceRoutes(app, { store: deps.traceStore, telemetryMode: deps.telemetry.mode, traceUiUrl: config.traceUiUrl })
   return app
 }
