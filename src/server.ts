@@ -38,7 +38,7 @@ import { traceRoutes } from './routes/traces/route.ts'
 import { traceLinkHeader } from './routes/traces/trace-ui-link.ts'
 import { SecretScrubber } from './scrub.ts'
 import type { TraceIds } from './telemetry/llm-call.ts'
-import { markRequestFailed, nameServerSpan } from './telemetry/request-span.ts'
+import { markRequestFailed, markServerSpanCaller, nameServerSpan } from './telemetry/request-span.ts'
 import { countUnauthenticated } from './telemetry/unauthenticated.ts'
 import type { Telemetry } from './telemetry/setup.ts'
 import type { TraceStore } from './telemetry/trace-store.ts'
@@ -169,6 +169,9 @@ function logRequest(request: FastifyRequest, reply: FastifyReply, extra?: { abor
       status: extra === undefined ? reply.statusCode : 'timed_out' in extra ? ERRORS.request_timeout.status : ERRORS.cancelled.status,
       duration_ms: Math.round(reply.elapsedTime * 10) / 10,
       model: request.llmModel,
+      // Who called: a named key's name and team (never the key itself).
+      key_name: request.principal?.name,
+      key_team: request.principal?.team,
       trace_id: ids?.trace_id,
       span_id: ids?.span_id,
       ...extra,
@@ -233,6 +236,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       throw refusal(verdict)
     }
     request.principal = principal
+    markServerSpanCaller(request.principal)
     request.traceIds = activeTraceIds()
     nameServerSpan(request.routeOptions.url)
     // Set now, not in onSend: the streaming routes hijack the reply, which skips onSend, and

@@ -4,6 +4,8 @@
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Counter, type Span } from '@opentelemetry/api'
 import type { Usage } from '../core/types.ts'
 import type { GatewayError } from '../errors.ts'
+import type { Principal } from '../keys/principal.ts'
+import { callerAttributes } from './caller.ts'
 import { AGENT_ATTR, AGENT_LABEL, AGENT_METRIC, AGENT_SPAN, ATTR, LABEL } from './names.ts'
 import { idsOf, type TraceIds } from './trace-context.ts'
 import { lazyInstruments, modelSeries } from './instruments.ts'
@@ -34,6 +36,8 @@ export interface AgentRunInfo {
   /** As the caller named it (`gen_ai.request.model`): an alias such as `fast`; defaults to `model`. */
   requestedModel?: string | undefined
   effort: string
+  /** Who is calling: the run span, its iterations and tools name the key (never its secret). */
+  caller?: Principal | undefined
 }
 
 export interface AgentRunTotals {
@@ -69,6 +73,7 @@ export class AgentRun {
           [ATTR.model]: info.model,
           [ATTR.provider]: info.provider,
           [AGENT_ATTR.effort]: info.effort,
+          ...callerAttributes(info.caller),
         },
       },
       parent,
@@ -161,7 +166,11 @@ export class AgentRun {
   }
 
   private child(name: string, attributes: Attributes): ChildSpan {
-    const span = gatewayTracer().startSpan(name, { kind: SpanKind.INTERNAL, attributes }, this.runContext)
+    const span = gatewayTracer().startSpan(
+      name,
+      { kind: SpanKind.INTERNAL, attributes: { ...attributes, ...callerAttributes(this.info.caller) } },
+      this.runContext,
+    )
     return {
       context: trace.setSpan(this.runContext, span),
       end: (more, error) => {

@@ -6,6 +6,7 @@ import type { Spent, Usage, UpstreamEndpoint } from '../core/types.ts'
 import type { Principal } from '../keys/principal.ts'
 import type { GatewayError } from '../errors.ts'
 import { ATTR, LABEL, SPAN } from './names.ts'
+import { callerAttributes, countKeyUsage } from './caller.ts'
 import { genAiSeries, getInstruments, modelSeries } from './instruments.ts'
 import { OVERFLOW, seriesKey } from './series-budget.ts'
 import { gatewayTracer } from './setup.ts'
@@ -107,6 +108,7 @@ export class LlmCall {
       [ATTR.genAiProvider]: info.provider,
       [ATTR.genAiRequestModel]: info.requestedModel ?? info.model,
       [ATTR.genAiStream]: info.streaming,
+      ...callerAttributes(info.caller),
     }
     if (info.temperature != null) {
       attributes[ATTR.temperature] = info.temperature
@@ -148,6 +150,7 @@ export class LlmCall {
       [ATTR.genAiOperation]: info.operation,
       [ATTR.genAiProvider]: info.provider,
       [ATTR.genAiRequestModel]: info.model,
+      ...callerAttributes(info.caller),
     }
     if (info.temperature != null) attributes[ATTR.temperature] = info.temperature
     if (info.endpoint) {
@@ -277,7 +280,7 @@ export class LlmCall {
     this.span.end()
     this.recordMetrics(seconds, hit ? undefined : usage, cost?.total, outcome.responseModel, undefined, hit ? outcome.cost?.total : undefined)
     if (!usage) this.info.onUnmetered?.()
-    this.info.onSettled?.(hit ? { usage: undefined, costUsd: 0 } : { usage, costUsd: cost?.total })
+    this.settled(hit ? { usage: undefined, costUsd: 0 } : { usage, costUsd: cost?.total })
   }
 
   /**
@@ -296,6 +299,12 @@ export class LlmCall {
       span.end()
     }
     this.recordMetrics(seconds, undefined, undefined, undefined, error.errorType)
+    this.settled(spent)
+  }
+
+  /** What the call used, counted for its caller (gateway_key_*) and told to whoever keeps its spend. */
+  private settled(spent: Spent): void {
+    countKeyUsage(this.info.caller, spent)
     this.info.onSettled?.(spent)
   }
 

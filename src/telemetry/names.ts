@@ -55,6 +55,15 @@ export const ATTR = {
   /** On a hit: the tokens the cached answer used, not spent again. */
   cacheSavedInputTokens: 'llm.cache.saved_tokens.input',
   cacheSavedOutputTokens: 'llm.cache.saved_tokens.output',
+  /**
+   * Who called, on every span of a call (server, llm.request, provider, agent run, iteration,
+   * tool): the kind of key (`named`, `unnamed`, `master`; absent when no key is configured) and,
+   * for a named key, its id, name and team. Never the secret nor its hash.
+   */
+  keyKind: 'gateway.key.kind',
+  keyId: 'gateway.key.id',
+  keyName: 'gateway.key.name',
+  keyTeam: 'gateway.key.team',
 
   genAiOperation: 'gen_ai.operation.name',
   genAiProvider: 'gen_ai.provider.name',
@@ -114,6 +123,14 @@ export const METRIC = {
   responseCacheSavedUsd: 'llm.response_cache.saved_usd',
   // Callers refused for want of a valid gateway key: counted, never traced (see src/auth.ts).
   unauthenticated: 'gateway.requests.unauthenticated',
+  // Per named key (labels key_name, key_team): model calls, tokens by type, and spend, counted as
+  // budgets count them (a cancelled stream: what it used; a cache hit: a request at $0). A team's
+  // figures are the sum over its keys. New families: the llm_* ones keep their labels.
+  keyRequests: 'gateway.key.requests',
+  keyTokens: 'gateway.key.tokens',
+  // An UpDownCounter that only rises, for the reason llm.cost.total_usd is one: the exact name
+  // `gateway_key_spend_usd` on both export paths.
+  keySpendUsd: 'gateway.key.spend_usd',
 } as const
 
 /** Metric attribute keys (Prometheus labels after `.` → `_`). */
@@ -127,6 +144,11 @@ export const LABEL = {
   route: 'llm.route',
   /** Of llm_fallbacks_total: why the call moved on (an error.type, or context_length). */
   fallbackReason: 'reason',
+  /** Of the gateway_key_* metrics: the named key, and its team (absent when it has none). */
+  keyName: 'key_name',
+  keyTeam: 'key_team',
+  /** Of gateway_key_tokens_total: `input` or `output`. */
+  tokenType: 'type',
 } as const
 
 /**
@@ -144,6 +166,11 @@ export const SERIES_LIMIT = {
   evaluationNames: 50,
   /** (evaluation_name, criterion) pairs of llm_evaluation_score. */
   evaluationCriteria: 50,
+  /**
+   * (key_name, key_team) pairs of the gateway_key_* metrics. Keys are the operator's (the keys
+   * file, the admin API), not callers' inventions: generous, a guard against a runaway script.
+   */
+  keys: 1000,
 } as const
 
 /** The attribute the OpenTelemetry SDK puts on its overflow point; ours use the same. */

@@ -3,9 +3,11 @@
 // an exported span. The server records the outcome per request; the hook applies it when the
 // instrumentation ends the span, after its own status and `error.type` (the HTTP status code), so
 // the gateway's say wins.
-import { context, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api'
+import { context, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api'
 import { getRPCMetadata, RPCType } from '@opentelemetry/core'
 import type { IncomingMessage } from 'node:http'
+import type { Principal } from '../keys/principal.ts'
+import { callerAttributes } from './caller.ts'
 import { ATTR } from './names.ts'
 
 export interface RequestFailure {
@@ -50,6 +52,15 @@ export function applyRequestOutcome(span: Span, request: IncomingMessage): void 
 export function nameServerSpan(route: string | undefined): void {
   const rpc = getRPCMetadata(context.active())
   if (rpc?.type === RPCType.HTTP && route !== undefined) rpc.route = route
+}
+
+/**
+ * Names the caller on the HTTP SERVER span of the request being handled, once its key was checked:
+ * the key's kind, and a named key's id, name and team (caller.ts), never the secret.
+ */
+export function markServerSpanCaller(caller: Principal | undefined): void {
+  const attributes = callerAttributes(caller)
+  if (Object.keys(attributes).length > 0) trace.getActiveSpan()?.setAttributes(attributes)
 }
 
 /** A query parameter name worth keeping: short, plain, and not shaped like a key (`sk-…` has a dash). */

@@ -11,7 +11,7 @@ import type { CallStream } from '../dispatch.ts'
 import type { StreamEvent } from '../translator.ts'
 import type { ChatRequest } from '../types.ts'
 import { traceContextBody } from '../../telemetry/trace-context.ts'
-import { withAdditions, withCostUsd, type Ingress } from './ingress.ts'
+import { endUser, withAdditions, withCostUsd, type Ingress } from './ingress.ts'
 
 type Chunk = ChatCompletionChunk & { trace_context?: { trace_id: string; span_id: string } | null }
 type Delta = ChatCompletionChunk.Choice.Delta & { reasoning_content?: string }
@@ -29,6 +29,8 @@ export const chatIngress: Ingress = {
       temperature: request.temperature,
       maxTokens: request.max_completion_tokens ?? request.max_tokens,
       topP: request.top_p,
+      // OpenAI's `user`, or its successor `safety_identifier` (as the Anthropic translator reads them).
+      userId: endUser(request.user ?? request.safety_identifier),
     }
   },
 

@@ -34,6 +34,14 @@ export interface Ingress {
   finish(answer: Record<string, unknown>, cost: Cost | undefined, ids: TraceIds | undefined): Record<string, unknown>
 }
 
+/** The longest end-user id recorded: it is the caller's string (Claude Code's is JSON). */
+const MAX_USER_ID = 256
+
+/** The end user a caller names (`user.id` on the span), when it names one. */
+export function endUser(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value.slice(0, MAX_USER_ID) : undefined
+}
+
 /** The `usage` object with the call's cost added, as the caller sees it. */
 export function withCostUsd(usage: unknown, cost: Cost | undefined): unknown {
   if (!cost || typeof usage !== 'object' || usage === null) return usage

@@ -6,14 +6,11 @@
 import type { Message, MessageCreateParams } from '@anthropic-ai/sdk/resources/messages'
 import type { CallStream } from '../dispatch.ts'
 import { traceContextBody } from '../../telemetry/trace-context.ts'
-import { withAdditions, withCostUsd, type Ingress } from './ingress.ts'
+import { endUser, withAdditions, withCostUsd, type Ingress } from './ingress.ts'
 
 type MessagesBody = MessageCreateParams & Record<string, unknown>
 
 const TOKEN_DELTAS = new Set(['text_delta', 'input_json_delta', 'thinking_delta'])
-
-/** The longest end-user id recorded: it is the caller's string (Claude Code's is JSON). */
-const MAX_USER_ID = 256
 
 export const messagesIngress: Ingress = {
   api: 'messages',
@@ -21,7 +18,6 @@ export const messagesIngress: Ingress = {
 
   shape(body) {
     const request = body as MessagesBody
-    const user = request.metadata?.user_id
     return {
       model: request.model,
       stream: request.stream === true,
@@ -29,7 +25,7 @@ export const messagesIngress: Ingress = {
       temperature: numberOrUndefined(request.temperature),
       maxTokens: request.max_tokens,
       topP: numberOrUndefined(request.top_p),
-      userId: typeof user === 'string' && user !== '' ? user.slice(0, MAX_USER_ID) : undefined,
+      userId: endUser(request.metadata?.user_id),
     }
   },
 

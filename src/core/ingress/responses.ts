@@ -6,7 +6,7 @@ import type { Response, ResponseCreateParams } from 'openai/resources/responses/
 import type { CallStream } from '../dispatch.ts'
 import type { StreamEvent } from '../translator.ts'
 import { traceContextBody } from '../../telemetry/trace-context.ts'
-import { withAdditions, withCostUsd, type Ingress } from './ingress.ts'
+import { endUser, withAdditions, withCostUsd, type Ingress } from './ingress.ts'
 
 type ResponsesBody = ResponseCreateParams & Record<string, unknown>
 
@@ -43,6 +43,8 @@ export const responsesIngress: Ingress = {
       temperature: request.temperature,
       maxTokens: request.max_output_tokens,
       topP: request.top_p,
+      // OpenAI's `user`, or its successor `safety_identifier`.
+      userId: endUser(request.user ?? request.safety_identifier),
     }
   },
 

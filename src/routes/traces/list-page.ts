@@ -1,5 +1,5 @@
 // GET /traces: the recent traces the store holds, newest first, one line each — when, route,
-// model, duration (with a bar to compare at a glance), tokens, cost, status — linking to the X-ray.
+// model, key (and team), duration (with a bar to compare at a glance), tokens, cost, status — linking to the X-ray.
 // By default only the LLM traffic (trace-view.ts isListedByDefault); ?all=1 lists every trace.
 import type { TraceStoreStats } from '../../telemetry/trace-store.ts'
 import { TRACE_CSS } from './style.ts'
@@ -22,6 +22,7 @@ export function renderTraceList(summaries: TraceSummary[], stats: TraceStoreStat
 <td title="${formatTime(started)}">${formatTime(started).slice(11, 23)} <span class="note">${formatGap(now - started)} ago</span></td>
 <td class="route"><a href="/traces/${s.trace_id}">${s.root}</a></td>
 <td>${s.model ?? '–'}${s.provider ? html` <span class="note">${s.provider}</span>` : ''}</td>
+<td class="key">${s.key_name ?? '–'}${s.key_team ? html` <span class="note">${s.key_team}</span>` : ''}</td>
 <td class="num">${formatDuration(s.duration_ms)}<span class="durbar" style="width:${((s.duration_ms / longest) * 80).toFixed(1)}px"></span></td>
 <td class="num">${s.tokens ? `${formatCount(s.tokens.input)} / ${formatCount(s.tokens.output)}` : '–'}</td>
 <td class="num">${formatCost(s.cost_usd)}</td>
@@ -37,7 +38,7 @@ export function renderTraceList(summaries: TraceSummary[], stats: TraceStoreStat
 ${summaries.length === 0
   ? html`<p class="empty">No ${query.all || stats.traces === 0 ? 'traces' : 'model calls'} yet. Send a request (e.g. <code>POST /v1/chat/completions</code> with model <code>demo-chat</code>) and it appears here.</p>`
   : html`<table class="traces">
-<thead><tr><th>started (UTC)</th><th>request</th><th>model</th><th class="num">duration</th><th class="num">tokens in / out</th><th class="num">cost</th><th>status</th><th class="num">spans</th><th class="num">evals</th><th>trace_id</th></tr></thead>
+<thead><tr><th>started (UTC)</th><th>request</th><th>model</th><th>key</th><th class="num">duration</th><th class="num">tokens in / out</th><th class="num">cost</th><th>status</th><th class="num">spans</th><th class="num">evals</th><th>trace_id</th></tr></thead>
 <tbody>${rows}</tbody>
 </table>`}`
   return page('Recent traces · sik-llms-gateway', TRACE_CSS, body)

@@ -153,6 +153,8 @@ export function renderTracePage(trace: StoredTrace, links: { json: string; ui: s
 <div><dt>tokens</dt><dd>${tokens ? `${formatCount(tokens.input)} in · ${formatCount(tokens.output)} out` : '–'}</dd></div>
 <div><dt>cost</dt><dd>${formatCost(summary.cost_usd)}</dd></div>
 <div><dt>model</dt><dd>${summary.model ?? '–'}${summary.provider ? html` <span class="note">(${summary.provider})</span>` : ''}</dd></div>
+${summary.key_name ? html`<div><dt>key</dt><dd class="key">${summary.key_name}${summary.key_team ? html` <span class="note">(team ${summary.key_team})</span>` : ''}</dd></div>` : ''}
+${summary.user_id ? html`<div><dt>user</dt><dd class="user">${summary.user_id}</dd></div>` : ''}
 <div><dt>spans</dt><dd>${summary.span_count}${summary.error_count ? html` <span class="badge err">${summary.error_count} failed</span>` : ''}</dd></div>
 <div><dt>started</dt><dd>${formatTime(trace.start_ms)}</dd></div>
 </dl>

@@ -17,6 +17,11 @@ export interface TraceSummary {
   http_status: number | null
   model: string | null
   provider: string | null
+  /** The named gateway key that made the call, and its team (`gateway.key.name`, `gateway.key.team`). */
+  key_name: string | null
+  key_team: string | null
+  /** The end user the caller named (OpenAI `user`, Anthropic `metadata.user_id`). */
+  user_id: string | null
   start_time: string
   duration_ms: number
   span_count: number
@@ -169,6 +174,9 @@ export function summarize(trace: StoredTrace): TraceSummary {
     http_status: status,
     model: first(ATTR.model),
     provider: first(ATTR.provider),
+    key_name: first(ATTR.keyName),
+    key_team: first(ATTR.keyTeam),
+    user_id: first(ATTR.userId),
     start_time: new Date(trace.start_ms).toISOString(),
     duration_ms: trace.end_ms - trace.start_ms,
     span_count: trace.spans.length,
