@@ -12,6 +12,9 @@ import { BUILTIN_TOOLS } from './agent/tools/builtin.ts'
 import { Dispatch } from './core/dispatch.ts'
 import { ModelRouter } from './core/router.ts'
 import { createResponseCache } from './core/cache/stores.ts'
+import { createLimits } from './limits/create.ts'
+import type { Limits } from './limits/limits.ts'
+import type { Principal } from './keys/principal.ts'
 import { UnmeteredLog } from './core/unmetered.ts'
 import { PriceBook } from './pricing/cost.ts'
 import { createProviders } from './providers/registry.ts'
@@ -37,6 +40,8 @@ export interface Gateway {
   cacheSummary: string
   /** Named keys: how many from the keys file, where the admin API keeps its own, for the start-up log. */
   keysSummary: string
+  /** Rate limits and budgets of named keys (memory, or Redis with REDIS_URL); `spendOf(principal)` reads a key's spend. */
+  limits: Limits
   /** Stops what the gateway started besides the HTTP server (MCP servers). */
   close(): Promise<void>
 }
@@ -57,6 +62,7 @@ export async function createGateway(deps: {
   const providers = await createProviders(config)
   const router = new ModelRouter(providers.adapters, providers.unavailable, config.aliases, providers.listed, providers.prefixes, config.routes)
   const cache = await createResponseCache(config, deps.logger)
+  const limits = await createLimits(config, deps.logger)
   const dispatch = new Dispatch({
     router,
     prices: new PriceBook(providers.prices, config.priceOverrides),
@@ -81,8 +87,8 @@ export async function createGateway(deps: {
     openai: providers.adapters.find((adapter) => adapter.forward && adapter.apis.includes('responses')),
   }
   const keys = await startNamedKeys(config, deps.keyring, deps.logger)
-  const adminKeys = keys.store && deps.keyring ? { store: keys.store, keyring: deps.keyring } : undefined
-  const app = buildServer({ ...deps, adminKeys, traceStore: deps.traceStore, dispatch, responses, router, models: providers.models, agent, toolbox, mcp })
+  const adminKeys = keys.store && deps.keyring ? { store: keys.store, keyring: deps.keyring, spendOf: (principal: Principal) => limits.spendOf(principal) } : undefined
+  const app = buildServer({ ...deps, adminKeys, traceStore: deps.traceStore, dispatch, responses, router, models: providers.models, agent, toolbox, mcp, limits })
   return {
     app,
     providerSummary: providers.summary,
@@ -90,6 +96,7 @@ export async function createGateway(deps: {
     routeSummary: Object.fromEntries(
       router.routeGroups().map((group) => [group.name, `${group.config.strategy}: ${group.targets.map((t) => `${t.route.adapter.name}/${t.route.model}`).join(', ')}`]),
     ),
+    limits,
     cacheSummary: !cache
       ? 'off (no route group or global cache setting turns it on)'
       : cache.store.kind === 'redis'
@@ -100,6 +107,7 @@ export async function createGateway(deps: {
       await keys.close()
       await mcp?.close()
       await cache?.store.close?.()
+      await limits.close()
     },
   }
 }

@@ -36,6 +36,8 @@ export interface Config {
   cache: CacheConfig
   /** REDIS_URL: the store replicas share (the response cache). Unset: each process keeps its own in memory. */
   redisUrl: string | undefined
+  /** GATEWAY_LIMITS_ON_REDIS_ERROR: with Redis unreachable, admit unchecked (`serve`, counted) or answer 503 (`refuse`). */
+  limitsOnRedisError: 'serve' | 'refuse'
   upstream: { firstByteTimeoutMs: number; totalTimeoutMs: number; maxRetries: number }
   bodyLimitBytes: number
   /**
@@ -140,6 +142,7 @@ function envSchema(env: Env, exported: ExportedSignals) {
     TRACE_STORE_MAX_BYTES: wholeNumber(64 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024 * 1024),
     TRACE_UI_URL: variable(traceUrlTemplate),
     REDIS_URL: variable(redisUrl),
+    GATEWAY_LIMITS_ON_REDIS_ERROR: oneOf(['serve', 'refuse'] as const),
     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: flag(false, { digits: true }),
     ...otelVariables(env, exported),
   })
@@ -200,6 +203,7 @@ export function loadConfig(env: Env = process.env, exported: ExportedSignals = {
     routes: file.routes,
     cache: file.cache,
     redisUrl: vars.REDIS_URL,
+    limitsOnRedisError: vars.GATEWAY_LIMITS_ON_REDIS_ERROR ?? 'serve',
     upstream: {
       firstByteTimeoutMs: vars.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
       totalTimeoutMs: vars.UPSTREAM_TOTAL_TIMEOUT_MS,

@@ -16,6 +16,8 @@ export const ERRORS = {
   headers_too_large: { status: 431, type: 'invalid_request_error', anthropic: 'invalid_request_error' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error', anthropic: 'invalid_request_error' },
   rate_limited: { status: 429, type: 'rate_limit_error', anthropic: 'rate_limit_error' },
+  /** A key's or team's budget is spent (OpenAI's `insufficient_quota`; Anthropic has no closer type). */
+  quota_exceeded: { status: 429, type: 'insufficient_quota', anthropic: 'rate_limit_error' },
   upstream_error: { status: 502, type: 'api_error', anthropic: 'api_error' },
   upstream_auth: { status: 502, type: 'api_error', anthropic: 'api_error' },
   /** Anthropic's 529 and `overloaded_error` (also inside a stream): busy, worth a retry later. */

@@ -13,6 +13,8 @@ import { createAuthenticator, refusal, type Authenticator } from './auth.ts'
 import { checkModelAllowed } from './keys/allow-list.ts'
 import { adminKeyRoutes, type AdminKeyDeps } from './routes/admin/keys.ts'
 import type { Principal } from './keys/principal.ts'
+import { limitsPreHandler } from './limits/http.ts'
+import type { Limits } from './limits/limits.ts'
 import type { Spent } from './core/types.ts'
 import type { Config } from './config.ts'
 import type { Dispatch } from './core/dispatch.ts'
@@ -77,6 +79,8 @@ export interface ServerDeps {
   isDraining: () => boolean
   /** The key check the HTTP instrumentation shares (made from config.apiKeys when absent). */
   authenticator?: Authenticator | undefined
+  /** Rate limits and budgets of named keys; undefined: none checked. */
+  limits?: Limits | undefined
   /** The admin API's keys (/admin/keys); undefined: no GATEWAY_MASTER_KEY, the admin API answers 403. */
   adminKeys?: AdminKeyDeps | undefined
 }
@@ -257,6 +261,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.addHook('onResponse', async (request, reply) => logRequest(request, reply))
   // Before the routes' own hooks and handlers: a model the key may not use costs nothing.
   app.addHook('preHandler', checkModelAllowed)
+  // Then rate limits and budgets: admitted or refused before any upstream call.
+  if (deps.limits) app.addHook('preHandler', limitsPreHandler(deps.limits))
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const failure = toGatewayError(error)

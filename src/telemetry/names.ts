@@ -123,6 +123,9 @@ export const METRIC = {
   responseCacheSavedUsd: 'llm.response_cache.saved_usd',
   // Callers refused for want of a valid gateway key: counted, never traced (see src/auth.ts).
   unauthenticated: 'gateway.requests.unauthenticated',
+  // Rate limits and budgets not checked or not counted because their store (Redis) failed, by
+  // operation (`admit`, `settle`) and outcome (`served` unchecked, `refused` with a 503).
+  limitsStoreLapses: 'gateway.limits.store_lapses',
   // Per named key (labels key_name, key_team): model calls, tokens by type, and spend, counted as
   // budgets count them (a cancelled stream: what it used; a cache hit: a request at $0). A team's
   // figures are the sum over its keys. New families: the llm_* ones keep their labels.
@@ -140,6 +143,9 @@ export const LABEL = {
   errorType: 'error.type',
   /** Of gateway_requests_unauthenticated_total: `missing` or `invalid` key. */
   authFailure: 'reason',
+  /** Of gateway_limits_store_lapses_total: `admit` or `settle`, and `served` or `refused`. */
+  limitsOperation: 'operation',
+  limitsOutcome: 'outcome',
   /** Of llm_fallbacks_total: the route group. */
   route: 'llm.route',
   /** Of llm_fallbacks_total: why the call moved on (an error.type, or context_length). */
