@@ -3,7 +3,8 @@
 // Redis stopped: the first answers every call, unchecked (no rate-limit headers), and counts each
 // in gateway_limits_store_lapses_total; the second answers a clear 503 (in Anthropic's shape on
 // /v1/messages). Each logs the outage once. Redis started again: both check limits again, by
-// themselves, and the outage's end is logged once.
+// themselves, and the outage's end is logged once. Redis hung (SIGSTOP: connected, answering
+// nothing): no call waits more than the store's 250 ms command timeout for it.
 import t from 'tap'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -107,4 +108,25 @@ t.test('Redis started again: both check limits again by themselves; the end logg
     t.equal(count(gateway, OUTAGE), 1, 'and no other outage')
   }
   t.notMatch(serve.lines.join('\n') + refuse.lines.join('\n'), /Unhandled error event/, "ioredis never reported an unhandled 'error' event")
+})
+
+t.test('Redis hung (SIGSTOP): calls are not held up; resumed, limits are checked again', async (t) => {
+  redis.pause()
+  t.teardown(() => redis.resume())
+  const served = await Promise.all(Array.from({ length: 4 }, () => call(serve)))
+  const refused = await Promise.all(Array.from({ length: 4 }, () => call(refuse)))
+  t.strictSame(served.map((a) => a.status), [200, 200, 200, 200], 'serve: answered')
+  t.strictSame(refused.map((a) => a.status), [503, 503, 503, 503], 'refuse: 503')
+  const slowest = Math.max(...[...served, ...refused].map((a) => a.ms))
+  t.ok(slowest < PROMPT_MS, `promptly (slowest ${slowest.toFixed(0)} ms)`)
+  redis.resume()
+  for (const gateway of [serve, refuse]) {
+    const until = Date.now() + 20_000
+    let answer = await call(gateway)
+    while (!checked(answer) && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      answer = await call(gateway)
+    }
+    t.ok(answer.status === 200 && checked(answer), 'checked again')
+  }
 })
