@@ -3,7 +3,8 @@
 // x-ratelimit-* headers (Anthropic's anthropic-ratelimit-* on /v1/messages, RFC 3339 resets); a key
 // past its requests or tokens per minute gets a 429 with retry-after in the API's error shape, and
 // the upstream never sees the call; a spent budget (key or team) is a 429 insufficient_quota
-// saying when it resets, not retried by the SDKs; unnamed keys are not limited.
+// saying when it resets, not retried by the SDKs; a stream the caller cancels counts the tokens it
+// used until then; unnamed keys are not limited.
 import t from 'tap'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -23,6 +24,7 @@ const keys = [
   // Per ingress: two requests a minute (one JSON, one streamed), then refused.
   ...INGRESSES.map((ingress) => entry(`rpm_${ingress}`, { limits: { requestsPerMinute: 2, tokensPerMinute: 100_000 } })),
   entry('tpm', { limits: { tokensPerMinute: 30 } }),
+  entry('cancelled', { limits: { tokensPerMinute: 1000 } }),
   entry('per_model', { limits: { requestsPerMinute: 100, models: { 'gpt-4o-mini': { requestsPerMinute: 1 } } } }),
   entry('budget', { budgets: { dailyUsd: 0.00003 } }),
   entry('budget_messages', { budgets: { monthlyUsd: 0.0001 } }),
@@ -110,6 +112,39 @@ t.test('tokens per minute: counted when a call settles, then the key is refused 
   t.equal(second.status, 429, 'the 34 tokens of the first call used up the 30')
   t.match(rateHeaders(second, 'chat', 'tokens'), { limit: '30', remaining: '0' })
   t.match(second.error?.message, /tokens per minute.*Limit 30, Used 34/)
+  upstream.reset()
+})
+
+t.test('a stream the caller cancels counts the tokens it used until then', async (t) => {
+  await awayFromMinuteEdge()
+  // Anthropic's first events (25 input tokens known from message_start), then nothing more.
+  const events = [
+    { type: 'message_start', message: { id: 'msg_cancelled', type: 'message', role: 'assistant', model: MODELS.messages, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 25, output_tokens: 1 } } },
+    { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+    { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hello' } },
+  ]
+  const body = events.map((event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`).join('')
+  upstream.enqueueFor('POST /v1/messages', { status: 200, headers: { 'content-type': 'text/event-stream' }, body, stallAfterBytes: Buffer.byteLength(body) })
+  const caller = new AbortController()
+  const response = await fetch(`${gateway.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': secret('cancelled') },
+    body: JSON.stringify({ model: MODELS.messages, max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    signal: caller.signal,
+  })
+  t.equal(response.headers.get('anthropic-ratelimit-tokens-remaining'), '1000')
+  const reader = response.body!.getReader()
+  let seen = ''
+  while (!seen.includes('Hello')) seen += new TextDecoder().decode((await reader.read()).value)
+  caller.abort()
+  await upstream.waitForAbort(upstream.requests.length - 1)
+  let remaining = 1000
+  for (let i = 0; i < 50 && remaining === 1000; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const next = await call('embeddings', 'cancelled')
+    remaining = Number(next.headers.get('x-ratelimit-remaining-tokens'))
+  }
+  t.ok(remaining <= 1000 - 26, `the cancelled stream's tokens were counted (${1000 - remaining} used: 25 input, 1 output so far)`)
   upstream.reset()
 })
 
