@@ -38,6 +38,7 @@ export async function startNamedKeys(config: Config, keyring: KeyRing | undefine
       const scrubber = new SecretScrubber(config.secrets)
       const redis = new RedisKeyStore(config.redisUrl, keyring, logger, (text) => scrubber.scrub(text))
       keyring.remote = redis
+      await redis.ready()
       store = redis
     } else {
       store = new MemoryKeyStore(keyring)

@@ -135,3 +135,31 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 15_0
   }
   return check()
 }
+
+/** A key as POST /admin/keys answers it. */
+export interface CreatedKey {
+  id: string
+  secret: string
+  name: string
+  team?: string
+}
+
+/** The admin API, with `key` (the master key, or another to see it refused). */
+export function admin(url: string, key: string) {
+  const send = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${url}/admin/keys${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    // Partial<CreatedKey>: a creation's answer is read as a CreatedKey once its status says so.
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> & Partial<CreatedKey> }
+  }
+  return {
+    create: (fields: Record<string, unknown>) => send('POST', '', fields),
+    list: () => send('GET', ''),
+    get: (id: string) => send('GET', `/${id}`),
+    revoke: (id: string) => send('DELETE', `/${id}`),
+    spend: (id: string) => send('GET', `/${id}/spend`),
+  }
+}
