@@ -1,6 +1,6 @@
 // A named key's model allow-list, checked in one place for every model route: a preHandler
 // (after the body's schema, before the route, so before any upstream call or any admission by
-// rate limits and budgets). A model route is any POST whose body names a `model` (chat
+// rate limits and budgets). A model route is any POST under /v1 whose body names a `model` (chat
 // completions, responses, embeddings, messages and count_tokens, the agent): a route added later
 // is covered without a word here. The model is the name the caller sent (an alias, a route
 // group), as the key's `models` list names it. The master key is for the admin API only: it
@@ -9,7 +9,8 @@ import type { FastifyRequest } from 'fastify'
 import { GatewayError } from '../errors.ts'
 
 function modelOf(request: FastifyRequest): string | undefined {
-  if (request.method !== 'POST') return undefined
+  // The model APIs live under /v1 (the admin API's bodies are not calls).
+  if (request.method !== 'POST' || !request.routeOptions.url?.startsWith('/v1/')) return undefined
   const model = (request.body as { model?: unknown } | null | undefined)?.model
   return typeof model === 'string' ? model : undefined
 }
