@@ -59,7 +59,8 @@ t.test('create: the secret once, the key works at once on every ingress; list an
   t.equal((await api.get('key_nope')).status, 404)
   const spend = await api.spend(key.id)
   t.equal(spend.status, 200, 'the spend route answers')
-  t.match(spend.body, { id: key.id })
+  // The limits' store answers it (src/limits): the key's and its team's spend, today and this month.
+  t.match(spend.body, { id: key.id, spend: { key: { id: key.id, name: 'ci-bot' }, team: { name: 'platform' } } })
   t.notOk(gateway.lines.some((line) => line.includes(key.secret)), 'the secret is in no log line')
 })
 
