@@ -3,34 +3,30 @@
 // (see file-watch.ts).
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
-import { budgetsSchema, hashField, KEY_ID, keyFields, problemOf, type KeyRecord, type TeamSettings } from './record.ts'
+import { budgetsSchema, hashField, KEY_ID, keyFields, problemOf, strict, type KeyRecord, type TeamSettings } from './record.ts'
 
 export interface KeysFile {
   keys: KeyRecord[]
   teams: Record<string, TeamSettings>
 }
 
-const entry = z.strictObject(
+const entry = strict(
   {
     id: z.string({ error: 'must be an id such as "key_alice"' }).regex(KEY_ID, { error: 'must be "key_" and letters, digits, _ or - (e.g. "key_alice")' }),
     hash: hashField,
     revoked: z.boolean({ error: 'must be true or false' }).optional(),
     ...keyFields,
   },
-  {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `has unknown ${issue.keys.length === 1 ? 'key' : 'keys'} ${issue.keys.map((key) => `"${key}"`).join(', ')} (a key is kept as its "hash", never its secret; known: id, name, team, hash, metadata, models, limits, budgets, revoked)`
-        : 'must be an object {id, name, hash, team?, metadata?, models?, limits?, budgets?, revoked?}',
-  },
+  'an object {id, name, hash, team?, metadata?, models?, limits?, budgets?, revoked?}',
+  'a key is kept as its "hash", never its secret; ',
 )
 
-const fileSchema = z.strictObject(
+const fileSchema = strict(
   {
     keys: z.array(entry, { error: 'must be an array of keys' }).default([]),
-    teams: z.record(z.string(), z.strictObject({ budgets: budgetsSchema.optional() }, { error: 'must be an object {budgets?}' }), { error: 'must be an object of teams' }).default({}),
+    teams: z.record(z.string(), strict({ budgets: budgetsSchema.optional() }, 'an object {budgets?}'), { error: 'must be an object of teams' }).default({}),
   },
-  { error: (issue) => (issue.code === 'unrecognized_keys' ? `has unknown keys ${issue.keys.map((k) => `"${k}"`).join(', ')} (known: keys, teams)` : 'must hold a JSON object {keys, teams?}') },
+  'a JSON object {keys, teams?}',
 )
 
 /** Two entries with one id or one hash would make a key mean two things. */

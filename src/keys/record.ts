@@ -31,13 +31,16 @@ export const KEY_ID = /^key_[A-Za-z0-9_-]{1,64}$/
 const perMinute = z.number({ error: 'must be a whole number ≥ 1 (per minute)' }).int({ error: 'must be a whole number ≥ 1 (per minute)' }).min(1, { error: 'must be a whole number ≥ 1 (per minute)' })
 const usd = z.number({ error: 'must be a number ≥ 0 (USD)' }).min(0, { error: 'must be a number ≥ 0 (USD)' })
 
-/** Unknown fields are refused: a misspelt `requestsPerMinuet` must not turn a limit off in silence. */
-function strict<Shape extends z.core.$ZodLooseShape>(shape: Shape, what: string) {
+/**
+ * An object whose unknown fields are refused: a misspelt `requestsPerMinuet` must not turn a
+ * limit off in silence. `note` goes before the known fields in the message.
+ */
+export function strict<Shape extends z.core.$ZodLooseShape>(shape: Shape, what: string, note = '') {
   const known = Object.keys(shape).join(', ')
   return z.strictObject(shape, {
     error: (issue) =>
       issue.code === 'unrecognized_keys'
-        ? `has unknown ${issue.keys.length === 1 ? 'key' : 'keys'} ${issue.keys.map((key) => `"${key}"`).join(', ')} (known: ${known})`
+        ? `has unknown ${issue.keys.length === 1 ? 'key' : 'keys'} ${issue.keys.map((key) => `"${key}"`).join(', ')} (${note}known: ${known})`
         : `must be ${what}`,
   })
 }
@@ -58,8 +61,6 @@ export const keyFields = {
   ).optional(),
   budgets: budgetsSchema.optional(),
 }
-
-export const KNOWN_FIELDS = 'an object {name, team?, metadata?, models?, limits?, budgets?}'
 
 /** `sha256:` and 64 hex digits. */
 export const hashField = z

@@ -4,13 +4,12 @@
 // shows even that. The keys file's keys are listed too (`source: "file"`); they change in the file.
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { z } from 'zod'
 import { GatewayError, invalidRequest } from '../../errors.ts'
 import type { AdminKeyStore } from '../../keys/admin-store.ts'
 import { digestOf, newSecret } from '../../keys/hash.ts'
 import type { KeyRing } from '../../keys/keyring.ts'
 import type { Principal } from '../../keys/principal.ts'
-import { keyFields, KNOWN_FIELDS, problemOf, publicView, type KeyRecord } from '../../keys/record.ts'
+import { keyFields, problemOf, publicView, strict, type KeyRecord } from '../../keys/record.ts'
 
 export interface AdminKeyDeps {
   store: AdminKeyStore
@@ -19,12 +18,7 @@ export interface AdminKeyDeps {
   spendOf?: ((principal: Principal) => Promise<unknown>) | undefined
 }
 
-const createBody = z.strictObject(keyFields, {
-  error: (issue) =>
-    issue.code === 'unrecognized_keys'
-      ? `has unknown ${issue.keys.length === 1 ? 'key' : 'keys'} ${issue.keys.map((key) => `"${key}"`).join(', ')} (known: name, team, metadata, models, limits, budgets)`
-      : `must be ${KNOWN_FIELDS}`,
-})
+const createBody = strict(keyFields, 'an object {name, team?, metadata?, models?, limits?, budgets?}')
 
 async function requireMaster(request: FastifyRequest): Promise<void> {
   if (request.principal?.kind === 'master') return
