@@ -4,6 +4,7 @@
 // keep working beside them; the master key calls no model. The file is reloaded without a
 // restart (a key added, a key revoked) and a bad edit keeps the last good keys, logged once.
 import t from 'tap'
+import Anthropic from '@anthropic-ai/sdk'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -79,6 +80,12 @@ t.test("a model outside the key's allow-list is a 403 on every ingress, before a
     t.match(outcome.error?.message, /alice.*gpt-4o/, 'the message names the key and the model')
     t.notMatch(outcome.error?.message, ALICE.secret, 'never the secret')
   }
+  // count_tokens too: any POST under /v1 whose body names a model.
+  const counted = await new Anthropic({ baseURL: gateway.url, apiKey: ALICE.secret, maxRetries: 0 })
+    .messages.countTokens({ model: 'claude-opus-4-1', messages: [{ role: 'user', content: 'hi' }] })
+    .then(() => undefined, (error: { status?: number; error?: { error?: { type?: string } } }) => error)
+  t.equal(counted?.status, 403, 'count_tokens: 403')
+  t.equal(counted?.error?.error?.type, 'permission_error')
   t.equal(upstream.requests.length, 0, 'nothing reached the upstream')
 })
 
