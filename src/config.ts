@@ -36,6 +36,11 @@ export interface Config {
   cache: CacheConfig
   /** REDIS_URL: the store replicas share (the response cache). Unset: each process keeps its own in memory. */
   redisUrl: string | undefined
+  /**
+   * REDIS_CACHE_URL: a Redis for the response cache alone (evicting freely), apart from the one
+   * holding keys, limits and spend, which must never be evicted; unset: the cache uses REDIS_URL.
+   */
+  cacheRedisUrl: string | undefined
   /** GATEWAY_LIMITS_ON_REDIS_ERROR: with Redis unreachable, admit unchecked (`serve`, counted) or answer 503 (`refuse`). */
   limitsOnRedisError: 'serve' | 'refuse'
   upstream: { firstByteTimeoutMs: number; totalTimeoutMs: number; maxRetries: number }
@@ -142,6 +147,7 @@ function envSchema(env: Env, exported: ExportedSignals) {
     TRACE_STORE_MAX_BYTES: wholeNumber(64 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024 * 1024),
     TRACE_UI_URL: variable(traceUrlTemplate),
     REDIS_URL: variable(redisUrl),
+    REDIS_CACHE_URL: variable(redisUrl),
     GATEWAY_LIMITS_ON_REDIS_ERROR: oneOf(['serve', 'refuse'] as const),
     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: flag(false, { digits: true }),
     ...otelVariables(env, exported),
@@ -203,6 +209,7 @@ export function loadConfig(env: Env = process.env, exported: ExportedSignals = {
     routes: file.routes,
     cache: file.cache,
     redisUrl: vars.REDIS_URL,
+    cacheRedisUrl: vars.REDIS_CACHE_URL ?? vars.REDIS_URL,
     limitsOnRedisError: vars.GATEWAY_LIMITS_ON_REDIS_ERROR ?? 'serve',
     upstream: {
       firstByteTimeoutMs: vars.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
@@ -218,7 +225,7 @@ export function loadConfig(env: Env = process.env, exported: ExportedSignals = {
     agent: { toolsConfigPath: vars.GATEWAY_TOOLS_CONFIG, toolTimeoutMs: vars.AGENT_TOOL_TIMEOUT_MS },
     traceStore: { maxTraces: vars.TRACE_STORE_MAX_TRACES, maxBytes: vars.TRACE_STORE_MAX_BYTES },
     traceUiUrl: vars.TRACE_UI_URL,
-    secrets: [...apiKeys, keys.masterKey, ...Object.values(accounts).map((account) => account.apiKey), ...fileKeys, redisPassword(vars.REDIS_URL)].filter(
+    secrets: [...apiKeys, keys.masterKey, ...Object.values(accounts).map((account) => account.apiKey), ...fileKeys, redisPassword(vars.REDIS_URL), redisPassword(vars.REDIS_CACHE_URL)].filter(
       (s): s is string => !!s,
     ),
   }

@@ -63,7 +63,7 @@ t.test('docker-compose config (Debian\'s docker-compose) accepts the file', { sk
   t.equal(result.status, 0, result.output)
   t.notMatch(result.stderr, /WARN|variable is not set/i, 'no unset-variable warnings')
   const normalized = parse(result.stdout) as ComposeFile
-  t.same(Object.keys(normalized.services).sort(), ['balancer', 'gateway', 'grafana', 'jaeger', 'otel-collector', 'prometheus', 'redis'])
+  t.same(Object.keys(normalized.services).sort(), ['balancer', 'gateway', 'grafana', 'jaeger', 'otel-collector', 'prometheus', 'redis', 'redis-cache'])
   t.equal(normalized.services.gateway?.environment?.GATEWAY_API_KEYS, 'sk-gateway-demo', 'the documented demo key by default')
   t.equal(normalized.services.gateway?.deploy?.replicas, 2, 'two gateway replicas, as docker-compose reads them')
   t.same(Object.keys(normalized.volumes as object), ['redis-data'], 'the one named volume, declared')
@@ -154,12 +154,13 @@ t.test('the ports the guide uses, plus the gateway\'s', async (t) => {
   t.same(publishedPorts(services.balancer!), [8080], 'the gateway\'s usual port, on the balancer')
   t.same(publishedPorts(services.gateway!), [], 'the replicas are reached through the balancer only (and could not all publish one port)')
   t.same(publishedPorts(services.redis!), [], 'Redis (no password) is not published on the host: only the gateway reaches it')
+  t.same(publishedPorts(services['redis-cache']!), [], 'nor is the cache\'s Redis')
   const all = Object.values(services).flatMap(publishedPorts)
   t.equal(new Set(all).size, all.length, 'no host port published twice')
 })
 
 t.test('health checks and depends_on conditions order the start-up', async (t) => {
-  for (const name of ['gateway', 'balancer', 'jaeger', 'prometheus', 'grafana', 'redis']) {
+  for (const name of ['gateway', 'balancer', 'jaeger', 'prometheus', 'grafana', 'redis', 'redis-cache']) {
     const check = services[name]?.healthcheck
     t.ok(Array.isArray(check?.test) && check.test[0] === 'CMD', `${name}: an exec-form health check (no shell needed)`)
     t.ok(check?.interval && check.timeout && check.retries && check.start_period, `${name}: interval, timeout, retries, start_period`)
@@ -168,7 +169,7 @@ t.test('health checks and depends_on conditions order the start-up', async (t) =
   t.notOk(services['otel-collector']?.healthcheck, 'the collector image is FROM scratch: nothing could run a check inside it')
 
   const deps = (name: string) => services[name]?.depends_on as Record<string, { condition: string }>
-  t.same(deps('gateway'), { 'otel-collector': { condition: 'service_started' }, redis: { condition: 'service_healthy' } })
+  t.same(deps('gateway'), { 'otel-collector': { condition: 'service_started' }, redis: { condition: 'service_healthy' }, 'redis-cache': { condition: 'service_healthy' } })
   t.same(services.redis?.healthcheck?.test, ['CMD', 'redis-cli', 'ping'], 'redis: healthy once it answers PING')
   t.same(deps('balancer'), { gateway: { condition: 'service_healthy' } }, 'the balancer opens once the replicas answer /health')
   t.match((services.balancer?.healthcheck?.test as string[]).join(' '), /^CMD wget .*http:\/\/127\.0\.0\.1:8080\/health$/, 'the balancer is checked through to a replica\'s /health')
@@ -200,7 +201,7 @@ t.test('the gateway: beyond loopback with a key, OTLP to the collector, SIGTERM 
   t.match(readFileSync(paths.dockerfile, 'utf8'), /^CMD \["node", ("--[a-z-]+=\d+", )*"src\/main\.ts"\]$/m, 'the image runs node directly')
 })
 
-t.test('Redis: the replicas\' shared store, kept across restarts and bounded without losing keys', async (t) => {
+t.test('Redis: the replicas\' shared store, kept across restarts and never evicted; the cache in a Redis of its own', async (t) => {
   t.equal(services.gateway?.environment?.REDIS_URL, 'redis://redis:6379', 'the gateway\'s REDIS_URL names the service, on Redis\' port')
   const command = services.redis?.command as string[]
   t.equal(command[0], 'redis-server', 'the image\'s server, with arguments')
@@ -215,15 +216,36 @@ t.test('Redis: the replicas\' shared store, kept across restarts and bounded wit
     t.equal(await redis.config('appendonly'), 'yes', 'named keys and spend survive a restart: AOF')
     t.equal(await redis.config('appendfsync'), 'everysec', 'at most a second of writes lost on a crash')
     t.equal(await redis.config('maxmemory'), String(256 * 1024 * 1024), 'bounded at 256 MiB')
-    t.equal(await redis.config('maxmemory-policy'), 'volatile-lru', 'when full, only expiring keys (cached answers first) are evicted, never a named key')
+    t.equal(await redis.config('maxmemory-policy'), 'noeviction', 'never evicted: an evicted spend counter would reset a budget, an evicted key revoke it')
   })
+
+  t.equal(services.gateway?.environment?.REDIS_CACHE_URL, 'redis://redis-cache:6379', 'the response cache in a Redis of its own')
+  t.equal(services['redis-cache']?.image, services.redis?.image, 'the same pinned image')
+  const cacheCommand = services['redis-cache']?.command as string[]
+  t.test('the cache Redis\'s arguments, given to Debian\'s redis-server', { skip: REDIS_SERVER ? false : REDIS_MISSING }, async (t) => {
+    const redis = await startRedis({ args: cacheCommand.slice(1) })
+    t.teardown(() => redis.close())
+    t.equal(await redis.config('save'), '', 'no snapshots')
+    t.equal(await redis.config('appendonly'), 'no', 'memory only')
+    t.equal(await redis.config('maxmemory'), String(256 * 1024 * 1024), 'bounded at 256 MiB')
+    t.equal(await redis.config('maxmemory-policy'), 'allkeys-lru', 'full: the least recently used answers go')
+  })
+})
+
+t.test('named keys, the admin API and the limits setting reach the replicas', async (t) => {
+  const env = services.gateway?.environment ?? {}
+  t.equal(env.GATEWAY_KEYS_FILE, '${GATEWAY_KEYS_FILE:-}', 'GATEWAY_KEYS_FILE from .env, off by default')
+  t.equal(env.GATEWAY_MASTER_KEY, '${GATEWAY_MASTER_KEY:-}', 'GATEWAY_MASTER_KEY from .env, off by default')
+  t.equal(env.GATEWAY_CONFIG, '${GATEWAY_CONFIG:-}', 'GATEWAY_CONFIG from .env, off by default')
+  t.equal(env.GATEWAY_LIMITS_ON_REDIS_ERROR, '${GATEWAY_LIMITS_ON_REDIS_ERROR:-serve}')
+  t.same(mounts(services.gateway!).map((m) => [m.target, m.readOnly]), [['/etc/sik-llms-gateway', true]], 'deploy/gateway mounted read-only where those files are named')
 })
 
 t.test('scaling out: two stateless gateway replicas behind the balancer', async (t) => {
   const gateway = services.gateway!
   t.equal(gateway.deploy?.replicas, 2, 'two replicas')
   t.notOk('container_name' in gateway, 'no container_name (it would forbid a second replica)')
-  t.notOk(gateway.volumes, 'nothing mounted: a replica keeps no state of its own')
+  t.same(mounts(gateway).map((m) => m.target), ['/etc/sik-llms-gateway'], 'only its read-only configuration mounted: a replica keeps no state of its own')
   t.equal(gateway.environment?.REDIS_URL, 'redis://redis:6379', 'what they share is in Redis')
   t.equal(gateway.environment?.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://otel-collector:4318', 'each replica sends its traces and metrics to the Collector')
   t.notMatch(gateway.environment?.OTEL_RESOURCE_ATTRIBUTES ?? '', /service\.instance\.id/, 'no shared service.instance.id: each replica\'s series keep their own `instance` label')

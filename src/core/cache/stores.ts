@@ -1,5 +1,5 @@
-// Which store the response cache uses: Redis when REDIS_URL is set (replicas share it), else
-// memory bounded by `cache.maxBytes`. The Redis client is loaded only when it is used.
+// Which store the response cache uses: Redis when REDIS_CACHE_URL or REDIS_URL is set (replicas
+// share it), else memory bounded by `cache.maxBytes`. The Redis client is loaded only when used.
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../../config.ts'
 import { SecretScrubber } from '../../scrub.ts'
@@ -14,9 +14,9 @@ export async function createResponseCache(config: Config, logger: FastifyBaseLog
   const scrubber = new SecretScrubber(config.secrets)
   const scrub = (text: string) => scrubber.scrub(text)
   let store: CacheStore
-  if (config.redisUrl) {
+  if (config.cacheRedisUrl) {
     const { RedisStore } = await import('./redis-store.ts')
-    store = new RedisStore(config.redisUrl, logger, scrub)
+    store = new RedisStore(config.cacheRedisUrl, logger, scrub)
   } else {
     store = new MemoryStore(config.cache.maxBytes)
   }

@@ -1,0 +1,46 @@
+// REDIS_CACHE_URL: the response cache in a Redis of its own (one that may evict freely), apart
+// from REDIS_URL's, which holds named keys, rate limits and spend and must never lose them to the
+// cache's pressure. A cached answer lands in the cache's Redis only, and is a hit from there.
+import t from 'tap'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import OpenAI from 'openai'
+import { startGateway } from '../support/gateway.ts'
+import { jsonReply } from '../support/fixture-variants.ts'
+import { CACHE_KEY_PATTERN, REDIS_MISSING, REDIS_SERVER, cachedGroupConfig, startRedis } from '../support/redis.ts'
+import { providerEnv, startUpstream } from '../support/upstream.ts'
+
+if (!REDIS_SERVER) {
+  t.plan(0, REDIS_MISSING)
+  process.exit(0)
+}
+t.setTimeout(120_000)
+
+const GROUP = 'cached-smart'
+const dir = mkdtempSync(join(tmpdir(), 'gateway-redis-cache-url-'))
+const [state, cache, upstream] = await Promise.all([startRedis(), startRedis(), startUpstream()])
+const gateway = await startGateway({
+  timeoutMs: 45_000,
+  env: { GATEWAY_CONFIG: cachedGroupConfig(dir, GROUP), REDIS_URL: state.url, REDIS_CACHE_URL: cache.url, ...providerEnv(upstream) },
+})
+t.teardown(async () => {
+  await gateway.stop()
+  await Promise.all([state.close(), cache.close(), upstream.close()])
+  rmSync(dir, { recursive: true, force: true })
+})
+
+t.test("the answer is kept in REDIS_CACHE_URL's Redis, not REDIS_URL's, and hits from there", async (t) => {
+  upstream.enqueue(jsonReply('openai-chat-text-nonstream'))
+  const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 })
+  const ask = () => client.chat.completions.create({ model: GROUP, messages: [{ role: 'user', content: 'Kept where?' }] }).withResponse()
+  const first = await ask()
+  t.equal(first.response.headers.get('x-gateway-cache'), 'miss')
+  const until = Date.now() + 10_000
+  while ((await cache.keys(CACHE_KEY_PATTERN)).length === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 25))
+  t.equal((await cache.keys(CACHE_KEY_PATTERN)).length, 1, "one entry in the cache's Redis")
+  t.same(await state.keys(CACHE_KEY_PATTERN), [], "none in REDIS_URL's")
+  const second = await ask()
+  t.equal(second.response.headers.get('x-gateway-cache'), 'hit', 'the repeat is a hit')
+  t.equal(upstream.requests.length, 1, 'one upstream call in all')
+})
