@@ -85,6 +85,8 @@ export function adminKeyRoutes(app: FastifyInstance, deps: AdminKeyDeps | undefi
     const { record } = await find(request.params.id)
     const { spendOf, keyring } = live()
     if (!spendOf) return { object: 'gateway.key.spend', id: record.id, spend: null, note: 'Spend is not counted by this gateway (no limits or budgets store).' }
-    return { object: 'gateway.key.spend', id: record.id, spend: await spendOf(keyring.principalOf(record)) }
+    // The limits' Redis may be down while the keys' answers: a 503 to try again, not a 500.
+    const spend = await stored(() => spendOf(keyring.principalOf(record)))
+    return { object: 'gateway.key.spend', id: record.id, spend }
   })
 }
