@@ -59,6 +59,8 @@ declare module 'fastify' {
     principal: Principal | undefined
     /** Told once per model call what it used (set where rate limits and budgets admit the request). */
     onSettled: ((spent: Spent) => void) | undefined
+    /** Checks the budgets again before an agent run's next turn; throws the 429 when spent (set with onSettled). */
+    admitTurn: (() => Promise<void>) | undefined
   }
 }
 
@@ -226,6 +228,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.decorateRequest('llmModel', undefined)
   app.decorateRequest('principal', undefined)
   app.decorateRequest('onSettled', undefined)
+  app.decorateRequest('admitTurn', undefined)
 
   const authenticator = deps.authenticator ?? createAuthenticator({ apiKeys: config.apiKeys, masterKey: config.keys.masterKey })
   // The caller already got the message; the span goes on to a backend others may read.

@@ -154,6 +154,9 @@ export class ReasoningAgent {
       for (let index = 1; index <= cap; index++) {
         const final = index === cap
         if (final && index > 1) conversation.push({ role: 'user', content: FINAL_ANSWER_NUDGE })
+        // The first turn was admitted with the request; each later one is paid too, so it asks
+        // again (a spent budget or tokens per minute ends the run with its 429).
+        if (index > 1) await options.admitTurn?.()
         const turnRequest: ChatRequest = {
           // The caller's name for the model: the dispatch routes it as it routed the run.
           model: request.model,

@@ -33,8 +33,11 @@ export interface AssistantTurn {
   servedBy: { provider: string; model: string } | undefined
 }
 
-/** What the agent's caller tells each of its model calls: who is calling, the cache, the accounting. */
-export type TurnOptions = Pick<CallOptions, 'caller' | 'cacheControl' | 'onSettled'>
+/**
+ * What the agent's caller tells each of its model calls: who is calling, the cache, the
+ * accounting; and `admitTurn`, asked before each turn after the first (rate limits and budgets).
+ */
+export type TurnOptions = Pick<CallOptions, 'caller' | 'cacheControl' | 'onSettled'> & { admitTurn?: (() => Promise<void>) | undefined }
 
 export interface TurnListener {
   onContent?(delta: string): void

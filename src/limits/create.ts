@@ -4,9 +4,11 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.ts'
 import { SecretScrubber } from '../scrub.ts'
 import { Limits } from './limits.ts'
+import type { ModelNames } from './models.ts'
 import { MemoryLimitStore, type LimitStore } from './store.ts'
 
-export async function createLimits(config: Config, logger: FastifyBaseLogger): Promise<Limits> {
+/** `names`: a model's names (models.ts), so a per-model limit holds however the model is spelled. */
+export async function createLimits(config: Config, logger: FastifyBaseLogger, names?: ModelNames): Promise<Limits> {
   let store: LimitStore
   if (config.redisUrl) {
     const { RedisLimitStore } = await import('./redis-store.ts')
@@ -18,5 +20,5 @@ export async function createLimits(config: Config, logger: FastifyBaseLogger): P
   } else {
     store = new MemoryLimitStore()
   }
-  return new Limits(store, config.limitsOnRedisError)
+  return new Limits(store, config.limitsOnRedisError, Date.now, names)
 }

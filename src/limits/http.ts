@@ -2,7 +2,9 @@
 // upstream call, and tells the dispatch (request.onSettled) to count what each call used. Answers
 // carry the rate-limit headers as OpenAI sends them (`x-ratelimit-*`), or Anthropic's
 // (`anthropic-ratelimit-*`) on /v1/messages; set on the reply here, so a streamed answer (the
-// routes hijack the reply for SSE, keeping the headers already set) carries them too.
+// routes hijack the reply for SSE, keeping the headers already set) carries them too. The model
+// is resolved before anything is counted: a model not served is its 404 and uses up nothing. An
+// agent run checks its budgets again before each turn after the first (request.admitTurn).
 // /v1/messages/count_tokens is not limited: it costs nothing and Anthropic limits it apart.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { GatewayError } from '../errors.ts'
@@ -86,8 +88,14 @@ export function limitsPreHandler(limits: Limits, now: () => number = Date.now) {
     const decision: Decision = await limits.admit(principal, model)
     const shape: Shape = request.routeOptions.config?.errorShape === 'messages' ? 'anthropic' : 'openai'
     const at = now()
+    const who = JSON.stringify(principal.name ?? principal.id)
     reply.headers(quotaHeaders(decision.quota, shape, at))
-    if (!decision.admitted) throw refusalError(decision.refusal, JSON.stringify(principal.name ?? principal.id), model, at)
+    if (!decision.admitted) throw refusalError(decision.refusal, who, model, at)
     request.onSettled = decision.onSettled
+    // A run admitted with a cent left must not make fifty more paid turns: each asks again.
+    request.admitTurn = async () => {
+      const turn = await limits.admitTurn(principal, model)
+      if (!turn.admitted) throw refusalError(turn.refusal, who, model, now())
+    }
   }
 }

@@ -4,10 +4,13 @@
 // (the key's, and the key's on this model), all read together; only when none is full is the
 // request counted. Tokens and spend are counted when each call settles (an agent run's turns one
 // by one): a call that starts with budget left may overshoot it, by at most what the calls
-// already in flight use, which is the price of not holding a reservation per call.
+// already in flight use, which is the price of not holding a reservation per call. An agent run
+// asks again before each of its turns after the first (admitTurn): budgets and tokens, no request.
+// A per-model limit counts the model however it is named (models.ts), under the limit's own name.
 import type { Spent } from '../core/types.ts'
 import type { Principal, RateLimits } from '../keys/principal.ts'
 import { countLimitsLapse } from '../telemetry/limit-lapses.ts'
+import type { ModelNames } from './models.ts'
 import { dayOf, minuteOf, monthOf, type Period } from './periods.ts'
 import type { Amount, Gate, LimitStore } from './store.ts'
 
@@ -53,6 +56,12 @@ interface Described extends Gate {
   refusal: Refusal
 }
 
+/** A per-model limit of the key that applies to the model asked for, by the name it is configured under. */
+interface OnModel {
+  name: string
+  limits: RateLimits
+}
+
 const part = (name: string) => encodeURIComponent(name)
 
 /** The counters' names (the store adds its prefix). Model and team names are escaped: `:` cannot mix two up. */
@@ -66,23 +75,40 @@ export class Limits {
   readonly store: LimitStore
   private readonly onStoreError: 'serve' | 'refuse'
   private readonly now: () => number
+  private readonly names: ModelNames
 
-  constructor(store: LimitStore, onStoreError: 'serve' | 'refuse', now: () => number = Date.now) {
+  constructor(store: LimitStore, onStoreError: 'serve' | 'refuse', now: () => number = Date.now, names: ModelNames = (model) => [model]) {
     this.store = store
     this.onStoreError = onStoreError
     this.now = now
+    this.names = names
   }
 
   /**
    * Admits or refuses a request of `principal` on `model` (as the caller names it). Only named
    * keys are counted: an unnamed key (GATEWAY_API_KEYS) or an open gateway has nothing to limit.
+   * Throws the 4xx of a model not served, before anything is counted.
    */
   async admit(principal: Principal, model: string): Promise<Decision> {
+    return this.decide(principal, model, 'request')
+  }
+
+  /**
+   * Whether one more model call of an admitted request (an agent run's next turn) may start: the
+   * budgets and tokens per minute as at admission, without counting a request.
+   */
+  async admitTurn(principal: Principal, model: string): Promise<Decision> {
+    return this.decide(principal, model, 'turn')
+  }
+
+  private async decide(principal: Principal, model: string, what: 'request' | 'turn'): Promise<Decision> {
     const id = principal.id
     if (id === undefined) return { admitted: true, quota: {}, onSettled: undefined }
+    const onModels = this.onModels(principal, model)
     const now = this.now()
-    const gates = this.gates(id, principal, model, now)
-    const onSettled = (spent: Spent) => void this.settle(id, principal, model, spent)
+    const all = this.gates(id, principal, onModels, now)
+    const gates = what === 'request' ? all : all.filter((gate) => gate.refusal.kind !== 'requests')
+    const onSettled = (spent: Spent) => void this.settle(id, principal, onModels, spent)
     if (gates.length === 0) return { admitted: true, quota: {}, onSettled }
     let admission
     try {
@@ -138,8 +164,16 @@ export class Limits {
     await this.store.close()
   }
 
+  /** The key's per-model limits on any of the model's names (the model resolved: a 4xx for one not served). */
+  private onModels(principal: Principal, model: string): OnModel[] {
+    const names = new Set(this.names(model))
+    return Object.entries(principal.limits?.models ?? {})
+      .filter(([name]) => names.has(name))
+      .map(([name, limits]) => ({ name, limits }))
+  }
+
   /** Budgets first (the refusal that lasts longest), then tokens, then requests, which alone are counted at admission. */
-  private gates(id: string, principal: Principal, model: string, now: number): Described[] {
+  private gates(id: string, principal: Principal, onModels: OnModel[], now: number): Described[] {
     const gates: Described[] = []
     const [minute, day, month] = [minuteOf(now), dayOf(now), monthOf(now)]
     const budget = (owner: 'key' | 'team', name: string, period: 'daily' | 'monthly', p: Period, limitUsd: number | undefined) => {
@@ -153,30 +187,31 @@ export class Limits {
       budget('team', principal.team, 'daily', day, principal.teamBudgets?.dailyUsd)
       budget('team', principal.team, 'monthly', month, principal.teamBudgets?.monthlyUsd)
     }
-    const rate = (kind: GateOf & ('requests' | 'tokens'), limits: RateLimits | undefined, scope: 'key' | 'model') => {
+    const rate = (kind: GateOf & ('requests' | 'tokens'), limits: RateLimits | undefined, model?: string) => {
       const limit = kind === 'requests' ? limits?.requestsPerMinute : limits?.tokensPerMinute
       if (limit === undefined) return
-      const key = counter[kind](id, scope === 'model' ? model : undefined, minute)
-      const refusal: Refusal = { kind, scope, limit, used: 0, resetsAt: minute.resetsAt }
+      const key = counter[kind](id, model, minute)
+      const refusal: Refusal = { kind, scope: model === undefined ? 'key' : 'model', limit, used: 0, resetsAt: minute.resetsAt }
       gates.push({ key, limit, increment: kind === 'requests' ? 1 : 0, ttlMs: minute.ttlMs, refusal })
     }
-    const onModel = principal.limits?.models?.[model]
     for (const kind of ['tokens', 'requests'] as const) {
-      rate(kind, principal.limits, 'key')
-      rate(kind, onModel, 'model')
+      rate(kind, principal.limits)
+      for (const onModel of onModels) rate(kind, onModel.limits, onModel.name)
     }
     return gates
   }
 
   /** Adds what one call used: tokens to the minute it ended in, USD to the day and month. */
-  private async settle(id: string, principal: Principal, model: string, spent: Spent): Promise<void> {
+  private async settle(id: string, principal: Principal, onModels: OnModel[], spent: Spent): Promise<void> {
     const now = this.now()
     const [minute, day, month] = [minuteOf(now), dayOf(now), monthOf(now)]
     const amounts: Amount[] = []
     const tokens = (spent.usage?.input ?? 0) + (spent.usage?.output ?? 0)
     if (tokens > 0) {
       if (principal.limits?.tokensPerMinute !== undefined) amounts.push({ key: counter.tokens(id, undefined, minute), amount: tokens, ttlMs: minute.ttlMs })
-      if (principal.limits?.models?.[model]?.tokensPerMinute !== undefined) amounts.push({ key: counter.tokens(id, model, minute), amount: tokens, ttlMs: minute.ttlMs })
+      for (const { name, limits } of onModels) {
+        if (limits.tokensPerMinute !== undefined) amounts.push({ key: counter.tokens(id, name, minute), amount: tokens, ttlMs: minute.ttlMs })
+      }
     }
     const usd = spent.costUsd ?? 0
     if (usd > 0) {

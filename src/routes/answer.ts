@@ -3,7 +3,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ServerResponse } from 'node:http'
 import { CALLER_GONE } from '../core/deadline.ts'
-import type { CallOptions, CallStream, DispatchResult } from '../core/dispatch.ts'
+import type { CallStream, DispatchResult } from '../core/dispatch.ts'
+import type { TurnOptions } from '../core/model-turn.ts'
 import { traceHeaders } from '../telemetry/trace-context.ts'
 import { writeEventStream } from './sse.ts'
 
@@ -54,10 +55,11 @@ export function cacheControl(request: FastifyRequest): string | undefined {
 
 /**
  * What every model route tells the dispatch of the request besides its body: who is calling, what
- * the cache may do, and who is told what the call used (rate limits and budgets count it).
+ * the cache may do, and who is told what the call used (rate limits and budgets count it, and
+ * check again before an agent run's later turns).
  */
-export function callOptions(request: FastifyRequest): Pick<CallOptions, 'caller' | 'cacheControl' | 'onSettled'> {
-  return { caller: request.principal, cacheControl: cacheControl(request), onSettled: request.onSettled }
+export function callOptions(request: FastifyRequest): TurnOptions {
+  return { caller: request.principal, cacheControl: cacheControl(request), onSettled: request.onSettled, admitTurn: request.admitTurn }
 }
 
 /** Longest value of a header the call adds: clients refuse a response whose headers pass 16 KiB. */

@@ -70,6 +70,29 @@ for (const [name, make] of Object.entries(makers)) {
     t.equal(next.quota.requests?.resetsAt, START + 120_000)
   })
 
+  t.test(`${name}: a model's limit counts each of its names in one counter; a later turn counts no request`, async (t) => {
+    clock.now = START + 2_000
+    // As models.ts names a model through the router: `p/small` and an alias `tiny` are `small`.
+    const names = (model: string) => (['small', 'p/small', 'tiny'].includes(model) ? ['small', 'p/small', model] : [model])
+    const limits = new Limits(await make(), 'serve', () => clock.now, names)
+    const p = key({ limits: { models: { 'p/small': { requestsPerMinute: 2, tokensPerMinute: 100 } } }, budgets: { dailyUsd: 0.01 } })
+    const first = await limits.admit(p, 'small')
+    t.equal(first.quota.requests?.remaining, 1)
+    t.ok(first.admitted && (await limits.admitTurn(p, 'small')).admitted, 'a later turn with budget and tokens left: admitted')
+    const second = await limits.admit(p, 'tiny')
+    t.equal(second.quota.requests?.remaining, 0, 'the later turn counted no request; the alias counted in the same one')
+    t.notOk((await limits.admit(p, 'p/small')).admitted, 'the limit as configured: spent')
+    t.ok((await limits.admit(p, 'big')).admitted, 'another model is not limited')
+    if (second.admitted) second.onSettled?.(spent(100, 0, 0.01))
+    await settled()
+    const turn = await limits.admitTurn(p, 'small')
+    t.match(!turn.admitted && turn.refusal, { kind: 'budget', owner: 'key' }, 'a spent budget refuses the next turn')
+    const unserved = new Limits(await make(), 'serve', () => clock.now, () => {
+      throw new Error('not served')
+    })
+    await t.rejects(unserved.admit(p, 'nosuchmodel'), /not served/, 'a model not served throws before anything is counted')
+  })
+
   t.test(`${name}: tokens per minute, counted when calls settle`, async (t) => {
     clock.now = START + 1_000
     const limits = new Limits(await make(), 'serve', () => clock.now)
