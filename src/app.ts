@@ -14,6 +14,7 @@ import { ModelRouter } from './core/router.ts'
 import { createResponseCache } from './core/cache/stores.ts'
 import { createLimits } from './limits/create.ts'
 import type { Limits } from './limits/limits.ts'
+import { modelNames } from './limits/models.ts'
 import type { Principal } from './keys/principal.ts'
 import { UnmeteredLog } from './core/unmetered.ts'
 import { PriceBook } from './pricing/cost.ts'
@@ -62,7 +63,7 @@ export async function createGateway(deps: {
   const providers = await createProviders(config)
   const router = new ModelRouter(providers.adapters, providers.unavailable, config.aliases, providers.listed, providers.prefixes, config.routes)
   const cache = await createResponseCache(config, deps.logger)
-  const limits = await createLimits(config, deps.logger)
+  const limits = await createLimits(config, deps.logger, modelNames(router))
   const dispatch = new Dispatch({
     router,
     prices: new PriceBook(providers.prices, config.priceOverrides),
@@ -100,7 +101,7 @@ export async function createGateway(deps: {
     cacheSummary: !cache
       ? 'off (no route group or global cache setting turns it on)'
       : cache.store.kind === 'redis'
-        ? 'redis (REDIS_URL)'
+        ? `redis (${config.cacheRedisUrl === config.redisUrl ? 'REDIS_URL' : 'REDIS_CACHE_URL'})`
         : `memory, ${Math.round(config.cache.maxBytes / 1024 / 1024)} MiB (set REDIS_URL to share it between replicas)`,
     keysSummary: keys.summary,
     close: async () => {
