@@ -20,7 +20,8 @@ export const LIMITED_ROUTES: ReadonlySet<string> = new Set([
   '/v1/agents/reasoning',
 ])
 
-type Shape = 'openai' | 'anthropic'
+/** Whose header names: the Messages API's (`anthropic-ratelimit-*`) or every other route's (`x-ratelimit-*`). */
+type Shape = 'messages' | 'default'
 
 /** RFC 3339 in whole seconds, as Anthropic writes its reset times. */
 const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
@@ -31,7 +32,7 @@ export function quotaHeaders(quota: Quota, shape: Shape, now: number): Record<st
   for (const kind of ['requests', 'tokens'] as const) {
     const standing = quota[kind]
     if (!standing) continue
-    if (shape === 'anthropic') {
+    if (shape === 'messages') {
       headers[`anthropic-ratelimit-${kind}-limit`] = String(standing.limit)
       headers[`anthropic-ratelimit-${kind}-remaining`] = String(standing.remaining)
       headers[`anthropic-ratelimit-${kind}-reset`] = rfc3339(standing.resetsAt)
@@ -86,7 +87,7 @@ export function limitsPreHandler(limits: Limits, now: () => number = Date.now) {
     const asked = (request.body as { model?: unknown } | null | undefined)?.model
     const model = typeof asked === 'string' ? asked : ''
     const decision: Decision = await limits.admit(principal, model)
-    const shape: Shape = request.routeOptions.config?.errorShape === 'messages' ? 'anthropic' : 'openai'
+    const shape: Shape = request.routeOptions.config?.errorShape === 'messages' ? 'messages' : 'default'
     const at = now()
     const who = JSON.stringify(principal.name ?? principal.id)
     reply.headers(quotaHeaders(decision.quota, shape, at))
