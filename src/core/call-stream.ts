@@ -9,7 +9,7 @@ import type { TraceIds } from '../telemetry/trace-context.ts'
 import type { Deadline } from './deadline.ts'
 import type { Ingress } from './ingress/ingress.ts'
 import type { AnswerFacts, StreamEvent, Translator } from './translator.ts'
-import type { Usage } from './types.ts'
+import { emptyUsage, type Spent, type Usage } from './types.ts'
 
 /** A streamed answer: the caller's events, then (once they are read) the cost. */
 export interface CallStream {
@@ -56,15 +56,22 @@ export function callStream(ingress: Ingress, translator: Translator, body: Recor
   const { call, deadline, explain, price, keeper } = context
   const state = translator.stream(body)
   const captured: string[] | undefined = context.captureContent ? [] : undefined
+  // The characters of text the caller was sent: what a stream cut before its usage is charged for.
+  let streamedChars = 0
+  const text: string[] = []
   // The caller's events as the cache keeps them, serialised before the framer adds to them;
   // dropped once longer than an entry may be.
   let kept: KeptEvent[] | undefined = keeper ? [] : undefined
   let keptLength = 0
   let settled = false
-  // What the stream used until it ended: a cancelled stream is paid for that much.
-  const spent = () => {
+  // What the stream used until it ended: a cancelled stream is paid for that much. OpenAI's APIs
+  // say their usage only in the last event, so a stream ended before it (the caller hung up after
+  // the answer) is charged an estimate rather than nothing, which would let budgets be evaded.
+  const spent = (): Spent => {
     const facts = state.facts()
-    return { usage: facts.usage, costUsd: price(facts.usage, facts.model)?.total }
+    if (facts.usage) return { usage: facts.usage, costUsd: price(facts.usage, facts.model)?.total }
+    const usage = { ...emptyUsage(), input: estimateTokens(textLength(body)), output: estimateTokens(streamedChars) }
+    return { usage, costUsd: price(usage, facts.model)?.total, estimated: true }
   }
   const keep = (event: StreamEvent) => {
     if (!kept) return
@@ -80,7 +87,10 @@ export function callStream(ingress: Ingress, translator: Translator, body: Recor
         state.push(event, out)
         for (const translated of out) {
           if (ingress.carriesToken(translated)) call.markFirstToken()
-          if (captured) ingress.collect?.(translated, captured)
+          ingress.collect?.(translated, text)
+          for (const part of text) streamedChars += part.length
+          if (captured) captured.push(...text)
+          text.length = 0
           keep(translated)
           yield translated
         }
@@ -142,3 +152,44 @@ export function callStream(ingress: Ingress, translator: Translator, body: Recor
     },
   }
 }
+
+/** Roughly four characters a token: the estimate OpenAI's own guidance gives for English text. */
+const CHARS_PER_TOKEN = 4
+/** The most values of a request read for an estimate: bounded work, whatever the caller sent. */
+const MAX_VALUES = 200_000
+
+function estimateTokens(chars: number): number {
+  return Math.ceil(chars / CHARS_PER_TOKEN)
+}
+
+/**
+ * The characters of text in a request (messages, input, instructions, tools), read only when a
+ * stream ended without its usage: inline media (`data:` URLs, base64 `data`) are not text and are
+ * left out, and at most MAX_VALUES values are read.
+ */
+function textLength(body: unknown): number {
+  let chars = 0
+  let budget = MAX_VALUES
+  const stack: unknown[] = [body]
+  while (stack.length > 0 && budget-- > 0) {
+    const value = stack.pop()
+    if (typeof value === 'string') {
+      if (!value.startsWith('data:')) chars += value.length
+    } else if (Array.isArray(value)) {
+      for (const item of value) {
+        if (stack.length >= budget) break
+        stack.push(item)
+      }
+    } else if (typeof value === 'object' && value !== null) {
+      const record = value as Record<string, unknown>
+      for (const key in record) {
+        if (stack.length >= budget) break
+        if (!MEDIA_KEYS.has(key)) stack.push(record[key])
+      }
+    }
+  }
+  return chars
+}
+
+/** Fields holding media or identifiers rather than text a model reads as tokens. */
+const MEDIA_KEYS = new Set(['data', 'file_data', 'image_url', 'model', 'stream_options'])

@@ -85,6 +85,8 @@ export interface Spent {
   usage: Usage | undefined
   /** USD, when the model has a price; 0 for an answer from the response cache. */
   costUsd: number | undefined
+  /** True when the upstream never said its usage (a stream cut before its last event): `usage` is estimated from the text. */
+  estimated?: boolean | undefined
 }
 
 export function emptyUsage(): Usage {

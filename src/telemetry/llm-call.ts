@@ -285,7 +285,8 @@ export class LlmCall {
 
   /**
    * Ends both spans as failed; `error.kind === 'cancelled'` marks a caller that went away. `spent`:
-   * what a stream used before it ended (a cancelled stream is paid for what it used).
+   * what a stream used before it ended (a cancelled stream is paid for what it used; estimated
+   * from the text when it ended before the upstream said its usage).
    */
   fail(error: GatewayError, spent: Spent = { usage: undefined, costUsd: undefined }): void {
     if (this.ended) return
@@ -295,6 +296,7 @@ export class LlmCall {
       if (!span) continue
       span.setAttribute(ATTR.errorType, error.errorType)
       if (error.kind === 'cancelled') span.setAttribute(ATTR.cancelled, true)
+      if (spent.estimated) span.setAttribute(ATTR.usageEstimated, true)
       span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })
       span.end()
     }

@@ -34,6 +34,8 @@ export const ATTR = {
   demo: 'llm.demo',
   /** True when the upstream answered without usage: no tokens or cost were counted for the call. */
   usageMissing: 'llm.usage.missing',
+  /** True when a stream ended before the upstream said its usage: what it was charged is estimated from the text. */
+  usageEstimated: 'llm.usage.estimated',
   /** Which try of the call a provider span is (1, 2, …): a retry is a second provider span. */
   attempt: 'llm.attempt',
   /** The API the caller spoke (chat, responses, messages, embeddings). */
