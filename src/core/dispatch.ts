@@ -5,13 +5,13 @@
 // before the first byte of an answer), translate the answer, read its usage, price it, record
 // success or failure under the target that served, and hand back the JSON answer or the stream of
 // the caller's events. Routes frame and write; none of them repeats any of this.
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Cost, PriceBook } from '../pricing/cost.ts'
 import { computeCost } from '../pricing/cost.ts'
 import { GatewayError } from '../errors.ts'
 import { LlmCall, type CallParent } from '../telemetry/llm-call.ts'
 import type { TraceIds } from '../telemetry/trace-context.ts'
-import { isContextLength, isRetryable, movesOn, retryDelayMs } from './attempts.ts'
+import { isContextLength, movesOn } from './attempts.ts'
+import { MAX_WAIT_BEFORE_MOVING_ON_MS, exchange, runAttempts } from './exchange.ts'
 import type { CachedAnswer, ResponseCache } from './cache/response-cache.ts'
 import { replay } from './cache/replay.ts'
 import { callStream, type CallStream, type StreamKeeper } from './call-stream.ts'
@@ -19,7 +19,7 @@ import { Deadline } from './deadline.ts'
 import type { Ingress } from './ingress/ingress.ts'
 import type { ModelRouter, Plan, Route } from './router.ts'
 import type { Target } from './routing/group.ts'
-import type { Api, StreamEvent, Translator, UpstreamRequest } from './translator.ts'
+import type { Api, Translator, UpstreamRequest } from './translator.ts'
 import type { ProviderAdapter, Spent, UpstreamReply, Usage } from './types.ts'
 import type { UnmeteredLog } from './unmetered.ts'
 import type { Principal } from '../keys/principal.ts'
@@ -88,18 +88,11 @@ interface Prepared {
 type Explain = (error: unknown) => GatewayError
 type Price = (usage: Usage | undefined, answered?: string) => Cost | undefined
 
-/**
- * The longest retry wait on one target of a group that has others: a 429 asking for 20 s moves
- * the call on at once rather than holding it (the backoff of a retry, 0.5 s then 1 s, still waits).
- */
-const MAX_WAIT_BEFORE_MOVING_ON_MS = 1_000
-
 /** A translator's refusal of a request it cannot express (a 4xx), as opposed to a bug of ours. */
 function isRefusal(error: unknown): boolean {
   return error instanceof GatewayError && error.status >= 400 && error.status < 500
 }
 
-const FIRST_BYTE: Error = Object.assign(new Error('the first byte did not come in time'), { name: 'AbortError' })
 
 export class Dispatch {
   private readonly deps: DispatchDeps
@@ -302,9 +295,9 @@ export class Dispatch {
       }
       const explain = this.explainer(route, deadline)
       const extraHeaders = prepared.translator.upstream === ingress.api ? options.passthroughHeaders : undefined
-      const send = () => this.send(prepared, streaming, deadline, extraHeaders, group?.config.firstByteTimeoutMs)
+      const send = () => exchange(route.adapter, prepared.translator.upstream, prepared.upstream.body, { streaming, deadline, headers: extraHeaders, firstByteMs: group?.config.firstByteTimeoutMs })
       try {
-        const reply = await this.attempts(call, deadline, explain, send, retries, budget, group && group.targets.length > 1 ? MAX_WAIT_BEFORE_MOVING_ON_MS : Infinity)
+        const reply = await runAttempts(call, deadline, explain, send, { retries, budget, maxWaitMs: group && group.targets.length > 1 ? MAX_WAIT_BEFORE_MOVING_ON_MS : Infinity })
         target.breaker?.succeeded()
         return { prepared, reply }
       } catch (error) {
@@ -332,61 +325,6 @@ export class Dispatch {
   }
 
   /**
-   * One exchange with a target, up to the first event of a stream: a stream that breaks, or says
-   * it failed, before its first event has sent the caller nothing, so it is a failed attempt like
-   * a 5xx (retried, or the group moves on). With a group's `firstByteTimeoutMs`, an upstream that
-   * has not begun its answer (the JSON body, or a stream's first event) by then is given up on: a
-   * timeout the group moves on from.
-   */
-  private async send(prepared: Prepared, streaming: boolean, deadline: Deadline, headers: Record<string, string> | undefined, firstByteMs: number | undefined): Promise<UpstreamReply> {
-    const { adapter } = prepared.target.route
-    const { translator, upstream } = prepared
-    if (firstByteMs === undefined) return begun(await adapter.send(translator.upstream, upstream.body, streaming, deadline.signal, headers))
-    const late = new AbortController()
-    const timer = setTimeout(() => late.abort(FIRST_BYTE), firstByteMs)
-    try {
-      return await begun(await adapter.send(translator.upstream, upstream.body, streaming, AbortSignal.any([deadline.signal, late.signal]), headers))
-    } catch (error) {
-      if (late.signal.aborted && !deadline.signal.aborted) {
-        throw new GatewayError('timeout', `${adapter.name} did not begin its answer within ${firstByteMs} ms (the route group's firstByteTimeoutMs)`, { cause: error })
-      }
-      throw error
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
-  /**
-   * Tries `send` until it answers, a failure is not worth another try, or the tries run out. A
-   * wait that would outlast the total timeout is not begun: the caller gets the upstream's answer
-   * (a 429 with its retry-after) rather than a 504 after waiting for nothing.
-   */
-  private async attempts(
-    call: LlmCall,
-    deadline: Deadline,
-    explain: Explain,
-    send: () => Promise<UpstreamReply>,
-    retries: number,
-    budget: { used: number; max: number },
-    maxWaitMs: number,
-  ): Promise<UpstreamReply> {
-    for (let attempt = 0; ; attempt++) {
-      budget.used++
-      try {
-        return await call.attempt(send)
-      } catch (error) {
-        const failure = explain(error)
-        if (attempt >= retries || budget.used >= budget.max || deadline.signal.aborted || !isRetryable(failure)) throw failure
-        const wait = retryDelayMs(failure, attempt)
-        // Not worth waiting for: the time is short, or another target can take the call now.
-        if (wait >= deadline.remainingMs() || wait > maxWaitMs) throw failure
-        call.retrying(failure)
-        await sleep(wait, undefined, { signal: deadline.signal })
-      }
-    }
-  }
-
-  /**
    * The deadline's reason first (timeout, caller gone), then the provider's reading of its own
    * errors (an error event a translator met mid-stream), else a bug of ours.
    */
@@ -402,27 +340,6 @@ export class Dispatch {
     const { prices } = this.deps
     return (usage, answered) => priceOf(prices, route.adapter.name, route.model, usage) ?? (answered ? priceOf(prices, route.adapter.name, answered, usage) : undefined)
   }
-
-
-
-}
-
-/**
- * A reply whose stream has delivered its first event (or ended), the event kept for whoever reads
- * the stream; what the stream throws before it, thrown here, inside the attempt.
- */
-async function begun(reply: UpstreamReply): Promise<UpstreamReply> {
-  if (!('events' in reply)) return reply
-  const iterator = reply.events[Symbol.asyncIterator]()
-  const first = await iterator.next()
-  // A 200 stream closed before any event has answered nothing: a failed attempt like a 5xx.
-  if (first.done) throw new GatewayError('upstream_error', 'The upstream ended its stream before sending any event')
-  async function* events(): AsyncGenerator<StreamEvent> {
-    yield first.value
-    // The same iterator: the rest of the stream, and an early return still reaches the upstream.
-    yield* { [Symbol.asyncIterator]: () => iterator }
-  }
-  return { events: events() }
 }
 
 /** Every target of the group is cooling down (or none can take the request): a 503 saying when to come back. */
