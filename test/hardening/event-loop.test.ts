@@ -19,8 +19,13 @@ t.setTimeout(600_000)
 
 /** The default BODY_LIMIT_BYTES. */
 const BODY_LIMIT = 10 * 1024 * 1024
-/** Worst /health latency allowed while a body is processed. */
-const HEALTH_BOUND_MS = 1000
+/**
+ * Worst /health latency allowed while a body is processed. The stalls this guards against were
+ * 7–11 s; a 10 MiB body's own parse and collection take 0.1–0.8 s on this 2-core machine, and a
+ * fresh-clone CI run (other test files running beside it) once saw 1,062 ms: 1.5 s keeps the test
+ * about the stalls, not about the machine's load.
+ */
+const HEALTH_BOUND_MS = 1500
 /** A request still unanswered after this long has hung. */
 const ANSWER_WITHIN_MS = 120_000
 
