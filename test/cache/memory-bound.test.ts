@@ -6,14 +6,13 @@
 // than the 160 MB sent, and the V8 heap by the bound and little more (a store charging UTF-8
 // length let it grow by 30 MB and RSS by 60 MB; charging what V8 holds, 9–14 MB and 29–44 MB).
 // The first answers were evicted (a miss again), the last are still hits.
-import t, { type Test } from 'tap'
-import { readFileSync } from 'node:fs'
+import t from 'tap'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import type { GatewayProcess } from '../support/gateway.ts'
 import { cacheHeaders, post, startCachingGateway } from './helpers.ts'
+import { afterGc } from '../support/process-memory.ts'
 
 t.setTimeout(600_000)
 
@@ -51,24 +50,6 @@ const { gateway } = await startCachingGateway(
   { nodeArgs: ['--expose-gc', '--import', gcOnSignal], env: { OPENAI_BASE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` } },
 )
 
-function rssMB(process: GatewayProcess): number {
-  const status = readFileSync(`/proc/${process.child.pid}/status`, 'utf8')
-  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]) / 1024
-}
-
-const MB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`
-
-/** RSS and V8 heap after a full GC in the gateway (the preload runs it on SIGUSR2 and says when done). */
-async function afterGc(t: Test, process: GatewayProcess): Promise<{ rss: number; heap: number }> {
-  const done = () => process.lines.filter((line) => line.includes('"test gc done"'))
-  const before = done().length
-  process.child.kill('SIGUSR2')
-  while (done().length === before) await sleep(20)
-  const { memory } = JSON.parse(done().at(-1)!) as { memory: NodeJS.MemoryUsage }
-  t.comment(`after GC: heap ${MB(memory.heapUsed)} used of ${MB(memory.heapTotal)}, external ${MB(memory.external)}`)
-  return { rss: rssMB(process), heap: memory.heapUsed / 1024 / 1024 }
-}
-
 const ask = (i: number) => post(gateway.url, '/v1/chat/completions', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `answer ${i}` }] })
 
 t.test(`${ANSWERS} distinct answers of 1 MB through a 16 MiB cache: RSS grows by about the bound`, async (t) => {
@@ -94,7 +75,7 @@ t.test(`${ANSWERS} distinct answers of 1 MB through a 16 MiB cache: RSS grows by
   t.comment(`gateway RSS ${baseline.rss.toFixed(0)} MB after warm-up, ${after.rss.toFixed(0)} MB after ${ANSWERS} × 1 MB answers (+${growth.toFixed(0)} MB)`)
   t.ok(growth < MAX_GROWTH_MB, `RSS grew by ${growth.toFixed(0)} MB, under ${MAX_GROWTH_MB} MB (the answers sent: ${ANSWERS} MB)`)
   const heapGrowth = after.heap - baseline.heap
-  t.ok(heapGrowth < MAX_BYTES / 1024 / 1024 + 8, `the V8 heap after GC grew by ${heapGrowth.toFixed(0)} MB: the bound (${MB(MAX_BYTES)}) and little more`)
+  t.ok(heapGrowth < MAX_BYTES / 1024 / 1024 + 8, `the V8 heap after GC grew by ${heapGrowth.toFixed(0)} MB: the bound (${MAX_BYTES / 1024 / 1024} MB) and little more`)
 
   // Which answers are still there: the last ones, not the first.
   const last = await ask(ANSWERS - 1)

@@ -4,12 +4,12 @@
 // a slice) that pinned the whole 4 MB original: 80 requests grew RSS by > 500 MB while the store
 // counted 3 MB. Here: 80 × 4 MB prompts through the real gateway, then a full GC, and the RSS of
 // the gateway process (/proc/<pid>/status) must grow by far less than the prompts would pin.
-import t, { type Test } from 'tap'
-import { readFileSync } from 'node:fs'
+import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { startGateway, type GatewayProcess } from '../support/gateway.ts'
+import { startGateway } from '../support/gateway.ts'
 import { call, waitForTrace } from './helpers.ts'
+import { afterGc } from '../support/process-memory.ts'
 
 const REQUESTS = 80
 const PROMPT_BYTES = 4 * 1024 * 1024
@@ -30,25 +30,6 @@ const gateway = await startGateway({
   },
 })
 t.teardown(() => gateway.stop())
-
-function rssMB(process: GatewayProcess): number {
-  const status = readFileSync(`/proc/${process.child.pid}/status`, 'utf8')
-  const kB = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1])
-  return kB / 1024
-}
-
-const MB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`
-
-/** RSS and V8 heap after a full GC in the gateway (the test preload runs it on SIGUSR2 and says when done). */
-async function afterGc(t: Test, process: GatewayProcess): Promise<{ rss: number; heap: number }> {
-  const done = () => process.lines.filter((line) => line.includes('"test gc done"'))
-  const before = done().length
-  process.child.kill('SIGUSR2')
-  while (done().length === before) await sleep(20)
-  const { memory } = JSON.parse(done().at(-1)!) as { memory: NodeJS.MemoryUsage }
-  t.comment(`after GC: heap ${MB(memory.heapUsed)} used of ${MB(memory.heapTotal)}, external ${MB(memory.external)}, array buffers ${MB(memory.arrayBuffers)}`)
-  return { rss: rssMB(process), heap: memory.heapUsed / 1024 / 1024 }
-}
 
 /** A 4 MB prompt, different each time (nothing shared between requests). */
 const prompt = (i: number) => `Request ${i}: ${String.fromCharCode(97 + (i % 26)).repeat(PROMPT_BYTES)}`
