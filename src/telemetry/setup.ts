@@ -3,7 +3,7 @@
 // Must run before Fastify is imported, so the HTTP instrumentation sees `http` being required.
 import { createNoopMeter, metrics, trace, type MeterProvider } from '@opentelemetry/api'
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node'
-import { BatchSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace'
+import type { SpanProcessor } from '@opentelemetry/sdk-trace'
 import {
   AggregationType,
   InstrumentType,
@@ -11,7 +11,6 @@ import {
   PeriodicExportingMetricReader,
   type MetricReader,
 } from '@opentelemetry/sdk-metrics'
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto'
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
 import { getNodeAutoInstrumentations, type InstrumentationConfigMap } from '@opentelemetry/auto-instrumentations-node'
@@ -21,6 +20,7 @@ import { startMetricPush, type MetricPush } from './metric-push.ts'
 import { flushPreloaded, preloadedProviders } from './preload.ts'
 import { CallerContextPropagator } from './propagation.ts'
 import { gatewayResource, RESOURCE_DETECTORS } from './resource.ts'
+import { spanExportProcessor } from './span-export.ts'
 import { applyRequestOutcome, queryWithoutValues } from './request-span.ts'
 
 /** Whose TracerProvider makes the spans: 'preloaded' also when only traces were preloaded. */
@@ -92,24 +92,6 @@ const UNTRACED_PATHS = new Set(['/', '/metrics', '/health', '/ready', '/favicon.
  */
 function isUntracedPath(path: string): boolean {
   return UNTRACED_PATHS.has(path) || /^\/(v1\/)?traces(\/|$)/.test(path)
-}
-
-/**
- * SDK 3's BatchSpanProcessor no longer reads OTEL_BSP_* itself (only NodeSDK's own default
- * processor does), so a processor we construct must be given them, or they are silently ignored.
- */
-function batchOptionsFromEnv(env: Record<string, string | undefined>) {
-  const count = (name: string): number | undefined => {
-    const raw = env[name]?.trim()
-    const value = raw ? Number(raw) : NaN
-    return Number.isFinite(value) && value >= 0 ? value : undefined
-  }
-  return {
-    maxQueueSize: count('OTEL_BSP_MAX_QUEUE_SIZE'),
-    maxExportBatchSize: count('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
-    scheduledDelayMillis: count('OTEL_BSP_SCHEDULE_DELAY'),
-    exportTimeoutMillis: count('OTEL_BSP_EXPORT_TIMEOUT'),
-  }
 }
 
 export function startTelemetry(options: TelemetryOptions): Telemetry {
@@ -196,10 +178,7 @@ function startTracing(
   watch: CollectorWatch,
 ): () => Promise<void> {
   const instrumentations = getNodeAutoInstrumentations(instrumentationConfig(env, options.isAuthorized ?? (() => true)))
-  const exportProcessor = new CountingBatchProcessor(
-    (selfObsMeterProvider) =>
-      new BatchSpanProcessor({ exporter: watch.watch(new OTLPTraceExporter(), 'traces'), ...batchOptionsFromEnv(env), selfObsMeterProvider }),
-  )
+  const exportProcessor = spanExportProcessor(env, watch)
   const sdk = new NodeSDK({
     serviceName,
     // The exporters read OTEL_EXPORTER_OTLP_(TRACES_|METRICS_)ENDPOINT/HEADERS themselves.
@@ -253,42 +232,6 @@ async function withinBudget(flush: Promise<unknown>, budgetMs: number, lost: str
   return result === 'done'
     ? FLUSHED
     : { flushed: false, reason: `telemetry flush did not finish in ${budgetMs} ms: ${lost}` }
-}
-
-/**
- * The batch span processor, made once the SDK's MeterProvider exists, so that it counts what it
- * drops when the collector cannot keep up (`otel_sdk_processor_span_processed_total` with
- * `error_type="queue_full"`) and shows its queue (`otel_sdk_processor_span_queue_size`,
- * `…_capacity`). NodeSDK takes its span processors before it makes the MeterProvider.
- */
-class CountingBatchProcessor implements SpanProcessor {
-  private processor: BatchSpanProcessor | undefined
-  private readonly make: (meterProvider?: MeterProvider) => BatchSpanProcessor
-
-  constructor(make: (meterProvider?: MeterProvider) => BatchSpanProcessor) {
-    this.make = make
-  }
-
-  attach(meterProvider: MeterProvider): void {
-    this.processor ??= this.make(meterProvider)
-  }
-
-  onStart(...args: Parameters<SpanProcessor['onStart']>): void {
-    // A span started before attach() (none: start() is followed by attach()) goes uncounted.
-    ;(this.processor ??= this.make()).onStart(...args)
-  }
-
-  onEnd(span: ReadableSpan): void {
-    ;(this.processor ??= this.make()).onEnd(span)
-  }
-
-  forceFlush(): Promise<void> {
-    return this.processor?.forceFlush() ?? Promise.resolve()
-  }
-
-  shutdown(): Promise<void> {
-    return this.processor?.shutdown() ?? Promise.resolve()
-  }
 }
 
 const NOOP_METER_PROVIDER: MeterProvider = { getMeter: () => createNoopMeter() }
