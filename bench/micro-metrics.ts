@@ -1,10 +1,23 @@
-// What the metric points of one chat request cost in the OpenTelemetry SDK, in isolation:
-// `node bench/micro-metrics.ts [readers=1]`. The same instruments and attribute sets as
-// src/telemetry/llm-call.ts records (six sums, three histograms, the GenAI token histogram twice),
-// through a MeterProvider with the Prometheus exporter as its reader (readers=2 adds a second
-// reader, as the gateway had before metric-push.ts). Prints CPU µs per request.
+// What the metric points of one chat request cost, in isolation. Prints CPU µs per request.
+//
+// `node bench/micro-metrics.ts [readers=1]`: in the OpenTelemetry SDK, the same instruments and
+// attribute sets as src/telemetry/llm-call.ts recorded (six sums, three histograms, the GenAI
+// token histogram twice), through a MeterProvider with the Prometheus exporter as its reader
+// (readers=2 adds a second reader, as the gateway had before metric-push.ts).
+//
+// `node bench/micro-metrics.ts call [DIR] [off]`: the gateway's own recording, as the checkout in
+// DIR (default: this one) has it: an LlmCall of a named key ended with usage and cost (its spans
+// are the API's no-op ones), the metrics read by the Prometheus exporter as setup.ts builds it;
+// `off` without any MeterProvider (OTEL_SDK_DISABLED). Compare two checkouts by their DIR.
+import { metrics } from '@opentelemetry/api'
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics'
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
+import { resolve } from 'node:path'
+
+if (process.argv[2] === 'call') {
+  await benchCall(resolve(process.argv[3] ?? '.'), process.argv[4] === 'off')
+  process.exit(0)
+}
 
 const readerCount = Number(process.argv[2] ?? 1)
 const readers = Array.from({ length: readerCount }, () => new PrometheusExporter({ preventServerStart: true }) as unknown as MetricReader)
@@ -37,3 +50,30 @@ const before = process.cpuUsage()
 for (let i = 0; i < n; i++) oneRequest('gpt-4o-mini')
 const used = process.cpuUsage(before)
 console.log(`${readerCount} reader(s): ${((used.user + used.system) / n).toFixed(1)} µs CPU per request (10 metric points)`)
+
+async function benchCall(dir: string, off: boolean): Promise<void> {
+  if (!off) {
+    // A checkout from before src/telemetry/series.ts records on SDK instruments only.
+    const series = await import(`${dir}/src/telemetry/series.ts`).catch(() => undefined)
+    const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: series ? [series.keepSeries()] : [] })
+    metrics.setGlobalMeterProvider(new MeterProvider({ readers: [exporter as unknown as MetricReader] }))
+  }
+  const { LlmCall } = await import(`${dir}/src/telemetry/llm-call.ts`)
+  const caller = { kind: 'named', id: 'key_1', name: 'checkout-service', team: 'payments' }
+  const usage = { input: 120, output: 80, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, reasoning: 0 }
+  const cost = { input: 0.00002, output: 0.00005, total: 0.00007 }
+  const oneCall = () => {
+    const call = new LlmCall({
+      provider: 'openai', operation: 'chat', api: 'chat', model: 'gpt-4o-mini', streaming: false, messagesCount: 1,
+      endpoint: undefined, knownModel: true, caller,
+    })
+    call.cache('miss')
+    call.succeed({ usage, cost, responseModel: 'gpt-4o-mini-2024-07-18', finishReasons: ['stop'] })
+  }
+  for (let i = 0; i < 50_000; i++) oneCall()
+  const n = 200_000
+  const before = process.cpuUsage()
+  for (let i = 0; i < n; i++) oneCall()
+  const used = process.cpuUsage(before)
+  console.log(`${dir}${off ? ' (no MeterProvider)' : ''}: ${((used.user + used.system) / n).toFixed(2)} µs CPU per call (llm_*, gen_ai.client.*, gateway_key_*: 15 points)`)
+}

@@ -1,33 +1,27 @@
 // One reasoning-agent run as telemetry sees it: the `llm.reasoning_agent.stream` span, one
 // `reasoning.thinking.iteration_N` span per model call (each holding that call's llm.request
 // subtree), one `reasoning.tool.<name>` span per tool call, and the reasoning metrics.
-import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Counter, type Span } from '@opentelemetry/api'
+import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
 import type { Usage } from '../core/types.ts'
 import type { GatewayError } from '../errors.ts'
 import type { Principal } from '../keys/principal.ts'
 import { callerAttributes } from './caller.ts'
 import { AGENT_ATTR, AGENT_LABEL, AGENT_METRIC, AGENT_SPAN, ATTR, LABEL } from './names.ts'
 import { idsOf, type TraceIds } from './trace-context.ts'
-import { lazyInstruments, modelSeries } from './instruments.ts'
+import { modelSeries } from './instruments.ts'
+import { counter, LabelSet, OVERFLOW } from './series.ts'
 import { seriesKey } from './series-budget.ts'
 import { gatewayTracer } from './setup.ts'
 
-interface AgentInstruments {
-  requests: Counter
-  success: Counter
-  iterations: Counter
-  toolCalls: Counter
+const AGENT_METRICS = {
+  requests: counter(AGENT_METRIC.requests, 'Reasoning agent runs started', '{run}'),
+  success: counter(AGENT_METRIC.success, 'Reasoning agent runs that produced an answer', '{run}'),
+  iterations: counter(AGENT_METRIC.iterations, 'Model calls made by reasoning agent runs', '{iteration}'),
+  toolCalls: counter(AGENT_METRIC.toolCalls, 'Tool calls made by reasoning agent runs', '{call}'),
 }
 
-const agentInstruments = lazyInstruments((meter): AgentInstruments => {
-  const counter = (name: string, description: string, unit: string) => meter.createCounter(name, { description, unit })
-  return {
-    requests: counter(AGENT_METRIC.requests, 'Reasoning agent runs started', '{run}'),
-    success: counter(AGENT_METRIC.success, 'Reasoning agent runs that produced an answer', '{run}'),
-    iterations: counter(AGENT_METRIC.iterations, 'Model calls made by reasoning agent runs', '{iteration}'),
-    toolCalls: counter(AGENT_METRIC.toolCalls, 'Tool calls made by reasoning agent runs', '{call}'),
-  }
-})
+// Only label sets of admitted models are kept: as bounded as the budget (times three efforts).
+const runSets = new Map<string, LabelSet>()
 
 export interface AgentRunInfo {
   provider: string
@@ -113,8 +107,7 @@ export class AgentRun {
   }
 
   succeed(totals: AgentRunTotals): void {
-    const labels = this.end(totals)
-    if (labels) agentInstruments().success.add(1, labels)
+    this.end(totals)?.add(AGENT_METRICS.success, 1)
   }
 
   fail(totals: AgentRunTotals, error: GatewayError): void {
@@ -125,8 +118,8 @@ export class AgentRun {
     this.end(totals)
   }
 
-  /** Ends the run once; the metric labels it was counted under, or undefined if it had ended. */
-  private end(totals: AgentRunTotals): Attributes | undefined {
+  /** Ends the run once; the label set it was counted under, or undefined if it had ended. */
+  private end(totals: AgentRunTotals): LabelSet | undefined {
     if (this.ended) return undefined
     this.ended = true
     const { usage } = totals
@@ -143,11 +136,10 @@ export class AgentRun {
       ...(totals.cost === undefined ? {} : { [ATTR.costTotal]: totals.cost }),
     })
     this.span.end()
-    const m = agentInstruments()
     const labels = this.labels()
-    m.requests.add(1, labels)
-    m.iterations.add(totals.iterations, labels)
-    m.toolCalls.add(totals.toolCalls, labels)
+    labels.add(AGENT_METRICS.requests, 1)
+    labels.add(AGENT_METRICS.iterations, totals.iterations)
+    labels.add(AGENT_METRICS.toolCalls, totals.toolCalls)
     return labels
   }
 
@@ -156,13 +148,15 @@ export class AgentRun {
    * calls succeeded (the run's own model calls included; see LlmCall), else the run overflows.
    * The effort is one of three.
    */
-  private labels(): Attributes {
+  private labels(): LabelSet {
     const { provider, model, effort } = this.info
-    return modelSeries.labels(
-      seriesKey(provider, model),
-      { [LABEL.model]: model, [LABEL.provider]: provider, [AGENT_LABEL.effort]: effort },
-      false,
-    )
+    const key = seriesKey(provider, model, effort)
+    const found = runSets.get(key)
+    if (found !== undefined) return found
+    if (!modelSeries.admits(seriesKey(provider, model), false)) return OVERFLOW
+    const made = new LabelSet({ [LABEL.model]: model, [LABEL.provider]: provider, [AGENT_LABEL.effort]: effort })
+    runSets.set(key, made)
+    return made
   }
 
   private child(name: string, attributes: Attributes): ChildSpan {

@@ -2,12 +2,12 @@
 // kind, and a named key's id, name and team), and the gateway_key_* metrics that answer "who spent
 // what" per key and per team. A Principal never holds the secret (src/keys/principal.ts): nothing
 // here can put one in a span or a series.
-import type { Attributes, Counter, UpDownCounter } from '@opentelemetry/api'
+import type { Attributes } from '@opentelemetry/api'
 import type { Spent } from '../core/types.ts'
 import type { Principal } from '../keys/principal.ts'
-import { lazyInstruments } from './instruments.ts'
 import { ATTR, LABEL, METRIC, SERIES_LIMIT } from './names.ts'
-import { OVERFLOW, SeriesBudget, seriesKey } from './series-budget.ts'
+import { counter, LabelSet, OVERFLOW, upDownCounter } from './series.ts'
+import { SeriesBudget, seriesKey } from './series-budget.ts'
 
 /** A key's name and team are the operator's, but still bounded as every string on a span. */
 const MAX_NAME_LENGTH = 256
@@ -27,30 +27,48 @@ export function callerAttributes(caller: Principal | undefined): Attributes {
   return attributes
 }
 
-interface KeyInstruments {
-  requests: Counter
-  tokens: Counter
-  spendUsd: UpDownCounter
+const KEY_METRICS = {
+  requests: counter(
+    METRIC.keyRequests,
+    'LLM requests per named gateway key (failed, cancelled and cache hits included)',
+    '{request}',
+  ),
+  tokens: counter(
+    METRIC.keyTokens,
+    'Tokens used per named gateway key, by type (input, output); a cancelled stream counts what it used',
+    '{token}',
+  ),
+  spendUsd: upDownCounter(METRIC.keySpendUsd, 'Spend per named gateway key in US dollars, as budgets count it (only ever increases)'),
 }
-
-const keyInstruments = lazyInstruments(
-  (meter): KeyInstruments => ({
-    requests: meter.createCounter(METRIC.keyRequests, {
-      description: 'LLM requests per named gateway key (failed, cancelled and cache hits included)',
-      unit: '{request}',
-    }),
-    tokens: meter.createCounter(METRIC.keyTokens, {
-      description: 'Tokens used per named gateway key, by type (input, output); a cancelled stream counts what it used',
-      unit: '{token}',
-    }),
-    spendUsd: meter.createUpDownCounter(METRIC.keySpendUsd, {
-      description: 'Spend per named gateway key in US dollars, as budgets count it (only ever increases)',
-    }),
-  }),
-)
 
 /** The (key_name, key_team) pairs with series of their own. */
 const keySeries = new SeriesBudget(SERIES_LIMIT.keys)
+
+/** A key's label sets: its own, and its tokens' by type. */
+interface KeySets {
+  key: LabelSet
+  input: LabelSet
+  output: LabelSet
+}
+
+const KEY_OVERFLOW: KeySets = { key: OVERFLOW, input: OVERFLOW, output: OVERFLOW }
+// Only admitted keys are kept: as bounded as the budget.
+const keySets = new Map<string, KeySets>()
+
+function keyLabels(name: string, team: string | undefined): KeySets {
+  const key = seriesKey(name, team)
+  const found = keySets.get(key)
+  if (found !== undefined) return found
+  if (!keySeries.admits(key)) return KEY_OVERFLOW
+  const attributes: Attributes = team === undefined ? { [LABEL.keyName]: name } : { [LABEL.keyName]: name, [LABEL.keyTeam]: team }
+  const made: KeySets = {
+    key: new LabelSet(attributes),
+    input: new LabelSet({ ...attributes, [LABEL.tokenType]: 'input' }),
+    output: new LabelSet({ ...attributes, [LABEL.tokenType]: 'output' }),
+  }
+  keySets.set(key, made)
+  return made
+}
 
 /**
  * Counts one finished model call for its caller, from what it used (`Spent`, the figure budgets
@@ -59,14 +77,11 @@ const keySeries = new SeriesBudget(SERIES_LIMIT.keys)
  */
 export function countKeyUsage(caller: Principal | undefined, spent: Spent): void {
   if (caller?.kind !== 'named' || caller.name === undefined) return
-  const name = caller.name.slice(0, MAX_NAME_LENGTH)
-  const team = caller.team?.slice(0, MAX_NAME_LENGTH)
-  const labels = keySeries.labels(seriesKey(name, team), team === undefined ? { [LABEL.keyName]: name } : { [LABEL.keyName]: name, [LABEL.keyTeam]: team })
-  const m = keyInstruments()
-  m.requests.add(1, labels)
+  const sets = keyLabels(caller.name.slice(0, MAX_NAME_LENGTH), caller.team?.slice(0, MAX_NAME_LENGTH))
+  sets.key.add(KEY_METRICS.requests, 1)
   if (spent.usage) {
-    m.tokens.add(spent.usage.input, labels === OVERFLOW ? OVERFLOW : { ...labels, [LABEL.tokenType]: 'input' })
-    m.tokens.add(spent.usage.output, labels === OVERFLOW ? OVERFLOW : { ...labels, [LABEL.tokenType]: 'output' })
+    sets.input.add(KEY_METRICS.tokens, spent.usage.input)
+    sets.output.add(KEY_METRICS.tokens, spent.usage.output)
   }
-  if (spent.costUsd !== undefined) m.spendUsd.add(spent.costUsd, labels)
+  if (spent.costUsd !== undefined) sets.key.add(KEY_METRICS.spendUsd, spent.costUsd)
 }

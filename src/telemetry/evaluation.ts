@@ -2,7 +2,7 @@
 // `evaluation <name>` span, child of the request that posted it, with a span link to the evaluated
 // generation — which may have ended hours ago and be long gone from this process — and the
 // evaluation metrics. Recorded here and nowhere else.
-import { context, SpanKind, TraceFlags, type Attributes, type Counter, type Histogram } from '@opentelemetry/api'
+import { context, SpanKind, TraceFlags, type Attributes } from '@opentelemetry/api'
 import {
   EVAL_ATTR,
   EVAL_LABEL,
@@ -13,8 +13,8 @@ import {
   LINK_TYPE_EVALUATION,
   SERIES_LIMIT,
 } from './names.ts'
-import { lazyInstruments } from './instruments.ts'
-import { OVERFLOW, SeriesBudget, seriesKey } from './series-budget.ts'
+import { counter, histogram, LabelSet, OVERFLOW } from './series.ts'
+import { SeriesBudget, seriesKey } from './series-budget.ts'
 import { gatewayTracer } from './setup.ts'
 import { idsOf, type TraceIds } from './trace-context.ts'
 
@@ -31,26 +31,39 @@ export interface Evaluation {
   linkAttributes?: Record<string, string | number | boolean> | undefined
 }
 
-interface EvaluationInstruments {
-  evaluations: Counter
-  score: Histogram
+const EVAL_METRICS = {
+  evaluations: counter(EVAL_METRIC.evaluations, 'Evaluations recorded through POST /v1/evaluations', '{evaluation}'),
+  score: histogram(EVAL_METRIC.score, 'Scores of recorded evaluations, by evaluation and criterion', undefined, EVAL_SCORE_BUCKETS),
 }
-
-const evaluationInstruments = lazyInstruments((meter): EvaluationInstruments => ({
-  evaluations: meter.createCounter(EVAL_METRIC.evaluations, {
-    description: 'Evaluations recorded through POST /v1/evaluations',
-    unit: '{evaluation}',
-  }),
-  score: meter.createHistogram(EVAL_METRIC.score, {
-    description: 'Scores of recorded evaluations, by evaluation and criterion',
-    advice: { explicitBucketBoundaries: EVAL_SCORE_BUCKETS },
-  }),
-}))
 
 // Callers name evaluations and criteria freely: the span keeps every name, the metrics only the
 // first ones (each criterion's histogram is 27 series), the rest under the overflow series.
 const nameSeries = new SeriesBudget(SERIES_LIMIT.evaluationNames)
 const criterionSeries = new SeriesBudget(SERIES_LIMIT.evaluationCriteria)
+// Only admitted label sets are kept: as bounded as the budgets.
+const nameSets = new Map<string, LabelSet>()
+const criterionSets = new Map<string, LabelSet>()
+
+function nameLabels(name: string): LabelSet {
+  let found = nameSets.get(name)
+  if (found === undefined) {
+    if (!nameSeries.admits(name)) return OVERFLOW
+    found = new LabelSet({ [EVAL_LABEL.name]: name })
+    nameSets.set(name, found)
+  }
+  return found
+}
+
+function criterionLabels(name: string, criterion: string): LabelSet {
+  const key = seriesKey(name, criterion)
+  let found = criterionSets.get(key)
+  if (found === undefined) {
+    if (!criterionSeries.admits(key)) return OVERFLOW
+    found = new LabelSet({ [EVAL_LABEL.name]: name, [EVAL_LABEL.criterion]: criterion })
+    criterionSets.set(key, found)
+  }
+  return found
+}
 
 /** Records the span and the metrics; returns the evaluation span's ids (none with telemetry off). */
 export function recordEvaluation(evaluation: Evaluation): TraceIds | undefined {
@@ -97,18 +110,14 @@ export function recordEvaluation(evaluation: Evaluation): TraceIds | undefined {
   const ids = idsOf(span)
   span.end()
 
-  const m = evaluationInstruments()
   const name = evaluation.name
-  const named = nameSeries.admits(name)
-  m.evaluations.add(1, named ? { [EVAL_LABEL.name]: name } : OVERFLOW)
+  const named = nameLabels(name)
+  named.add(EVAL_METRICS.evaluations, 1)
   for (const [criterion, score] of criteria) {
     // OpenTelemetry histograms refuse negative values (the SDK drops them with a warning): a
     // negative score is on the span, not in the histogram.
     if (score < 0) continue
-    const labels = named && criterionSeries.admits(seriesKey(name, criterion))
-      ? { [EVAL_LABEL.name]: name, [EVAL_LABEL.criterion]: criterion }
-      : OVERFLOW
-    m.score.record(score, labels)
+    ;(named === OVERFLOW ? OVERFLOW : criterionLabels(name, criterion)).record(EVAL_METRICS.score, score)
   }
   return ids
 }

@@ -1,85 +1,124 @@
-// The gateway's metric instruments, created once from the MeterProvider in use (creating
-// instruments per request would be the most common way to make telemetry expensive).
-import type { Attributes, Counter, Histogram, Meter, UpDownCounter } from '@opentelemetry/api'
-import { gatewayMeter } from './setup.ts'
+// The llm_* and gen_ai.client.* metrics of SPEC §2.2, declared once, and the label sets a call
+// records them under, found once per call (series.ts says why they are not SDK instruments).
+import type { Attributes } from '@opentelemetry/api'
 import {
+  ATTR,
   DURATION_BUCKETS_S,
   GENAI_DURATION_BUCKETS_S,
   GENAI_TOKEN_BUCKETS,
+  LABEL,
   METRIC,
   SERIES_LIMIT,
   TTFT_BUCKETS_S,
 } from './names.ts'
-import { SeriesBudget } from './series-budget.ts'
+import { counter, histogram, LabelSet, OVERFLOW, upDownCounter } from './series.ts'
+import { SeriesBudget, seriesKey } from './series-budget.ts'
 
-export interface Instruments {
-  requests: Counter
-  requestsFailed: Counter
-  requestsUnmetered: Counter
-  tokensInput: Counter
-  tokensOutput: Counter
-  cacheReadTokens: Counter
-  cacheWriteTokens: Counter
-  costTotalUsd: UpDownCounter
-  requestDuration: Histogram
-  timeToFirstToken: Histogram
-  genAiTokenUsage: Histogram
-  genAiOperationDuration: Histogram
-  fallbacks: Counter
-  responseCacheHits: Counter
-  responseCacheMisses: Counter
-  responseCacheSavedUsd: UpDownCounter
+export const LLM_METRICS = {
+  requests: counter(METRIC.requests, 'LLM requests handled, failed ones included', '{request}'),
+  requestsFailed: counter(METRIC.requestsFailed, 'LLM requests that failed or were cancelled', '{request}'),
+  requestsUnmetered: counter(
+    METRIC.requestsUnmetered,
+    'LLM requests answered without usage: their tokens and cost are not counted',
+    '{request}',
+  ),
+  tokensInput: counter(METRIC.tokensInput, 'Prompt tokens, cached ones included', '{token}'),
+  tokensOutput: counter(METRIC.tokensOutput, 'Completion tokens, reasoning included', '{token}'),
+  cacheReadTokens: counter(METRIC.cacheReadTokens, 'Prompt tokens read from the provider cache', '{token}'),
+  cacheWriteTokens: counter(METRIC.cacheWriteTokens, 'Prompt tokens written to the provider cache', '{token}'),
+  costTotalUsd: upDownCounter(METRIC.costTotalUsd, 'Cost of LLM requests in US dollars (only ever increases)'),
+  requestDuration: histogram(METRIC.requestDuration, 'Duration of LLM requests', 's', DURATION_BUCKETS_S),
+  timeToFirstToken: histogram(METRIC.timeToFirstToken, 'Time to the first streamed token', 's', TTFT_BUCKETS_S),
+  genAiTokenUsage: histogram(METRIC.genAiTokenUsage, 'Number of input and output tokens used', '{token}', GENAI_TOKEN_BUCKETS),
+  genAiOperationDuration: histogram(METRIC.genAiOperationDuration, 'GenAI operation duration', 's', GENAI_DURATION_BUCKETS_S),
+  fallbacks: counter(METRIC.fallbacks, 'Calls a route group moved from one target to the next', '{fallback}'),
+  responseCacheHits: counter(METRIC.responseCacheHits, 'LLM requests answered from the response cache', '{request}'),
+  responseCacheMisses: counter(METRIC.responseCacheMisses, 'LLM requests the response cache could not answer', '{request}'),
+  responseCacheSavedUsd: upDownCounter(
+    METRIC.responseCacheSavedUsd,
+    'What the response cache hits saved: the cost of their answers when made, in US dollars (only ever increases)',
+  ),
 }
-
-/**
- * Instruments must come from the MeterProvider actually in use (the API's no-op one before
- * start-up), and be created once: `lazyInstruments` makes them on first use and keeps them.
- */
-export function lazyInstruments<T>(create: (meter: Meter) => T): () => T {
-  let made: T | undefined
-  return () => (made ??= create(gatewayMeter()))
-}
-
-export const getInstruments = lazyInstruments((meter): Instruments => {
-  const counter = (name: string, description: string, unit: string) =>
-    meter.createCounter(name, { description, unit })
-  const seconds = (name: string, description: string, buckets: number[]) =>
-    meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: buckets } })
-  return {
-    requests: counter(METRIC.requests, 'LLM requests handled, failed ones included', '{request}'),
-    requestsFailed: counter(METRIC.requestsFailed, 'LLM requests that failed or were cancelled', '{request}'),
-    requestsUnmetered: counter(
-      METRIC.requestsUnmetered,
-      'LLM requests answered without usage: their tokens and cost are not counted',
-      '{request}',
-    ),
-    tokensInput: counter(METRIC.tokensInput, 'Prompt tokens, cached ones included', '{token}'),
-    tokensOutput: counter(METRIC.tokensOutput, 'Completion tokens, reasoning included', '{token}'),
-    cacheReadTokens: counter(METRIC.cacheReadTokens, 'Prompt tokens read from the provider cache', '{token}'),
-    cacheWriteTokens: counter(METRIC.cacheWriteTokens, 'Prompt tokens written to the provider cache', '{token}'),
-    costTotalUsd: meter.createUpDownCounter(METRIC.costTotalUsd, {
-      description: 'Cost of LLM requests in US dollars (only ever increases)',
-    }),
-    requestDuration: seconds(METRIC.requestDuration, 'Duration of LLM requests', DURATION_BUCKETS_S),
-    timeToFirstToken: seconds(METRIC.timeToFirstToken, 'Time to the first streamed token', TTFT_BUCKETS_S),
-    genAiTokenUsage: meter.createHistogram(METRIC.genAiTokenUsage, {
-      description: 'Number of input and output tokens used',
-      unit: '{token}',
-      advice: { explicitBucketBoundaries: GENAI_TOKEN_BUCKETS },
-    }),
-    genAiOperationDuration: seconds(METRIC.genAiOperationDuration, 'GenAI operation duration', GENAI_DURATION_BUCKETS_S),
-    fallbacks: counter(METRIC.fallbacks, 'Calls a route group moved from one target to the next', '{fallback}'),
-    responseCacheHits: counter(METRIC.responseCacheHits, 'LLM requests answered from the response cache', '{request}'),
-    responseCacheMisses: counter(METRIC.responseCacheMisses, 'LLM requests the response cache could not answer', '{request}'),
-    responseCacheSavedUsd: meter.createUpDownCounter(METRIC.responseCacheSavedUsd, {
-      description: 'What the response cache hits saved: the cost of their answers when made, in US dollars (only ever increases)',
-    }),
-  }
-})
 
 /** The (model, provider) pairs with series of their own, shared by llm-call.ts and agent-run.ts. */
 export const modelSeries = new SeriesBudget(SERIES_LIMIT.models)
 /** The label sets of the gen_ai.client.* histograms. */
-export const genAiSeries = new SeriesBudget(SERIES_LIMIT.genAi)
+const genAiSeries = new SeriesBudget(SERIES_LIMIT.genAi)
 
-export type { Attributes }
+// Only admitted label sets are kept (the overflow one is shared): these maps are as bounded as
+// the budgets.
+const modelSets = new Map<string, LabelSet>()
+const genAiSets = new Map<string, GenAiSets>()
+const fallbackSets = new Map<string, LabelSet>()
+
+/**
+ * The llm_* label set of a model: {llm_model, llm_provider} once the model has series of its own
+ * (with `admit`, it gets them while the budget lasts), else the overflow set.
+ */
+export function modelLabels(provider: string, model: string, admit: boolean): LabelSet {
+  const key = seriesKey(provider, model)
+  const found = modelSets.get(key)
+  if (found !== undefined) return found
+  if (!modelSeries.admits(key, admit)) return OVERFLOW
+  const made = new LabelSet({ [LABEL.model]: model, [LABEL.provider]: provider })
+  modelSets.set(key, made)
+  return made
+}
+
+/** A call's gen_ai.client.* label sets: the operation's, and its token usage's by type. */
+export interface GenAiSets {
+  call: LabelSet
+  input: LabelSet
+  output: LabelSet
+}
+
+const GENAI_OVERFLOW: GenAiSets = { call: OVERFLOW, input: OVERFLOW, output: OVERFLOW }
+
+/**
+ * gen_ai.request.model is the routed model here, not the caller's alias as on the span: one
+ * model, one series, however callers spell it. A model over its budget (`model` is the overflow
+ * set) overflows here too.
+ */
+export function genAiLabels(
+  model: LabelSet,
+  operation: string,
+  provider: string,
+  requestModel: string,
+  responseModel: string | undefined,
+  errorType: string | undefined,
+): GenAiSets {
+  if (model === OVERFLOW) return GENAI_OVERFLOW
+  const budgetKey = seriesKey(provider, requestModel, responseModel, errorType)
+  const key = `${operation}|${budgetKey}`
+  const found = genAiSets.get(key)
+  if (found !== undefined) return found
+  if (!genAiSeries.admits(budgetKey)) return GENAI_OVERFLOW
+  const attributes: Attributes = {
+    [ATTR.genAiOperation]: operation,
+    [ATTR.genAiProvider]: provider,
+    [ATTR.genAiRequestModel]: requestModel,
+    ...(responseModel && { [ATTR.genAiResponseModel]: responseModel }),
+    ...(errorType !== undefined && { [ATTR.errorType]: errorType }),
+  }
+  const made: GenAiSets = {
+    call: new LabelSet(attributes),
+    input: new LabelSet({ ...attributes, [ATTR.genAiTokenType]: 'input' }),
+    output: new LabelSet({ ...attributes, [ATTR.genAiTokenType]: 'output' }),
+  }
+  genAiSets.set(key, made)
+  return made
+}
+
+/**
+ * llm_fallbacks_total's label set. Unbudgeted, as before: route groups, their targets and the
+ * reasons are the operator's configuration and the gateway's own error types.
+ */
+export function fallbackLabels(route: string, provider: string, model: string, reason: string): LabelSet {
+  const key = seriesKey(route, provider, model, reason)
+  let found = fallbackSets.get(key)
+  if (found === undefined) {
+    found = new LabelSet({ [LABEL.route]: route, [LABEL.provider]: provider, [LABEL.model]: model, [LABEL.fallbackReason]: reason })
+    fallbackSets.set(key, found)
+  }
+  return found
+}

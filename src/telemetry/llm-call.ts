@@ -5,10 +5,9 @@ import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context
 import type { Spent, Usage, UpstreamEndpoint } from '../core/types.ts'
 import type { Principal } from '../keys/principal.ts'
 import type { GatewayError } from '../errors.ts'
-import { ATTR, LABEL, SPAN } from './names.ts'
+import { ATTR, SPAN } from './names.ts'
 import { callerAttributes, countKeyUsage } from './caller.ts'
-import { genAiSeries, getInstruments, modelSeries } from './instruments.ts'
-import { OVERFLOW, seriesKey } from './series-budget.ts'
+import { fallbackLabels, genAiLabels, LLM_METRICS, modelLabels } from './instruments.ts'
 import { gatewayTracer } from './setup.ts'
 import { idsOf, type TraceIds } from './trace-context.ts'
 
@@ -202,12 +201,7 @@ export class LlmCall {
 
   /** The call moves from the target it was on to another of `route`, for `reason`: counted. */
   fellBack(route: string, reason: string): void {
-    getInstruments().fallbacks.add(1, {
-      [LABEL.route]: route,
-      [LABEL.provider]: this.info.provider,
-      [LABEL.model]: this.info.model,
-      [LABEL.fallbackReason]: reason,
-    })
+    fallbackLabels(route, this.info.provider, this.info.model, reason).add(LLM_METRICS.fallbacks, 1)
   }
 
   /** A target the call passed over without an attempt (cooling down, or unable to take the request). */
@@ -318,51 +312,38 @@ export class LlmCall {
     errorType: string | undefined,
     savedUsd?: number | undefined,
   ): void {
-    const m = getInstruments()
+    const m = LLM_METRICS
     const { model, provider } = this.info
     // Every llm_* metric has exactly the token counters' labels, so the guide's ratios
     // (tokens / requests, failed / requests) match one to one; error types are on gen_ai below.
-    const admit = this.info.knownModel === true || errorType === undefined
-    const labels = modelSeries.labels(seriesKey(provider, model), { [LABEL.model]: model, [LABEL.provider]: provider }, admit)
-    m.requests.add(1, labels)
-    if (errorType !== undefined) m.requestsFailed.add(1, labels)
-    else if (!usage && this.cacheStatus !== 'hit') m.requestsUnmetered.add(1, labels)
-    m.requestDuration.record(seconds, labels)
+    const labels = modelLabels(provider, model, this.info.knownModel === true || errorType === undefined)
+    labels.add(m.requests, 1)
+    if (errorType !== undefined) labels.add(m.requestsFailed, 1)
+    else if (!usage && this.cacheStatus !== 'hit') labels.add(m.requestsUnmetered, 1)
+    labels.record(m.requestDuration, seconds)
     // A replayed answer's first token says nothing of the model's: hits stay out of its TTFT.
     if (this.firstTokenAt !== undefined && errorType === undefined && this.cacheStatus !== 'hit') {
-      m.timeToFirstToken.record((this.firstTokenAt - this.startedAt) / 1000, labels)
+      labels.record(m.timeToFirstToken, (this.firstTokenAt - this.startedAt) / 1000)
     }
     if (usage) {
-      m.tokensInput.add(usage.input, labels)
-      m.tokensOutput.add(usage.output, labels)
-      m.cacheReadTokens.add(usage.cacheRead, labels)
-      m.cacheWriteTokens.add(usage.cacheWrite, labels)
+      labels.add(m.tokensInput, usage.input)
+      labels.add(m.tokensOutput, usage.output)
+      labels.add(m.cacheReadTokens, usage.cacheRead)
+      labels.add(m.cacheWriteTokens, usage.cacheWrite)
     }
-    if (cost !== undefined) m.costTotalUsd.add(cost, labels)
+    if (cost !== undefined) labels.add(m.costTotalUsd, cost)
     if (this.cacheStatus === 'hit') {
-      m.responseCacheHits.add(1, labels)
-      if (savedUsd !== undefined) m.responseCacheSavedUsd.add(savedUsd, labels)
+      labels.add(m.responseCacheHits, 1)
+      if (savedUsd !== undefined) labels.add(m.responseCacheSavedUsd, savedUsd)
     } else if (this.cacheStatus === 'miss') {
-      m.responseCacheMisses.add(1, labels)
+      labels.add(m.responseCacheMisses, 1)
     }
 
-    // gen_ai.request.model is the routed model here, not the caller's alias as on the span: one
-    // model, one series, however callers spell it. A model over budget overflows here too.
-    const genAiKey = seriesKey(provider, model, responseModel, errorType)
-    const overflow = labels === OVERFLOW || !genAiSeries.admits(genAiKey)
-    const genAi: Attributes = overflow
-      ? OVERFLOW
-      : {
-          [ATTR.genAiOperation]: this.info.operation,
-          [ATTR.genAiProvider]: provider,
-          [ATTR.genAiRequestModel]: model,
-          ...(responseModel && { [ATTR.genAiResponseModel]: responseModel }),
-          ...(errorType !== undefined && { [ATTR.errorType]: errorType }),
-        }
-    m.genAiOperationDuration.record(seconds, genAi)
+    const genAi = genAiLabels(labels, this.info.operation, provider, model, responseModel, errorType)
+    genAi.call.record(m.genAiOperationDuration, seconds)
     if (usage) {
-      m.genAiTokenUsage.record(usage.input, overflow ? OVERFLOW : { ...genAi, [ATTR.genAiTokenType]: 'input' })
-      m.genAiTokenUsage.record(usage.output, overflow ? OVERFLOW : { ...genAi, [ATTR.genAiTokenType]: 'output' })
+      genAi.input.record(m.genAiTokenUsage, usage.input)
+      genAi.output.record(m.genAiTokenUsage, usage.output)
     }
   }
 }

@@ -2,18 +2,14 @@
 // who invent model, evaluation or criterion names cannot grow /metrics (and the time every scrape
 // holds the event loop) without end.
 //
-// The SDK has a cardinality limit of its own (2,000 per instrument by default), but for
-// synchronous instruments read with cumulative temporality — every instrument here, for
-// Prometheus and OTLP alike — it counts only the label sets recorded since the last collection:
-// after each scrape or export another 2,000 new ones are accepted, and the cumulative series
-// stay forever. A budget admits the first `limit` label sets it sees and answers `false` for
-// every later new one, which the caller then records under the overflow attributes — the same
-// `otel.metric.overflow=true` point the SDK itself uses, so a query or alert reads both alike.
-import type { Attributes } from '@opentelemetry/api'
-import { OVERFLOW_ATTR } from './names.ts'
-
-/** The one label set every overflowing point is recorded under. */
-export const OVERFLOW: Attributes = Object.freeze({ [OVERFLOW_ATTR]: true })
+// The series kept in series.ts have no limit but these budgets. (Recorded on SDK instruments, as
+// for an operator's preloaded MeterProvider, the SDK's own limit of 2,000 per instrument would
+// not do either: read with cumulative temporality it counts only the label sets recorded since
+// the last collection, so after each scrape or export another 2,000 new ones are accepted, and the
+// cumulative series stay forever.) A budget admits the first `limit` label sets it sees and
+// answers `false` for every later new one, which the caller then records under the overflow
+// label set (series.ts) — the same `otel.metric.overflow=true` point the SDK itself uses, so a
+// query or alert reads both alike.
 
 export class SeriesBudget {
   private readonly admitted = new Set<string>()
@@ -34,11 +30,6 @@ export class SeriesBudget {
     if (!admit || this.admitted.size >= this.limit) return false
     this.admitted.add(key)
     return true
-  }
-
-  /** `attributes` when admitted (or admitted now, with `admit`), else the overflow set. */
-  labels(key: string, attributes: Attributes, admit = true): Attributes {
-    return this.admits(key, admit) ? attributes : OVERFLOW
   }
 }
 

@@ -16,6 +16,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
 import { getNodeAutoInstrumentations, type InstrumentationConfigMap } from '@opentelemetry/auto-instrumentations-node'
 import type { IncomingMessage } from 'node:http'
 import { CollectorWatch } from './collector.ts'
+import { keepSeries } from './series.ts'
 import { startMetricPush, type MetricPush } from './metric-push.ts'
 import { flushPreloaded, preloadedProviders } from './preload.ts'
 import { CallerContextPropagator } from './propagation.ts'
@@ -123,7 +124,10 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   if (ownTraces) watch.install()
   // Blank is unset, as the SDK reads it (config.ts checks the rest of the OTEL_* values).
   const serviceName = env.OTEL_SERVICE_NAME?.trim() || 'sik-llms-gateway'
-  const prometheus = ownMetrics ? new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true }) : undefined
+  // The gateway's own series are read from it (series.ts), except when OTLP has a reader of its own:
+  // that one needs them recorded on SDK instruments, to give deltas or exponential histograms.
+  const metricProducers = ownMetrics && !otlpNeedsOwnReader(env) ? [keepSeries()] : []
+  const prometheus = ownMetrics ? new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers }) : undefined
   const exportIntervalMillis = Number(env.OTEL_METRIC_EXPORT_INTERVAL ?? '') || 60_000
   // The SDK's reader refuses a timeout longer than the interval.
   const exportTimeoutMillis = Math.min(Number(env.OTEL_METRIC_EXPORT_TIMEOUT ?? '') || 30_000, exportIntervalMillis)
