@@ -102,7 +102,10 @@ function value(exposition: Exposition, name: string, labels: Record<string, stri
 
 t.test('/metrics: every counter and histogram holds exactly what the requests did', async (t) => {
   const exposition = parsePrometheus(await (await fetch(`${gateway.url}/metrics`)).text())
-  const costs = answers.map((a) => Number((a.chunks.length ? a.chunks.at(-1)?.usage : a.json.usage)?.cost_usd as number))
+  const costs = answers.map((a) => {
+    const reported = (a.chunks.length ? a.chunks.at(-1)?.usage : a.json.usage) as { cost_usd?: number } | undefined
+    return reported?.cost_usd ?? NaN
+  })
   t.ok(costs.every((c) => c > 0), 'every answer reported its cost')
 
   t.equal(value(exposition, 'llm_requests_total', LABELS), REQUESTS)
