@@ -1,7 +1,7 @@
 // Starts OpenTelemetry the way the guide describes: zero-config when the process has no
 // providers of its own, hands-off when the operator preloaded theirs (`node --import ./otel.mjs`).
 // Must run before Fastify is imported, so the HTTP instrumentation sees `http` being required.
-import { createNoopMeter, metrics, trace, type MeterProvider } from '@opentelemetry/api'
+import { createNoopMeter, metrics, trace, type MeterProvider, type Tracer } from '@opentelemetry/api'
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node'
 import type { SpanProcessor } from '@opentelemetry/sdk-trace'
 import {
@@ -22,6 +22,7 @@ import { flushPreloaded, preloadedProviders } from './preload.ts'
 import { CallerContextPropagator } from './propagation.ts'
 import { gatewayResource, RESOURCE_DETECTORS } from './resource.ts'
 import { spanExportProcessor } from './span-export.ts'
+import { gatewayTracing, TRACER_NAME } from './gateway-tracer.ts'
 import { applyRequestOutcome, queryWithoutValues } from './request-span.ts'
 
 /** Whose TracerProvider makes the spans: 'preloaded' also when only traces were preloaded. */
@@ -183,21 +184,23 @@ function startTracing(
 ): () => Promise<void> {
   const instrumentations = getNodeAutoInstrumentations(instrumentationConfig(env, options.isAuthorized ?? (() => true)))
   const exportProcessor = spanExportProcessor(env, watch)
+  const processors = [exportProcessor, ...(options.spanProcessors ?? [])]
+  // The gateway's own spans are recorded by its tracer (gateway-tracer.ts says why), the
+  // instrumentations' by the SDK's: same sampler, limits, resource and processors.
+  const own = gatewayTracing(env, serviceName, processors)
   const sdk = new NodeSDK({
-    serviceName,
+    ...(own ? own.sdkOptions : { serviceName }),
     // The exporters read OTEL_EXPORTER_OTLP_(TRACES_|METRICS_)ENDPOINT/HEADERS themselves.
-    spanProcessors: [
-      exportProcessor,
-      ...(options.spanProcessors ?? []),
-    ],
+    spanProcessors: processors,
     // Empty when the operator preloaded a MeterProvider: NodeSDK then makes none.
     metricReaders,
     // Providers get our traceparent only (see propagation.ts), unless OTEL_PROPAGATORS says otherwise.
     ...(env.OTEL_PROPAGATORS ? {} : { textMapPropagator: new CallerContextPropagator() }),
-    ...(env.OTEL_NODE_RESOURCE_DETECTORS ? {} : { resourceDetectors: RESOURCE_DETECTORS }),
+    ...(own || env.OTEL_NODE_RESOURCE_DETECTORS ? {} : { resourceDetectors: RESOURCE_DETECTORS }),
     instrumentations: [instrumentations],
   })
   sdk.start()
+  ownTracer = own?.tracer
   exportProcessor.attach(metrics.getMeterProvider())
   // The HTTP instrumentations' own duration histograms repeat what llm_request_duration_seconds
   // says, and each cost a hashed recording per request: their spans stay, their metrics go.
@@ -271,6 +274,9 @@ export function gatewayMeter() {
   return metrics.getMeter('sik-llms-gateway')
 }
 
-export function gatewayTracer() {
-  return trace.getTracer('sik-llms-gateway')
+/** Set when the gateway runs the tracing itself (see gateway-tracer.ts). */
+let ownTracer: Tracer | undefined
+
+export function gatewayTracer(): Tracer {
+  return ownTracer ?? trace.getTracer(TRACER_NAME)
 }

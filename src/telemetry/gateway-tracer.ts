@@ -1,0 +1,409 @@
+// The tracer of the gateway's own spans (`llm.request`, the provider attempts, the agent's and the
+// evaluations'), when the gateway runs the tracing itself. It samples with the same sampler as the
+// SDK's TracerProvider, carries the same resource and hands its spans to the same span processors
+// (the OTLP export, the trace store), so the spans it records are indistinguishable from the SDK's.
+//
+// Why not the SDK's tracer: SDK 3 checks every attribute value against the full OTLP AnyValue
+// grammar (nested maps, cycles) and allocates a WeakSet for each check, twice per attribute when a
+// span starts and once per setAttribute. The gateway sets about sixty attributes per request, all
+// strings, numbers, booleans or arrays of strings it built itself: that checking was 13 KiB of
+// WeakSets per request and 4-7 µs per span (bench/RESULTS.md, issue 15). Here a value is checked by
+// its type alone and the span limits (OTEL_SPAN_ATTRIBUTE_*, OTEL_ATTRIBUTE_*) apply as in the SDK.
+import {
+  context as contextApi,
+  diag,
+  INVALID_SPAN_CONTEXT,
+  isSpanContextValid,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  trace,
+  type Attributes,
+  type AttributeValue,
+  type Context,
+  type Exception,
+  type HrTime,
+  type Link,
+  type Span,
+  type SpanContext,
+  type SpanOptions,
+  type SpanStatus,
+  type TimeInput,
+  type Tracer,
+} from '@opentelemetry/api'
+import {
+  addHrTimes,
+  getNumberFromEnv,
+  hrTime,
+  hrTimeDuration,
+  isTimeInput,
+  isTracingSuppressed,
+  millisToHrTime,
+  timeInputToHrTime,
+  type InstrumentationScope,
+} from '@opentelemetry/core'
+import type { Resource } from '@opentelemetry/resources'
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  ParentBasedSampler,
+  RandomIdGenerator,
+  SamplingDecision,
+  TraceIdRatioBasedSampler,
+  type ReadableSpan,
+  type Sampler,
+  type SpanLimits,
+  type SpanProcessor,
+  type TimedEvent,
+} from '@opentelemetry/sdk-trace'
+import { gatewayResource } from './resource.ts'
+
+/** The SDK's limits with its defaults filled in (what its TracerProvider does with SpanLimits). */
+export type Limits = Required<Pick<SpanLimits, 'attributeCountLimit' | 'attributeValueLengthLimit' | 'eventCountLimit' | 'linkCountLimit' | 'attributePerEventCountLimit' | 'attributePerLinkCountLimit'>>
+
+/** OTEL_SPAN_* and the general OTEL_ATTRIBUTE_* limits, read as the SDK reads them. */
+export function spanLimitsFromEnv(): Limits {
+  const generalCount = getNumberFromEnv('OTEL_ATTRIBUTE_COUNT_LIMIT') ?? 128
+  const generalLength = getNumberFromEnv('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT') ?? Infinity
+  return {
+    attributeCountLimit: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT') ?? generalCount,
+    attributeValueLengthLimit: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT') ?? generalLength,
+    eventCountLimit: getNumberFromEnv('OTEL_SPAN_EVENT_COUNT_LIMIT') ?? 128,
+    linkCountLimit: getNumberFromEnv('OTEL_SPAN_LINK_COUNT_LIMIT') ?? 128,
+    attributePerEventCountLimit:
+      getNumberFromEnv('OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT') ?? getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT') ?? generalCount,
+    attributePerLinkCountLimit:
+      getNumberFromEnv('OTEL_LINK_ATTRIBUTE_COUNT_LIMIT') ?? getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT') ?? generalCount,
+  }
+}
+
+/**
+ * OTEL_TRACES_SAMPLER (+ _ARG) as NodeSDK reads it, default parentbased_always_on; one instance is
+ * given to both NodeSDK and the gateway's tracer, so every span of a request is sampled alike.
+ */
+export function samplerFromEnv(env: Record<string, string | undefined>): Sampler {
+  const ratio = (): number => {
+    const value = Number(env.OTEL_TRACES_SAMPLER_ARG?.trim() || NaN)
+    if (Number.isFinite(value) && value >= 0 && value <= 1) return value
+    diag.error(`OTEL_TRACES_SAMPLER_ARG=${env.OTEL_TRACES_SAMPLER_ARG ?? ''} is blank or out of [0..1], defaulting to 1.`)
+    return 1
+  }
+  const name = env.OTEL_TRACES_SAMPLER?.trim() || 'parentbased_always_on'
+  switch (name) {
+    case 'always_on': return new AlwaysOnSampler()
+    case 'always_off': return new AlwaysOffSampler()
+    case 'parentbased_always_on': return new ParentBasedSampler({ root: new AlwaysOnSampler() })
+    case 'parentbased_always_off': return new ParentBasedSampler({ root: new AlwaysOffSampler() })
+    case 'traceidratio': return new TraceIdRatioBasedSampler(ratio())
+    case 'parentbased_traceidratio': return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio()) })
+    default:
+      diag.error(`unknown OTEL_TRACES_SAMPLER value "${name}", using default`)
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() })
+  }
+}
+
+/**
+ * The gateway's tracer and what NodeSDK is given so that both sample, limit and describe spans
+ * alike; undefined (the SDK's tracer then records every span) when the operator asked the SDK for
+ * what only it does: resource detectors by name (OTEL_NODE_RESOURCE_DETECTORS), or its own span
+ * metrics (OTEL_NODE_EXPERIMENTAL_SDK_METRICS).
+ */
+export function gatewayTracing(env: Record<string, string | undefined>, serviceName: string, processors: readonly SpanProcessor[]) {
+  if (env.OTEL_NODE_RESOURCE_DETECTORS?.trim() || env.OTEL_NODE_EXPERIMENTAL_SDK_METRICS?.trim()) return undefined
+  const sdkOptions = {
+    sampler: samplerFromEnv(env),
+    spanLimits: spanLimitsFromEnv(),
+    // The resource NodeSDK would detect with these detectors, made once and given to it as is
+    // (no serviceName, no detection of its own), so its spans and ours carry the same object.
+    resource: gatewayResource(serviceName),
+    autoDetectResources: false,
+  }
+  const tracer = new GatewayTracer({ sampler: sdkOptions.sampler, limits: sdkOptions.spanLimits, resource: sdkOptions.resource, scope: { name: TRACER_NAME }, processors })
+  return { sdkOptions, tracer }
+}
+
+/** The instrumentation scope of the gateway's spans. */
+export const TRACER_NAME = 'sik-llms-gateway'
+
+export interface GatewayTracerSetup {
+  sampler: Sampler
+  limits: Limits
+  resource: Resource
+  scope: InstrumentationScope
+  processors: readonly SpanProcessor[]
+}
+
+const ids = new RandomIdGenerator()
+
+export class GatewayTracer implements Tracer {
+  private readonly setup: GatewayTracerSetup
+
+  constructor(setup: GatewayTracerSetup) {
+    this.setup = setup
+  }
+
+  startSpan(name: string, options: SpanOptions = {}, parentContext: Context = contextApi.active()): Span {
+    const ctx = options.root ? trace.deleteSpan(parentContext) : parentContext
+    if (isTracingSuppressed(ctx)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
+    const parent = trace.getSpanContext(ctx)
+    const validParent = parent && isSpanContextValid(parent) ? parent : undefined
+    const traceId = validParent ? validParent.traceId : ids.generateTraceId()
+    const kind = options.kind ?? SpanKind.INTERNAL
+    const links = options.links ?? []
+    const sampling = this.setup.sampler.shouldSample(ctx, traceId, name, kind, options.attributes ?? {}, links)
+    const spanContext: SpanContext = {
+      traceId,
+      spanId: ids.generateSpanId(),
+      traceFlags: sampling.decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE,
+      traceState: sampling.traceState ?? validParent?.traceState,
+    }
+    if (sampling.decision === SamplingDecision.NOT_RECORD) return trace.wrapSpanContext(spanContext)
+    const span = new GatewaySpan(this.setup, name, kind, spanContext, validParent, options.startTime, options.attributes)
+    if (sampling.attributes) span.setAttributes(sampling.attributes)
+    span.addLinks(links)
+    for (const processor of this.setup.processors) processor.onStart(span, ctx)
+    return span
+  }
+
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, fn: F): ReturnType<F>
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, options: SpanOptions, fn: F): ReturnType<F>
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, options: SpanOptions, ctx: Context, fn: F): ReturnType<F>
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, ...rest: unknown[]): ReturnType<F> {
+    const fn = rest.pop() as F
+    const [options, ctx = contextApi.active()] = rest as [SpanOptions | undefined, Context | undefined]
+    const span = this.startSpan(name, options, ctx)
+    return contextApi.with(trace.setSpan(ctx, span), fn as (span: Span) => ReturnType<F>, undefined, span)
+  }
+}
+
+/** A plain value, or an array of them: what the gateway's attributes are; anything else is dropped. */
+function isPlainValue(value: unknown): value is AttributeValue {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      return true
+    case 'object':
+      return Array.isArray(value) && value.every((item) => item == null || ['string', 'number', 'boolean'].includes(typeof item))
+    default:
+      return false
+  }
+}
+
+function truncated(value: AttributeValue, limit: number): AttributeValue {
+  if (limit === Infinity) return value
+  if (typeof value === 'string') return value.length > limit ? value.slice(0, limit) : value
+  if (Array.isArray(value) && value.some((item) => typeof item === 'string' && item.length > limit)) {
+    return (value as Array<string | null | undefined>).map((item) => (typeof item === 'string' && item.length > limit ? item.slice(0, limit) : item))
+  }
+  return value
+}
+
+const UNSET: SpanStatus = { code: SpanStatusCode.UNSET }
+
+class GatewaySpan implements Span, ReadableSpan {
+  name: string
+  readonly kind: SpanKind
+  readonly parentSpanContext: SpanContext | undefined
+  readonly startTime: HrTime
+  endTime: HrTime = [0, 0]
+  duration: HrTime = [-1, -1]
+  status: SpanStatus = UNSET
+  readonly attributes: Attributes
+  readonly links: Link[] = []
+  readonly events: TimedEvent[] = []
+  ended = false
+  droppedAttributesCount = 0
+  droppedEventsCount = 0
+  droppedLinksCount = 0
+  private attributeCount = 0
+  private readonly context: SpanContext
+  private readonly setup: GatewayTracerSetup
+  private readonly startedAt = performance.now()
+  private readonly startTimeGiven: boolean
+
+  constructor(
+    setup: GatewayTracerSetup,
+    name: string,
+    kind: SpanKind,
+    spanContext: SpanContext,
+    parent: SpanContext | undefined,
+    startTime: TimeInput | undefined,
+    attributes: Attributes | undefined,
+  ) {
+    this.setup = setup
+    this.attributes = this.adopted(attributes)
+    this.name = name
+    this.kind = kind
+    this.context = spanContext
+    this.parentSpanContext = parent
+    this.startTimeGiven = startTime !== undefined
+    this.startTime = startTime === undefined ? hrTime(this.startedAt) : timeInputToHrTime(startTime)
+  }
+
+  get resource(): Resource {
+    return this.setup.resource
+  }
+
+  get instrumentationScope(): InstrumentationScope {
+    return this.setup.scope
+  }
+
+  spanContext(): SpanContext {
+    return this.context
+  }
+
+  setAttribute(key: string, value: AttributeValue | undefined): this {
+    if (this.ended || value === undefined || key.length === 0) return this
+    if (!isPlainValue(value)) {
+      diag.warn(`Invalid attribute value set for key: ${key}`)
+      return this
+    }
+    const { attributeCountLimit, attributeValueLengthLimit } = this.setup.limits
+    const isNew = !Object.hasOwn(this.attributes, key)
+    if (isNew && this.attributeCount >= attributeCountLimit) {
+      this.droppedAttributesCount++
+      return this
+    }
+    this.attributes[key] = truncated(value, attributeValueLengthLimit)
+    if (isNew) this.attributeCount++
+    return this
+  }
+
+  setAttributes(attributes: Attributes): this {
+    for (const key in attributes) this.setAttribute(key, attributes[key])
+    return this
+  }
+
+  addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
+    if (this.ended) return this
+    const { eventCountLimit, attributePerEventCountLimit } = this.setup.limits
+    if (eventCountLimit === 0) {
+      this.droppedEventsCount++
+      return this
+    }
+    if (this.events.length >= eventCountLimit) {
+      this.events.shift()
+      this.droppedEventsCount++
+    }
+    const attributes = isTimeInput(attributesOrTime) ? undefined : attributesOrTime
+    const at = isTimeInput(attributesOrTime) ? attributesOrTime : time
+    const kept = this.limited(attributes, attributePerEventCountLimit)
+    this.events.push({ name, time: at === undefined ? this.now() : timeInputToHrTime(at), ...kept })
+    return this
+  }
+
+  addLink(link: Link): this {
+    if (this.ended) return this
+    const { linkCountLimit, attributePerLinkCountLimit } = this.setup.limits
+    if (linkCountLimit === 0) {
+      this.droppedLinksCount++
+      return this
+    }
+    if (this.links.length >= linkCountLimit) {
+      this.links.shift()
+      this.droppedLinksCount++
+    }
+    this.links.push({ context: link.context, ...this.limited(link.attributes, attributePerLinkCountLimit) })
+    return this
+  }
+
+  addLinks(links: Link[]): this {
+    for (const link of links) this.addLink(link)
+    return this
+  }
+
+  setStatus(status: SpanStatus): this {
+    // As the SDK: UNSET changes nothing, OK is final, a message is kept for ERROR only.
+    if (this.ended || status.code === SpanStatusCode.UNSET || this.status.code === SpanStatusCode.OK) return this
+    this.status = status.code === SpanStatusCode.ERROR && typeof status.message === 'string'
+      ? { code: status.code, message: status.message }
+      : { code: status.code }
+    return this
+  }
+
+  updateName(name: string): this {
+    if (!this.ended) this.name = name
+    return this
+  }
+
+  end(endTime?: TimeInput): void {
+    if (this.ended) {
+      diag.error(`${this.name} ${this.context.traceId}-${this.context.spanId} - You can only call end() on a span once.`)
+      return
+    }
+    this.endTime = endTime === undefined ? this.now() : timeInputToHrTime(endTime)
+    this.duration = hrTimeDuration(this.startTime, this.endTime)
+    if (this.duration[0] < 0) {
+      this.endTime = this.startTime.slice() as HrTime
+      this.duration = [0, 0]
+    }
+    for (const processor of this.setup.processors) processor.onEnding?.(this)
+    this.ended = true
+    for (const processor of this.setup.processors) processor.onEnd(this)
+  }
+
+  isRecording(): boolean {
+    return !this.ended
+  }
+
+  recordException(exception: Exception, time?: TimeInput): void {
+    const attributes: Attributes = {}
+    if (typeof exception === 'string') attributes['exception.message'] = exception
+    else if (exception) {
+      const type = exception.code ?? exception.name
+      if (type !== undefined) attributes['exception.type'] = String(type)
+      if (exception.message) attributes['exception.message'] = exception.message
+      if (exception.stack) attributes['exception.stacktrace'] = exception.stack
+    }
+    if (attributes['exception.type'] || attributes['exception.message']) this.addEvent('exception', attributes, time)
+  }
+
+  /**
+   * The span's own copy of the attributes it starts with. A spread is V8's fast clone; it is kept
+   * when every value is plain and within the limits, as the gateway's always are (their values
+   * are then cut in place, which keeps the object's shape), else the attributes are added one by one.
+   */
+  private adopted(attributes: Attributes | undefined): Attributes {
+    const copy: Attributes = { ...attributes }
+    const { attributeCountLimit, attributeValueLengthLimit } = this.setup.limits
+    let count = 0
+    for (const key in copy) {
+      const value = copy[key]
+      if (value === undefined || !isPlainValue(value) || key.length === 0 || ++count > attributeCountLimit) return this.addedOneByOne(attributes!)
+      if (attributeValueLengthLimit !== Infinity) copy[key] = truncated(value, attributeValueLengthLimit)
+    }
+    this.attributeCount = count
+    return copy
+  }
+
+  private addedOneByOne(attributes: Attributes): Attributes {
+    ;(this as { attributes: Attributes }).attributes = {}
+    this.attributeCount = 0
+    this.setAttributes(attributes)
+    return this.attributes
+  }
+
+  /** Now, on the span's monotonic clock (start time plus the time elapsed), as the SDK measures. */
+  private now(): HrTime {
+    if (this.startTimeGiven) return millisToHrTime(Date.now())
+    return addHrTimes(this.startTime, millisToHrTime(performance.now() - this.startedAt))
+  }
+
+  /** An event's or a link's attributes within their count limit, with the count of those left out. */
+  private limited(attributes: Attributes | undefined, countLimit: number): { attributes: Attributes; droppedAttributesCount: number } {
+    const kept: Attributes = {}
+    let count = 0
+    let dropped = 0
+    for (const key in attributes) {
+      const value = attributes[key]
+      if (value === undefined || !isPlainValue(value)) continue
+      if (count >= countLimit) dropped++
+      else {
+        kept[key] = truncated(value, this.setup.limits.attributeValueLengthLimit)
+        count++
+      }
+    }
+    return { attributes: kept, droppedAttributesCount: dropped }
+  }
+}
