@@ -33,7 +33,6 @@ import {
 } from '@opentelemetry/api'
 import {
   addHrTimes,
-  getNumberFromEnv,
   hrTime,
   hrTimeDuration,
   isTimeInput,
@@ -43,64 +42,9 @@ import {
   type InstrumentationScope,
 } from '@opentelemetry/core'
 import type { Resource } from '@opentelemetry/resources'
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  ParentBasedSampler,
-  RandomIdGenerator,
-  SamplingDecision,
-  TraceIdRatioBasedSampler,
-  type ReadableSpan,
-  type Sampler,
-  type SpanLimits,
-  type SpanProcessor,
-  type TimedEvent,
-} from '@opentelemetry/sdk-trace'
+import { RandomIdGenerator, SamplingDecision, type ReadableSpan, type Sampler, type SpanProcessor, type TimedEvent } from '@opentelemetry/sdk-trace'
 import { gatewayResource } from './resource.ts'
-
-/** The SDK's limits with its defaults filled in (what its TracerProvider does with SpanLimits). */
-export type Limits = Required<Pick<SpanLimits, 'attributeCountLimit' | 'attributeValueLengthLimit' | 'eventCountLimit' | 'linkCountLimit' | 'attributePerEventCountLimit' | 'attributePerLinkCountLimit'>>
-
-/** OTEL_SPAN_* and the general OTEL_ATTRIBUTE_* limits, read as the SDK reads them. */
-export function spanLimitsFromEnv(): Limits {
-  const generalCount = getNumberFromEnv('OTEL_ATTRIBUTE_COUNT_LIMIT') ?? 128
-  const generalLength = getNumberFromEnv('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT') ?? Infinity
-  return {
-    attributeCountLimit: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT') ?? generalCount,
-    attributeValueLengthLimit: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT') ?? generalLength,
-    eventCountLimit: getNumberFromEnv('OTEL_SPAN_EVENT_COUNT_LIMIT') ?? 128,
-    linkCountLimit: getNumberFromEnv('OTEL_SPAN_LINK_COUNT_LIMIT') ?? 128,
-    attributePerEventCountLimit:
-      getNumberFromEnv('OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT') ?? getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT') ?? generalCount,
-    attributePerLinkCountLimit:
-      getNumberFromEnv('OTEL_LINK_ATTRIBUTE_COUNT_LIMIT') ?? getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT') ?? generalCount,
-  }
-}
-
-/**
- * OTEL_TRACES_SAMPLER (+ _ARG) as NodeSDK reads it, default parentbased_always_on; one instance is
- * given to both NodeSDK and the gateway's tracer, so every span of a request is sampled alike.
- */
-export function samplerFromEnv(env: Record<string, string | undefined>): Sampler {
-  const ratio = (): number => {
-    const value = Number(env.OTEL_TRACES_SAMPLER_ARG?.trim() || NaN)
-    if (Number.isFinite(value) && value >= 0 && value <= 1) return value
-    diag.error(`OTEL_TRACES_SAMPLER_ARG=${env.OTEL_TRACES_SAMPLER_ARG ?? ''} is blank or out of [0..1], defaulting to 1.`)
-    return 1
-  }
-  const name = env.OTEL_TRACES_SAMPLER?.trim() || 'parentbased_always_on'
-  switch (name) {
-    case 'always_on': return new AlwaysOnSampler()
-    case 'always_off': return new AlwaysOffSampler()
-    case 'parentbased_always_on': return new ParentBasedSampler({ root: new AlwaysOnSampler() })
-    case 'parentbased_always_off': return new ParentBasedSampler({ root: new AlwaysOffSampler() })
-    case 'traceidratio': return new TraceIdRatioBasedSampler(ratio())
-    case 'parentbased_traceidratio': return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio()) })
-    default:
-      diag.error(`unknown OTEL_TRACES_SAMPLER value "${name}", using default`)
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() })
-  }
-}
+import { samplerFromEnv, spanLimitsFromEnv, type Limits } from './tracing-config.ts'
 
 /**
  * The gateway's tracer and what NodeSDK is given so that both sample, limit and describe spans
