@@ -120,18 +120,20 @@ export class GatewayTracer implements Tracer {
   }
 }
 
-/** A plain value, or an array of them: what the gateway's attributes are; anything else is dropped. */
-function isPlainValue(value: unknown): value is AttributeValue {
-  switch (typeof value) {
-    case 'string':
-    case 'number':
-    case 'boolean':
-      return true
-    case 'object':
-      return Array.isArray(value) && value.every((item) => item == null || ['string', 'number', 'boolean'].includes(typeof item))
-    default:
-      return false
-  }
+/**
+ * A value the SDK would accept, checked by type alone: the gateway's are strings, numbers,
+ * booleans and arrays of them; maps (OTLP AnyValue) are kept as given, unchecked.
+ */
+function isValidValue(value: unknown): value is AttributeValue {
+  const type = typeof value
+  return type === 'string' || type === 'number' || type === 'boolean' || (type === 'object' && value !== null)
+}
+
+/** An event attribute's value: the SDK takes only simple values there (no maps). */
+function isSimpleValue(value: unknown): value is AttributeValue {
+  const type = typeof value
+  if (type === 'string' || type === 'number' || type === 'boolean') return true
+  return Array.isArray(value) && value.every((item) => item == null || ['string', 'number', 'boolean'].includes(typeof item))
 }
 
 function truncated(value: AttributeValue, limit: number): AttributeValue {
@@ -199,7 +201,7 @@ class GatewaySpan implements Span, ReadableSpan {
 
   setAttribute(key: string, value: AttributeValue | undefined): this {
     if (this.ended || value === undefined || key.length === 0) return this
-    if (!isPlainValue(value)) {
+    if (!isValidValue(value)) {
       diag.warn(`Invalid attribute value set for key: ${key}`)
       return this
     }
@@ -232,7 +234,7 @@ class GatewaySpan implements Span, ReadableSpan {
     }
     const attributes = isTimeInput(attributesOrTime) ? undefined : attributesOrTime
     const at = isTimeInput(attributesOrTime) ? attributesOrTime : time
-    const kept = this.limited(attributes, attributePerEventCountLimit)
+    const kept = this.limited(attributes, attributePerEventCountLimit, isSimpleValue)
     this.events.push({ name, time: at === undefined ? this.now() : timeInputToHrTime(at), ...kept })
     return this
   }
@@ -248,7 +250,7 @@ class GatewaySpan implements Span, ReadableSpan {
       this.links.shift()
       this.droppedLinksCount++
     }
-    this.links.push({ context: link.context, ...this.limited(link.attributes, attributePerLinkCountLimit) })
+    this.links.push({ context: link.context, ...this.limited(link.attributes, attributePerLinkCountLimit, isValidValue) })
     return this
   }
 
@@ -314,7 +316,7 @@ class GatewaySpan implements Span, ReadableSpan {
     let count = 0
     for (const key in copy) {
       const value = copy[key]
-      if (value === undefined || !isPlainValue(value) || key.length === 0 || ++count > attributeCountLimit) return this.addedOneByOne(attributes!)
+      if (value === undefined || !isValidValue(value) || key.length === 0 || ++count > attributeCountLimit) return this.addedOneByOne(attributes!)
       if (attributeValueLengthLimit !== Infinity) copy[key] = truncated(value, attributeValueLengthLimit)
     }
     this.attributeCount = count
@@ -334,14 +336,15 @@ class GatewaySpan implements Span, ReadableSpan {
     return addHrTimes(this.startTime, millisToHrTime(performance.now() - this.startedAt))
   }
 
-  /** An event's or a link's attributes within their count limit, with the count of those left out. */
-  private limited(attributes: Attributes | undefined, countLimit: number): { attributes: Attributes; droppedAttributesCount: number } {
+  /** An event's or a link's attributes within their count limit, with the count of those left out (none given: none). */
+  private limited(attributes: Attributes | undefined, countLimit: number, isValid: (value: unknown) => boolean): { attributes?: Attributes; droppedAttributesCount?: number } {
+    if (attributes === undefined) return {}
     const kept: Attributes = {}
     let count = 0
     let dropped = 0
     for (const key in attributes) {
       const value = attributes[key]
-      if (value === undefined || !isPlainValue(value)) continue
+      if (value === undefined || !isValid(value)) continue
       if (count >= countLimit) dropped++
       else {
         kept[key] = truncated(value, this.setup.limits.attributeValueLengthLimit)
