@@ -62,13 +62,14 @@ async function benchCall(dir: string, off: boolean): Promise<void> {
   const caller = { kind: 'named', id: 'key_1', name: 'checkout-service', team: 'payments' }
   const usage = { input: 120, output: 80, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, reasoning: 0 }
   const cost = { input: 0.00002, output: 0.00005, total: 0.00007 }
+  // As in the gateway, the model names are new strings with every request (parsed from its JSON).
   const oneCall = () => {
     const call = new LlmCall({
-      provider: 'openai', operation: 'chat', api: 'chat', model: 'gpt-4o-mini', streaming: false, messagesCount: 1,
+      provider: 'openai', operation: 'chat', api: 'chat', model: JSON.parse('"gpt-4o-mini"'), streaming: false, messagesCount: 1,
       endpoint: undefined, knownModel: true, caller,
     })
     call.cache('miss')
-    call.succeed({ usage, cost, responseModel: 'gpt-4o-mini-2024-07-18', finishReasons: ['stop'] })
+    call.succeed({ usage, cost, responseModel: JSON.parse('"gpt-4o-mini-2024-07-18"'), finishReasons: ['stop'] })
   }
   for (let i = 0; i < 50_000; i++) oneCall()
   const n = 200_000

@@ -45,26 +45,6 @@ export const modelSeries = new SeriesBudget(SERIES_LIMIT.models)
 /** The label sets of the gen_ai.client.* histograms. */
 const genAiSeries = new SeriesBudget(SERIES_LIMIT.genAi)
 
-// Only admitted label sets are kept (the overflow one is shared): these maps are as bounded as
-// the budgets.
-const modelSets = new Map<string, LabelSet>()
-const genAiSets = new Map<string, GenAiSets>()
-const fallbackSets = new Map<string, LabelSet>()
-
-/**
- * The llm_* label set of a model: {llm_model, llm_provider} once the model has series of its own
- * (with `admit`, it gets them while the budget lasts), else the overflow set.
- */
-export function modelLabels(provider: string, model: string, admit: boolean): LabelSet {
-  const key = seriesKey(provider, model)
-  const found = modelSets.get(key)
-  if (found !== undefined) return found
-  if (!modelSeries.admits(key, admit)) return OVERFLOW
-  const made = new LabelSet({ [LABEL.model]: model, [LABEL.provider]: provider })
-  modelSets.set(key, made)
-  return made
-}
-
 /** A call's gen_ai.client.* label sets: the operation's, and its token usage's by type. */
 export interface GenAiSets {
   call: LabelSet
@@ -74,38 +54,68 @@ export interface GenAiSets {
 
 const GENAI_OVERFLOW: GenAiSets = { call: OVERFLOW, input: OVERFLOW, output: OVERFLOW }
 
+/** A model's label sets: its llm_* one, and its gen_ai.client.* ones as they come. */
+export class ModelLabels {
+  readonly llm: LabelSet
+  private readonly provider: string
+  private readonly model: string
+  /** By operation, error type and response model (only admitted ones: as bounded as the budget). */
+  private readonly genAiSets = new Map<string, GenAiSets>()
+
+  constructor(provider: string, model: string, llm: LabelSet) {
+    this.provider = provider
+    this.model = model
+    this.llm = llm
+  }
+
+  /**
+   * gen_ai.request.model is the routed model here, not the caller's alias as on the span: one
+   * model, one series, however callers spell it. A model over its budget overflows here too.
+   */
+  genAi(operation: string, responseModel: string | undefined, errorType: string | undefined): GenAiSets {
+    if (this.llm === OVERFLOW) return GENAI_OVERFLOW
+    // The operation and error types are the gateway's own words, without '|': the rest of the
+    // key is the response model, whatever it holds. An empty one is no response model.
+    const key = `${operation}|${errorType ?? ''}|${responseModel || ''}`
+    const found = this.genAiSets.get(key)
+    if (found !== undefined) return found
+    const { provider, model } = this
+    if (!genAiSeries.admits(seriesKey(provider, model, responseModel, errorType))) return GENAI_OVERFLOW
+    const attributes: Attributes = {
+      [ATTR.genAiOperation]: operation,
+      [ATTR.genAiProvider]: provider,
+      [ATTR.genAiRequestModel]: model,
+      ...(responseModel && { [ATTR.genAiResponseModel]: responseModel }),
+      ...(errorType !== undefined && { [ATTR.errorType]: errorType }),
+    }
+    const made: GenAiSets = {
+      call: new LabelSet(attributes),
+      input: new LabelSet({ ...attributes, [ATTR.genAiTokenType]: 'input' }),
+      output: new LabelSet({ ...attributes, [ATTR.genAiTokenType]: 'output' }),
+    }
+    this.genAiSets.set(key, made)
+    return made
+  }
+}
+
+const MODEL_OVERFLOW = new ModelLabels('', '', OVERFLOW)
+// By provider, then model: found without building a key from a model name that is a new string
+// with every request. Only admitted models are kept: as bounded as the budget.
+const modelsByProvider = new Map<string, Map<string, ModelLabels>>()
+const fallbackSets = new Map<string, LabelSet>()
+
 /**
- * gen_ai.request.model is the routed model here, not the caller's alias as on the span: one
- * model, one series, however callers spell it. A model over its budget (`model` is the overflow
- * set) overflows here too.
+ * A model's label sets: {llm_model, llm_provider} once the model has series of its own (with
+ * `admit`, it gets them while the budget lasts), else the overflow set.
  */
-export function genAiLabels(
-  model: LabelSet,
-  operation: string,
-  provider: string,
-  requestModel: string,
-  responseModel: string | undefined,
-  errorType: string | undefined,
-): GenAiSets {
-  if (model === OVERFLOW) return GENAI_OVERFLOW
-  const budgetKey = seriesKey(provider, requestModel, responseModel, errorType)
-  const key = `${operation}|${budgetKey}`
-  const found = genAiSets.get(key)
+export function modelLabels(provider: string, model: string, admit: boolean): ModelLabels {
+  let models = modelsByProvider.get(provider)
+  const found = models?.get(model)
   if (found !== undefined) return found
-  if (!genAiSeries.admits(budgetKey)) return GENAI_OVERFLOW
-  const attributes: Attributes = {
-    [ATTR.genAiOperation]: operation,
-    [ATTR.genAiProvider]: provider,
-    [ATTR.genAiRequestModel]: requestModel,
-    ...(responseModel && { [ATTR.genAiResponseModel]: responseModel }),
-    ...(errorType !== undefined && { [ATTR.errorType]: errorType }),
-  }
-  const made: GenAiSets = {
-    call: new LabelSet(attributes),
-    input: new LabelSet({ ...attributes, [ATTR.genAiTokenType]: 'input' }),
-    output: new LabelSet({ ...attributes, [ATTR.genAiTokenType]: 'output' }),
-  }
-  genAiSets.set(key, made)
+  if (!modelSeries.admits(seriesKey(provider, model), admit)) return MODEL_OVERFLOW
+  const made = new ModelLabels(provider, model, new LabelSet({ [LABEL.model]: model, [LABEL.provider]: provider }))
+  if (models === undefined) modelsByProvider.set(provider, (models = new Map()))
+  models.set(model, made)
   return made
 }
 

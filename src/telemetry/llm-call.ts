@@ -7,7 +7,7 @@ import type { Principal } from '../keys/principal.ts'
 import type { GatewayError } from '../errors.ts'
 import { ATTR, SPAN } from './names.ts'
 import { callerAttributes, countKeyUsage } from './caller.ts'
-import { fallbackLabels, genAiLabels, LLM_METRICS, modelLabels } from './instruments.ts'
+import { fallbackLabels, LLM_METRICS, modelLabels } from './instruments.ts'
 import { gatewayTracer } from './setup.ts'
 import { idsOf, type TraceIds } from './trace-context.ts'
 
@@ -316,7 +316,8 @@ export class LlmCall {
     const { model, provider } = this.info
     // Every llm_* metric has exactly the token counters' labels, so the guide's ratios
     // (tokens / requests, failed / requests) match one to one; error types are on gen_ai below.
-    const labels = modelLabels(provider, model, this.info.knownModel === true || errorType === undefined)
+    const series = modelLabels(provider, model, this.info.knownModel === true || errorType === undefined)
+    const labels = series.llm
     labels.add(m.requests, 1)
     if (errorType !== undefined) labels.add(m.requestsFailed, 1)
     else if (!usage && this.cacheStatus !== 'hit') labels.add(m.requestsUnmetered, 1)
@@ -339,7 +340,7 @@ export class LlmCall {
       labels.add(m.responseCacheMisses, 1)
     }
 
-    const genAi = genAiLabels(labels, this.info.operation, provider, model, responseModel, errorType)
+    const genAi = series.genAi(this.info.operation, responseModel, errorType)
     genAi.call.record(m.genAiOperationDuration, seconds)
     if (usage) {
       genAi.input.record(m.genAiTokenUsage, usage.input)
