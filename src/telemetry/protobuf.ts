@@ -1,0 +1,212 @@
+// The few protobuf primitives OTLP needs, over Node Buffers: a writer that grows one buffer and
+// patches lengths in place, and a reader for the collector's short answers.
+import type { HrTime } from '@opentelemetry/api'
+
+/** A protobuf writer over one growing buffer; `pos` moves forward, lengths are patched in place. */
+export class ProtoWriter {
+  buf: Buffer
+  pos = 0
+
+  constructor(size = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(size)
+  }
+
+  reserve(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return
+    let size = this.buf.length * 2
+    while (size < this.pos + bytes) size *= 2
+    const bigger = Buffer.allocUnsafe(size)
+    this.buf.copy(bigger, 0, 0, this.pos)
+    this.buf = bigger
+  }
+
+  /** A varint of a non-negative integer below 2^32 (tags, lengths, counts, enums). */
+  uint(value: number): void {
+    this.reserve(5)
+    const buf = this.buf
+    let pos = this.pos
+    let v = value >>> 0
+    while (v > 127) {
+      buf[pos++] = (v & 127) | 128
+      v >>>= 7
+    }
+    buf[pos++] = v
+    this.pos = pos
+  }
+
+  /** A varint of any safe integer; negative ones as 64-bit two's complement (ten bytes). */
+  int64(value: number): void {
+    if (value >= 0 && value <= 0xffffffff) return this.uint(value)
+    this.reserve(10)
+    let low: number
+    let high: number
+    if (value >= 0) {
+      low = value >>> 0
+      high = (value / 4294967296) >>> 0
+    } else {
+      const abs = Math.abs(value)
+      low = (~(abs >>> 0) + 1) >>> 0
+      high = ~((abs / 4294967296) >>> 0) >>> 0
+      if (low === 0) high = (high + 1) >>> 0
+    }
+    while (high > 0 || low > 127) {
+      this.buf[this.pos++] = (low & 127) | 128
+      low = ((low >>> 7) | (high << 25)) >>> 0
+      high >>>= 7
+    }
+    this.buf[this.pos++] = low & 127
+  }
+
+  fixed32(value: number): void {
+    this.reserve(4)
+    this.buf.writeUInt32LE(value >>> 0, this.pos)
+    this.pos += 4
+  }
+
+  /** HrTime as fixed64 nanoseconds, in 32-bit halves (seconds × 1e9 exceeds 2^53). */
+  hrTime(time: HrTime): void {
+    const [seconds, nanos] = time
+    const lowSecondsNanos = (seconds & 0xffff) * 1e9
+    const highSecondsNanos = ((seconds / 65536) >>> 0) * 1e9
+    const low = (lowSecondsNanos >>> 0) + (((highSecondsNanos & 0xffff) * 65536) >>> 0) + nanos
+    const high = Math.floor(lowSecondsNanos / 4294967296) + ((highSecondsNanos / 65536) >>> 0) + Math.floor(low / 4294967296)
+    this.reserve(8)
+    this.buf.writeUInt32LE(low >>> 0, this.pos)
+    this.buf.writeUInt32LE(high >>> 0, this.pos + 4)
+    this.pos += 8
+  }
+
+  double(value: number): void {
+    this.reserve(8)
+    this.buf.writeDoubleLE(value, this.pos)
+    this.pos += 8
+  }
+
+  /** A length-delimited string: short ASCII copied by hand, the rest by the native UTF-8 writer. */
+  string(value: string): void {
+    const length = value.length
+    if (length < 128) {
+      this.reserve(1 + length)
+      const buf = this.buf
+      const start = this.pos + 1
+      let i = 0
+      for (; i < length; i++) {
+        const code = value.charCodeAt(i)
+        if (code > 127) break
+        buf[start + i] = code
+      }
+      if (i === length) {
+        buf[this.pos] = length
+        this.pos = start + length
+        return
+      }
+    }
+    const bytes = Buffer.byteLength(value, 'utf8')
+    this.uint(bytes)
+    this.reserve(bytes)
+    this.pos += this.buf.write(value, this.pos, bytes, 'utf8')
+  }
+
+  bytes(value: Uint8Array): void {
+    this.uint(value.length)
+    this.raw(value)
+  }
+
+  raw(value: Uint8Array): void {
+    const length = value.length
+    this.reserve(length)
+    // TypedArray#set costs more than a loop for the short pieces the caches hold.
+    if (length > 64) this.buf.set(value, this.pos)
+    else for (let i = 0; i < length; i++) this.buf[this.pos + i] = value[i]!
+    this.pos += length
+  }
+
+  /** Trace and span ids: hex as bytes, as the SDK's hexToBinary reads it (uppercase too). */
+  hexId(hex: string): void {
+    const length = hex.length >>> 1
+    this.uint(length)
+    this.reserve(length)
+    const buf = this.buf
+    let pos = this.pos
+    for (let i = 0; i < 2 * length; i += 2) buf[pos++] = (NIBBLE[hex.charCodeAt(i) & 127]! << 4) | NIBBLE[hex.charCodeAt(i + 1) & 127]!
+    this.pos = pos
+  }
+
+  /** Starts a length-delimited field; one byte is kept for its length, moved over if it needs more. */
+  begin(): number {
+    this.reserve(1)
+    return this.pos++
+  }
+
+  end(start: number): void {
+    const length = this.pos - start - 1
+    if (length < 128) {
+      this.buf[start] = length
+      return
+    }
+    const size = length < 16384 ? 2 : length < 2097152 ? 3 : length < 268435456 ? 4 : 5
+    this.reserve(size - 1)
+    this.buf.copyWithin(start + size, start + 1, this.pos)
+    this.pos += size - 1
+    let at = start
+    let v = length
+    while (v > 127) {
+      this.buf[at++] = (v & 127) | 128
+      v >>>= 7
+    }
+    this.buf[at] = v
+  }
+
+  /** A copy of what was written since `start`, for the caches. */
+  copy(start: number): Uint8Array {
+    return new Uint8Array(this.buf.subarray(start, this.pos))
+  }
+}
+
+/** Hex digits' values by character code; other characters as the SDK's hexToBinary reads them. */
+const NIBBLE = Uint8Array.from({ length: 128 }, (_, code) => (code <= 57 ? code - 48 : code >= 97 ? code - 87 : code - 55) & 255)
+
+export class ProtoReader {
+  private pos = 0
+  private readonly data: Uint8Array
+
+  constructor(data: Uint8Array) {
+    this.data = data
+  }
+
+  more(): boolean {
+    return this.pos < this.data.length
+  }
+
+  varint(): number {
+    let value = 0
+    let scale = 1
+    for (;;) {
+      const byte = this.data[this.pos++]
+      if (byte === undefined) throw new Error('truncated varint')
+      value += (byte & 127) * scale
+      if (byte < 128) return value
+      scale *= 128
+    }
+  }
+
+  tag(): [field: number, wire: number] {
+    const tag = this.varint()
+    return [Math.floor(tag / 8), tag & 7]
+  }
+
+  bytes(): Uint8Array {
+    const length = this.varint()
+    const bytes = this.data.subarray(this.pos, this.pos + length)
+    this.pos += length
+    return bytes
+  }
+
+  skip(wire: number): void {
+    if (wire === 0) this.varint()
+    else if (wire === 1) this.pos += 8
+    else if (wire === 2) this.bytes()
+    else if (wire === 5) this.pos += 4
+    else throw new Error(`unsupported wire type ${wire}`)
+  }
+}
