@@ -7,12 +7,16 @@
 // bench/RESULTS.md). What the SDKs did for us is kept, with their semantics: the first-byte
 // timeout (no response headers in time; for JSON answers, no body bytes in time either), and
 // error values shaped like theirs (status, headers.get, error), so upstream-errors.ts maps them.
+// Each exchange has its `POST` CLIENT span (src/telemetry/client-span.ts), started as the request
+// goes out (its traceparent in the headers) and ended once the body is read, or broken.
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { StreamEvent } from '../core/translator.ts'
 import { GatewayError } from '../errors.ts'
+import { startUpstreamSpan, type UpstreamOrigin, type UpstreamSpan } from '../telemetry/client-span.ts'
 import { SseDecoder, type SseEvent } from './openai/sse.ts'
 import { UpstreamStreamError } from './upstream-errors.ts'
+import { endpointOf } from './upstream-client.ts'
 
 export interface HttpUpstreamOptions {
   /** Provider name, for messages. */
@@ -86,24 +90,30 @@ export interface ForwardedAnswer {
   body: string
 }
 
+/** An answer whose headers came, and the span of its exchange, ended once its body is read. */
+interface Answer {
+  response: Dispatcher.ResponseData
+  span: UpstreamSpan | undefined
+}
+
 export class HttpUpstream {
   private readonly options: HttpUpstreamOptions
-  private readonly origin: string
+  private readonly target: UpstreamOrigin
   private readonly basePath: string
   private readonly search: string
 
   constructor(options: HttpUpstreamOptions) {
     this.options = options
     const url = new URL(options.baseURL)
-    this.origin = url.origin
+    this.target = { origin: url.origin, ...endpointOf(options.baseURL) }
     this.basePath = url.pathname.replace(/\/+$/, '')
     this.search = url.search
   }
 
   /** A JSON answer to `POST {baseURL}{path}`; `path` starts with `/`. */
   async json(path: string, body: string, signal: AbortSignal, headers?: Record<string, string>): Promise<Record<string, unknown>> {
-    const response = await this.request('POST', path, body, false, signal, headers)
-    const text = await this.bodyText(response, signal)
+    const answer = await this.request('POST', path, body, false, signal, headers)
+    const text = await this.bodyText(answer, signal)
     const json = safeJson(text)
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {
       throw new GatewayError('upstream_error', `${this.options.provider} answered with something that is not a JSON object`)
@@ -113,22 +123,25 @@ export class HttpUpstream {
 
   /** The events of a streamed answer to `POST {baseURL}{path}`. */
   async events(path: string, body: string, signal: AbortSignal, headers?: Record<string, string>): Promise<AsyncIterable<StreamEvent>> {
-    const response = await this.request('POST', path, body, true, signal, headers)
-    return readEvents(response.body, signal)
+    const { response, span } = await this.request('POST', path, body, true, signal, headers)
+    return readEvents(response.body, signal, span)
   }
 
   /** Any other exchange (GET / DELETE of a stored response): a 2xx answered as it came, else an error. */
   async forward(method: 'GET' | 'DELETE', path: string, signal: AbortSignal): Promise<ForwardedAnswer> {
-    const response = await this.request(method, path, undefined, false, signal)
-    const type = headerGetter(response.headers).get('content-type') ?? 'application/json'
-    return { status: response.statusCode, contentType: type, body: await this.bodyText(response, signal) }
+    const answer = await this.request(method, path, undefined, false, signal)
+    const type = headerGetter(answer.response.headers).get('content-type') ?? 'application/json'
+    return { status: answer.response.statusCode, contentType: type, body: await this.bodyText(answer, signal) }
   }
 
   /** A JSON answer's body: the first-byte timeout covers its bytes too, and says so when it fires. */
-  private async bodyText(response: Dispatcher.ResponseData, signal: AbortSignal): Promise<string> {
+  private async bodyText({ response, span }: Answer, signal: AbortSignal): Promise<string> {
     try {
-      return await response.body.text()
+      const text = await response.body.text()
+      span?.end()
+      return text
     } catch (error) {
+      span?.end(signal.aborted ? undefined : error)
       if (!signal.aborted && isTimeout(error)) {
         throw new GatewayError('timeout', `${this.options.provider} stopped sending its answer`, { cause: error })
       }
@@ -149,19 +162,21 @@ export class HttpUpstream {
     stream: boolean,
     signal: AbortSignal,
     extra?: Record<string, string>,
-  ): Promise<Dispatcher.ResponseData> {
+  ): Promise<Answer> {
     const { dispatcher, firstByteTimeoutMs, provider } = this.options
     // The caller's headers that pass on (an allowlist the route chose: anthropic-version,
     // anthropic-beta; never credentials) may override our defaults, such as the API version.
     const own = extra ? { ...this.options.headers, ...extra } : this.options.headers
     const headers = stream ? { ...own, accept: 'text/event-stream' } : own
+    const requestPath = this.pathOf(path)
+    const span = startUpstreamSpan(method, this.target, requestPath, headers)
     let response: Dispatcher.ResponseData
     try {
       response = await dispatcher.request({
-        origin: this.origin,
-        path: this.pathOf(path),
+        origin: this.target.origin,
+        path: requestPath,
         method,
-        headers,
+        headers: span?.headers ?? headers,
         body,
         signal,
         headersTimeout: firstByteTimeoutMs,
@@ -169,12 +184,15 @@ export class HttpUpstream {
         bodyTimeout: stream ? 0 : firstByteTimeoutMs,
       })
     } catch (error) {
+      span?.end(signal.aborted ? undefined : error)
       if (signal.aborted) throw error
       if (isTimeout(error)) throw new GatewayError('timeout', `${provider} did not answer in time`, { cause: error })
       throw new UpstreamConnectionError(error)
     }
-    if (response.statusCode >= 200 && response.statusCode < 300) return response
+    span?.answered(response.statusCode)
+    if (response.statusCode >= 200 && response.statusCode < 300) return { response, span }
     const text = await response.body.text().catch((error: Error) => error.message)
+    span?.end()
     throw new UpstreamStatusError(response.statusCode, response.headers, text)
   }
 }
@@ -184,10 +202,12 @@ export class HttpUpstream {
  * malformed JSON and error payloads throw. The body is not destroyed at `[DONE]` or at its end:
  * destroying it early would close the keep-alive connection.
  */
-async function* readEvents(readable: Readable, signal: AbortSignal): AsyncGenerator<StreamEvent> {
+async function* readEvents(readable: Readable, signal: AbortSignal, span: UpstreamSpan | undefined): AsyncGenerator<StreamEvent> {
   const decoder = new SseDecoder()
   const events: SseEvent[] = []
   let done = false
+  /** What broke the exchange itself (not a payload the upstream sent, nor an abort): its span says so. */
+  let broken: unknown
   readable.setEncoding('utf8')
   const iterator = readable.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<string>
   try {
@@ -206,8 +226,11 @@ async function* readEvents(readable: Readable, signal: AbortSignal): AsyncGenera
   } catch (error) {
     // Aborted (caller gone, total timeout): the dispatch explains it.
     if (signal.aborted) throw error
-    throw error instanceof UpstreamStreamError || error instanceof SyntaxError ? error : new UpstreamConnectionError(error)
+    if (error instanceof UpstreamStreamError || error instanceof SyntaxError) throw error
+    broken = error
+    throw new UpstreamConnectionError(error)
   } finally {
+    span?.end(broken)
     if (done) drainQuietly(readable)
     // Stopped early (caller gone, an error): hang up, so the upstream stops generating. The
     // iterator's listeners are gone: without one of ours, the abort error would be unhandled.

@@ -20,6 +20,7 @@ import { keepSeries } from './series.ts'
 import { startMetricPush, type MetricPush } from './metric-push.ts'
 import { flushPreloaded, preloadedProviders } from './preload.ts'
 import { CallerContextPropagator } from './propagation.ts'
+import { upstreamClientSpans } from './client-span.ts'
 import { gatewayResource, RESOURCE_DETECTORS } from './resource.ts'
 import { spanExportProcessor } from './span-export.ts'
 import { gatewayTracing, TRACER_NAME } from './gateway-tracer.ts'
@@ -77,6 +78,8 @@ function instrumentationConfig(env: Record<string, string | undefined>, isAuthor
       startIncomingSpanHook: queryWithoutValues,
       applyCustomAttributesOnSpan: (span, request) => applyRequestOutcome(span, request as IncomingMessage),
     },
+    // The gateway makes the spans of its upstream calls itself (client-span.ts): the instrumentation skips those.
+    '@opentelemetry/instrumentation-undici': upstreamClientSpans(env),
   }
   if (env.OTEL_NODE_ENABLED_INSTRUMENTATIONS) return config
   for (const name of UNUSED_INSTRUMENTATIONS) {

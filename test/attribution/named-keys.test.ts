@@ -15,6 +15,7 @@ import { startGateway } from '../support/gateway.ts'
 import { startOtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts'
 import { parsePrometheus, scrapeMetrics, select, type Exposition } from '../support/prometheus.ts'
 import { providerEnv, startUpstream } from '../support/upstream.ts'
+import { isUpstreamHttpSpan } from '../telemetry/helpers.ts'
 
 t.setTimeout(180_000)
 
@@ -61,7 +62,6 @@ t.teardown(async () => {
 })
 
 const WAIT_MS = 20_000
-const UNDICI_SCOPE = '@opentelemetry/instrumentation-undici'
 
 /** What each key's answers reported: the figures /metrics must show. */
 interface Ledger {
@@ -96,8 +96,8 @@ async function traceSpans(traceId: string, count: number): Promise<ReceivedSpan[
   return receiver.spans.filter((s) => s.traceId === traceId)
 }
 
-/** The gateway's own spans of a trace (the HTTP client spans are the undici instrumentation's). */
-const gatewaySpans = (spans: ReceivedSpan[]) => spans.filter((s) => s.scope.name !== UNDICI_SCOPE)
+/** The spans of a trace that name the caller: all but the upstream HTTP client spans. */
+const gatewaySpans = (spans: ReceivedSpan[]) => spans.filter((s) => !isUpstreamHttpSpan(s))
 
 function namesKey(t: Test, spans: ReceivedSpan[], key: { id: string; name: string; team?: string }, what: string): void {
   t.ok(spans.length > 0, `${what}: spans to look at`)

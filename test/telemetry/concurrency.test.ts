@@ -7,7 +7,7 @@ import { startGateway } from '../support/gateway.ts'
 import { startOtlpReceiver } from '../support/otlp-receiver.ts'
 import { startUpstream } from '../support/upstream.ts'
 import { loadFixture } from '../support/fixtures.ts'
-import { postChat, randomSpanId, randomTraceId, STARTUP_MS, traceparent, WAIT_MS, type TraceContextBody } from './helpers.ts'
+import { isUpstreamHttpSpan, postChat, randomSpanId, randomTraceId, STARTUP_MS, traceparent, WAIT_MS, type TraceContextBody } from './helpers.ts'
 
 const N = 100
 const FIXTURE = 'openai-chat-text-stream-include-usage'
@@ -66,7 +66,7 @@ t.test(`${N} interleaved streams, each under its own caller span`, async (t) => 
     const server = inTrace.filter((s) => s.kind === 'SERVER')
     const request = inTrace.filter((s) => s.name === 'llm.request')
     const provider = inTrace.filter((s) => s.name === 'llm.openai.stream')
-    const http = inTrace.filter((s) => s.scope.name === '@opentelemetry/instrumentation-undici')
+    const http = inTrace.filter(isUpstreamHttpSpan)
     const where = `request ${c.i}`
     if (inTrace.length !== 4 || server.length !== 1 || request.length !== 1 || provider.length !== 1 || http.length !== 1) {
       problems.push(`${where}: trace holds [${inTrace.map((s) => s.name).join(', ')}], expected the 4 spans of one request`)

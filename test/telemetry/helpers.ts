@@ -57,8 +57,6 @@ export interface ChatSpans {
   http: ReceivedSpan | undefined
 }
 
-const UNDICI_SCOPE = '@opentelemetry/instrumentation-undici'
-
 /**
  * Waits for one chat request's spans: `expected` spans of the trace, the HTTP SERVER span (when
  * `withServer`) and `llm.request` among them, then names them by role.
@@ -83,9 +81,12 @@ export async function chatSpans(
     server: all.find((s) => s.kind === 'SERVER'),
     request: all.find((s) => s.name === 'llm.request'),
     provider: all.find((s) => s.kind === 'CLIENT' && /^llm\.[^.]+\.(chat|stream)$/.test(s.name)),
-    http: all.find((s) => s.scope.name === UNDICI_SCOPE),
+    http: all.find(isUpstreamHttpSpan),
   }
 }
+
+/** The HTTP CLIENT span of an upstream call (named after its method, SPEC §2.1). */
+export const isUpstreamHttpSpan = (span: ReceivedSpan) => span.kind === 'CLIENT' && span.name === 'POST'
 
 /** Span ids from `span` up to the root (the first id is its parent's), within received spans. */
 export function ancestorIds(receiver: OtlpReceiver, span: ReceivedSpan): string[] {

@@ -1,0 +1,116 @@
+// The `POST` CLIENT span of an upstream exchange (SPEC §2.1: `llm.<provider>.chat|stream` → `POST`),
+// made where the gateway sends the request (src/providers/http-upstream.ts). The undici
+// instrumentation made it from diagnostics channels, parsing again the URL and the headers the
+// gateway had just built, in three rounds of attributes, with a duration metric nobody reads.
+//
+// Kept as that instrumentation had it: named after the method; a child of the provider attempt
+// span (the context active when the request is sent); http.request.method, url.full,
+// server.address and server.port from the start; http.response.status_code when the answer's
+// headers come, with status ERROR and error.type (the status) from 400 on; on a transport failure
+// error.type (undici's code), the exception and status ERROR; an abort ends it without an error.
+// It ends when the body has been read, so a stream's span covers the whole stream. The upstream
+// gets this span's traceparent from the global propagator (propagation.ts: traceparent only).
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api'
+import type { InstrumentationConfigMap } from '@opentelemetry/auto-instrumentations-node'
+import { ATTR, HTTP_ATTR } from './names.ts'
+import { gatewayTracer } from './setup.ts'
+
+const URL_FULL = 'url.full'
+const TRACEPARENT = 'traceparent'
+
+type UndiciConfig = NonNullable<InstrumentationConfigMap['@opentelemetry/instrumentation-undici']>
+
+/** Whether the gateway makes these spans: only under its own SDK (a preloaded one brings its own instrumentation). */
+let enabled = false
+
+/**
+ * The undici instrumentation's config (setup.ts), and the switch for the gateway's own spans. The
+ * instrumentation still traces the other undici users (the MCP SDK's fetch to tool servers) and
+ * skips a request that already carries a traceparent: its sender traced it, and a second header
+ * would contradict the first. So the gateway makes its spans only when the instrumentation would
+ * otherwise run (OTEL_NODE_ENABLED/DISABLED_INSTRUMENTATIONS) and its propagators write that mark.
+ */
+export function upstreamClientSpans(env: Record<string, string | undefined>): UndiciConfig {
+  enabled = undiciInstrumented(env) && writesTraceparent(env)
+  return enabled ? { ignoreRequestHook: carriesTraceparent } : {}
+}
+
+function undiciInstrumented(env: Record<string, string | undefined>): boolean {
+  const listed = (value: string | undefined) => (value ?? '').split(',').map((name) => name.trim())
+  if (env.OTEL_NODE_ENABLED_INSTRUMENTATIONS && !listed(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS).includes('undici')) return false
+  return !listed(env.OTEL_NODE_DISABLED_INSTRUMENTATIONS).includes('undici')
+}
+
+/** The gateway's propagator (unset OTEL_PROPAGATORS) writes it; the operator's list must name tracecontext. */
+function writesTraceparent(env: Record<string, string | undefined>): boolean {
+  const names = (env.OTEL_PROPAGATORS ?? '').trim()
+  return names === '' || names.split(',').some((name) => name.trim() === 'tracecontext')
+}
+
+/** undici (6 and later) keeps a request's headers as [name, value, name, value, …]. */
+function carriesTraceparent(request: { headers: string | (string | string[])[] }): boolean {
+  const { headers } = request
+  if (!Array.isArray(headers)) return false
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === TRACEPARENT) return true
+  return false
+}
+
+export interface UpstreamOrigin {
+  /** `https://host:port`, to which the request path is joined for url.full. */
+  origin: string
+  address: string
+  port: number
+}
+
+/**
+ * Starts the span of a request about to be sent, or gives undefined when the gateway makes none
+ * (telemetry off, or a preloaded SDK in charge). Send its `headers`.
+ */
+export function startUpstreamSpan(method: string, target: UpstreamOrigin, path: string, headers: Record<string, string>): UpstreamSpan | undefined {
+  return enabled ? new UpstreamSpan(method, target, path, headers) : undefined
+}
+
+export class UpstreamSpan {
+  /** The request's headers with this span's traceparent. */
+  readonly headers: Record<string, string>
+  private readonly span: Span
+  /** False when not sampled: nothing is recorded, only the traceparent goes out. */
+  private readonly recording: boolean
+  private ended = false
+
+  constructor(method: string, target: UpstreamOrigin, path: string, headers: Record<string, string>) {
+    const parent = context.active()
+    this.span = gatewayTracer().startSpan(method, { kind: SpanKind.CLIENT }, parent)
+    this.recording = this.span.isRecording()
+    if (this.recording) {
+      this.span.setAttribute(HTTP_ATTR.method, method)
+      this.span.setAttribute(URL_FULL, target.origin + path)
+      this.span.setAttribute(ATTR.serverAddress, target.address)
+      this.span.setAttribute(ATTR.serverPort, target.port)
+    }
+    this.headers = { ...headers }
+    propagation.inject(trace.setSpan(parent, this.span), this.headers)
+  }
+
+  /** The answer's headers came. */
+  answered(status: number): void {
+    if (!this.recording) return
+    this.span.setAttribute(HTTP_ATTR.statusCode, status)
+    if (status < 400) return
+    this.span.setAttribute(ATTR.errorType, String(status))
+    this.span.setStatus({ code: SpanStatusCode.ERROR })
+  }
+
+  /** The exchange is over: its body read or given up, or `error` broke it (an abort is no error). */
+  end(error?: unknown): void {
+    if (this.ended) return
+    this.ended = true
+    if (error !== undefined && this.recording && (error as Error | null)?.name !== 'AbortError') {
+      const { code, name, message } = (error ?? {}) as { code?: unknown; name?: unknown; message?: unknown }
+      this.span.setAttribute(ATTR.errorType, String(code || name || 'Error'))
+      this.span.recordException(error as Error)
+      this.span.setStatus({ code: SpanStatusCode.ERROR, message: typeof message === 'string' ? message : undefined })
+    }
+    this.span.end()
+  }
+}
