@@ -12,6 +12,10 @@ export interface Target {
   url: string
   path: string
   headers: Record<string, string>
+  /** The request body, JSON or streamed (default: a Chat Completions request, chatBody). */
+  body?: (stream: boolean) => string
+  /** What the last event of a complete stream holds (default: `data: [DONE]`, Chat Completions'). */
+  streamEnd?: string
 }
 
 export interface LoadResult {
@@ -21,6 +25,11 @@ export interface LoadResult {
   /** The CPU time behind it (µs), to pool several slices. */
   cpuUs?: number
   seconds: number
+  /**
+   * Requests sent: answered (ok or failed with a status) or cut by the load generator at the end
+   * of the load with their answer still out (the server saw them: their caller left).
+   */
+  sent: number
   ok: number
   failed: number
   rps: number
@@ -30,7 +39,7 @@ export interface LoadResult {
 export interface StreamResult extends LoadResult {
   /** Time to the first body chunk. */
   ttfc: Summary
-  /** Streams whose body did not end with `data: [DONE]`. */
+  /** Streams whose body did not end with the API's last event (`data: [DONE]` for Chat Completions). */
   incomplete: number
 }
 
@@ -74,7 +83,7 @@ async function jsonLoadOnly(target: Target, connections: number, seconds: number
     url: target.url + target.path,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...target.headers },
-    body: chatBody(false),
+    body: (target.body ?? chatBody)(false),
     connections,
     duration: seconds,
     pipelining: 1,
@@ -89,17 +98,21 @@ async function jsonLoadOnly(target: Target, connections: number, seconds: number
   const result = await instance
   const elapsed = (performance.now() - started) / 1000
   failed += result.errors + result.timeouts
-  return { connections, seconds: elapsed, ok: latencies.count, failed, rps: latencies.count / elapsed, latency: latencies.summary() }
+  // autocannon stops at the end of its duration by closing its connections, the requests then
+  // out included: `sent` counts those too.
+  return { connections, seconds: elapsed, sent: result.requests.sent, ok: latencies.count, failed, rps: latencies.count / elapsed, latency: latencies.summary() }
 }
 
-const DONE = Buffer.from('data: [DONE]\n\n')
+/** Body chunks kept from the end of a stream to find its last event in (Responses' response.completed is ~1.5 KB, at most split in two). */
+const TAIL = 3
 
 /** One stream: resolves with [ttfc, total] in ms, or rejects. */
 function oneStream(agent: Agent, target: Target, body: string): Promise<[number, number, boolean]> {
+  const end = target.streamEnd ?? 'data: [DONE]'
   return new Promise((resolve, reject) => {
     const started = performance.now()
     let first = 0
-    let tail: Buffer = Buffer.alloc(0)
+    const tail: Buffer[] = []
     const req = request(
       target.url + target.path,
       { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...target.headers } },
@@ -110,9 +123,15 @@ function oneStream(agent: Agent, target: Target, body: string): Promise<[number,
         }
         res.on('data', (part: Buffer) => {
           if (first === 0) first = performance.now()
-          tail = part.length >= DONE.length ? part : Buffer.concat([tail, part])
+          if (tail.push(part) > TAIL) tail.shift()
         })
-        res.on('end', () => resolve([first - started, performance.now() - started, tail.subarray(-DONE.length).equals(DONE)]))
+        res.on('end', () => {
+          // Complete: the last event is the API's end, and it is whole.
+          const last = Buffer.concat(tail)
+          const from = last.lastIndexOf('\n\n', last.length - 3)
+          const complete = last.subarray(-2).toString() === '\n\n' && last.subarray(from + 2).includes(end)
+          resolve([first - started, performance.now() - started, complete])
+        })
         res.on('error', reject)
       },
     )
@@ -123,7 +142,7 @@ function oneStream(agent: Agent, target: Target, body: string): Promise<[number,
 
 async function streamLoadOnly(target: Target, connections: number, seconds: number, into?: SampleSink): Promise<StreamResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: connections })
-  const body = chatBody(true)
+  const body = (target.body ?? chatBody)(true)
   const ttfc = new Samples()
   const total = new Samples()
   let failed = 0
@@ -147,9 +166,11 @@ async function streamLoadOnly(target: Target, connections: number, seconds: numb
   await Promise.all(Array.from({ length: connections }, worker))
   const elapsed = (performance.now() - started) / 1000
   agent.destroy()
+  // Every worker waits for its stream to end before the next: none is cut.
   return {
     connections,
     seconds: elapsed,
+    sent: total.count + failed,
     ok: total.count,
     failed,
     incomplete,

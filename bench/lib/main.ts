@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { BENCH } from './procs.ts'
 import { cpuTimes, loadNow, provenance, stealSince } from './provenance.ts'
 import { runSuite } from './suite.ts'
-import { render, writeResults } from './report.ts'
+import { failedChecks, render, writeResults } from './report.ts'
 
 export async function main(): Promise<void> {
   const scale = Number(process.env.BENCH_SCALE ?? 1)
@@ -32,5 +32,11 @@ export async function main(): Promise<void> {
   } else {
     log('partial or scaled run: bench/RESULTS.md left as it was')
     process.stdout.write(`${render(run)}\n`)
+  }
+  // Written first, so a failed check can be read in its table.
+  const failed = failedChecks(run)
+  if (failed.length) {
+    for (const line of failed) log(`check FAILED: ${line}`)
+    process.exitCode = 1
   }
 }

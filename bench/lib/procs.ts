@@ -154,7 +154,10 @@ export const startBareProxy = (upstream: string) =>
 export const startOtlpSink = (env: Record<string, string> = {}) =>
   spawnServer({ name: 'otlp sink', args: ['bench/servers/otlp-sink.ts'], env, readyPath: '/' })
 
-/** The gateway's telemetry in the runs of record: off, or on at 100 % sampling exporting OTLP to `sinkUrl`. */
+/**
+ * The gateway's telemetry in the runs of record: off, or on at 100 % sampling exporting OTLP to
+ * `sinkUrl` (a path under the sink, e.g. `${sink.url}/on`, keeps that process's exports apart).
+ */
 export function telemetryEnv(mode: 'on' | 'off' | string, sinkUrl: string): Record<string, string> {
   return mode === 'off'
     ? { OTEL_SDK_DISABLED: 'true' }
@@ -185,6 +188,9 @@ export function startGateway(upstream: string, env: Record<string, string>, node
       LOG_LEVEL: 'warn',
       OPENAI_API_KEY: 'sk-bench-not-a-real-key',
       OPENAI_BASE_URL: `${upstream}/v1`,
+      // claude-* through the Anthropic provider, to the same upstream (it speaks the Messages API too).
+      ANTHROPIC_API_KEY: 'sk-ant-bench-not-a-real-key',
+      ANTHROPIC_BASE_URL: upstream,
       UPSTREAM_MAX_RETRIES: '2',
       ...env,
     },

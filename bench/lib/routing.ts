@@ -17,8 +17,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { metricSum } from '../../test/support/prometheus.ts'
 import { chatBody } from './load.ts'
+import type { Expectations, Served } from './nothing-lost.ts'
 import { startGateway, startUpstream, telemetryEnv, type Proc } from './procs.ts'
 import { completeStream, keepAlive, pool, post } from './resilience/http.ts'
+import type { StartContext } from './scenarios.ts'
 
 /** One thing a scenario promises, checked after its load. */
 export interface Check {
@@ -61,10 +63,11 @@ const cancelled = (text: string) => metricSum(text, 'gen_ai_client_operation_dur
 const int = (n: number) => Math.round(n).toLocaleString('en-US')
 
 /** The batch: BATCH requests, every fifth streaming; each answer checked by `good`. */
-async function batch(gateway: Proc, good: (answer: Awaited<ReturnType<typeof post>>, stream: boolean) => boolean): Promise<number> {
+async function batch(gateway: Proc, served: Served, good: (answer: Awaited<ReturnType<typeof post>>, stream: boolean) => boolean): Promise<number> {
   const agent = keepAlive(BATCH_CONCURRENCY)
   try {
     const answers = await pool(BATCH, BATCH_CONCURRENCY, (i) => post(agent, `${gateway.url}/v1/chat/completions`, chatBody(i % 5 === 4)))
+    served.add(BATCH, answers.filter((answer) => answer.status !== 0).length)
     return answers.filter((answer, i) => !good(answer, i % 5 === 4)).length
   } finally {
     agent.destroy()
@@ -76,7 +79,15 @@ const answered = (answer: Awaited<ReturnType<typeof post>>, stream: boolean) => 
 export const fallbackScenario = {
   key: 'fallback',
   label: `gateway, fallback (target 1 answers ${FAIL_STATUS})`,
-  async start(upstream: Proc, sink: Proc, nodeArgs: string[]): Promise<Proc> {
+  telemetry: {
+    charged: true,
+    // Every call's first attempt (its provider span and undici's POST) fails; a fallback adds the second's.
+    spans: (metrics, sent) => {
+      const fallbacks = metricSum(metrics, 'llm_fallbacks_total')
+      return { spans: sent * 4 + fallbacks * 2, how: `${int(sent)} requests × 4 + ${int(fallbacks)} fallbacks × 2` }
+    },
+  } satisfies Expectations,
+  async start({ upstream, otlp, nodeArgs }: StartContext): Promise<Proc> {
     const down = await helper('down', { BENCH_FAIL_STATUS: FAIL_STATUS })
     const file = configFile('fallback', {
       providers: { 'bench-down': { baseURL: `${down.url}/v1` }, 'bench-up': { baseURL: `${upstream.url}/v1` } },
@@ -91,9 +102,9 @@ export const fallbackScenario = {
         },
       },
     })
-    return startGateway(upstream.url, { ...telemetryEnv('on', sink.url), GATEWAY_CONFIG: file }, nodeArgs)
+    return startGateway(upstream.url, { ...telemetryEnv('on', otlp), GATEWAY_CONFIG: file }, nodeArgs)
   },
-  async verify(gateway: Proc): Promise<Check[]> {
+  async verify(gateway: Proc, served: Served): Promise<Check[]> {
     const down = await helper('down')
     const text = await metrics(gateway)
     const calls = metricSum(text, 'llm_requests_total')
@@ -116,7 +127,7 @@ export const fallbackScenario = {
       { what: 'whole run: failed calls (all cancelled: callers that left at the end of a load slice)', measured: int(failed), ok: failed === cancelled(text) },
     ]
     const before = { fallbacks, refused, servedUp: metricSum(text, 'llm_requests_total', { llm_provider: 'bench-up' }) }
-    const wrong = await batch(gateway, (answer, stream) => answered(answer, stream) && answer.headers['x-gateway-target'] === `bench-up/${GROUP}`)
+    const wrong = await batch(gateway, served, (answer, stream) => answered(answer, stream) && answer.headers['x-gateway-target'] === `bench-up/${GROUP}`)
     const after = await metrics(gateway)
     const delta = {
       fallbacks: metricSum(after, 'llm_fallbacks_total') - before.fallbacks,
@@ -140,7 +151,15 @@ export const cacheScenario = {
   label: 'gateway, response cache hit',
   /** Every stream is a replay that ends at once: none can be held open to weigh it. */
   holdsStreams: false,
-  async start(upstream: Proc, sink: Proc, nodeArgs: string[]): Promise<Proc> {
+  telemetry: {
+    charged: false,
+    // A hit never leaves the gateway: its SERVER span and llm.request; a miss is a plain call.
+    spans: (metrics, sent) => {
+      const misses = metricSum(metrics, 'llm_response_cache_misses_total')
+      return { spans: sent * 2 + misses * 2, how: `${int(sent)} requests × 2 + ${int(misses)} misses × 2` }
+    },
+  } satisfies Expectations,
+  async start({ upstream, otlp, nodeArgs, served }: StartContext): Promise<Proc> {
     const cached = await helper('cached')
     const file = configFile('cache', {
       providers: { 'bench-cached': { baseURL: `${cached.url}/v1` } },
@@ -148,11 +167,12 @@ export const cacheScenario = {
       // gpt-4o-mini's price, so that a hit has a saving to record.
       prices: { [`bench-cached/${GROUP}`]: { input: 0.15, output: 0.6 } },
     })
-    const gateway = await startGateway(upstream.url, { ...telemetryEnv('on', sink.url), GATEWAY_CONFIG: file }, nodeArgs)
+    const gateway = await startGateway(upstream.url, { ...telemetryEnv('on', otlp), GATEWAY_CONFIG: file }, nodeArgs)
     // Warm once: the JSON and the streamed request of the load, each a miss that is kept.
     const agent = keepAlive(1)
     for (const stream of [false, true]) {
       const answer = await post(agent, `${gateway.url}/v1/chat/completions`, chatBody(stream))
+      served.add(1, answer.status !== 0 ? 1 : 0)
       if (!answered(answer, stream) || answer.headers['x-gateway-cache'] !== 'miss') {
         agent.destroy()
         await gateway.stop()
@@ -164,7 +184,7 @@ export const cacheScenario = {
     await fetch(`${cached.url}/__bench/reset`, { method: 'POST', body: '{}' })
     return gateway
   },
-  async verify(gateway: Proc): Promise<Check[]> {
+  async verify(gateway: Proc, served: Served): Promise<Check[]> {
     const cached = await helper('cached')
     const text = await metrics(gateway)
     const calls = metricSum(text, 'llm_requests_total')
@@ -188,7 +208,7 @@ export const cacheScenario = {
       saved: metricSum(t, 'llm_response_cache_saved_usd'),
     })
     const before = spent(text)
-    const wrong = await batch(gateway, (answer, stream) => answered(answer, stream) && answer.headers['x-gateway-cache'] === 'hit')
+    const wrong = await batch(gateway, served, (answer, stream) => answered(answer, stream) && answer.headers['x-gateway-cache'] === 'hit')
     const after = spent(await metrics(gateway))
     const upstreamCalls = (await stats(cached)).requests
     const delta = { hits: after.hits - before.hits, tokens: after.tokens - before.tokens, cost: after.cost - before.cost, saved: after.saved - before.saved }

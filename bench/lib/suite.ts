@@ -4,9 +4,11 @@
 // steal went from 1 % to 38 % and back within minutes) hits every target alike. Memory and
 // start-up are taken on a fresh process per target, one at a time.
 import { Samples } from './stats.ts'
-import { jsonLoad, openStreams, streamLoad, chatBody, type LoadResult, type SampleSink, type StreamResult, type Target } from './load.ts'
-import { startBareProxy, startGateway, startOtlpSink, startPortkey, startUpstream, telemetryEnv, type Proc } from './procs.ts'
-import { cacheScenario, fallbackScenario, stopRoutingHelpers, type Check } from './routing.ts'
+import { jsonLoad, openStreams, streamLoad, type LoadResult, type SampleSink, type StreamResult, type Target } from './load.ts'
+import { Served, usageBatch, wholeRun } from './nothing-lost.ts'
+import { startOtlpSink, startUpstream, type Proc } from './procs.ts'
+import { stopRoutingHelpers, type Check } from './routing.ts'
+import { selected, targetOf, type Spec } from './scenarios.ts'
 
 export const CONCURRENCY = [1, 32, 256] as const
 export const OPEN_STREAMS = 1000
@@ -17,6 +19,10 @@ const SLICE_SECONDS = 2
 export interface TargetResult {
   key: string
   label: string
+  /** The API's path, and the scenarios this one is compared with (scenarios.ts). */
+  path: string
+  direct: string
+  off?: string | undefined
   startupMs: number
   json: LoadResult[]
   streams: StreamResult[]
@@ -26,11 +32,13 @@ export interface TargetResult {
   heapIdleKiB?: number
   heapOpenKiB?: number
   openStreams: number
-  /** Telemetry on only: /metrics scrapes done and failed, OTLP posts the sink received. */
+  /** Telemetry on only: /metrics scrapes done and failed, OTLP posts (and their bytes) the sink received from it. */
   scrapes?: { ok: number; failed: number }
   exported?: { traces: number; metrics: number; bytes: number }
   /** What a scenario promises (the routing ones), checked after its load. */
   checks?: Check[]
+  /** Telemetry on: nothing lost (bench/lib/nothing-lost.ts), checked after its load. */
+  telemetryChecks?: Check[]
 }
 
 export interface RunOptions {
@@ -41,52 +49,6 @@ export interface RunOptions {
   gatewayNodeArgs?: string[]
   log: (line: string) => void
 }
-
-interface Spec {
-  key: string
-  label: string
-  start(upstream: Proc, sink: Proc, gatewayNodeArgs: string[]): Promise<Proc | undefined>
-  target(proc: Proc, upstream: Proc): Target
-  /** Checks what the scenario promises, on the process that took the load, once the load is over. */
-  verify?(proc: Proc): Promise<Check[]>
-  /** False: its streams cannot be held open by the upstream (cache replays), so no memory per stream. */
-  holdsStreams?: boolean
-}
-
-const COMPLETIONS = '/v1/chat/completions'
-
-export const SPECS: Spec[] = [
-  { key: 'direct', label: 'direct to upstream', start: async () => undefined, target: (p) => ({ url: p.url, path: COMPLETIONS, headers: {} }) },
-  { key: 'bare', label: 'bare node:http proxy', start: (up) => startBareProxy(up.url), target: (p) => ({ url: p.url, path: COMPLETIONS, headers: {} }) },
-  {
-    key: 'off',
-    label: 'gateway, telemetry off',
-    start: (up, _sink, nodeArgs) => startGateway(up.url, { OTEL_SDK_DISABLED: 'true' }, nodeArgs),
-    target: (p) => ({ url: p.url, path: COMPLETIONS, headers: {} }),
-  },
-  {
-    key: 'on',
-    label: 'gateway, telemetry on',
-    // 100% sampled, spans and metrics (every 10 s) to the OTLP sink, /metrics scraped every second.
-    start: (up, sink, nodeArgs) =>
-      startGateway(
-        up.url,
-        telemetryEnv('on', sink.url),
-        nodeArgs,
-      ),
-    target: (p) => ({ url: p.url, path: COMPLETIONS, headers: {} }),
-  },
-  {
-    key: 'portkey',
-    label: 'Portkey gateway',
-    start: () => startPortkey(),
-    // Portkey's way to reach a custom OpenAI-compatible host.
-    target: (p, up) => ({ url: p.url, path: COMPLETIONS, headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${up.url}/v1`, authorization: 'Bearer sk-bench-not-a-real-key' } }),
-  },
-  // Route groups (bench/lib/routing.ts): telemetry on, as the `on` target.
-  { ...fallbackScenario, target: (p) => ({ url: p.url, path: COMPLETIONS, headers: {} }) },
-  { ...cacheScenario, target: (p) => ({ url: p.url, path: COMPLETIONS, headers: {} }) },
-]
 
 function scraper(url: string) {
   const counts = { ok: 0, failed: 0 }
@@ -106,6 +68,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 export async function runSuite(options: RunOptions): Promise<TargetResult[]> {
   const { scale, log } = options
   const secs = (s: number) => Math.max(1, Math.round(s * scale))
+  const nodeArgs = options.gatewayNodeArgs ?? []
   const upstream = await startUpstream()
   const sink = await startOtlpSink()
   const control = (path: string, body?: unknown) =>
@@ -113,36 +76,43 @@ export async function runSuite(options: RunOptions): Promise<TargetResult[]> {
 
   /** Runs `work` against a freshly started instance of `spec`, then stops it. */
   async function withTarget<T>(spec: Spec, work: (proc: Proc | undefined, target: Target) => Promise<T>): Promise<T> {
-    const proc = await spec.start(upstream, sink, options.gatewayNodeArgs ?? [])
+    // Exports apart from the load's process: these are not checked.
+    const proc = await spec.start({ upstream, otlp: `${sink.url}/memory-${spec.key}`, nodeArgs, served: new Served() })
     try {
-      return await work(proc, spec.target(proc ?? upstream, upstream))
+      return await work(proc, targetOf(spec, proc ?? upstream, upstream))
     } finally {
       await proc?.stop()
       await control('config', { holdStreams: false })
       await control('release')
     }
   }
-  const specs = SPECS.filter((spec) => !options.only || options.only.includes(spec.key))
+  const specs = selected(options.only)
   const results = new Map<string, TargetResult>(
-    specs.map((spec) => [spec.key, { key: spec.key, label: spec.label, startupMs: 0, json: [], streams: [], rssIdleKiB: 0, rssOpenKiB: 0, openStreams: 0 }]),
+    specs.map((spec) => [
+      spec.key,
+      { key: spec.key, label: spec.label, path: spec.ingress.path, direct: spec.direct, off: spec.off, startupMs: 0, json: [], streams: [], rssIdleKiB: 0, rssOpenKiB: 0, openStreams: 0 },
+    ]),
   )
 
   try {
     // Throughput and latency: every target at once, the load moving between them.
-    const running: Array<{ spec: Spec; proc: Proc | undefined; target: Target; pid: number | undefined }> = []
-    // /metrics of the telemetry-on gateway, scraped every second for as long as the loads run.
-    let scrape: ReturnType<typeof scraper> | undefined
+    const running: Array<{ spec: Spec; proc: Proc | undefined; target: Target; pid: number | undefined; served: Served; stopped?: boolean }> = []
+    // /metrics of every telemetry-on gateway, scraped every second for as long as the loads run.
+    const scrapes = new Map<string, ReturnType<typeof scraper>>()
+    const stopScraping = () => scrapes.forEach((scrape) => scrape.stop())
     try {
       for (const spec of specs) {
         log(`${spec.label}: starting`)
-        const proc = await spec.start(upstream, sink, options.gatewayNodeArgs ?? [])
-        running.push({ spec, proc, target: spec.target(proc ?? upstream, upstream), pid: (proc ?? upstream).child.pid })
-        if (spec.key === 'on') scrape = scraper((proc ?? upstream).url)
+        const served = new Served()
+        const proc = await spec.start({ upstream, otlp: `${sink.url}/${spec.key}`, nodeArgs, served })
+        running.push({ spec, proc, target: targetOf(spec, proc ?? upstream, upstream), pid: (proc ?? upstream).child.pid, served })
+        if (spec.telemetry && proc) scrapes.set(spec.key, scraper(proc.url))
       }
-      for (const { target } of running) {
+      const count = (served: Served, result: LoadResult) => served.add(result.sent, result.ok + result.failed)
+      for (const { target, served } of running) {
         // Warm-up: JIT, pools and caches, not measured.
-        await jsonLoad(target, 32, secs(3))
-        await streamLoad(target, 32, secs(2))
+        count(served, await jsonLoad(target, 32, secs(3)))
+        count(served, await streamLoad(target, 32, secs(2)))
       }
       for (const kind of ['json', 'stream'] as const) {
         for (const c of CONCURRENCY) {
@@ -151,9 +121,11 @@ export async function runSuite(options: RunOptions): Promise<TargetResult[]> {
           for (let round = 0; round < rounds; round++) {
             for (let k = 0; k < running.length; k++) {
               const i = (k + round) % running.length
-              const { target, pid } = running[i]!
+              const { target, pid, served } = running[i]!
               const load = kind === 'json' ? jsonLoad : streamLoad
-              slices[i]!.parts.push(await load(target, c, SLICE_SECONDS, [pid], slices[i]!.into))
+              const part = await load(target, c, SLICE_SECONDS, [pid], slices[i]!.into)
+              count(served, part)
+              slices[i]!.parts.push(part)
             }
           }
           running.forEach(({ spec }, i) => {
@@ -169,20 +141,25 @@ export async function runSuite(options: RunOptions): Promise<TargetResult[]> {
           })
         }
       }
-      for (const { spec, proc } of running) {
-        if (!spec.verify || !proc) continue
-        const checks = await spec.verify(proc)
-        results.get(spec.key)!.checks = checks
-        for (const check of checks) log(`${spec.label}: ${check.ok ? 'ok' : 'FAILED'}: ${check.what}: ${check.measured}`)
-      }
-      const on = results.get('on')
-      if (on) {
-        on.scrapes = { ...(scrape?.counts ?? { ok: 0, failed: 0 }) }
-        on.exported = (await fetch(sink.url).then((r) => r.json())) as TargetResult['exported']
+      stopScraping()
+      for (const [key, scrape] of scrapes) results.get(key)!.scrapes = { ...scrape.counts }
+      for (const entry of running) {
+        const { spec, proc, served } = entry
+        if (!proc) continue
+        const result = results.get(spec.key)!
+        const say = (checks: Check[]) => checks.forEach((check) => log(`${spec.label}: ${check.ok ? 'ok' : 'FAILED'}: ${check.what}: ${check.measured}`))
+        if (spec.verify) say((result.checks = await spec.verify(proc, served)))
+        if (!spec.telemetry) continue
+        // Nothing lost: a batch whose answers' usage is summed, then the whole run, once the process has stopped and flushed.
+        const batch = await usageBatch(proc, spec.ingress, spec.telemetry, served)
+        entry.stopped = true
+        const whole = await wholeRun(proc, sink.url, spec.key, served, spec.telemetry)
+        say((result.telemetryChecks = [...batch, ...whole.checks]))
+        result.exported = whole.exported
       }
     } finally {
-      scrape?.stop()
-      for (const { proc } of running) await proc?.stop()
+      stopScraping()
+      for (const { proc, stopped } of running) if (!stopped) await proc?.stop()
     }
 
     for (const spec of specs) {
@@ -201,7 +178,7 @@ export async function runSuite(options: RunOptions): Promise<TargetResult[]> {
         result.heapIdleKiB = idle.heapUsedKiB
         if (spec.holdsStreams === false) return
         await control('config', { holdStreams: true })
-        const open = await openStreams(target, OPEN_STREAMS, (i) => chatBody(true, { user: `rss-${i}` }))
+        const open = await openStreams(target, OPEN_STREAMS, () => target.body!(true))
         await sleep(1000)
         const held = await server.probe()
         result.rssOpenKiB = held.rssKiB
@@ -230,6 +207,7 @@ function mergeSlices(connections: number, parts: Array<LoadResult | StreamResult
   return {
     connections,
     seconds,
+    sent: sum((p) => p.sent),
     ok,
     failed: sum((p) => p.failed),
     incomplete: sum((p) => ('incomplete' in p ? p.incomplete : 0)),

@@ -1,29 +1,140 @@
-// A collector stand-in: accepts OTLP/HTTP posts and counts them and their bytes without decoding.
-// A real collector runs elsewhere; decoding every span here would take CPU from the gateway under
-// test on a 2-core machine. (The SIGTERM check, which must read trace ids back, uses the decoding
-// receiver of test/support instead.) COLLECTOR_MODE: ok (default), hang (black hole: reads the
-// post, never answers), slow (answers after SLOW_MS), fail (503).
+// A collector stand-in: accepts OTLP/HTTP posts and counts them and their bytes. A gateway that
+// exports to a path under it (OTEL_EXPORTER_OTLP_ENDPOINT=http://sink/KEY: posts to
+// /KEY/v1/traces and /KEY/v1/metrics) has what it sent kept apart under KEY, so that what one
+// gateway process exported can be checked against what it served:
+//   GET /KEY → { traces, metrics, bytes, spans: { total, byName: {"SERVER POST /v1/…": n, …} },
+//                lastMetrics: { "llm.requests": n, … } (the last metric post: sums, and histogram counts),
+//                undecodable: posts that were not valid OTLP/protobuf }
+// Its trace posts are kept as they came and decoded only when asked (once the gateway has stopped):
+// decoding every span as it arrives would take CPU from the gateway under test on a 2-core
+// machine. Its metric posts (one every few seconds) are decoded as they come, to keep the latest.
+// Posts to /v1/… (no KEY) are only counted, as are all in the collector modes other than ok.
+// GET / → { traces, metrics, bytes } over every post.
+// COLLECTOR_MODE: ok (default), hang (black hole: reads the post, never answers), slow (answers
+// after SLOW_MS), fail (503).
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { gunzipSync } from 'node:zlib'
+import { decodeMetricsRequest, decodeTraceRequest, type PbMetricsRequest, type PbTraceRequest } from '../../test/support/otlp-proto.ts'
 
 const mode = process.env.COLLECTOR_MODE ?? 'ok'
 const slowMs = Number(process.env.SLOW_MS ?? 2000)
 const counts = { traces: 0, metrics: 0, bytes: 0 }
-const server = createServer((req, res) => {
-  if (req.method === 'GET') {
-    res.writeHead(200, { 'content-type': 'application/json' })
-    return res.end(JSON.stringify(counts))
+
+const SPAN_KINDS = ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER']
+
+interface Kept {
+  traces: number
+  metrics: number
+  bytes: number
+  /** Trace posts not decoded yet. */
+  pending: Buffer[]
+  spans: { total: number; byName: Record<string, number> }
+  undecodable: number
+  /** The latest metric post's values, and when its points were taken (ns, as a decimal string). */
+  lastMetrics: { at: bigint; values: Record<string, number> }
+}
+const kept = new Map<string, Kept>()
+function keptFor(key: string): Kept {
+  let entry = kept.get(key)
+  if (!entry) {
+    entry = { traces: 0, metrics: 0, bytes: 0, pending: [], spans: { total: 0, byName: {} }, undecodable: 0, lastMetrics: { at: -1n, values: {} } }
+    kept.set(key, entry)
   }
-  req.on('data', (part: Buffer) => (counts.bytes += part.length))
+  return entry
+}
+
+const body = (raw: Buffer, encoding: string | undefined) => (encoding === 'gzip' ? gunzipSync(raw) : raw)
+
+function countSpans(entry: Kept): void {
+  for (const raw of entry.pending.splice(0)) {
+    let request: PbTraceRequest
+    try {
+      request = decodeTraceRequest(raw)
+    } catch {
+      entry.undecodable++
+      continue
+    }
+    for (const resource of request.resourceSpans ?? []) {
+      for (const scope of resource.scopeSpans ?? []) {
+        for (const span of scope.spans ?? []) {
+          const name = `${SPAN_KINDS[span.kind ?? 0]} ${span.name ?? ''}`
+          entry.spans.byName[name] = (entry.spans.byName[name] ?? 0) + 1
+          entry.spans.total++
+        }
+      }
+    }
+  }
+}
+
+/** Each metric's total over its points: a sum's or gauge's values, a histogram's counts. */
+function metricValues(request: PbMetricsRequest): { at: bigint; values: Record<string, number> } {
+  const values: Record<string, number> = {}
+  let at = 0n
+  for (const resource of request.resourceMetrics ?? []) {
+    for (const scope of resource.scopeMetrics ?? []) {
+      for (const metric of scope.metrics ?? []) {
+        const points = (metric.sum ?? metric.gauge ?? metric.histogram ?? metric.exponentialHistogram)?.dataPoints ?? []
+        let total = 0
+        for (const point of points) {
+          total += metric.histogram || metric.exponentialHistogram ? Number(point.count ?? 0) : (point.asDouble ?? Number(point.asInt ?? 0))
+          const time = BigInt(point.timeUnixNano ?? 0)
+          if (time > at) at = time
+        }
+        values[metric.name ?? ''] = (values[metric.name ?? ''] ?? 0) + total
+      }
+    }
+  }
+  return { at, values }
+}
+
+const server = createServer((req, res) => {
+  const [, key, signal] = /^\/(?:([^/]+)\/)?v1\/(traces|metrics)$/.exec(req.url ?? '') ?? []
+  if (req.method === 'GET') {
+    const name = decodeURIComponent((req.url ?? '/').slice(1))
+    const entry = name ? keptFor(name) : undefined
+    if (entry) countSpans(entry)
+    res.writeHead(200, { 'content-type': 'application/json' })
+    return res.end(
+      JSON.stringify(
+        entry
+          ? { traces: entry.traces, metrics: entry.metrics, bytes: entry.bytes, spans: entry.spans, undecodable: entry.undecodable, lastMetrics: entry.lastMetrics.values }
+          : counts,
+      ),
+    )
+  }
+  const parts: Buffer[] = []
+  req.on('data', (part: Buffer) => {
+    counts.bytes += part.length
+    parts.push(part)
+  })
   req.on('end', () => {
-    if (req.url === '/v1/traces') counts.traces++
-    else if (req.url === '/v1/metrics') counts.metrics++
+    if (signal === 'traces') counts.traces++
+    else if (signal === 'metrics') counts.metrics++
     const answer = () => {
       res.writeHead(mode === 'fail' ? 503 : 200, { 'content-type': 'application/x-protobuf' })
       res.end()
     }
     if (mode === 'hang') return
     if (mode === 'slow') return void setTimeout(answer, slowMs)
+    if (mode === 'ok' && key && signal) {
+      const entry = keptFor(decodeURIComponent(key))
+      const raw = body(Buffer.concat(parts), req.headers['content-encoding'])
+      entry.bytes += raw.length
+      if (signal === 'traces') {
+        entry.traces++
+        entry.pending.push(raw)
+      } else {
+        entry.metrics++
+        try {
+          // Exports may overlap (one still out when the last is sent at shutdown): the latest points win.
+          const latest = metricValues(decodeMetricsRequest(raw))
+          if (latest.at >= entry.lastMetrics.at) entry.lastMetrics = latest
+        } catch {
+          entry.undecodable++
+        }
+      }
+    }
     answer()
   })
 })

@@ -1,5 +1,6 @@
-// The bench upstream: an OpenAI-compatible server as fast as node:http allows, so that what is
-// measured is the thing in front of it. Bodies are precomputed; a stream is N chunks, each
+// The bench upstream: a server speaking OpenAI's Chat Completions and Responses APIs and
+// Anthropic's Messages API (bench/servers/upstream-apis.ts: the API is picked by the path) as fast
+// as node:http allows, so that what is measured is the thing in front of it. Bodies are precomputed; a stream is N chunks, each
 // written in its own event-loop turn (flushed per chunk, as a real model's tokens are), after
 // a short pause behind the first one (a model's first token comes alone too). Without that
 // pause, on a 2-core machine the upstream's burst and the proxy's forwarding keep both cores
@@ -11,9 +12,8 @@
 // the upstream saw, so the resilience suite can check retries and aborts from outside.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { apiOf } from './upstream-apis.ts'
 
-/** Content chunks per stream; with the role, finish and usage chunks a stream is CHUNKS + 3 events. */
-const CHUNKS = Number(process.env.BENCH_STREAM_CHUNKS ?? 40)
 /** Pause after the first chunk, ms. */
 const FIRST_GAP_MS = Number(process.env.BENCH_FIRST_GAP_MS ?? 2)
 /**
@@ -21,67 +21,6 @@ const FIRST_GAP_MS = Number(process.env.BENCH_FIRST_GAP_MS ?? 2)
  * having a bad hour does. The first target of the bench's fallback route group.
  */
 const FAIL_STATUS = Number(process.env.BENCH_FAIL_STATUS ?? 0)
-const CREATED = 1_763_000_000
-const ID = 'chatcmpl-BENCHabcdefghijklmnopqrstuvwx'
-const MODEL = 'gpt-4o-mini-2024-07-18'
-const USAGE = {
-  prompt_tokens: 19,
-  completion_tokens: CHUNKS,
-  total_tokens: 19 + CHUNKS,
-  prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-  completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
-}
-const WORDS = 'OpenTelemetry gives every model call a trace you can follow from the caller to the upstream and back again'.split(' ')
-const text = (i: number) => `${i === 0 ? '' : ' '}${WORDS[i % WORDS.length]}`
-
-const JSON_BODY = Buffer.from(
-  JSON.stringify({
-    id: ID,
-    object: 'chat.completion',
-    created: CREATED,
-    model: MODEL,
-    choices: [
-      {
-        index: 0,
-        message: { role: 'assistant', content: Array.from({ length: CHUNKS }, (_, i) => text(i)).join(''), refusal: null, annotations: [] },
-        logprobs: null,
-        finish_reason: 'stop',
-      },
-    ],
-    usage: USAGE,
-    service_tier: 'default',
-    system_fingerprint: 'fp_bench0001',
-  }),
-)
-
-function chunk(delta: Record<string, unknown>, finish: string | null, withUsageField: boolean): Buffer {
-  const body: Record<string, unknown> = {
-    id: ID,
-    object: 'chat.completion.chunk',
-    created: CREATED,
-    model: MODEL,
-    service_tier: 'default',
-    system_fingerprint: 'fp_bench0001',
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-  }
-  if (withUsageField) body.usage = null
-  return Buffer.from(`data: ${JSON.stringify(body)}\n\n`)
-}
-
-/** The events of one stream, with and without the usage chunk (`stream_options.include_usage`). */
-function streamEvents(includeUsage: boolean): Buffer[] {
-  const events = [chunk({ role: 'assistant', content: '', refusal: null }, null, includeUsage)]
-  for (let i = 0; i < CHUNKS; i++) events.push(chunk({ content: text(i) }, null, includeUsage))
-  events.push(chunk({}, 'stop', includeUsage))
-  if (includeUsage) {
-    const usage = { id: ID, object: 'chat.completion.chunk', created: CREATED, model: MODEL, service_tier: 'default', system_fingerprint: 'fp_bench0001', choices: [], usage: USAGE }
-    events.push(Buffer.from(`data: ${JSON.stringify(usage)}\n\n`))
-  }
-  events.push(Buffer.from('data: [DONE]\n\n'))
-  return events
-}
-const STREAM = { plain: streamEvents(false), withUsage: streamEvents(true) }
-const JSON_HEADERS = { 'content-type': 'application/json', 'content-length': String(JSON_BODY.length) }
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }
 
 /** Fault injection and stream holding, set through POST /__bench/config. */
@@ -189,14 +128,15 @@ const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     if (FAIL_STATUS) return refuse(res, FAIL_STATUS, 'bench upstream refusing every request:')
     if (config.faultRate > 0 && Math.random() < config.faultRate) return fault(res)
     // Cheap tests instead of JSON.parse: every client here serialises with JSON.stringify.
+    const api = apiOf(req.url ?? '')
     if (!/"stream":\s*true/.test(body)) {
       stats.completed++
-      res.writeHead(200, JSON_HEADERS)
-      res.end(JSON_BODY)
+      res.writeHead(200, api.jsonHeaders)
+      res.end(api.json)
       return
     }
     const tag = config.holdStreams ? (/"user":\s*"([^"]*)"/.exec(body)?.[1] ?? '') : ''
-    writeStream(res, /"include_usage":\s*true/.test(body) ? STREAM.withUsage : STREAM.plain, tag)
+    writeStream(res, api.stream(/"include_usage":\s*true/.test(body)), tag)
   })
 })
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {

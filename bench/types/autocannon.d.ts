@@ -15,7 +15,8 @@ declare module 'autocannon' {
     errors: number
     timeouts: number
     non2xx: number
-    requests: { average: number; total: number }
+    /** `sent`: requests written, those still out when the run stopped included. */
+    requests: { average: number; total: number; sent: number }
   }
   interface Instance extends PromiseLike<Result> {
     on(event: 'response', listener: (client: unknown, status: number, bytes: number, ms: number) => void): this
