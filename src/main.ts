@@ -1,6 +1,6 @@
 // Entry point: read config, start telemetry, then (and only then) load the HTTP stack, listen,
-// and shut down gracefully. Fastify is imported dynamically so the HTTP instrumentation is in
-// place before `http` is first required.
+// and shut down gracefully. Fastify is imported dynamically so that the instrumentations (undici,
+// and `http` when an operator enables it) are in place before what they patch is first required.
 import { ConfigError, isLoopback, loadConfig, requiresKeys, type Config } from './config.ts'
 import { createLogger } from './log.ts'
 import { createKeyAccess } from './keys/access.ts'
@@ -31,7 +31,7 @@ const { startTelemetry } = await import('./telemetry/setup.ts')
 const { TraceStore } = await import('./telemetry/trace-store.ts')
 // Recent traces for GET /v1/traces/{id} and /traces, fed beside the exporter (zero-config mode only).
 const traceStore = config.traceStore.maxTraces > 0 ? new TraceStore(config.traceStore) : undefined
-// One key check for the HTTP instrumentation (no span for a caller without a valid key) and the server (its 401).
+// One key check for the server span (none for a caller without a valid key) and the server (its 401).
 const { authenticator, keyring } = createKeyAccess(config)
 const telemetry = startTelemetry({
   warn: (message) => logger.warn(message),

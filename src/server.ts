@@ -41,6 +41,7 @@ import { traceLinkHeader } from './routes/traces/trace-ui-link.ts'
 import { SecretScrubber } from './scrub.ts'
 import type { TraceIds } from './telemetry/llm-call.ts'
 import { markRequestFailed, markServerSpanCaller, nameServerSpan } from './telemetry/request-span.ts'
+import { serverSpans } from './telemetry/server-span.ts'
 import { countUnauthenticated } from './telemetry/unauthenticated.ts'
 import type { Telemetry } from './telemetry/setup.ts'
 import type { TraceStore } from './telemetry/trace-store.ts'
@@ -79,7 +80,7 @@ export interface ServerDeps {
   /** Recent traces for the lookup routes; undefined when TRACE_STORE_MAX_TRACES=0. */
   traceStore: TraceStore | undefined
   isDraining: () => boolean
-  /** The key check the HTTP instrumentation shares (made from config.apiKeys when absent). */
+  /** The key check the server span shares (made from config.apiKeys when absent). */
   authenticator?: Authenticator | undefined
   /** Rate limits and budgets of named keys; undefined: none checked. */
   limits?: Limits | undefined
@@ -234,11 +235,17 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   // The caller already got the message; the span goes on to a backend others may read.
   const scrubber = new SecretScrubber(config.secrets)
 
+  // The gateway's own tracing makes the HTTP SERVER span (a preloaded SDK's HTTP instrumentation
+  // does otherwise). The first hook: every later one, the handler and its streams run inside it.
+  if (deps.telemetry.mode === 'zero-config') {
+    const inServerSpan = serverSpans((raw) => authenticator.check(raw) === 'ok')
+    app.addHook('onRequest', (request, reply, done) => inServerSpan(request.raw, reply.raw, request.routeOptions.url, done))
+  }
   app.addHook('onRequest', async (request, reply) => {
-    // check() (the instrumentation's), then the shared key store for the admin API's keys.
+    // check() (as the server span's), then the shared key store for the admin API's keys.
     const { verdict, principal } = await authenticator.settle(request.raw)
     if (verdict !== 'ok') {
-      // No span exists for this request (see setup.ts), so no trace ids and no trace link.
+      // No span exists for this request (see request-span.ts), so no trace ids and no trace link.
       if (verdict !== 'unavailable') countUnauthenticated(verdict)
       throw refusal(verdict)
     }

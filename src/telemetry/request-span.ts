@@ -1,8 +1,9 @@
-// The HTTP SERVER span as the gateway shapes it, through the HTTP instrumentation's hooks (see
-// setup.ts): a failed request's span says why it failed, and a query string's values never reach
-// an exported span. The server records the outcome per request; the hook applies it when the
-// instrumentation ends the span, after its own status and `error.type` (the HTTP status code), so
-// the gateway's say wins.
+// The HTTP SERVER span as the gateway shapes it, whoever makes it: the gateway itself
+// (server-span.ts, the default) or an HTTP instrumentation (a preloaded SDK's, or one enabled with
+// OTEL_NODE_ENABLED_INSTRUMENTATIONS, through its hooks: see setup.ts). Which requests get one, a
+// failed request's span saying why it failed, and a query string's values never reaching an
+// exported span. The server records the outcome per request; it is applied as the span ends,
+// after the default status and `error.type` (the HTTP status code), so the gateway's say wins.
 import { context, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api'
 import { getRPCMetadata, RPCType } from '@opentelemetry/core'
 import type { IncomingMessage } from 'node:http'
@@ -30,7 +31,7 @@ export function markRequestFailed(request: IncomingMessage, failure: RequestFail
   failures.set(request, failure)
 }
 
-/** `applyCustomAttributesOnSpan` of the HTTP instrumentation: runs as the server span ends. */
+/** Runs as the server span ends (the HTTP instrumentation's `applyCustomAttributesOnSpan`). */
 export function applyRequestOutcome(span: Span, request: IncomingMessage): void {
   const failure = failures.get(request)
   if (!failure) return
@@ -44,10 +45,11 @@ export function applyRequestOutcome(span: Span, request: IncomingMessage): void 
 }
 
 /**
- * Names the HTTP SERVER span of the request being handled after its route template
- * (`POST /v1/chat/completions`) and sets http.route: the instrumentation reads the route from the
- * context's RPC metadata when the span ends. An unmatched URL (`route` undefined) is the caller's:
- * its span keeps the method alone as its name, so scanners cannot mint span names.
+ * Names an HTTP instrumentation's SERVER span of the request being handled after its route
+ * template (`POST /v1/chat/completions`) and sets http.route: the instrumentation reads the route
+ * from the context's RPC metadata when the span ends (the gateway's own span is named as it
+ * starts, server-span.ts). An unmatched URL (`route` undefined) is the caller's: its span keeps
+ * the method alone as its name, so scanners cannot mint span names.
  */
 export function nameServerSpan(route: string | undefined): void {
   const rpc = getRPCMetadata(context.active())
@@ -63,20 +65,36 @@ export function markServerSpanCaller(caller: Principal | undefined): void {
   if (Object.keys(attributes).length > 0) trace.getActiveSpan()?.setAttributes(attributes)
 }
 
+/** Paths whose server spans would only be noise: probes, scrapes and the `/` → `/traces` redirect. */
+const UNTRACED_PATHS = new Set(['/', '/metrics', '/health', '/ready', '/favicon.ico'])
+
+/**
+ * Whether a request gets a SERVER span. Not the untraced paths, nor the trace lookups
+ * (GET /v1/traces…, /traces…): reading a trace must not make traces, or every look at the
+ * recent-traces page would push a real trace out of the store and into Jaeger. Nor a caller
+ * without a valid key: it must not fill the trace store, nor join a victim's trace by sending its
+ * `traceparent` (it is counted in a metric instead).
+ */
+export function isTracedRequest(request: IncomingMessage, isAuthorized: (request: IncomingMessage) => boolean): boolean {
+  const url = request.url ?? ''
+  const queryAt = url.indexOf('?')
+  const path = queryAt < 0 ? url : url.slice(0, queryAt)
+  return !UNTRACED_PATHS.has(path) && !/^\/(v1\/)?traces(\/|$)/.test(path) && isAuthorized(request)
+}
+
 /** A query parameter name worth keeping: short, plain, and not shaped like a key (`sk-…` has a dash). */
 const PLAIN_NAME = /^[A-Za-z0-9_.]{1,32}$/
 const MAX_QUERY_NAMES = 16
 
 /**
- * `startIncomingSpanHook`: the instrumentation records `url.query` with only a few cloud-signing
- * parameters redacted, so `?api_key=…` would be exported as sent. Every value is replaced; plain
- * names are kept (they say what was asked), at most 16, and any other name (a key sent as a name,
- * kilobytes of junk) is one `REDACTED` too.
+ * `url.query` of a request target (`/path?query`), undefined without one. The HTTP instrumentation
+ * redacts only a few cloud-signing parameters, so `?api_key=…` would be exported as sent. Every
+ * value is replaced; plain names are kept (they say what was asked), at most 16, and any other
+ * name (a key sent as a name, kilobytes of junk) is one `REDACTED` too.
  */
-export function queryWithoutValues(request: IncomingMessage): Attributes {
-  const url = request.url ?? ''
+export function redactedQuery(url: string): string | undefined {
   const start = url.indexOf('?')
-  if (start < 0) return {}
+  if (start < 0) return undefined
   const names = new Set<string>()
   for (const name of new URLSearchParams(url.slice(start + 1)).keys()) {
     names.add(PLAIN_NAME.test(name) ? name : 'REDACTED')
@@ -84,5 +102,11 @@ export function queryWithoutValues(request: IncomingMessage): Attributes {
   }
   const redacted = new URLSearchParams()
   for (const name of names) redacted.append(name, 'REDACTED')
-  return { [ATTR.urlQuery]: redacted.toString() }
+  return redacted.toString()
+}
+
+/** `startIncomingSpanHook` of the HTTP instrumentation: its `url.query` replaced by ours. */
+export function queryWithoutValues(request: IncomingMessage): Attributes {
+  const query = redactedQuery(request.url ?? '')
+  return query === undefined ? {} : { [ATTR.urlQuery]: query }
 }

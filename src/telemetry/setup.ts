@@ -1,6 +1,6 @@
 // Starts OpenTelemetry the way the guide describes: zero-config when the process has no
 // providers of its own, hands-off when the operator preloaded theirs (`node --import ./otel.mjs`).
-// Must run before Fastify is imported, so the HTTP instrumentation sees `http` being required.
+// Must run before Fastify and undici are imported, so that the instrumentations see them required.
 import { createNoopMeter, metrics, trace, type MeterProvider, type Tracer } from '@opentelemetry/api'
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node'
 import type { SpanProcessor } from '@opentelemetry/sdk-trace'
@@ -24,7 +24,7 @@ import { upstreamClientSpans } from './client-span.ts'
 import { gatewayResource, RESOURCE_DETECTORS } from './resource.ts'
 import { spanExportProcessor } from './span-export.ts'
 import { gatewayTracing, TRACER_NAME } from './gateway-tracer.ts'
-import { applyRequestOutcome, queryWithoutValues } from './request-span.ts'
+import { applyRequestOutcome, isTracedRequest, queryWithoutValues } from './request-span.ts'
 
 /** Whose TracerProvider makes the spans: 'preloaded' also when only traces were preloaded. */
 export type TelemetryMode = 'zero-config' | 'preloaded' | 'disabled'
@@ -51,30 +51,34 @@ export interface TelemetryOptions {
   warn: (message: string) => void
   /** Extra span processors beside the exporter (the trace store uses this). */
   spanProcessors?: SpanProcessor[]
-  /** Whether a request carries a valid gateway key (src/auth.ts); those that do not are not traced. */
+  /**
+   * Whether a request carries a valid gateway key (src/auth.ts); those that do not are not traced.
+   * For the HTTP instrumentation, when an operator enables it (the server span has its own check).
+   */
   isAuthorized?: (request: IncomingMessage) => boolean
 }
 
 /**
- * Only what the span tree of SPEC §2.1 needs: the HTTP SERVER span and the upstream CLIENT span.
- * The rest (fs, dns, net, pino, the OpenAI SDK's own spans …) would add spans nobody asked for.
- * An operator who sets OTEL_NODE_ENABLED_INSTRUMENTATIONS gets exactly that list instead.
+ * The span tree of SPEC §2.1 needs the upstream CLIENT span from the undici instrumentation; the
+ * HTTP SERVER span is the gateway's own (server-span.ts). The rest (http, fs, dns, net, pino, the
+ * OpenAI SDK's own spans …) would add spans nobody asked for: the gateway makes no outgoing
+ * node:http call but the OTLP exports, which are not traced. An operator who sets
+ * OTEL_NODE_ENABLED_INSTRUMENTATIONS gets exactly that list instead.
  */
 const UNUSED_INSTRUMENTATIONS = [
   'amqplib', 'aws-lambda', 'aws-sdk', 'bunyan', 'cassandra-driver', 'connect', 'cucumber',
   'dataloader', 'dns', 'express', 'fs', 'generic-pool', 'graphql', 'grpc', 'hapi',
-  'host-metrics', 'ioredis', 'kafkajs', 'knex', 'koa', 'lru-memoizer', 'memcached', 'mongodb',
+  'host-metrics', 'http', 'ioredis', 'kafkajs', 'knex', 'koa', 'lru-memoizer', 'memcached', 'mongodb',
   'mongoose', 'mysql', 'mysql2', 'nestjs-core', 'net', 'openai', 'oracledb', 'pg', 'pino',
   'redis', 'restify', 'router', 'runtime-node', 'socket.io', 'tedious', 'winston',
 ]
 
 function instrumentationConfig(env: Record<string, string | undefined>, isAuthorized: (request: IncomingMessage) => boolean): InstrumentationConfigMap {
   const config: InstrumentationConfigMap = {
+    // Enabled only through OTEL_NODE_ENABLED_INSTRUMENTATIONS: its SERVER span is then shaped as the
+    // gateway's own (request-span.ts), which adopts it instead of making a second one.
     '@opentelemetry/instrumentation-http': {
-      // A caller without a valid key gets no span: it must not fill the trace store, nor join a
-      // victim's trace by sending its `traceparent` (it is counted in a metric instead).
-      ignoreIncomingRequestHook: (request: IncomingMessage) =>
-        isUntracedPath((request.url ?? '').split('?')[0] ?? '') || !isAuthorized(request),
+      ignoreIncomingRequestHook: (request: IncomingMessage) => !isTracedRequest(request, isAuthorized),
       startIncomingSpanHook: queryWithoutValues,
       applyCustomAttributesOnSpan: (span, request) => applyRequestOutcome(span, request as IncomingMessage),
     },
@@ -86,17 +90,6 @@ function instrumentationConfig(env: Record<string, string | undefined>, isAuthor
     config[`@opentelemetry/instrumentation-${name}` as keyof InstrumentationConfigMap] = { enabled: false }
   }
   return config
-}
-
-/** Paths whose server spans would only be noise: probes, scrapes and the `/` → `/traces` redirect. */
-const UNTRACED_PATHS = new Set(['/', '/metrics', '/health', '/ready', '/favicon.ico'])
-
-/**
- * Also the trace lookups (GET /v1/traces…, /traces…): reading a trace must not make traces, or
- * every look at the recent-traces page would push a real trace out of the store and into Jaeger.
- */
-function isUntracedPath(path: string): boolean {
-  return UNTRACED_PATHS.has(path) || /^\/(v1\/)?traces(\/|$)/.test(path)
 }
 
 export function startTelemetry(options: TelemetryOptions): Telemetry {

@@ -1,0 +1,168 @@
+// The HTTP SERVER span of each traced request (SPEC §2.1's root span), made by the gateway itself.
+// @opentelemetry/instrumentation-http made it before, at a cost of tens of µs per request: it
+// wraps every emit of every server, binds each listener of the request and the response to the
+// context one by one, parses the URL and the headers for attributes in two versions of the
+// conventions, and records a duration histogram. This span keeps what it gave — the name, the
+// stable HTTP semconv attributes, the caller's W3C trace context joined, the span active for the
+// whole handling — and costs one span, one attribute object and one context per request.
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
+import { getRPCMetadata } from '@opentelemetry/core'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import type { TLSSocket } from 'node:tls'
+import { ATTR, HTTP_ATTR } from './names.ts'
+import { applyRequestOutcome, isTracedRequest, redactedQuery } from './request-span.ts'
+import { gatewayTracer } from './setup.ts'
+
+/** Stable HTTP semconv attributes of a SERVER span besides those of names.ts, as instrumentation-http set them. */
+const SEMCONV = {
+  methodOriginal: 'http.request.method_original',
+  urlScheme: 'url.scheme',
+  urlPath: 'url.path',
+  protocolVersion: 'network.protocol.version',
+  peerAddress: 'network.peer.address',
+  peerPort: 'network.peer.port',
+  clientAddress: 'client.address',
+  userAgent: 'user_agent.original',
+} as const
+
+/** The methods semconv names; any other is `_OTHER`, with the one sent in http.request.method_original. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY'])
+
+/** Runs `next`, the rest of a request's handling, inside the request's SERVER span. */
+export type InServerSpan = (request: IncomingMessage, response: ServerResponse, route: string | undefined, next: () => void) => void
+
+/**
+ * The span starts here, as the request's first hook runs, named after the route template
+ * (`route`, undefined for an unmatched URL), and ends when the response closes: sent, or the
+ * connection lost. A request that is not traced (isTracedRequest), or that already has a SERVER
+ * span from an HTTP instrumentation (an operator's preloaded SDK, OTEL_NODE_ENABLED_INSTRUMENTATIONS
+ * with `http`: the RPC metadata it puts in the context), runs as it is.
+ */
+export function serverSpans(isAuthorized: (request: IncomingMessage) => boolean): InServerSpan {
+  return (request, response, route, next) => {
+    if (!isTracedRequest(request, isAuthorized) || getRPCMetadata(context.active()) !== undefined) return next()
+    let within: Context
+    try {
+      within = startServerSpan(request, response, route)
+    } catch {
+      // A fault of telemetry must not fail the request: it goes untraced.
+      return next()
+    }
+    context.with(within, next)
+  }
+}
+
+function startServerSpan(request: IncomingMessage, response: ServerResponse, route: string | undefined): Context {
+  // The caller's traceparent, tracestate and baggage, through the global propagator (OTEL_PROPAGATORS applies).
+  const parent = propagation.extract(ROOT_CONTEXT, request.headers)
+  const method = request.method ?? 'GET'
+  const name = route === undefined ? method : `${method} ${route}`
+  const span = gatewayTracer().startSpan(name, { kind: SpanKind.SERVER, attributes: requestAttributes(request, method, route) }, parent)
+  const within = trace.setSpan(parent, span)
+  // The request's and the response's events (`close`, `finish`, which runs Fastify's onResponse
+  // hooks, `drain` …) are emitted by the socket, outside any context: each emit runs in the
+  // span's, as the instrumentation's binding of their listeners did.
+  const emitRequest = request.emit as (...args: unknown[]) => boolean
+  request.emit = function (this: IncomingMessage, ...args: unknown[]) {
+    return context.with(within, emitRequest, this, ...args)
+  } as IncomingMessage['emit']
+  const emitResponse = response.emit as (...args: unknown[]) => boolean
+  let failure: Error | undefined
+  response.emit = function (this: ServerResponse, event: unknown, ...args: unknown[]) {
+    if (event === 'error') failure = args[0] as Error
+    const listened = context.with(within, emitResponse, this, event, ...args)
+    // After the `close` listeners: a caller gone aborts its upstream call first (routes/answer.ts).
+    if (event === 'close' && span.isRecording()) endServerSpan(span, request, response, failure)
+    return listened
+  } as ServerResponse['emit']
+  return within
+}
+
+function endServerSpan(span: Span, request: IncomingMessage, response: ServerResponse, failure: Error | undefined): void {
+  const status = response.statusCode
+  span.setAttribute(HTTP_ATTR.statusCode, status)
+  if (failure !== undefined) {
+    span.setAttribute(ATTR.errorType, failure.name)
+    span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message })
+    span.recordException(failure)
+  } else if (status >= 500) {
+    // HTTP semconv: a 5xx is the server failing (ERROR, error.type the status); a 4xx is the caller's.
+    span.setAttribute(ATTR.errorType, String(status))
+    span.setStatus({ code: SpanStatusCode.ERROR })
+  }
+  applyRequestOutcome(span, request)
+  span.end()
+}
+
+function requestAttributes(request: IncomingMessage, method: string, route: string | undefined): Attributes {
+  const { headers, socket } = request
+  const url = request.url ?? '/'
+  const queryAt = url.indexOf('?')
+  const scheme = (socket as Partial<TLSSocket>).encrypted ? 'https' : 'http'
+  const knownMethod = KNOWN_METHODS.has(method) ? method : '_OTHER'
+  // Undefined values are left out of the span.
+  const attributes: Attributes = {
+    [HTTP_ATTR.method]: knownMethod,
+    [SEMCONV.urlScheme]: scheme,
+    [SEMCONV.urlPath]: queryAt < 0 ? url : url.slice(0, queryAt),
+    [ATTR.urlQuery]: redactedQuery(url),
+    [HTTP_ATTR.route]: route,
+    [SEMCONV.protocolVersion]: request.httpVersion,
+    [SEMCONV.peerAddress]: socket.remoteAddress,
+    [SEMCONV.peerPort]: socket.remotePort,
+    [SEMCONV.userAgent]: headers['user-agent'],
+  }
+  if (knownMethod !== method) attributes[SEMCONV.methodOriginal] = method
+  addAddresses(attributes, headers, scheme, socket.remoteAddress)
+  return attributes
+}
+
+/**
+ * server.address and server.port (where the caller sent the request) and client.address (who sent
+ * it), read as semconv and the instrumentation read them: what a proxy says in `Forwarded` or
+ * `X-Forwarded-Host`/`-For` first, then the Host header and the peer.
+ */
+function addAddresses(attributes: Attributes, headers: IncomingHttpHeaders, scheme: string, peer: string | undefined): void {
+  const forwarded = typeof headers.forwarded === 'string' ? firstForwarded(headers.forwarded) : undefined
+  const forwardedHost = headers['x-forwarded-host']
+  const [host, proto] = forwarded?.has('host')
+    ? [forwarded.get('host'), forwarded.get('proto')]
+    : typeof forwardedHost === 'string'
+      ? [forwardedHost, firstValue(headers['x-forwarded-proto'])]
+      : [headers.host, scheme]
+  if (host) {
+    // `name`, `name:port` or `[v6]:port`; without a port the scheme's own, when known.
+    const colon = host.lastIndexOf(':')
+    const hasPort = colon > host.lastIndexOf(']')
+    attributes[ATTR.serverAddress] = hasPort ? host.slice(0, colon) : host
+    const port = hasPort ? Number(host.slice(colon + 1)) : proto === 'https' ? 443 : proto === 'http' ? 80 : NaN
+    if (Number.isInteger(port)) attributes[ATTR.serverPort] = port
+  }
+  const forwardedFor = forwarded?.get('for') ?? firstValue(headers['x-forwarded-for'])
+  attributes[SEMCONV.clientAddress] = forwardedFor ? withoutPort(forwardedFor) : peer
+}
+
+/** The first element of a `Forwarded` header (RFC 7239): the proxy nearest the client. */
+function firstForwarded(header: string): Map<string, string> {
+  const pairs = new Map<string, string>()
+  for (const pair of (header.split(',')[0] ?? '').split(';')) {
+    const equals = pair.indexOf('=')
+    if (equals > 0) pairs.set(pair.slice(0, equals).trim().toLowerCase(), pair.slice(equals + 1).trim().replace(/^"(.*)"$/, '$1'))
+  }
+  return pairs
+}
+
+function firstValue(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header
+  return value?.split(',')[0]?.trim() || undefined
+}
+
+/** `192.0.2.1:4711` → `192.0.2.1`, `[2001:db8::1]:4711` → `2001:db8::1`; anything else as it is. */
+function withoutPort(address: string): string {
+  try {
+    const { hostname } = new URL(`http://${address}`)
+    return hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname
+  } catch {
+    return address
+  }
+}
