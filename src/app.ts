@@ -54,7 +54,7 @@ export async function createGateway(deps: {
   /** Fed by the span processor main.ts gave the SDK; undefined when the store is off. */
   traceStore?: TraceStore | undefined
   isDraining: () => boolean
-  /** The key check shared with the HTTP instrumentation (made from config.apiKeys when absent). */
+  /** The key check shared with the SERVER span (made from config.apiKeys when absent). */
   authenticator?: Authenticator
   /** The named keys the authenticator reads (src/keys/access.ts); undefined: none configured. */
   keyring?: KeyRing | undefined

@@ -1,5 +1,5 @@
-// The gateway key check, in one place for the two that need it: the HTTP instrumentation (a caller
-// without a valid key gets no server span, so it can neither fill the trace store nor join a
+// The gateway key check, in one place for the two that need it: the SERVER span (a caller
+// without a valid key gets none, so it can neither fill the trace store nor join a
 // victim's trace through `traceparent`) and the server's onRequest hook (which answers the 401).
 // A presented key is one of: a named key (the keys file, the admin API: src/keys/), one of
 // GATEWAY_API_KEYS (unnamed), or GATEWAY_MASTER_KEY. Every comparison is between SHA-256 digests,

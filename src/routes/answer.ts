@@ -10,7 +10,7 @@ import { writeEventStream } from './sse.ts'
 
 /**
  * Aborts when the caller goes away before the response is finished. The listener goes first
- * ('close' has others: the HTTP instrumentation ends its span there) and aborts with a ready-made
+ * ('close' has others: the SERVER span ends there) and aborts with a ready-made
  * reason: when a thousand callers leave at once, each upstream request must be cut at once,
  * not after the bookkeeping of the ones before it.
  */

@@ -136,7 +136,7 @@ export class LlmCall {
 
   /**
    * Runs one attempt of the upstream exchange inside its own provider CLIENT span
-   * (`llm.attempt` = 1, 2, …), so the HTTP client span the undici instrumentation creates is its
+   * (`llm.attempt` = 1, 2, …), so the upstream HTTP CLIENT span (client-span.ts) is its
    * child and a retry is a second span under the same `llm.request`. The span of the attempt that
    * answered stays open until `succeed`/`fail`, which for a stream is when its last chunk is read;
    * an attempt that failed and is retried is closed by `retrying`.

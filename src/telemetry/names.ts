@@ -270,7 +270,7 @@ export const EVAL_LABEL = { name: 'evaluation_name', criterion: 'criterion' } as
 /** Scores come on many scales (0–1, 1–5, 0–10, 0–100): boundaries fine enough for each. */
 export const EVAL_SCORE_BUCKETS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 25, 50, 75, 100]
 
-/** HTTP attributes the trace store reads to describe a trace (set by the HTTP instrumentation). */
+/** HTTP attributes the trace store reads to describe a trace (set on the SERVER span, server-span.ts). */
 export const HTTP_ATTR = {
   route: 'http.route',
   method: 'http.request.method',

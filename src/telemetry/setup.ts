@@ -59,8 +59,8 @@ export interface TelemetryOptions {
 }
 
 /**
- * The span tree of SPEC §2.1 needs the upstream CLIENT span from the undici instrumentation; the
- * HTTP SERVER span is the gateway's own (server-span.ts). The rest (http, fs, dns, net, pino, the
+ * The spans of SPEC §2.1 are the gateway's own (server-span.ts, client-span.ts); the undici
+ * instrumentation is kept for other outgoing requests (the MCP tool servers). The rest (http, fs, dns, net, pino, the
  * OpenAI SDK's own spans …) would add spans nobody asked for: the gateway makes no outgoing
  * node:http call but the OTLP exports, which are not traced. An operator who sets
  * OTEL_NODE_ENABLED_INSTRUMENTATIONS gets exactly that list instead.
@@ -263,11 +263,6 @@ function otlpMetricOptions(env: Record<string, string | undefined>): Constructor
   const selector = (type: InstrumentType) =>
     type === InstrumentType.HISTOGRAM ? { type: AggregationType.EXPONENTIAL_HISTOGRAM } : { type: AggregationType.DEFAULT }
   return { aggregationPreference: selector as NonNullable<ConstructorParameters<typeof OTLPMetricExporter>[0]>['aggregationPreference'] }
-}
-
-/** Instruments must come from the provider actually in use, so they are made after start. */
-export function gatewayMeter() {
-  return metrics.getMeter('sik-llms-gateway')
 }
 
 /** Set when the gateway runs the tracing itself (see gateway-tracer.ts). */

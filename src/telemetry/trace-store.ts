@@ -29,7 +29,7 @@ export interface StoredSpan {
   status: { code: StatusCodeName; message?: string }
   attributes: Record<string, StoredValue>
   links: Array<{ trace_id: string; span_id: string; attributes: Record<string, StoredValue> }>
-  /** The instrumentation scope that made the span (`sik-llms-gateway`, `@opentelemetry/instrumentation-http` …). */
+  /** The instrumentation scope that made the span (`sik-llms-gateway`, `@opentelemetry/instrumentation-undici` …). */
   scope: string
 }
 
