@@ -10,7 +10,7 @@
 // error.type (undici's code), the exception and status ERROR; an abort ends it without an error.
 // It ends when the body has been read, so a stream's span covers the whole stream. The upstream
 // gets this span's traceparent from the global propagator (propagation.ts: traceparent only).
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api'
+import { context, diag, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api'
 import type { InstrumentationConfigMap } from '@opentelemetry/auto-instrumentations-node'
 import { ATTR, HTTP_ATTR } from './names.ts'
 import { gatewayTracer } from './setup.ts'
@@ -67,7 +67,15 @@ export interface UpstreamOrigin {
  * (telemetry off, or a preloaded SDK in charge). Send its `headers`.
  */
 export function startUpstreamSpan(method: string, target: UpstreamOrigin, path: string, headers: Record<string, string>): UpstreamSpan | undefined {
-  return enabled ? new UpstreamSpan(method, target, path, headers) : undefined
+  if (!enabled) return undefined
+  try {
+    return new UpstreamSpan(method, target, path, headers)
+  } catch (error) {
+    // A fault of telemetry (a sampler, a propagator, a span processor) must not keep the request
+    // from being sent: it goes out untraced with its own headers.
+    diag.error('the upstream request span could not be started', error)
+    return undefined
+  }
 }
 
 export class UpstreamSpan {
@@ -101,14 +109,26 @@ export class UpstreamSpan {
     this.span.setStatus({ code: SpanStatusCode.ERROR })
   }
 
-  /** The exchange is over: its body read or given up, or `error` broke it (an abort is no error). */
+  /**
+   * The exchange is over: its body read or given up, or `error` broke it (an abort is no error).
+   * Never throws: an answer already received must not turn into a failed attempt because a span
+   * processor failed.
+   */
   end(error?: unknown): void {
     if (this.ended) return
     this.ended = true
+    try {
+      this.finish(error)
+    } catch (fault) {
+      diag.error('the upstream request span could not be ended', fault)
+    }
+  }
+
+  private finish(error: unknown): void {
     if (error !== undefined && this.recording && (error as Error | null)?.name !== 'AbortError') {
       const { code, name, message } = (error ?? {}) as { code?: unknown; name?: unknown; message?: unknown }
+      // No exception event (SPEC §2.1: no span events): error.type and the status say it.
       this.span.setAttribute(ATTR.errorType, String(code || name || 'Error'))
-      this.span.recordException(error as Error)
       this.span.setStatus({ code: SpanStatusCode.ERROR, message: typeof message === 'string' ? message : undefined })
     }
     this.span.end()

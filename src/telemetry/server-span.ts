@@ -5,7 +5,7 @@
 // conventions, and records a duration histogram. This span keeps what it gave — the name, the
 // stable HTTP semconv attributes, the caller's W3C trace context joined, the span active for the
 // whole handling — and costs one span, one attribute object and one context per request.
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
+import { context, diag, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
 import { getRPCMetadata } from '@opentelemetry/core'
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { TLSSocket } from 'node:tls'
@@ -72,7 +72,14 @@ function startServerSpan(request: IncomingMessage, response: ServerResponse, rou
     if (event === 'error') failure = args[0] as Error
     const listened = context.with(within, emitResponse, this, event, ...args)
     // After the `close` listeners: a caller gone aborts its upstream call first (routes/answer.ts).
-    if (event === 'close' && span.isRecording()) endServerSpan(span, request, response, failure)
+    if (event === 'close' && span.isRecording()) {
+      // A fault of telemetry here would be thrown out of a socket event: it is reported, never thrown.
+      try {
+        endServerSpan(span, request, response, failure)
+      } catch (error) {
+        diag.error('the HTTP server span could not be ended', error)
+      }
+    }
     return listened
   } as ServerResponse['emit']
   return within
@@ -83,8 +90,8 @@ function endServerSpan(span: Span, request: IncomingMessage, response: ServerRes
   span.setAttribute(HTTP_ATTR.statusCode, status)
   if (failure !== undefined) {
     span.setAttribute(ATTR.errorType, failure.name)
+    // No exception event (SPEC §2.1: no span events): error.type and the status say it.
     span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message })
-    span.recordException(failure)
   } else if (status >= 500) {
     // HTTP semconv: a 5xx is the server failing (ERROR, error.type the status); a 4xx is the caller's.
     span.setAttribute(ATTR.errorType, String(status))

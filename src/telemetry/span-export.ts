@@ -99,6 +99,8 @@ export class SpanExportProcessor implements SpanProcessor {
   private readonly batches: SpanBatch[] = []
   private queued = 0
   private exporting = false
+  /** The batch on its way out, from when it left the queue until its export settled. */
+  private inFlight: Promise<void> | undefined
   private timer: NodeJS.Timeout | undefined
   /** Dropped since the last "Dropped N spans" warning. */
   private dropped = 0
@@ -179,8 +181,9 @@ export class SpanExportProcessor implements SpanProcessor {
       this.clearTimer()
       this.exporting = true
       const batch = this.take()
-      // Sent in a tick of its own, not inside the span.end() of the request that filled it.
-      setImmediate(() => this.sendInTurn(batch))
+      // Sent in a tick of its own, not inside the span.end() of the request that filled it; a
+      // flush in between waits for it (it has left the queue already).
+      this.inFlight = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.sendInTurn(batch))
       return
     }
     if (this.timer) return
@@ -188,25 +191,27 @@ export class SpanExportProcessor implements SpanProcessor {
       this.timer = undefined
       if (this.exporting || this.queued === 0) return
       this.exporting = true
-      this.sendInTurn(this.take())
+      this.inFlight = this.sendInTurn(this.take())
     }, this.delayMs)
     this.timer.unref()
   }
 
-  private sendInTurn(batch: SpanBatch): void {
-    this.send(batch)
+  private sendInTurn(batch: SpanBatch): Promise<void> {
+    return this.send(batch)
       .catch((error: Error) => globalErrorHandler(error))
       .finally(() => {
         this.exporting = false
+        this.inFlight = undefined
         if (this.queued > 0) this.schedule()
       })
   }
 
+  /** What is queued now, and the batch already taken for its own turn. */
   private flushAll(): Promise<void> {
     this.clearTimer()
     const batches: SpanBatch[] = []
     while (this.queued > 0) batches.push(this.take())
-    return Promise.all(batches.map((batch) => this.send(batch))).then(() => undefined)
+    return Promise.all([this.inFlight, ...batches.map((batch) => this.send(batch))]).then(() => undefined)
   }
 
   private take(): SpanBatch {

@@ -163,6 +163,7 @@ t.test('a failed connection and a 500, then an answer: one POST per attempt, eac
   t.equal(reset!.status.code, 'ERROR', 'a connection cut before the headers: ERROR')
   t.match(reset!.attributes['error.type'], /^(?!\d)\S+$/, 'with the transport error\'s code as error.type')
   t.notOk('http.response.status_code' in reset!.attributes, 'and no status code')
+  t.same(reset!.events, [], 'and no exception event with a stack trace (SPEC §2.1: no span events)')
 
   t.equal(failed!.status.code, 'ERROR', 'a 500: ERROR')
   t.equal(failed!.attributes['http.response.status_code'], 500)

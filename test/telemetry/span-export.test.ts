@@ -128,6 +128,22 @@ t.test('forceFlush sends every queued span at once, in batches of the batch size
   t.match(await read(), { exported: 9, queue: 0 })
 })
 
+t.test('shutdown right after a span filled a batch waits for that batch (it has left the queue, not the process)', async (t) => {
+  const { exporter, processor, endSpans, read } = setUp({ maxQueueSize: 100, maxExportBatchSize: 4, scheduledDelayMillis: 60_000 })
+  endSpans(4)
+  let settled = false
+  const flushed = processor.shutdown().then(() => (settled = true))
+  await nextTick()
+  await nextTick()
+  t.equal(exporter.calls.length, 1, 'the full batch is exported in its own turn')
+  t.same(exporter.calls[0]?.spanNames, ['span 0', 'span 1', 'span 2', 'span 3'])
+  t.notOk(settled, 'shutdown has not returned while that batch is out')
+  exporter.calls[0]!.done(success)
+  await flushed
+  t.equal(exporter.shutdowns, 1)
+  t.match(await read(), { exported: 4, dropped: 0 })
+})
+
 t.test('a gateway with a collector that keeps up: N requests arrive as exactly N × their spans', async (t) => {
   const receiver = await startOtlpReceiver()
   t.teardown(() => receiver.close())
