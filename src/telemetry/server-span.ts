@@ -107,18 +107,20 @@ function requestAttributes(request: IncomingMessage, method: string, route: stri
   const queryAt = url.indexOf('?')
   const scheme = (socket as Partial<TLSSocket>).encrypted ? 'https' : 'http'
   const knownMethod = KNOWN_METHODS.has(method) ? method : '_OTHER'
-  // Undefined values are left out of the span.
   const attributes: Attributes = {
     [HTTP_ATTR.method]: knownMethod,
     [SEMCONV.urlScheme]: scheme,
     [SEMCONV.urlPath]: queryAt < 0 ? url : url.slice(0, queryAt),
-    [ATTR.urlQuery]: redactedQuery(url),
-    [HTTP_ATTR.route]: route,
     [SEMCONV.protocolVersion]: request.httpVersion,
-    [SEMCONV.peerAddress]: socket.remoteAddress,
-    [SEMCONV.peerPort]: socket.remotePort,
-    [SEMCONV.userAgent]: headers['user-agent'],
   }
+  // Only the values there are: an attribute object without undefined values is taken by the
+  // tracer in one clone (gateway-tracer.ts), not key by key.
+  const query = redactedQuery(url)
+  if (query !== undefined) attributes[ATTR.urlQuery] = query
+  if (route !== undefined) attributes[HTTP_ATTR.route] = route
+  if (socket.remoteAddress !== undefined) attributes[SEMCONV.peerAddress] = socket.remoteAddress
+  if (socket.remotePort !== undefined) attributes[SEMCONV.peerPort] = socket.remotePort
+  if (headers['user-agent'] !== undefined) attributes[SEMCONV.userAgent] = headers['user-agent']
   if (knownMethod !== method) attributes[SEMCONV.methodOriginal] = method
   addAddresses(attributes, headers, scheme, socket.remoteAddress)
   return attributes
@@ -146,7 +148,8 @@ function addAddresses(attributes: Attributes, headers: IncomingHttpHeaders, sche
     if (Number.isInteger(port)) attributes[ATTR.serverPort] = port
   }
   const forwardedFor = forwarded?.get('for') ?? firstValue(headers['x-forwarded-for'])
-  attributes[SEMCONV.clientAddress] = forwardedFor ? withoutPort(forwardedFor) : peer
+  const client = forwardedFor ? withoutPort(forwardedFor) : peer
+  if (client !== undefined) attributes[SEMCONV.clientAddress] = client
 }
 
 /** The first element of a `Forwarded` header (RFC 7239): the proxy nearest the client. */
