@@ -25,8 +25,10 @@ const gateway = await startGateway(upstream.url, env, ['--cpu-prof', `--cpu-prof
 const target = { url: gateway.url, path: '/v1/chat/completions', headers: {} }
 const load = kind === 'stream' ? streamLoad : jsonLoad
 try {
-  await load(target, connections, 2) // warm-up: JIT and pools, before the part that counts is long
+  const warmUp = await load(target, connections, 2) // warm-up: JIT and pools, before the part that counts is long
   const result = await load(target, connections, seconds, [gateway.child.pid])
+  // Every request the profile saw, for per-request figures (e.g. two profiles' difference).
+  console.log(`requests in the profile: ${warmUp.ok + warmUp.failed + result.ok + result.failed}`)
   console.log(`${kind} telemetry ${mode} c=${connections}: ${Math.round(result.rps)} req/s, ${Math.round(result.cpuUsPerRequest ?? NaN)} µs CPU/request, p50 ${result.latency.p50.toFixed(2)} ms, p99 ${result.latency.p99.toFixed(2)} ms`)
 } finally {
   await gateway.stop()

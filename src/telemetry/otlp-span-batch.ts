@@ -37,6 +37,12 @@ export class SpanBatch {
     this.count++
   }
 
+  /** The bytes of the span added last (ScopeSpans.spans: tag, length, Span), valid until the next add. */
+  lastSpan(): Uint8Array {
+    const end = this.ends[this.count - 1]!
+    return this.writer.buf.subarray(this.count > 1 ? this.ends[this.count - 2]! : 0, end)
+  }
+
   /** The distinct resources, whose late attributes (async detectors) must be in before `request`. */
   resources(): Resource[] {
     return [...new Set(this.groups.map((group) => group.resource))]

@@ -213,7 +213,7 @@ export class SpanEncoder {
       w.end(valueStart)
       w.end(start)
       if (typeof value === 'string' && entry?.pairs && value.length <= MAX_CACHED_VALUE_CHARS) {
-        if (entry.pairs.size < MAX_VALUES_PER_KEY) entry.pairs.set(value, w.copy(start))
+        if (entry.pairs.size < MAX_VALUES_PER_KEY) entry.pairs.set(ownString(value), w.copy(start))
         else entry.pairs = null
       }
     }
@@ -234,6 +234,16 @@ export class SpanEncoder {
 function flags(w: ProtoWriter, tag: number, context: SpanContext, isRemote: boolean | undefined): void {
   w.uint(tag)
   w.fixed32((context.traceFlags & 0xff) | HAS_IS_REMOTE | (isRemote ? IS_REMOTE : 0))
+}
+
+/**
+ * A copy of `value` that refers to no other string. In V8 a `slice()` of 13 characters or more is
+ * a view that keeps its whole source alive, and a concatenation a pair of references to its parts
+ * (https://issues.chromium.org/issues/41040398): a cached 40-character value cut from a 1 MB body
+ * would hold the megabyte. `(' ' + value).slice(1)` makes V8 flatten into a fresh string first.
+ */
+export function ownString(value: string): string {
+  return value.length < 13 ? value : (' ' + value).slice(1)
 }
 
 /** Called as in the SDK's serializer: V8 makes this check free inside for-in. */

@@ -166,6 +166,8 @@ export class ProtoWriter {
 /** Hex digits' values by character code; other characters as the SDK's hexToBinary reads them. */
 const NIBBLE = Uint8Array.from({ length: 128 }, (_, code) => (code <= 57 ? code - 48 : code >= 97 ? code - 87 : code - 55) & 255)
 
+const UTF8 = new TextDecoder()
+
 export class ProtoReader {
   private pos = 0
   private readonly data: Uint8Array
@@ -195,8 +197,47 @@ export class ProtoReader {
     return [Math.floor(tag / 8), tag & 7]
   }
 
+  /** A varint read as a signed 64-bit integer (negative ones are ten bytes of two's complement). */
+  int64(): number {
+    let value = 0n
+    let shift = 0n
+    for (;;) {
+      const byte = this.data[this.pos++]
+      if (byte === undefined) throw new Error('truncated varint')
+      value |= BigInt(byte & 127) << shift
+      if (byte < 128) return Number(BigInt.asIntN(64, value))
+      shift += 7n
+    }
+  }
+
+  /** A fixed64 as an unsigned integer (nanoseconds since the epoch exceed 2^53). */
+  fixed64(): bigint {
+    const low = this.fixed32()
+    return (BigInt(this.fixed32()) << 32n) | BigInt(low)
+  }
+
+  fixed32(): number {
+    const data = this.data
+    const at = this.pos
+    if (at + 4 > data.length) throw new Error('truncated fixed32')
+    this.pos += 4
+    return (data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24)) >>> 0
+  }
+
+  double(): number {
+    if (this.pos + 8 > this.data.length) throw new Error('truncated double')
+    const value = new DataView(this.data.buffer, this.data.byteOffset + this.pos, 8).getFloat64(0, true)
+    this.pos += 8
+    return value
+  }
+
+  string(): string {
+    return UTF8.decode(this.bytes())
+  }
+
   bytes(): Uint8Array {
     const length = this.varint()
+    if (this.pos + length > this.data.length) throw new Error('truncated field')
     const bytes = this.data.subarray(this.pos, this.pos + length)
     this.pos += length
     return bytes

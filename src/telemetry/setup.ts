@@ -23,8 +23,14 @@ import { CallerContextPropagator } from './propagation.ts'
 import { upstreamClientSpans } from './client-span.ts'
 import { gatewayResource, RESOURCE_DETECTORS } from './resource.ts'
 import { spanExportProcessor } from './span-export.ts'
+import type { EncodedSpanSource } from './trace-store.ts'
 import { gatewayTracing, TRACER_NAME } from './gateway-tracer.ts'
 import { applyRequestOutcome, isTracedRequest, queryWithoutValues } from './request-span.ts'
+
+/** A span processor that can take the bytes the exporter encoded a span to (the trace store). */
+interface EncodedSpanReader {
+  useEncodedSpans(source: EncodedSpanSource): void
+}
 
 /** Whose TracerProvider makes the spans: 'preloaded' also when only traces were preloaded. */
 export type TelemetryMode = 'zero-config' | 'preloaded' | 'disabled'
@@ -181,6 +187,8 @@ function startTracing(
   const instrumentations = getNodeAutoInstrumentations(instrumentationConfig(env, options.isAuthorized ?? (() => true)))
   const exportProcessor = spanExportProcessor(env, watch)
   const processors = [exportProcessor, ...(options.spanProcessors ?? [])]
+  // The trace store copies the bytes the exporter has just encoded (it runs right after it).
+  for (const processor of options.spanProcessors ?? []) (processor as Partial<EncodedSpanReader>).useEncodedSpans?.(exportProcessor)
   // The gateway's own spans are recorded by its tracer (gateway-tracer.ts says why), the
   // instrumentations' by the SDK's: same sampler, limits, resource and processors.
   const own = gatewayTracing(env, serviceName, processors)

@@ -108,6 +108,9 @@ export class SpanExportProcessor implements SpanProcessor {
   /** A sent batch's buffer, for the next batch (512 spans of the gateway's take ~250 KB). */
   private spare: ProtoWriter | undefined
   private stopped: Promise<void> | undefined
+  /** The span encoded last and its batch, for the trace store's copy (encoded()). */
+  private lastSpan: ReadableSpan | undefined
+  private lastBatch: SpanBatch | undefined
 
   constructor(exporter: SpanExporter, options: BatchOptions = {}) {
     this.exporter = exporter
@@ -159,7 +162,17 @@ export class SpanExportProcessor implements SpanProcessor {
       return
     }
     this.queued++
+    this.lastSpan = span
+    this.lastBatch = batch
     this.schedule()
+  }
+
+  /**
+   * The bytes `span` was encoded to, if it is the span this processor took last (the trace store,
+   * the next processor, copies them rather than encoding the span again); undefined otherwise.
+   */
+  encoded(span: ReadableSpan): Uint8Array | undefined {
+    return span === this.lastSpan ? this.lastBatch!.lastSpan() : undefined
   }
 
   forceFlush(): Promise<void> {
@@ -217,6 +230,8 @@ export class SpanExportProcessor implements SpanProcessor {
   private take(): SpanBatch {
     const batch = this.batches.shift()!
     this.queued -= batch.count
+    // Its buffer will be reused: its last span's bytes are no longer at hand.
+    if (batch === this.lastBatch) this.lastSpan = this.lastBatch = undefined
     return batch
   }
 

@@ -1,36 +1,22 @@
 // A bounded in-memory store of recent traces, fed by a span processor beside the exporter, so a
 // returned trace_id leads somewhere on a laptop without Jaeger: GET /v1/traces/{id} and the
-// /traces pages read it. Bounded by trace count and by an estimate of bytes; the trace written
-// longest ago goes first. It runs for every span of every request, so onEnd stays cheap: it
-// copies the span's strings (trace-store-copy.ts) and adds up a size estimate; no JSON, no timers.
-import { SpanKind, SpanStatusCode, type Attributes, type HrTime, type Link } from '@opentelemetry/api'
+// /traces pages read it. Bounded by trace count and by bytes; the trace written longest ago goes
+// first. It runs for every span of every request, so onEnd stays cheap: it keeps a copy of the
+// OTLP bytes the exporter has just encoded the span to (stored-span.ts), read back on lookup.
+import type { HrTime } from '@opentelemetry/api'
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace'
 import { LINK_ATTR, LINK_TYPE_EVALUATION } from './names.ts'
-import { StringCopies } from './trace-store-copy.ts'
+import { ownString, SpanEncoder } from './otlp-span-encoder.ts'
+import { ProtoWriter } from './protobuf.ts'
+import { cutForStore, decodeStoredSpan, hasOverlongString, MAX_STORED_STRING_CHARS, type StoredSpan } from './stored-span.ts'
 
-export { MAX_STORED_STRING_CHARS } from './trace-store-copy.ts'
+export { MAX_STORED_STRING_CHARS } from './stored-span.ts'
+export type { SpanKindName, StatusCodeName, StoredSpan, StoredValue } from './stored-span.ts'
 
-export type SpanKindName = 'INTERNAL' | 'SERVER' | 'CLIENT' | 'PRODUCER' | 'CONSUMER'
-export type StatusCodeName = 'UNSET' | 'OK' | 'ERROR'
-export type StoredValue = string | number | boolean | Array<string | number | boolean | null | undefined>
-
-/** One span as the lookup routes hand it out: plain JSON values only. */
-export interface StoredSpan {
-  trace_id: string
-  span_id: string
-  parent_span_id: string | null
-  name: string
-  kind: SpanKindName
-  /** Nanoseconds since the epoch, as a decimal string (too large for a JSON number). */
-  start_time_unix_nano: string
-  /** Milliseconds since the epoch, fractional: for arithmetic and display. */
-  start_ms: number
-  duration_ms: number
-  status: { code: StatusCodeName; message?: string }
-  attributes: Record<string, StoredValue>
-  links: Array<{ trace_id: string; span_id: string; attributes: Record<string, StoredValue> }>
-  /** The instrumentation scope that made the span (`sik-llms-gateway`, `@opentelemetry/instrumentation-undici` …). */
-  scope: string
+/** Where a span's OTLP bytes may already be: the exporter, which encoded it just before the store's turn. */
+export interface EncodedSpanSource {
+  /** The bytes `span` was encoded to (ScopeSpans.spans), while they are at hand; undefined otherwise. */
+  encoded(span: ReadableSpan): Uint8Array | undefined
 }
 
 export interface StoredTrace {
@@ -64,34 +50,32 @@ export interface TraceStoreOptions {
   maxSpansPerTrace?: number
 }
 
-/** A link as the store keeps it: its own copies of the ids and attributes. */
-interface LinkRecord {
-  traceId: string
-  spanId: string
-  attributes: Attributes
+/** Where a span's bytes are in its trace's buffer, and what listing needs. */
+interface SpanRecord {
+  at: number
+  length: number
+  /** The tracer's own constant name (this gateway, an instrumentation package). */
+  scope: string
 }
 
-/** What onEnd keeps of a span: its own copy of every string (nothing that pins a larger one). */
-interface SpanRecord {
-  traceId: string
-  spanId: string
-  parentSpanId: string | undefined
-  name: string
-  kind: SpanKind
-  startTime: HrTime
-  duration: HrTime
-  statusCode: SpanStatusCode
-  statusMessage: string | undefined
-  attributes: Attributes
-  links: LinkRecord[]
+/** An evaluation span as listed with the trace it evaluates: a copy of its bytes of its own. */
+interface EvaluationRecord {
+  bytes: Uint8Array
   scope: string
-  bytes: number
 }
 
 interface TraceEntry {
   traceId: string
+  /**
+   * Its spans' bytes, one after the other: one allocation a trace (it doubles when full), where
+   * an allocation a span cost 1.4–2 µs each (an ArrayBuffer's backing store and its tracking).
+   */
+  buf: Uint8Array
+  used: number
   spans: SpanRecord[]
-  evaluations: SpanRecord[]
+  evaluations: EvaluationRecord[]
+  /** The earliest start of its spans, for listing newest first. */
+  startMs: number
   bytes: number
   dropped: number
 }
@@ -100,57 +84,24 @@ export const DEFAULT_MAX_SPANS_PER_TRACE = 2000
 /** Per trace; an evaluation list beyond this would be a loop gone wrong, not a review. */
 const MAX_EVALUATIONS_PER_TRACE = 200
 
-// The estimate (calibrated against heap snapshots with bench/trace-store.ts): the record and its
-// status/links arrays, plus per attribute a dictionary slot and its value. Strings count a byte a
-// character and a header (two a character for long text V8 stores two-byte, see valueBytes), and
-// shared strings are counted per span.
-const SPAN_BYTES = 360
-const ATTRIBUTE_BYTES = 40
-const STRING_BYTES = 24
-const LINK_BYTES = 160
+// The estimate (calibrated with bench/trace-store.ts, JS heap and array buffers): per span its
+// record; per trace its entry, its arrays and its buffer's object, plus the buffer's whole capacity.
+const SPAN_BYTES = 64
 const TRACE_BYTES = 400
-const NO_LINKS: LinkRecord[] = []
-
-const KIND_NAMES: Record<number, SpanKindName> = {
-  [SpanKind.INTERNAL]: 'INTERNAL',
-  [SpanKind.SERVER]: 'SERVER',
-  [SpanKind.CLIENT]: 'CLIENT',
-  [SpanKind.PRODUCER]: 'PRODUCER',
-  [SpanKind.CONSUMER]: 'CONSUMER',
-}
-const STATUS_NAMES: Record<number, StatusCodeName> = {
-  [SpanStatusCode.UNSET]: 'UNSET',
-  [SpanStatusCode.OK]: 'OK',
-  [SpanStatusCode.ERROR]: 'ERROR',
-}
-
-/** A character V8 cannot store in one byte: the whole string then takes two per character. */
-const TWO_BYTE_CHAR = /[^\u0000-\u00ff]/
-
-function valueBytes(value: unknown): number {
-  // Short strings are counted at one byte a character without looking (a few bytes off at most);
-  // a long one of Chinese text or emoji holds twice its length.
-  if (typeof value === 'string') return STRING_BYTES + (value.length > 256 && TWO_BYTE_CHAR.test(value) ? 2 : 1) * value.length
-  if (Array.isArray(value)) {
-    let sum = STRING_BYTES
-    for (const item of value) sum += valueBytes(item)
-    return sum
-  }
-  return 8
-}
-
-function attributesBytes(attributes: Attributes): number {
-  let sum = 0
-  for (const key in attributes) sum += ATTRIBUTE_BYTES + key.length + valueBytes(attributes[key])
-  return sum
-}
-
-
-function isEvaluationLink(link: LinkRecord): boolean {
-  return link.attributes[LINK_ATTR.type] === LINK_TYPE_EVALUATION
-}
+/** A chat request's four spans take 2–3 KB. */
+const FIRST_BUFFER_BYTES = 4096
+const NO_BYTES = new Uint8Array(0)
 
 const hrMs = (time: HrTime) => time[0] * 1000 + time[1] / 1e6
+
+/** The trace ids an evaluation span's links point into (SPEC: link.type = evaluation). */
+function evaluatedTraces(span: ReadableSpan): string[] {
+  const out: string[] = []
+  for (const link of span.links) {
+    if (link.attributes?.[LINK_ATTR.type] === LINK_TYPE_EVALUATION) out.push(link.context.traceId)
+  }
+  return out
+}
 
 export class TraceStore implements SpanProcessor {
   readonly maxTraces: number
@@ -163,7 +114,10 @@ export class TraceStore implements SpanProcessor {
   private lastTraceId: string | undefined
   private bytes = 0
   private evicted = 0
-  private readonly copies = new StringCopies()
+  private source: EncodedSpanSource | undefined
+  /** For spans no exporter encoded (none runs, its queue was full, or a span too long to keep whole). */
+  private encoder: SpanEncoder | undefined
+  private scratch: ProtoWriter | undefined
 
   constructor(options: TraceStoreOptions) {
     this.maxTraces = options.maxTraces
@@ -176,44 +130,36 @@ export class TraceStore implements SpanProcessor {
     return this.maxTraces > 0
   }
 
+  /** Takes each span's bytes from the exporter that encoded it just before, instead of encoding it again. */
+  useEncodedSpans(source: EncodedSpanSource): void {
+    this.source = source
+  }
+
   onStart(): void {}
 
   onEnd(span: ReadableSpan): void {
     if (this.maxTraces <= 0) return
-    const context = span.spanContext()
-    const entry = this.entryFor(context.traceId)
-    const copies = this.copies
-    const name = copies.string(span.name)
-    const attributes = copies.attributes(span.attributes)
-    const statusMessage = span.status.message ? copies.string(span.status.message) : undefined
-    const links = span.links.length === 0 ? NO_LINKS : span.links.map((link) => this.keptLink(link))
-    let bytes = SPAN_BYTES + name.length + attributesBytes(attributes) + (statusMessage ? valueBytes(statusMessage) : 0)
-    for (const link of links) bytes += LINK_BYTES + attributesBytes(link.attributes)
-    const record: SpanRecord = {
-      traceId: entry.traceId,
-      // The SDK makes ids as fresh strings; a remote parent's id is parsed out of a caller's header.
-      spanId: context.spanId,
-      parentSpanId: span.parentSpanContext?.isRemote ? copies.string(span.parentSpanContext.spanId) : span.parentSpanContext?.spanId,
-      name,
-      kind: span.kind,
-      startTime: span.startTime,
-      duration: span.duration,
-      statusCode: span.status.code,
-      statusMessage,
-      attributes,
-      links,
-      // A tracer's own constant name (this gateway, an instrumentation package): nothing to copy.
-      scope: span.instrumentationScope.name,
-      bytes,
-    }
-    if (entry.spans.length >= this.maxSpansPerTrace || entry.bytes + bytes > this.maxTraceBytes) {
+    const entry = this.entryFor(span.spanContext().traceId)
+    const bytes = this.bytesOf(span)
+    const grown = entry.used + bytes.length > entry.buf.length ? capacityFor(entry.used + bytes.length) : entry.buf.length
+    const added = SPAN_BYTES + grown - entry.buf.length
+    if (entry.spans.length >= this.maxSpansPerTrace || entry.bytes + added > this.maxTraceBytes) {
       entry.dropped++
     } else {
-      entry.spans.push(record)
-      entry.bytes += bytes
-      this.bytes += bytes
+      if (grown > entry.buf.length) {
+        const buf = new Uint8Array(grown)
+        buf.set(entry.buf.subarray(0, entry.used))
+        entry.buf = buf
+      }
+      entry.buf.set(bytes, entry.used)
+      entry.spans.push({ at: entry.used, length: bytes.length, scope: span.instrumentationScope.name })
+      entry.used += bytes.length
+      entry.bytes += added
+      this.bytes += added
+      const startMs = hrMs(span.startTime)
+      if (startMs < entry.startMs) entry.startMs = startMs
     }
-    if (links.length > 0) this.indexEvaluation(record)
+    if (span.links.length > 0) this.indexEvaluation(bytes, span, entry)
     this.evictBeyondBounds()
   }
 
@@ -272,17 +218,33 @@ export class TraceStore implements SpanProcessor {
     return oldest
   }
 
-  private keptLink(link: Link): LinkRecord {
-    const { traceId, spanId } = link.context
-    return { traceId: this.copies.string(traceId), spanId: this.copies.string(spanId), attributes: this.copies.attributes(link.attributes) }
+  /**
+   * The bytes the exporter just wrote for `span`, or the store's own encoding of it (cut where a
+   * string is longer than it keeps): valid until the next span, copied by the caller.
+   */
+  private bytesOf(span: ReadableSpan): Uint8Array {
+    const encoded = this.source?.encoded(span)
+    if (encoded && (encoded.length <= MAX_STORED_STRING_CHARS || !hasOverlongString(span))) return encoded
+    const w = (this.scratch ??= new ProtoWriter(4096))
+    const encoder = (this.encoder ??= new SpanEncoder())
+    w.pos = 0
+    if (!encoded) encoder.span(w, span)
+    if (encoded || (w.pos > MAX_STORED_STRING_CHARS && hasOverlongString(span))) {
+      w.pos = 0
+      encoder.span(w, cutForStore(span))
+    }
+    const bytes = w.buf.subarray(0, w.pos)
+    // A buffer grown by one huge span is let go.
+    if (w.buf.length > 1024 * 1024) this.scratch = undefined
+    return bytes
   }
 
   private entryFor(traceId: string): TraceEntry {
     let entry = this.traces.get(traceId)
     if (!entry) {
       // The id may be a slice of a caller's traceparent header: the store keys and keeps its own copy.
-      const id = this.copies.string(traceId)
-      entry = { traceId: id, spans: [], evaluations: [], bytes: TRACE_BYTES, dropped: 0 }
+      const id = ownString(traceId)
+      entry = { traceId: id, buf: NO_BYTES, used: 0, spans: [], evaluations: [], startMs: Infinity, bytes: TRACE_BYTES, dropped: 0 }
       this.bytes += TRACE_BYTES
       this.traces.set(id, entry)
     } else if (this.lastTraceId !== traceId) {
@@ -293,16 +255,17 @@ export class TraceStore implements SpanProcessor {
     return entry
   }
 
-  /** An evaluation span is also listed with the trace it evaluates, when that one is held. */
-  private indexEvaluation(record: SpanRecord): void {
-    for (const link of record.links) {
-      if (!isEvaluationLink(link)) continue
-      const target = this.traces.get(link.traceId)
-      if (!target || target.traceId === record.traceId || target.evaluations.length >= MAX_EVALUATIONS_PER_TRACE) continue
-      if (target.evaluations.includes(record)) continue
+  /** An evaluation span is also listed with the traces it evaluates, when those are held. */
+  private indexEvaluation(bytes: Uint8Array, span: ReadableSpan, own: TraceEntry): void {
+    let record: EvaluationRecord | undefined
+    for (const traceId of evaluatedTraces(span)) {
+      const target = this.traces.get(traceId)
+      if (!target || target === own || target.evaluations.length >= MAX_EVALUATIONS_PER_TRACE) continue
+      if (record && target.evaluations.includes(record)) continue
+      record ??= { bytes: new Uint8Array(bytes), scope: span.instrumentationScope.name }
       target.evaluations.push(record)
-      target.bytes += record.bytes
-      this.bytes += record.bytes
+      target.bytes += SPAN_BYTES + bytes.length
+      this.bytes += SPAN_BYTES + bytes.length
     }
   }
 
@@ -320,47 +283,18 @@ export class TraceStore implements SpanProcessor {
 }
 
 function startMs(entry: TraceEntry): number {
-  let start = Infinity
-  for (const span of entry.spans) start = Math.min(start, hrMs(span.startTime))
-  return start === Infinity ? 0 : start
+  return entry.startMs === Infinity ? 0 : entry.startMs
 }
 
-function plainAttributes(attributes: Attributes | undefined): Record<string, StoredValue> {
-  const out: Record<string, StoredValue> = {}
-  if (!attributes) return out
-  for (const key in attributes) {
-    const value = attributes[key]
-    if (value !== undefined) out[key] = value as StoredValue
-  }
-  return out
-}
-
-function toStoredSpan(record: SpanRecord): StoredSpan {
-  const [seconds, nanos] = record.startTime
-  const span: StoredSpan = {
-    trace_id: record.traceId,
-    span_id: record.spanId,
-    parent_span_id: record.parentSpanId ?? null,
-    name: record.name,
-    kind: KIND_NAMES[record.kind] ?? 'INTERNAL',
-    start_time_unix_nano: seconds === 0 ? String(nanos) : `${seconds}${String(nanos).padStart(9, '0')}`,
-    start_ms: hrMs(record.startTime),
-    duration_ms: hrMs(record.duration),
-    status: { code: STATUS_NAMES[record.statusCode] ?? 'UNSET' },
-    attributes: plainAttributes(record.attributes),
-    links: record.links.map((link) => ({
-      trace_id: link.traceId,
-      span_id: link.spanId,
-      attributes: plainAttributes(link.attributes),
-    })),
-    scope: record.scope,
-  }
-  if (record.statusMessage) span.status.message = record.statusMessage
-  return span
+/** Room for `bytes`: the first buffer, or double until it fits. */
+function capacityFor(bytes: number): number {
+  let capacity = FIRST_BUFFER_BYTES
+  while (capacity < bytes) capacity *= 2
+  return capacity
 }
 
 function toStoredTrace(entry: TraceEntry): StoredTrace {
-  const spans = entry.spans.map(toStoredSpan)
+  const spans = entry.spans.map((record) => decodeStoredSpan(entry.buf.subarray(record.at, record.at + record.length), record.scope))
   let start = Infinity
   let end = -Infinity
   for (const span of spans) {
@@ -370,7 +304,7 @@ function toStoredTrace(entry: TraceEntry): StoredTrace {
   return {
     trace_id: entry.traceId,
     spans,
-    evaluations: entry.evaluations.map(toStoredSpan),
+    evaluations: entry.evaluations.map((record) => decodeStoredSpan(record.bytes, record.scope)),
     dropped_spans: entry.dropped,
     start_ms: Number.isFinite(start) ? start : 0,
     end_ms: Number.isFinite(end) ? end : 0,

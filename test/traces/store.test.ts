@@ -1,11 +1,14 @@
 // The trace store as a span processor of a real SDK TracerProvider: what it keeps of a span, and
 // how it stays bounded — by trace count, by bytes, per trace — evicting the oldest trace first.
-// Evaluation spans are also listed with the trace they evaluate.
+// Evaluation spans are also listed with the trace they evaluate. Beside the exporter, it keeps the
+// bytes the exporter encoded each span to.
 import t from 'tap'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Span } from '@opentelemetry/api'
 import { TracerProvider } from '@opentelemetry/sdk-trace'
+import { ExportResultCode } from '@opentelemetry/core'
+import { SpanExportProcessor } from '../../src/telemetry/span-export.ts'
 import { MAX_STORED_STRING_CHARS, TraceStore, type TraceStoreOptions } from '../../src/telemetry/trace-store.ts'
 
 function setup(options: Partial<TraceStoreOptions> = {}) {
@@ -239,4 +242,40 @@ t.test('within the bounds, interleaved traces are each kept whole', async (t) =>
     t.equal(stored?.spans.length, 6, 'its root and its five children')
     t.same(stored?.spans.filter((s) => s.parent_span_id === root.spanContext().spanId).map((s) => s.attributes.round), [0, 1, 2, 3, 4])
   }
+})
+
+t.test("beside the exporter, the store keeps the bytes the exporter encoded: the same spans as its own encoding", async (t) => {
+  const exported: number[] = []
+  // A queue of one span: the first leaves at once, the second waits, the rest find the queue full
+  // and are dropped by the exporter; the store encodes those itself.
+  const exporter = new SpanExportProcessor(
+    { export: (spans, done) => (exported.push(spans.spanCount), done({ code: ExportResultCode.SUCCESS })), shutdown: () => Promise.resolve() },
+    { maxQueueSize: 1, maxExportBatchSize: 1, scheduledDelayMillis: 60_000 },
+  )
+  const shared = new TraceStore({ maxTraces: 1000, maxBytes: 64 * 1024 * 1024 })
+  shared.useEncodedSpans(exporter)
+  const own = new TraceStore({ maxTraces: 1000, maxBytes: 64 * 1024 * 1024 })
+  const tracer = new TracerProvider({ spanProcessors: [exporter, shared, own] }).getTracer('both')
+  const root = tracer.startSpan('POST /v1/chat/completions', { kind: SpanKind.SERVER, attributes: { 'http.route': '/v1/chat/completions', 'server.port': 8080 } })
+  const parent = trace.setSpan(ROOT_CONTEXT, root)
+  const failed = tracer.startSpan('llm.request', { attributes: { 'llm.model': 'gpt-4o-mini', 'llm.cost.total': 0.000123, 'gen_ai.response.finish_reasons': ['stop', 'length'], negative: -5 } }, parent)
+  failed.setStatus({ code: SpanStatusCode.ERROR, message: 'upstream said no: 漢字 🙂' })
+  failed.end()
+  const long = tracer.startSpan('llm.openai.chat', { kind: SpanKind.CLIENT, attributes: { 'gen_ai.input.messages': 'q'.repeat(MAX_STORED_STRING_CHARS + 10), streaming: true } }, parent)
+  long.end()
+  tracer.startSpan('evaluation x', { links: [{ context: root.spanContext(), attributes: { 'link.type': 'pipeline_stage', case_id: 3 } }] }, parent).end()
+  tracer.startSpan('after the queue filled', {}, parent).end()
+  root.end()
+  const traceId = root.spanContext().traceId
+  t.same(shared.get(traceId), own.get(traceId), 'every span reads back the same from either')
+  const spans = shared.get(traceId)!.spans
+  t.equal(spans.length, 5)
+  t.same(spans[0]!.attributes, { 'llm.model': 'gpt-4o-mini', 'llm.cost.total': 0.000123, 'gen_ai.response.finish_reasons': ['stop', 'length'], negative: -5 }, 'doubles, arrays and negative integers as set')
+  t.same(spans[0]!.status, { code: 'ERROR', message: 'upstream said no: 漢字 🙂' })
+  t.match(spans[1]!.attributes['gen_ai.input.messages'], /10 more characters not kept by the trace store\]$/, 'the exported span was whole, the stored one is cut')
+  t.same(spans[2]!.links, [{ trace_id: traceId, span_id: root.spanContext().spanId, attributes: { 'link.type': 'pipeline_stage', case_id: 3 } }])
+  t.equal(spans[4]!.name, 'POST /v1/chat/completions', 'a span the exporter dropped is stored all the same')
+  t.equal(spans[4]!.kind, 'SERVER')
+  await exporter.forceFlush()
+  t.same(exported, [1, 1], 'the exporter sent two spans (and dropped three)')
 })
