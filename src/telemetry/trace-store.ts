@@ -86,7 +86,7 @@ const MAX_EVALUATIONS_PER_TRACE = 200
 
 // The estimate (calibrated with bench/trace-store.ts, JS heap and array buffers): per span its
 // record; per trace its entry, its arrays and its buffer's object, plus the buffer's whole capacity.
-const SPAN_BYTES = 64
+const SPAN_BYTES = 96
 const TRACE_BYTES = 400
 /** A chat request's four spans take 2–3 KB. */
 const FIRST_BUFFER_BYTES = 4096
