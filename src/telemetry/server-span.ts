@@ -52,6 +52,9 @@ export function serverSpans(isAuthorized: (request: IncomingMessage) => boolean)
   }
 }
 
+/** The events of a request and its response whose listeners run in the server span's context. */
+const IN_CONTEXT = new Set<unknown>(['end', 'close', 'error', 'aborted', 'finish', 'drain', 'timeout'])
+
 function startServerSpan(request: IncomingMessage, response: ServerResponse, route: string | undefined): Context {
   // The caller's traceparent, tracestate and baggage, through the global propagator (OTEL_PROPAGATORS applies).
   const parent = propagation.extract(ROOT_CONTEXT, request.headers)
@@ -59,18 +62,20 @@ function startServerSpan(request: IncomingMessage, response: ServerResponse, rou
   const name = route === undefined ? method : `${method} ${route}`
   const span = gatewayTracer().startSpan(name, { kind: SpanKind.SERVER, attributes: requestAttributes(request, method, route) }, parent)
   const within = trace.setSpan(parent, span)
-  // The request's and the response's events (`close`, `finish`, which runs Fastify's onResponse
-  // hooks, `drain` …) are emitted by the socket, outside any context: each emit runs in the
-  // span's, as the instrumentation's binding of their listeners did.
+  // The request's and the response's events are emitted by the socket, outside any context. Those
+  // whose listeners go on with the request run in the span's: the body's `end` (Fastify then runs
+  // the handler), `close` and `error` (a caller gone), the response's `finish` (the onResponse
+  // hooks) and `drain`. The rest (`data`, `readable`, `resume`, `prefinish` …: five of a JSON
+  // request's eight) only move bytes, and each context switch costs a context frame.
   const emitRequest = request.emit as (...args: unknown[]) => boolean
-  request.emit = function (this: IncomingMessage, ...args: unknown[]) {
-    return context.with(within, emitRequest, this, ...args)
+  request.emit = function (this: IncomingMessage, event: unknown, ...args: unknown[]) {
+    return IN_CONTEXT.has(event) ? context.with(within, emitRequest, this, event, ...args) : emitRequest.call(this, event, ...args)
   } as IncomingMessage['emit']
   const emitResponse = response.emit as (...args: unknown[]) => boolean
   let failure: Error | undefined
   response.emit = function (this: ServerResponse, event: unknown, ...args: unknown[]) {
     if (event === 'error') failure = args[0] as Error
-    const listened = context.with(within, emitResponse, this, event, ...args)
+    const listened = IN_CONTEXT.has(event) ? context.with(within, emitResponse, this, event, ...args) : emitResponse.call(this, event, ...args)
     // After the `close` listeners: a caller gone aborts its upstream call first (routes/answer.ts).
     if (event === 'close' && span.isRecording()) {
       // A fault of telemetry here would be thrown out of a socket event: it is reported, never thrown.
