@@ -236,29 +236,43 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const scrubber = new SecretScrubber(config.secrets)
 
   // The gateway's own tracing makes the HTTP SERVER span (a preloaded SDK's HTTP instrumentation
-  // does otherwise). The first hook: every later one, the handler and its streams run inside it.
-  if (deps.telemetry.mode === 'zero-config') {
-    const inServerSpan = serverSpans((raw) => authenticator.check(raw) === 'ok')
-    app.addHook('onRequest', (request, reply, done) => inServerSpan(request.raw, reply.raw, request.routeOptions.url, done))
-  }
-  app.addHook('onRequest', async (request, reply) => {
-    // check() (as the server span's), then the shared key store for the admin API's keys.
-    const { verdict, principal } = await authenticator.settle(request.raw)
-    if (verdict !== 'ok') {
-      // No span exists for this request (see request-span.ts), so no trace ids and no trace link.
-      if (verdict !== 'unavailable') countUnauthenticated(verdict)
-      throw refusal(verdict)
+  // does otherwise), once the caller's key is settled: every later hook, the handler and its
+  // streams run inside it.
+  const inServerSpan = deps.telemetry.mode === 'zero-config' ? serverSpans() : undefined
+  app.addHook('onRequest', (request, reply, done) => {
+    const arrivedAt = performance.now()
+    // Fastify's `done` runs the rest of the request: a fault thrown out of it is logged, not passed to it twice.
+    let continued = false
+    const next = (error?: Error) => {
+      continued = true
+      done(error)
     }
-    request.principal = principal
-    markServerSpanCaller(request.principal)
-    request.traceIds = activeTraceIds()
-    nameServerSpan(request.routeOptions.url)
-    // Set now, not in onSend: the streaming routes hijack the reply, which skips onSend, and
-    // writeEventStream keeps the headers set on the reply. The trace id never changes afterwards.
-    if (config.traceUiUrl) reply.headers(traceLinkHeader(config.traceUiUrl, request.traceIds?.trace_id))
-    // A caller gone before the answer ended gets no onResponse (that needs 'finish'): its line is written here.
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) logRequest(request, reply, timedOut(request.raw.socket) ? { timed_out: true } : { aborted: true })
+    // check() (as the HTTP instrumentation's, when enabled), then the shared key store for the admin API's keys.
+    authenticator.settle(request.raw).then(({ verdict, principal }) => {
+      if (verdict !== 'ok') {
+        // No span exists for this request (see request-span.ts), so no trace ids and no trace link.
+        if (verdict !== 'unavailable') countUnauthenticated(verdict)
+        return next(refusal(verdict))
+      }
+      request.principal = principal
+      const admitted = () => {
+        markServerSpanCaller(request.principal)
+        request.traceIds = activeTraceIds()
+        nameServerSpan(request.routeOptions.url)
+        // Set now, not in onSend: the streaming routes hijack the reply, which skips onSend, and
+        // writeEventStream keeps the headers set on the reply. The trace id never changes afterwards.
+        if (config.traceUiUrl) reply.headers(traceLinkHeader(config.traceUiUrl, request.traceIds?.trace_id))
+        // A caller gone before the answer ended gets no onResponse (that needs 'finish'): its line is written here.
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableFinished) logRequest(request, reply, timedOut(request.raw.socket) ? { timed_out: true } : { aborted: true })
+        })
+        next()
+      }
+      if (inServerSpan) inServerSpan(request.raw, reply.raw, request.routeOptions.url, arrivedAt, admitted)
+      else admitted()
+    }).catch((error: Error) => {
+      if (!continued) next(error)
+      else request.log.error({ err: error }, 'unhandled error')
     })
   })
 

@@ -165,7 +165,9 @@ class GatewaySpan implements Span, ReadableSpan {
   private attributeCount = 0
   private readonly context: SpanContext
   private readonly setup: GatewayTracerSetup
-  private readonly startedAt = performance.now()
+  /** performance.now() at the start. */
+  private readonly startedAt: number
+  /** A start given as a time of day (not a performance.now() reading): the end is then taken from Date.now(), as the SDK does. */
   private readonly startTimeGiven: boolean
 
   constructor(
@@ -183,8 +185,12 @@ class GatewaySpan implements Span, ReadableSpan {
     this.kind = kind
     this.context = spanContext
     this.parentSpanContext = parent
-    this.startTimeGiven = startTime !== undefined
-    this.startTime = startTime === undefined ? hrTime(this.startedAt) : timeInputToHrTime(startTime)
+    // A number below the time origin is a performance.now() reading (as the SDK reads it): the
+    // span stays on the monotonic clock, its duration exact.
+    const monotonic = typeof startTime === 'number' && startTime < performance.timeOrigin
+    this.startedAt = monotonic ? startTime : performance.now()
+    this.startTimeGiven = startTime !== undefined && !monotonic
+    this.startTime = startTime === undefined || monotonic ? hrTime(this.startedAt) : timeInputToHrTime(startTime)
   }
 
   get resource(): Resource {

@@ -28,22 +28,29 @@ const SEMCONV = {
 /** The methods semconv names; any other is `_OTHER`, with the one sent in http.request.method_original. */
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY'])
 
-/** Runs `next`, the rest of a request's handling, inside the request's SERVER span. */
-export type InServerSpan = (request: IncomingMessage, response: ServerResponse, route: string | undefined, next: () => void) => void
+/**
+ * Runs `next`, the rest of a request's handling, inside the request's SERVER span, which starts
+ * at `startedAt` (performance.now() as the request's first hook ran).
+ */
+export type InServerSpan = (request: IncomingMessage, response: ServerResponse, route: string | undefined, startedAt: number, next: () => void) => void
+
+/** The key was settled before the span starts: only a request let in gets here. */
+const SETTLED = () => true
 
 /**
- * The span starts here, as the request's first hook runs, named after the route template
- * (`route`, undefined for an unmatched URL), and ends when the response closes: sent, or the
- * connection lost. A request that is not traced (isTracedRequest), or that already has a SERVER
- * span from an HTTP instrumentation (an operator's preloaded SDK, OTEL_NODE_ENABLED_INSTRUMENTATIONS
- * with `http`: the RPC metadata it puts in the context), runs as it is.
+ * The span is made once the caller's key is settled (a key revoked, or created, on another
+ * replica is known only then: src/auth.ts), dated from the request's first hook, named after the
+ * route template (`route`, undefined for an unmatched URL), and ends when the response closes:
+ * sent, or the connection lost. A request that is not traced (isTracedRequest), or that already
+ * has a SERVER span from an HTTP instrumentation (an operator's preloaded SDK,
+ * OTEL_NODE_ENABLED_INSTRUMENTATIONS with `http`: the RPC metadata it puts in the context), runs as it is.
  */
-export function serverSpans(isAuthorized: (request: IncomingMessage) => boolean): InServerSpan {
-  return (request, response, route, next) => {
-    if (!isTracedRequest(request, isAuthorized) || getRPCMetadata(context.active()) !== undefined) return next()
+export function serverSpans(): InServerSpan {
+  return (request, response, route, startedAt, next) => {
+    if (!isTracedRequest(request, SETTLED) || getRPCMetadata(context.active()) !== undefined) return next()
     let within: Context
     try {
-      within = startServerSpan(request, response, route)
+      within = startServerSpan(request, response, route, startedAt)
     } catch {
       // A fault of telemetry must not fail the request: it goes untraced.
       return next()
@@ -55,12 +62,13 @@ export function serverSpans(isAuthorized: (request: IncomingMessage) => boolean)
 /** The events of a request and its response whose listeners run in the server span's context. */
 const IN_CONTEXT = new Set<unknown>(['end', 'close', 'error', 'aborted', 'finish', 'drain', 'timeout'])
 
-function startServerSpan(request: IncomingMessage, response: ServerResponse, route: string | undefined): Context {
+function startServerSpan(request: IncomingMessage, response: ServerResponse, route: string | undefined, startedAt: number): Context {
   // The caller's traceparent, tracestate and baggage, through the global propagator (OTEL_PROPAGATORS applies).
   const parent = propagation.extract(ROOT_CONTEXT, request.headers)
   const method = request.method ?? 'GET'
   const name = route === undefined ? method : `${method} ${route}`
-  const span = gatewayTracer().startSpan(name, { kind: SpanKind.SERVER, attributes: requestAttributes(request, method, route) }, parent)
+  // A performance.now() reading as the start: the tracer keeps timing the span on that clock.
+  const span = gatewayTracer().startSpan(name, { kind: SpanKind.SERVER, startTime: startedAt, attributes: requestAttributes(request, method, route) }, parent)
   const within = trace.setSpan(parent, span)
   // The request's and the response's events are emitted by the socket, outside any context. Those
   // whose listeners go on with the request run in the span's: the body's `end` (Fastify then runs

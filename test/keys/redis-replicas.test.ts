@@ -55,6 +55,44 @@ t.test('a key revoked on A is refused on B by the very next request, on every in
   t.equal((await callIngress(a.url, 'chat', { key: key.secret })).status, 401, 'and on A')
 })
 
+/** B's recent traces (its trace store), as the master key reads them. */
+async function tracesOnB(): Promise<Array<{ trace_id: string; root: string; http_status: number | null; key_name: string | null }>> {
+  const response = await fetch(`${b.url}/v1/traces?limit=100`, { headers: { authorization: `Bearer ${MASTER}` } })
+  return ((await response.json()) as { data: Array<{ trace_id: string; root: string; http_status: number | null; key_name: string | null }> }).data
+}
+
+t.test("the SERVER span follows the shared store's word, not the replica's cache: a key new to B is traced whole, a key revoked on A leaves no trace on B", async (t) => {
+  const key = (await adminA.create({ name: 'traced-on-b' })).body as CreatedKey
+  secrets.push(key.secret)
+  upstream.enqueueFor('POST /v1/chat/completions', { fixture: 'openai-chat-text-nonstream' })
+  const answer = await fetch(`${b.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key.secret}` },
+    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+  })
+  t.equal(answer.status, 200)
+  const traceId = answer.headers.get('x-trace-id')
+  t.match(traceId, /^[0-9a-f]{32}$/, 'the answer names its trace')
+  await answer.arrayBuffer()
+  t.ok(await eventually(async () => (await tracesOnB()).some((trace) => trace.trace_id === traceId)), "B's trace store holds it")
+  const trace = (await tracesOnB()).find((entry) => entry.trace_id === traceId)
+  t.match(trace, { root: 'POST /v1/chat/completions', http_status: 200, key_name: 'traced-on-b' }, 'rooted in the SERVER span, which names the key')
+
+  t.equal((await adminA.revoke(key.id)).status, 200)
+  const before = (await tracesOnB()).length
+  const refused = await fetch(`${b.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key.secret}` },
+    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+  })
+  t.equal(refused.status, 401, 'B knew the key as valid, the shared store says revoked')
+  t.equal(refused.headers.get('x-trace-id'), null, 'no trace id for a refused caller')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const after = await tracesOnB()
+  t.equal(after.length, before, 'and no trace on B (a caller without a valid key makes none)')
+  t.notOk(after.some((entry) => entry.http_status === 401), 'no refused request among them')
+})
+
 t.test('Redis stopped: known keys keep working, unknown keys are refused (503), the admin API answers 503; back with Redis', async (t) => {
   const known = (await adminA.create({ name: 'known-on-b' })).body as CreatedKey
   secrets.push(known.secret)
