@@ -166,26 +166,36 @@ export class ProtoWriter {
 /** Hex digits' values by character code; other characters as the SDK's hexToBinary reads them. */
 const NIBBLE = Uint8Array.from({ length: 128 }, (_, code) => (code <= 57 ? code - 48 : code >= 97 ? code - 87 : code - 55) & 255)
 
-const UTF8 = new TextDecoder()
-
+/**
+ * A protobuf reader over `data` from `pos` to `end`. A nested message is read by message(), a
+ * reader over the same buffer, and strings straight from it: no copy or view per field (the trace
+ * store decodes thousands of spans per listing).
+ */
 export class ProtoReader {
-  private pos = 0
-  private readonly data: Uint8Array
+  private pos: number
+  private readonly end: number
+  private readonly data: Buffer
 
-  constructor(data: Uint8Array) {
-    this.data = data
+  constructor(data: Uint8Array, pos = 0, end = data.length) {
+    this.data = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+    this.pos = pos
+    this.end = end
   }
 
   more(): boolean {
-    return this.pos < this.data.length
+    return this.pos < this.end
+  }
+
+  private byte(): number {
+    if (this.pos >= this.end) throw new Error('truncated varint')
+    return this.data[this.pos++]!
   }
 
   varint(): number {
     let value = 0
     let scale = 1
     for (;;) {
-      const byte = this.data[this.pos++]
-      if (byte === undefined) throw new Error('truncated varint')
+      const byte = this.byte()
       value += (byte & 127) * scale
       if (byte < 128) return value
       scale *= 128
@@ -202,8 +212,7 @@ export class ProtoReader {
     let value = 0n
     let shift = 0n
     for (;;) {
-      const byte = this.data[this.pos++]
-      if (byte === undefined) throw new Error('truncated varint')
+      const byte = this.byte()
       value |= BigInt(byte & 127) << shift
       if (byte < 128) return Number(BigInt.asIntN(64, value))
       shift += 7n
@@ -217,37 +226,54 @@ export class ProtoReader {
   }
 
   fixed32(): number {
-    const data = this.data
-    const at = this.pos
-    if (at + 4 > data.length) throw new Error('truncated fixed32')
-    this.pos += 4
-    return (data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24)) >>> 0
+    const at = this.advance(4)
+    return this.data.readUInt32LE(at)
   }
 
   double(): number {
-    if (this.pos + 8 > this.data.length) throw new Error('truncated double')
-    const value = new DataView(this.data.buffer, this.data.byteOffset + this.pos, 8).getFloat64(0, true)
-    this.pos += 8
-    return value
+    const at = this.advance(8)
+    return this.data.readDoubleLE(at)
   }
 
   string(): string {
-    return UTF8.decode(this.bytes())
+    const length = this.varint()
+    const at = this.advance(length)
+    return this.data.toString('utf8', at, at + length)
   }
 
   bytes(): Uint8Array {
     const length = this.varint()
-    if (this.pos + length > this.data.length) throw new Error('truncated field')
-    const bytes = this.data.subarray(this.pos, this.pos + length)
-    this.pos += length
-    return bytes
+    const at = this.advance(length)
+    return this.data.subarray(at, at + length)
+  }
+
+  /** A length-delimited field's bytes as lowercase hex (trace and span ids). */
+  hex(): string {
+    const length = this.varint()
+    const at = this.advance(length)
+    return this.data.toString('hex', at, at + length)
+  }
+
+  /** A length-delimited nested message, as a reader over the same buffer. */
+  message(): ProtoReader {
+    const length = this.varint()
+    const at = this.advance(length)
+    return new ProtoReader(this.data, at, at + length)
   }
 
   skip(wire: number): void {
     if (wire === 0) this.varint()
-    else if (wire === 1) this.pos += 8
-    else if (wire === 2) this.bytes()
-    else if (wire === 5) this.pos += 4
+    else if (wire === 1) this.advance(8)
+    else if (wire === 2) this.advance(this.varint())
+    else if (wire === 5) this.advance(4)
     else throw new Error(`unsupported wire type ${wire}`)
+  }
+
+  /** Moves past `length` bytes, returning where they start. */
+  private advance(length: number): number {
+    const at = this.pos
+    if (at + length > this.end) throw new Error('truncated field')
+    this.pos = at + length
+    return at
   }
 }

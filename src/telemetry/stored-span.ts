@@ -96,14 +96,6 @@ export function hasOverlongString(span: ReadableSpan): boolean {
 const KIND_NAMES: SpanKindName[] = ['INTERNAL', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER']
 const STATUS_NAMES: StatusCodeName[] = ['UNSET', 'OK', 'ERROR']
 
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'))
-
-function hex(bytes: Uint8Array): string {
-  let out = ''
-  for (const byte of bytes) out += HEX[byte]
-  return out
-}
-
 function nanosToMs(nanos: bigint): number {
   return Number(nanos / 1_000_000n) + Number(nanos % 1_000_000n) / 1e6
 }
@@ -120,19 +112,19 @@ function anyValue(read: ProtoReader): Decoded {
     else if (field === 4 && wire === 1) value = read.double()
     else if (field === 5 && wire === 2) {
       const items: Decoded[] = []
-      const array = new ProtoReader(read.bytes())
+      const array = read.message()
       while (array.more()) {
         const [itemField, itemWire] = array.tag()
-        if (itemField === 1 && itemWire === 2) items.push(anyValue(new ProtoReader(array.bytes())) ?? null)
+        if (itemField === 1 && itemWire === 2) items.push(anyValue(array.message()) ?? null)
         else array.skip(itemWire)
       }
       value = items as StoredValue
     } else if (field === 6 && wire === 2) {
       const map: { [key: string]: Decoded } = {}
-      const list = new ProtoReader(read.bytes())
+      const list = read.message()
       while (list.more()) {
         const [entryField, entryWire] = list.tag()
-        if (entryField === 1 && entryWire === 2) keyValue(new ProtoReader(list.bytes()), map)
+        if (entryField === 1 && entryWire === 2) keyValue(list.message(), map)
         else list.skip(entryWire)
       }
       value = map
@@ -148,7 +140,7 @@ function keyValue(read: ProtoReader, into: { [key: string]: Decoded }): void {
   while (read.more()) {
     const [field, wire] = read.tag()
     if (field === 1 && wire === 2) key = read.string()
-    else if (field === 2 && wire === 2) value = anyValue(new ProtoReader(read.bytes()))
+    else if (field === 2 && wire === 2) value = anyValue(read.message())
     else read.skip(wire)
   }
   if (value !== undefined) into[key] = value
@@ -158,9 +150,9 @@ function link(read: ProtoReader): StoredSpan['links'][number] {
   const out: StoredSpan['links'][number] = { trace_id: '', span_id: '', attributes: {} }
   while (read.more()) {
     const [field, wire] = read.tag()
-    if (field === 1 && wire === 2) out.trace_id = hex(read.bytes())
-    else if (field === 2 && wire === 2) out.span_id = hex(read.bytes())
-    else if (field === 4 && wire === 2) keyValue(new ProtoReader(read.bytes()), out.attributes)
+    if (field === 1 && wire === 2) out.trace_id = read.hex()
+    else if (field === 2 && wire === 2) out.span_id = read.hex()
+    else if (field === 4 && wire === 2) keyValue(read.message(), out.attributes)
     else read.skip(wire)
   }
   return out
@@ -170,7 +162,7 @@ function link(read: ProtoReader): StoredSpan['links'][number] {
 export function decodeStoredSpan(bytes: Uint8Array, scope: string): StoredSpan {
   const outer = new ProtoReader(bytes)
   outer.tag()
-  const read = new ProtoReader(outer.bytes())
+  const read = outer.message()
   const span: StoredSpan = {
     trace_id: '',
     span_id: '',
@@ -189,17 +181,17 @@ export function decodeStoredSpan(bytes: Uint8Array, scope: string): StoredSpan {
   let end = 0n
   while (read.more()) {
     const [field, wire] = read.tag()
-    if (field === 1 && wire === 2) span.trace_id = hex(read.bytes())
-    else if (field === 2 && wire === 2) span.span_id = hex(read.bytes())
-    else if (field === 4 && wire === 2) span.parent_span_id = hex(read.bytes()) || null
+    if (field === 1 && wire === 2) span.trace_id = read.hex()
+    else if (field === 2 && wire === 2) span.span_id = read.hex()
+    else if (field === 4 && wire === 2) span.parent_span_id = read.hex() || null
     else if (field === 5 && wire === 2) span.name = read.string()
     else if (field === 6 && wire === 0) span.kind = KIND_NAMES[read.varint()] ?? 'INTERNAL'
     else if (field === 7 && wire === 1) start = read.fixed64()
     else if (field === 8 && wire === 1) end = read.fixed64()
-    else if (field === 9 && wire === 2) keyValue(new ProtoReader(read.bytes()), span.attributes)
-    else if (field === 13 && wire === 2) span.links.push(link(new ProtoReader(read.bytes())))
+    else if (field === 9 && wire === 2) keyValue(read.message(), span.attributes)
+    else if (field === 13 && wire === 2) span.links.push(link(read.message()))
     else if (field === 15 && wire === 2) {
-      const status = new ProtoReader(read.bytes())
+      const status = read.message()
       while (status.more()) {
         const [statusField, statusWire] = status.tag()
         if (statusField === 2 && statusWire === 2) span.status.message = status.string()
