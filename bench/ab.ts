@@ -36,14 +36,21 @@ const cpu: number[][] = variants.map(() => [])
 const rps: number[][] = variants.map(() => [])
 const p99: number[][] = variants.map(() => [])
 const p50: number[][] = variants.map(() => [])
+// Every request each variant saw, warm-up included: per-request figures of a profile taken with
+// BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=…'.
+const served = variants.map(() => 0)
 try {
   const targets = gateways.map((g) => ({ url: g.url, path: '/v1/chat/completions', headers: {} }))
-  for (const target of targets) await load(target, connections, 2) // warm-up: JIT, pools
+  for (const [i, target] of targets.entries()) {
+    const warmUp = await load(target, connections, 2) // warm-up: JIT, pools
+    served[i]! += warmUp.ok + warmUp.failed
+  }
   for (let slice = 0; slice < slices; slice++) {
     // Alternate the order too, so neither variant always follows the other.
     const order = slice % 2 ? [...variants.keys()].reverse() : [...variants.keys()]
     for (const i of order) {
       const result = await load(targets[i]!, connections, sliceSeconds, [gateways[i]!.child.pid])
+      served[i]! += result.ok + result.failed
       cpu[i]!.push(result.cpuUsPerRequest ?? NaN)
       rps[i]!.push(result.rps)
       p99[i]!.push(result.latency.p99)
@@ -67,3 +74,4 @@ variants.forEach(({ name }, i) => {
   const ms = (values: number[]) => quantile(values, 0.5).toFixed(2)
   console.log(`| ${name} | ${Math.round(quantile(cpu[i]!, 0.5))} | ${Math.round(quantile(rps[i]!, 0.5))} | ${ms(p50[i]!)} | ${ms(p99[i]!)} | ${ratio} |`)
 })
+console.log(`requests served (warm-up included): ${variants.map(({ name }, i) => `${name} ${served[i]}`).join(', ')}`)

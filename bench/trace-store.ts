@@ -1,6 +1,6 @@
 // How much memory and time the trace store costs: 10,000 realistic traces (chat and agent runs,
 // with the attributes the gateway really sets) through a real SDK TracerProvider whose only span
-// processors are the gateway's span exporter (its export a no-op) and a TraceStore that copies the
+// processors are the gateway's span exporter (its export a no-op) and a TraceStore that keeps the
 // bytes the exporter encoded, as in the gateway. Heap (JS heap and array buffers) after 0 / 1k / 5k /
 // 10k traces, per bound, and the store's share of the time per span (against the exporter alone).
 //

@@ -37,10 +37,11 @@ export class SpanBatch {
     this.count++
   }
 
-  /** The bytes of the span added last (ScopeSpans.spans: tag, length, Span), valid until the next add. */
-  lastSpan(): Uint8Array {
-    const end = this.ends[this.count - 1]!
-    return this.writer.buf.subarray(this.count > 1 ? this.ends[this.count - 2]! : 0, end)
+  /** Where the span added last lies (ScopeSpans.spans: tag, length, Span), written into `into`. */
+  lastSpan(into: { buf: Uint8Array; at: number; end: number }): void {
+    into.buf = this.writer.buf
+    into.at = this.count > 1 ? this.ends[this.count - 2]! : 0
+    into.end = this.ends[this.count - 1]!
   }
 
   /** The distinct resources, whose late attributes (async detectors) must be in before `request`. */

@@ -20,6 +20,7 @@ import type { CollectorWatch } from './collector.ts'
 import { decodeExportResponse, SpanBatch } from './otlp-span-batch.ts'
 import { SpanEncoder } from './otlp-span-encoder.ts'
 import { ProtoWriter } from './protobuf.ts'
+import type { SpanBytes } from './trace-store.ts'
 
 /** The processor that exports the gateway's spans; `attach` it to the SDK's MeterProvider once it exists. */
 export function spanExportProcessor(env: Record<string, string | undefined>, watch: CollectorWatch): SpanExportProcessor {
@@ -75,7 +76,12 @@ export function batchOptionsFromEnv(env: Record<string, string | undefined>): Ba
   }
 }
 
-const MAX_SPARE_BYTES = 1024 * 1024
+/**
+ * A batch's buffer is sized from the one before (the power of two its bytes fit in), so the
+ * buffers the trace store keeps are mostly full whether batches leave full or on the timer.
+ */
+const MIN_BATCH_BYTES = 4 * 1024
+const MAX_BATCH_BYTES = 1024 * 1024
 
 interface SpanExporter {
   export(spans: EncodedSpans, done: (result: ExportResult) => void): void
@@ -105,12 +111,16 @@ export class SpanExportProcessor implements SpanProcessor {
   /** Dropped since the last "Dropped N spans" warning. */
   private dropped = 0
   private metrics: ProcessorMetrics | undefined
-  /** A sent batch's buffer, for the next batch (512 spans of the gateway's take ~250 KB). */
-  private spare: ProtoWriter | undefined
+  /**
+   * The next batch buffer's size. Buffers are not reused: the trace store keeps the bytes where
+   * they were written (512 spans of the gateway's take ~250 KB).
+   */
+  private batchBytes = 64 * 1024
   private stopped: Promise<void> | undefined
-  /** The span encoded last and its batch, for the trace store's copy (encoded()). */
+  /** The span encoded last and its batch, for the trace store (encoded()). */
   private lastSpan: ReadableSpan | undefined
   private lastBatch: SpanBatch | undefined
+  private readonly lastBytes: SpanBytes = { buf: new Uint8Array(0), at: 0, end: 0 }
 
   constructor(exporter: SpanExporter, options: BatchOptions = {}) {
     this.exporter = exporter
@@ -149,8 +159,7 @@ export class SpanExportProcessor implements SpanProcessor {
     }
     let batch = this.batches.at(-1)
     if (!batch || batch.count >= this.maxBatch) {
-      batch = new SpanBatch(this.spare ?? new ProtoWriter())
-      this.spare = undefined
+      batch = new SpanBatch(new ProtoWriter(this.batchBytes))
       this.batches.push(batch)
     }
     try {
@@ -168,11 +177,14 @@ export class SpanExportProcessor implements SpanProcessor {
   }
 
   /**
-   * The bytes `span` was encoded to, if it is the span this processor took last (the trace store,
-   * the next processor, copies them rather than encoding the span again); undefined otherwise.
+   * Where `span` was encoded to, if it is the span this processor took last (the trace store, the
+   * next processor, keeps them rather than encoding the span again); undefined otherwise. A batch
+   * buffer is never written again where a span ended, so the bytes stay valid as long as it lives.
    */
-  encoded(span: ReadableSpan): Uint8Array | undefined {
-    return span === this.lastSpan ? this.lastBatch!.lastSpan() : undefined
+  encoded(span: ReadableSpan): SpanBytes | undefined {
+    if (span !== this.lastSpan) return undefined
+    this.lastBatch!.lastSpan(this.lastBytes)
+    return this.lastBytes
   }
 
   forceFlush(): Promise<void> {
@@ -230,8 +242,10 @@ export class SpanExportProcessor implements SpanProcessor {
   private take(): SpanBatch {
     const batch = this.batches.shift()!
     this.queued -= batch.count
-    // Its buffer will be reused: its last span's bytes are no longer at hand.
     if (batch === this.lastBatch) this.lastSpan = this.lastBatch = undefined
+    let size = MIN_BATCH_BYTES
+    while (size < batch.writer.pos && size < MAX_BATCH_BYTES) size *= 2
+    this.batchBytes = size
     return batch
   }
 
@@ -248,8 +262,6 @@ export class SpanExportProcessor implements SpanProcessor {
           clearTimeout(timer)
           return reject(error as Error)
         }
-        // A buffer grown by a few huge spans (captured prompts) is let go rather than kept.
-        if (batch.writer.buf.length <= MAX_SPARE_BYTES) this.spare ??= batch.writer
         // The export's own HTTP request must not be traced (it would make spans to export).
         context.with(suppressTracing(ROOT_CONTEXT), () =>
           this.exporter.export({ body, spanCount }, (result) => {

@@ -1,8 +1,9 @@
 // A bounded in-memory store of recent traces, fed by a span processor beside the exporter, so a
 // returned trace_id leads somewhere on a laptop without Jaeger: GET /v1/traces/{id} and the
 // /traces pages read it. Bounded by trace count and by bytes; the trace written longest ago goes
-// first. It runs for every span of every request, so onEnd stays cheap: it keeps a copy of the
-// OTLP bytes the exporter has just encoded the span to (stored-span.ts), read back on lookup.
+// first. It runs for every span of every request, so onEnd stays cheap: it keeps where the OTLP
+// bytes the exporter has just encoded the span to lie in the exporter's batch buffer, without a
+// copy or an allocation of its own, and decodes them on lookup (stored-span.ts).
 import type { HrTime } from '@opentelemetry/api'
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace'
 import { LINK_ATTR, LINK_TYPE_EVALUATION } from './names.ts'
@@ -14,9 +15,20 @@ export { MAX_STORED_STRING_CHARS } from './stored-span.ts'
 export type { SpanKindName, StatusCodeName, StoredSpan, StoredValue } from './stored-span.ts'
 
 /** Where a span's OTLP bytes may already be: the exporter, which encoded it just before the store's turn. */
+/** Where a span's encoding (ScopeSpans.spans) lies: `buf[at, end)`, bytes never written again. */
+export interface SpanBytes {
+  buf: Uint8Array
+  at: number
+  end: number
+}
+
 export interface EncodedSpanSource {
-  /** The bytes `span` was encoded to (ScopeSpans.spans), while they are at hand; undefined otherwise. */
-  encoded(span: ReadableSpan): Uint8Array | undefined
+  /**
+   * Where `span` was encoded to, while that is at hand (undefined otherwise). The object may be
+   * reused for the next span; the bytes it points at must stay as they are for as long as the
+   * buffer lives (the store keeps the buffer, not a copy).
+   */
+  encoded(span: ReadableSpan): SpanBytes | undefined
 }
 
 export interface StoredTrace {
@@ -52,6 +64,8 @@ export interface TraceStoreOptions {
 
 /** Where a span's bytes are in its trace's buffer, and what listing needs. */
 interface SpanRecord {
+  /** A buffer shared with other traces (an export batch's, the store's own), or the trace's own. */
+  buf: Uint8Array
   at: number
   length: number
   /** The tracer's own constant name (this gateway, an instrumentation package). */
@@ -66,13 +80,15 @@ interface EvaluationRecord {
 
 interface TraceEntry {
   traceId: string
-  /**
-   * Its spans' bytes, one after the other: one allocation a trace (it doubles when full), where
-   * an allocation a span cost 1.4–2 µs each (an ArrayBuffer's backing store and its tracking).
-   */
-  buf: Uint8Array
-  used: number
   spans: SpanRecord[]
+  /**
+   * Its spans' bytes of its own, one after the other (doubling when full), once they did not all
+   * lie in one shared buffer: a trace that goes on for long must not keep old batches alive. A
+   * request's spans end together and land in one batch, so most traces never allocate this (an
+   * ArrayBuffer costs 1.5–4 µs to make and more to free).
+   */
+  own: Uint8Array | undefined
+  used: number
   evaluations: EvaluationRecord[]
   /** The earliest start of its spans, for listing newest first. */
   startMs: number
@@ -85,12 +101,13 @@ export const DEFAULT_MAX_SPANS_PER_TRACE = 2000
 const MAX_EVALUATIONS_PER_TRACE = 200
 
 // The estimate (calibrated with bench/trace-store.ts, JS heap and array buffers): per span its
-// record; per trace its entry, its arrays and its buffer's object, plus the buffer's whole capacity.
+// record and its bytes; per trace its entry and arrays, plus its own buffer's whole capacity.
 const SPAN_BYTES = 96
 const TRACE_BYTES = 400
 /** A chat request's four spans take 2–3 KB. */
 const FIRST_BUFFER_BYTES = 4096
-const NO_BYTES = new Uint8Array(0)
+/** The store's own buffer for spans no exporter encoded; a span over a quarter of it gets its own. */
+const SLAB_BYTES = 64 * 1024
 
 const hrMs = (time: HrTime) => time[0] * 1000 + time[1] / 1e6
 
@@ -118,6 +135,8 @@ export class TraceStore implements SpanProcessor {
   /** For spans no exporter encoded (none runs, its queue was full, or a span too long to keep whole). */
   private encoder: SpanEncoder | undefined
   private scratch: ProtoWriter | undefined
+  private slab = new Uint8Array(0)
+  private slabUsed = 0
 
   constructor(options: TraceStoreOptions) {
     this.maxTraces = options.maxTraces
@@ -140,26 +159,33 @@ export class TraceStore implements SpanProcessor {
   onEnd(span: ReadableSpan): void {
     if (this.maxTraces <= 0) return
     const entry = this.entryFor(span.spanContext().traceId)
-    const bytes = this.bytesOf(span)
-    const grown = entry.used + bytes.length > entry.buf.length ? capacityFor(entry.used + bytes.length) : entry.buf.length
-    const added = SPAN_BYTES + grown - entry.buf.length
+    const { buf, at, end } = this.bytesOf(span)
+    const length = end - at
+    const last = entry.spans.at(-1)
+    // Shared while every span of the trace lies in the same buffer; its own buffer otherwise.
+    const shared = entry.own === undefined && (last === undefined || last.buf === buf)
+    const need = entry.own ? entry.used + length : shared ? 0 : sumLengths(entry.spans) + length
+    const capacity = shared ? 0 : !entry.own || need > entry.own.length ? capacityFor(need) : entry.own.length
+    const added = SPAN_BYTES + (shared ? length : capacity - (entry.own?.length ?? sumLengths(entry.spans)))
     if (entry.spans.length >= this.maxSpansPerTrace || entry.bytes + added > this.maxTraceBytes) {
       entry.dropped++
     } else {
-      if (grown > entry.buf.length) {
-        const buf = new Uint8Array(grown)
-        buf.set(entry.buf.subarray(0, entry.used))
-        entry.buf = buf
+      const scope = span.instrumentationScope.name
+      if (shared) {
+        entry.spans.push({ buf, at, length, scope })
+      } else {
+        if (!entry.own || capacity > entry.own.length) this.moveToOwn(entry, capacity)
+        const own = entry.own!
+        own.set(buf.subarray(at, end), entry.used)
+        entry.spans.push({ buf: own, at: entry.used, length, scope })
+        entry.used += length
       }
-      entry.buf.set(bytes, entry.used)
-      entry.spans.push({ at: entry.used, length: bytes.length, scope: span.instrumentationScope.name })
-      entry.used += bytes.length
       entry.bytes += added
       this.bytes += added
       const startMs = hrMs(span.startTime)
       if (startMs < entry.startMs) entry.startMs = startMs
     }
-    if (span.links.length > 0) this.indexEvaluation(bytes, span, entry)
+    if (span.links.length > 0) this.indexEvaluation(buf.subarray(at, end), span, entry)
     this.evictBeyondBounds()
   }
 
@@ -219,12 +245,12 @@ export class TraceStore implements SpanProcessor {
   }
 
   /**
-   * The bytes the exporter just wrote for `span`, or the store's own encoding of it (cut where a
-   * string is longer than it keeps): valid until the next span, copied by the caller.
+   * Where the exporter just wrote `span`, or the store's own encoding of it (cut where a string is
+   * longer than it keeps), copied into the store's buffer.
    */
-  private bytesOf(span: ReadableSpan): Uint8Array {
+  private bytesOf(span: ReadableSpan): SpanBytes {
     const encoded = this.source?.encoded(span)
-    if (encoded && (encoded.length <= MAX_STORED_STRING_CHARS || !hasOverlongString(span))) return encoded
+    if (encoded && (encoded.end - encoded.at <= MAX_STORED_STRING_CHARS || !hasOverlongString(span))) return encoded
     const w = (this.scratch ??= new ProtoWriter(4096))
     const encoder = (this.encoder ??= new SpanEncoder())
     w.pos = 0
@@ -233,10 +259,38 @@ export class TraceStore implements SpanProcessor {
       w.pos = 0
       encoder.span(w, cutForStore(span))
     }
-    const bytes = w.buf.subarray(0, w.pos)
+    const length = w.pos
+    let buf: Uint8Array
+    let at = 0
+    if (length > SLAB_BYTES / 4) {
+      buf = w.buf.slice(0, length)
+    } else {
+      if (this.slabUsed + length > this.slab.length) {
+        this.slab = new Uint8Array(SLAB_BYTES)
+        this.slabUsed = 0
+      }
+      buf = this.slab
+      at = this.slabUsed
+      buf.set(w.buf.subarray(0, length), at)
+      this.slabUsed += length
+    }
     // A buffer grown by one huge span is let go.
     if (w.buf.length > 1024 * 1024) this.scratch = undefined
-    return bytes
+    return { buf, at, end: at + length }
+  }
+
+  /** The trace's spans into a buffer of its own of `capacity` bytes (their bytes, one after the other). */
+  private moveToOwn(entry: TraceEntry, capacity: number): void {
+    const own = new Uint8Array(capacity)
+    let used = 0
+    for (const record of entry.spans) {
+      own.set(record.buf.subarray(record.at, record.at + record.length), used)
+      record.buf = own
+      record.at = used
+      used += record.length
+    }
+    entry.own = own
+    entry.used = used
   }
 
   private entryFor(traceId: string): TraceEntry {
@@ -244,7 +298,7 @@ export class TraceStore implements SpanProcessor {
     if (!entry) {
       // The id may be a slice of a caller's traceparent header: the store keys and keeps its own copy.
       const id = ownString(traceId)
-      entry = { traceId: id, buf: NO_BYTES, used: 0, spans: [], evaluations: [], startMs: Infinity, bytes: TRACE_BYTES, dropped: 0 }
+      entry = { traceId: id, spans: [], own: undefined, used: 0, evaluations: [], startMs: Infinity, bytes: TRACE_BYTES, dropped: 0 }
       this.bytes += TRACE_BYTES
       this.traces.set(id, entry)
     } else if (this.lastTraceId !== traceId) {
@@ -286,6 +340,12 @@ function startMs(entry: TraceEntry): number {
   return entry.startMs === Infinity ? 0 : entry.startMs
 }
 
+function sumLengths(records: SpanRecord[]): number {
+  let sum = 0
+  for (const record of records) sum += record.length
+  return sum
+}
+
 /** Room for `bytes`: the first buffer, or double until it fits. */
 function capacityFor(bytes: number): number {
   let capacity = FIRST_BUFFER_BYTES
@@ -294,7 +354,7 @@ function capacityFor(bytes: number): number {
 }
 
 function toStoredTrace(entry: TraceEntry): StoredTrace {
-  const spans = entry.spans.map((record) => decodeStoredSpan(entry.buf.subarray(record.at, record.at + record.length), record.scope))
+  const spans = entry.spans.map((record) => decodeStoredSpan(record.buf.subarray(record.at, record.at + record.length), record.scope))
   let start = Infinity
   let end = -Infinity
   for (const span of spans) {

@@ -279,3 +279,34 @@ t.test("beside the exporter, the store keeps the bytes the exporter encoded: the
   await exporter.forceFlush()
   t.same(exported, [1, 1], 'the exporter sent two spans (and dropped three)')
 })
+
+t.test('beside the exporter, a trace reads back whole after its batches left (batch buffers are never written again)', async (t) => {
+  // Batches of 3 spans leave as they fill: the bytes the store points at must outlive the export,
+  // whether a trace's spans lie in one batch, straddle two, or keep coming after many others.
+  const exporter = new SpanExportProcessor(
+    { export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }), shutdown: () => Promise.resolve() },
+    { maxQueueSize: 100, maxExportBatchSize: 3, scheduledDelayMillis: 60_000 },
+  )
+  const shared = new TraceStore({ maxTraces: 1000, maxBytes: 64 * 1024 * 1024 })
+  shared.useEncodedSpans(exporter)
+  const own = new TraceStore({ maxTraces: 1000, maxBytes: 64 * 1024 * 1024 })
+  const tracer = new TracerProvider({ spanProcessors: [exporter, shared, own] }).getTracer('both')
+  const long = tracer.startSpan('agent run', { kind: SpanKind.SERVER })
+  const roots = []
+  for (let i = 0; i < 40; i++) {
+    const root = tracer.startSpan(`POST /r${i}`, { kind: SpanKind.SERVER, attributes: { i } })
+    const parent = trace.setSpan(ROOT_CONTEXT, root)
+    for (let j = 0; j <= i % 4; j++) tracer.startSpan('llm.request', { attributes: { i, j, text: `answer ${i}.${j} `.repeat(i) } }, parent).end()
+    root.end()
+    roots.push(root)
+    tracer.startSpan('agent step', { attributes: { step: i } }, trace.setSpan(ROOT_CONTEXT, long)).end()
+    await new Promise((resolve) => setImmediate(resolve)) // a full batch leaves in a turn of its own
+  }
+  long.end()
+  await exporter.forceFlush()
+  for (const root of [...roots, long]) {
+    const traceId = root.spanContext().traceId
+    t.same(shared.get(traceId), own.get(traceId), `${(root as unknown as { name: string }).name} reads back as its own encoding`)
+  }
+  t.equal(shared.get(long.spanContext().traceId)!.spans.length, 41, 'the long trace: its 40 steps and its root')
+})
