@@ -7,6 +7,7 @@
 // SDK's, byte for byte (test/telemetry/span-encoding.test.ts compares them).
 import type { Attributes, AttributeValue, HrTime, Link, SpanContext } from '@opentelemetry/api'
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace'
+import type { FlatAttributes } from './gateway-tracer.ts'
 import { ProtoWriter } from './protobuf.ts'
 
 type Resource = ReadableSpan['resource']
@@ -104,7 +105,12 @@ export class SpanEncoder {
     w.hrTime(span.startTime)
     w.uint(TAG.spanEnd)
     w.hrTime(span.endTime)
-    if (span.attributes) this.attributes(w, span.attributes, TAG.spanAttribute)
+    const flat = span as Partial<FlatAttributes>
+    if (flat.attributeKeys) {
+      const keys = flat.attributeKeys
+      const values = flat.attributeValues!
+      for (let i = 0; i < keys.length; i++) this.attribute(w, keys[i]!, values[i], TAG.spanAttribute)
+    } else if (span.attributes) this.attributes(w, span.attributes, TAG.spanAttribute)
     w.uint(TAG.spanDroppedAttributes)
     w.uint(span.droppedAttributesCount)
     for (const event of span.events) this.event(w, event)
@@ -190,32 +196,35 @@ export class SpanEncoder {
 
   private attributes(w: ProtoWriter, attributes: Attributes, tag: number): void {
     for (const key in attributes) {
-      if (!hasOwn.call(attributes, key)) continue
-      const value = attributes[key]
-      w.uint(tag)
-      const entry = this.keys.get(key) ?? this.newKey(key)
-      if (typeof value === 'string' && entry?.pairs) {
-        const pair = entry.pairs.get(value)
-        if (pair) {
-          w.raw(pair)
-          continue
-        }
+      if (hasOwn.call(attributes, key)) this.attribute(w, key, attributes[key], tag)
+    }
+  }
+
+  /** One KeyValue with its tag; a string value's pair is encoded once and copied after. */
+  private attribute(w: ProtoWriter, key: string, value: AttributeValue | Attributes | undefined, tag: number): void {
+    w.uint(tag)
+    const entry = this.keys.get(key) ?? this.newKey(key)
+    if (typeof value === 'string' && entry?.pairs) {
+      const pair = entry.pairs.get(value)
+      if (pair) {
+        w.raw(pair)
+        return
       }
-      const start = w.begin()
-      if (entry) w.raw(entry.key)
-      else {
-        w.uint(TAG.keyValueKey)
-        w.string(key)
-      }
-      w.uint(TAG.keyValueValue)
-      const valueStart = w.begin()
-      anyValue(w, value)
-      w.end(valueStart)
-      w.end(start)
-      if (typeof value === 'string' && entry?.pairs && value.length <= MAX_CACHED_VALUE_CHARS) {
-        if (entry.pairs.size < MAX_VALUES_PER_KEY) entry.pairs.set(ownString(value), w.copy(start))
-        else entry.pairs = null
-      }
+    }
+    const start = w.begin()
+    if (entry) w.raw(entry.key)
+    else {
+      w.uint(TAG.keyValueKey)
+      w.string(key)
+    }
+    w.uint(TAG.keyValueValue)
+    const valueStart = w.begin()
+    anyValue(w, value)
+    w.end(valueStart)
+    w.end(start)
+    if (typeof value === 'string' && entry?.pairs && value.length <= MAX_CACHED_VALUE_CHARS) {
+      if (entry.pairs.size < MAX_VALUES_PER_KEY) entry.pairs.set(ownString(value), w.copy(start))
+      else entry.pairs = null
     }
   }
 

@@ -161,3 +161,18 @@ t.test('startActiveSpan: every overload starts the span, hands it over and retur
     ['c', SpanKind.INTERNAL, 'b7ad6b7169203331'],
   ])
 })
+
+t.test('attributes read while the span runs show every later change, as the SDK span does', async (t) => {
+  const { sdk, own, sdkRecorder, ownRecorder } = tracers()
+  for (const tracer of [sdk, own]) {
+    const span = tracer.startSpan('llm.request', { attributes: { 'llm.model': 'gpt-4o-mini', 'llm.streaming': false } })
+    t.same((span as unknown as ReadableSpan).attributes, { 'llm.model': 'gpt-4o-mini', 'llm.streaming': false })
+    span.setAttribute('llm.tokens.input', 12)
+    span.setAttribute('llm.model', 'gpt-4o-mini-2024-07-18')
+    span.setAttributes({ 'llm.streaming': true, 'llm.tokens.output': 3 })
+    span.end()
+  }
+  t.same(ownRecorder.ended[0]!.attributes, { 'llm.model': 'gpt-4o-mini-2024-07-18', 'llm.streaming': true, 'llm.tokens.input': 12, 'llm.tokens.output': 3 })
+  t.same(Object.keys(ownRecorder.ended[0]!.attributes), Object.keys(sdkRecorder.ended[0]!.attributes), 'in the order first set, as the SDK keeps them')
+  t.same(shape(ownRecorder.ended[0]!), shape(sdkRecorder.ended[0]!))
+})
