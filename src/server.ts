@@ -41,7 +41,7 @@ import { traceLinkHeader } from './routes/traces/trace-ui-link.ts'
 import { SecretScrubber } from './scrub.ts'
 import type { TraceIds } from './telemetry/llm-call.ts'
 import { markRequestFailed, markServerSpanCaller, nameServerSpan } from './telemetry/request-span.ts'
-import { serverSpans } from './telemetry/server-span.ts'
+import { serverSpans, tracedHttpClasses } from './telemetry/server-span.ts'
 import { countUnauthenticated } from './telemetry/unauthenticated.ts'
 import type { Telemetry } from './telemetry/setup.ts'
 import type { TraceStore } from './telemetry/trace-store.ts'
@@ -210,6 +210,11 @@ function connectionLimits(requestTimeoutMs: number) {
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const { config, logger } = deps
+  // The gateway's own tracing makes the HTTP SERVER span (a preloaded SDK's HTTP instrumentation
+  // does otherwise), once the caller's key is settled: every later hook, the handler and its
+  // streams run inside it.
+  const inServerSpan = deps.telemetry.mode === 'zero-config' ? serverSpans() : undefined
+  const limits = connectionLimits(config.http.requestTimeoutMs)
   const app = Fastify({
     loggerInstance: logger,
     // One line per request is written by the onResponse hook below, with the trace ids.
@@ -219,7 +224,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     // Idle keep-alive sockets are closed on shutdown; in-flight requests are let finish.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    ...connectionLimits(config.http.requestTimeoutMs),
+    ...limits,
+    // Requests and responses whose events run in their SERVER span's context (server-span.ts).
+    ...(inServerSpan ? { http: { ...limits.http, ...tracedHttpClasses } } : {}),
     clientErrorHandler: answerClientError,
   })
   // Past the cap, Node drops new connections at once: better than running out of file descriptors.
@@ -235,10 +242,6 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   // The caller already got the message; the span goes on to a backend others may read.
   const scrubber = new SecretScrubber(config.secrets)
 
-  // The gateway's own tracing makes the HTTP SERVER span (a preloaded SDK's HTTP instrumentation
-  // does otherwise), once the caller's key is settled: every later hook, the handler and its
-  // streams run inside it.
-  const inServerSpan = deps.telemetry.mode === 'zero-config' ? serverSpans() : undefined
   app.addHook('onRequest', (request, reply, done) => {
     const arrivedAt = performance.now()
     // Fastify's `done` runs the rest of the request: a fault thrown out of it is logged, not passed to it twice.

@@ -10,13 +10,14 @@
 // Each exchange has its `POST` CLIENT span (src/telemetry/client-span.ts), started as the request
 // goes out (its traceparent in the headers) and ended once the body is read, or broken.
 import type { Readable } from 'node:stream'
-import type { Dispatcher } from 'undici'
 import type { StreamEvent } from '../core/translator.ts'
 import { GatewayError } from '../errors.ts'
 import { startUpstreamSpan, type UpstreamOrigin, type UpstreamSpan } from '../telemetry/client-span.ts'
 import { SseDecoder, type SseEvent } from './openai/sse.ts'
 import { UpstreamStreamError } from './upstream-errors.ts'
+import type { Dispatcher } from 'undici'
 import { endpointOf } from './upstream-client.ts'
+import { upstreamRequest, type UpstreamResponse } from './upstream-request.ts'
 
 export interface HttpUpstreamOptions {
   /** Provider name, for messages. */
@@ -35,7 +36,7 @@ export class UpstreamStatusError extends Error {
   /** The error object of the body (`body.error`, or the whole body when it has none). */
   readonly error: unknown
 
-  constructor(status: number, headers: Dispatcher.ResponseData['headers'], text: string) {
+  constructor(status: number, headers: UpstreamResponse['headers'], text: string) {
     const json = safeJson(text)
     const error = json && typeof json === 'object' ? ((json as { error?: unknown }).error ?? json) : undefined
     super(statusMessage(status, error, json === undefined ? text : undefined))
@@ -63,7 +64,7 @@ function statusMessage(status: number | undefined, error: unknown, text: string 
   return msg || '(no status code or body)'
 }
 
-export function headerGetter(headers: Dispatcher.ResponseData['headers']): { get(name: string): string | null } {
+export function headerGetter(headers: UpstreamResponse['headers']): { get(name: string): string | null } {
   return {
     get(name: string) {
       const value = headers[name.toLowerCase()]
@@ -92,7 +93,7 @@ export interface ForwardedAnswer {
 
 /** An answer whose headers came, and the span of its exchange, ended once its body is read. */
 interface Answer {
-  response: Dispatcher.ResponseData
+  response: UpstreamResponse
   span: UpstreamSpan | undefined
 }
 
@@ -170,9 +171,9 @@ export class HttpUpstream {
     const headers = stream ? { ...own, accept: 'text/event-stream' } : own
     const requestPath = this.pathOf(path)
     const span = startUpstreamSpan(method, this.target, requestPath, headers)
-    let response: Dispatcher.ResponseData
+    let response: UpstreamResponse
     try {
-      response = await dispatcher.request({
+      response = await upstreamRequest(dispatcher, {
         origin: this.target.origin,
         path: requestPath,
         method,

@@ -5,10 +5,11 @@
 // conventions, and records a duration histogram. This span keeps what it gave — the name, the
 // stable HTTP semconv attributes, the caller's W3C trace context joined, the span active for the
 // whole handling — and costs one span, one attribute object and one context per request.
-import { context, diag, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
+import { context, diag, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
 import { getRPCMetadata } from '@opentelemetry/core'
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import { IncomingMessage, ServerResponse, type IncomingHttpHeaders } from 'node:http'
 import type { TLSSocket } from 'node:tls'
+import { LEAN_ROOT } from './lean-context.ts'
 import { ATTR, HTTP_ATTR } from './names.ts'
 import { applyRequestOutcome, isTracedRequest, redactedQuery } from './request-span.ts'
 import { gatewayTracer } from './setup.ts'
@@ -62,14 +63,75 @@ export function serverSpans(): InServerSpan {
 /** The events of a request and its response whose listeners run in the server span's context. */
 const IN_CONTEXT = new Set<unknown>(['end', 'close', 'error', 'aborted', 'finish', 'drain', 'timeout'])
 
+const emitOf = IncomingMessage.prototype.emit as (this: unknown, event: string | symbol, ...args: unknown[]) => boolean
+const emitOfResponse = ServerResponse.prototype.emit as (this: unknown, event: string | symbol, ...args: unknown[]) => boolean
+
+/** Emits `event` (run inside a context by the caller). */
+function emitWithin(target: TracedRequest | TracedResponse, event: string | symbol, args: unknown[]): boolean {
+  return target instanceof TracedRequest ? emitOf.call(target, event, ...args) : emitOfResponse.call(target, event, ...args)
+}
+
+/**
+ * The request and response classes of the gateway's HTTP server when it makes SERVER spans
+ * (Node's `IncomingMessage` and `ServerResponse` options, through Fastify's `http` options):
+ * their `emit` runs the listeners of the events that go on with the request in the span's
+ * context. On the prototype, not a function put on each request: with Node 24's V8 a fresh
+ * closure stored on every request made the scavenger keep each request's objects alive until a
+ * full GC (bench/RESULTS.md, issue 15). Requests made otherwise (Fastify's inject()) are wrapped
+ * one by one.
+ */
+export class TracedRequest extends IncomingMessage {
+  within: Context | undefined = undefined
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const within = this.within
+    if (within === undefined || !IN_CONTEXT.has(event)) return emitOf.call(this, event, ...args)
+    return context.with(within, emitWithin, undefined, this, event, args)
+  }
+}
+
+export class TracedResponse extends ServerResponse {
+  within: Context | undefined = undefined
+  span: Span | undefined = undefined
+  failure: Error | undefined = undefined
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const within = this.within
+    if (within === undefined) return emitOfResponse.call(this, event, ...args)
+    if (event === 'error') this.failure = args[0] as Error
+    const listened = IN_CONTEXT.has(event) ? context.with(within, emitWithin, undefined, this, event, args) : emitOfResponse.call(this, event, ...args)
+    // After the `close` listeners: a caller gone aborts its upstream call first (routes/answer.ts).
+    const span = this.span
+    if (event === 'close' && span !== undefined) {
+      this.span = undefined
+      endServerSpanSafely(span, this.req, this, this.failure)
+    }
+    return listened
+  }
+}
+
+/** Node's http.createServer options that make the requests and responses above. */
+export const tracedHttpClasses: { IncomingMessage: typeof IncomingMessage; ServerResponse: typeof ServerResponse } = {
+  IncomingMessage: TracedRequest,
+  // Node's typing of ServerResponse is generic in its request class; this one answers any.
+  ServerResponse: TracedResponse as unknown as typeof ServerResponse,
+}
+
 function startServerSpan(request: IncomingMessage, response: ServerResponse, route: string | undefined, startedAt: number): Context {
   // The caller's traceparent, tracestate and baggage, through the global propagator (OTEL_PROPAGATORS applies).
-  const parent = propagation.extract(ROOT_CONTEXT, request.headers)
+  // From the gateway's own empty context: every context the request makes is a LeanContext.
+  const parent = propagation.extract(LEAN_ROOT, request.headers)
   const method = request.method ?? 'GET'
   const name = route === undefined ? method : `${method} ${route}`
   // A performance.now() reading as the start: the tracer keeps timing the span on that clock.
   const span = gatewayTracer().startSpan(name, { kind: SpanKind.SERVER, startTime: startedAt, attributes: requestAttributes(request, method, route) }, parent)
   const within = trace.setSpan(parent, span)
+  if (request instanceof TracedRequest && response instanceof TracedResponse) {
+    request.within = within
+    response.within = within
+    response.span = span
+    return within
+  }
   // The request's and the response's events are emitted by the socket, outside any context. Those
   // whose listeners go on with the request run in the span's: the body's `end` (Fastify then runs
   // the handler), `close` and `error` (a caller gone), the response's `finish` (the onResponse
@@ -85,17 +147,19 @@ function startServerSpan(request: IncomingMessage, response: ServerResponse, rou
     if (event === 'error') failure = args[0] as Error
     const listened = IN_CONTEXT.has(event) ? context.with(within, emitResponse, this, event, ...args) : emitResponse.call(this, event, ...args)
     // After the `close` listeners: a caller gone aborts its upstream call first (routes/answer.ts).
-    if (event === 'close' && span.isRecording()) {
-      // A fault of telemetry here would be thrown out of a socket event: it is reported, never thrown.
-      try {
-        endServerSpan(span, request, response, failure)
-      } catch (error) {
-        diag.error('the HTTP server span could not be ended', error)
-      }
-    }
+    if (event === 'close' && span.isRecording()) endServerSpanSafely(span, request, response, failure)
     return listened
   } as ServerResponse['emit']
   return within
+}
+
+/** A fault of telemetry here would be thrown out of a socket event: it is reported, never thrown. */
+function endServerSpanSafely(span: Span, request: IncomingMessage, response: ServerResponse, failure: Error | undefined): void {
+  try {
+    endServerSpan(span, request, response, failure)
+  } catch (error) {
+    diag.error('the HTTP server span could not be ended', error)
+  }
 }
 
 function endServerSpan(span: Span, request: IncomingMessage, response: ServerResponse, failure: Error | undefined): void {

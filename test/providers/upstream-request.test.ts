@@ -1,0 +1,149 @@
+// upstreamRequest (src/providers/upstream-request.ts): undici's request() on its dispatch API. What
+// a user would notice if it broke: an answer's status, headers or body wrong; a caller who left
+// whose upstream call goes on (tokens paid for nobody); a stream read to its end that closes the
+// keep-alive connection; listeners left on a signal an agent run reuses for many calls.
+import t, { type Test } from 'tap'
+import { getEventListeners } from 'node:events'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { OriginPools } from '../../src/providers/upstream-client.ts'
+import { upstreamRequest } from '../../src/providers/upstream-request.ts'
+
+interface Upstream {
+  origin: string
+  connections: () => number
+  /** Resolves when the server saw the request's connection close. */
+  closed: () => Promise<void>
+  http: Server
+}
+
+async function upstream(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Upstream> {
+  let connections = 0
+  let onClose: () => void = () => {}
+  const http = createServer(handler)
+  http.on('connection', (socket) => {
+    connections++
+    socket.on('close', () => onClose())
+  })
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+  return {
+    origin: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
+    connections: () => connections,
+    closed: () => new Promise<void>((resolve) => (onClose = resolve)),
+    http,
+  }
+}
+
+function setup(t: Test, handler: (req: IncomingMessage, res: ServerResponse) => void) {
+  const pools = new OriginPools({ keepAliveTimeout: 30_000 })
+  return upstream(handler).then((server) => {
+    t.teardown(async () => {
+      await pools.destroy()
+      server.http.closeAllConnections()
+      await new Promise((resolve) => server.http.close(resolve))
+    })
+    const send = (signal: AbortSignal, path = '/') => upstreamRequest(pools, { origin: server.origin, path, method: 'POST', body: '{}', signal })
+    return { server, send }
+  })
+}
+
+t.test('status, headers and body as they came; connections kept alive as undici keeps them; no listener left on the signal', async (t) => {
+  const { server, send } = await setup(t, (req, res) => {
+    req.resume()
+    req.on('end', () => {
+      res.writeHead(201, { 'content-type': 'application/json', 'x-request-id': 'req_1' })
+      res.end('{"ok":"✓"}')
+    })
+  })
+  const signal = new AbortController().signal
+  for (let i = 0; i < 5; i++) {
+    const answer = await send(signal)
+    t.equal(answer.statusCode, 201)
+    t.equal(answer.headers['x-request-id'], 'req_1')
+    t.equal(await answer.body.text(), '{"ok":"✓"}', 'UTF-8 text, whole')
+  }
+  const ours = server.connections()
+  t.equal(getEventListeners(signal, 'abort').length, 0, 'a signal used for many calls (an agent run) keeps no listener of them')
+  // The same five exchanges through undici's own request(), on a pool of their own.
+  const pools = new OriginPools({ keepAliveTimeout: 30_000 })
+  t.teardown(() => pools.destroy())
+  for (let i = 0; i < 5; i++) await (await pools.request({ origin: server.origin, path: '/', method: 'POST', body: '{}', signal })).body.text()
+  t.ok(ours < 5, `five exchanges on ${ours} connections: kept alive`)
+  t.equal(ours, server.connections() - ours, 'as many as undici’s request() opens')
+})
+
+t.test('an informational answer (103) is skipped: the caller gets the real one', async (t) => {
+  const { send } = await setup(t, (req, res) => {
+    req.resume()
+    res.writeEarlyHints({ link: '</style.css>; rel=preload' })
+    res.end('final')
+  })
+  const answer = await send(new AbortController().signal)
+  t.equal(answer.statusCode, 200)
+  t.equal(await answer.body.text(), 'final')
+})
+
+t.test('a signal already aborted sends nothing and rejects with its reason', async (t) => {
+  let seen = 0
+  const { send } = await setup(t, (req, res) => {
+    seen++
+    res.end()
+  })
+  const controller = new AbortController()
+  const reason = Object.assign(new Error('The caller closed the connection'), { name: 'AbortError' })
+  controller.abort(reason)
+  await t.rejects(send(controller.signal), reason)
+  t.equal(seen, 0, 'the upstream never saw the request')
+})
+
+t.test('aborted while the upstream thinks: rejected with the reason, and the upstream sees the connection close', async (t) => {
+  const { server, send } = await setup(t, () => {}) // never answers
+  const controller = new AbortController()
+  const pending = send(controller.signal)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const closed = server.closed()
+  const reason = Object.assign(new Error('gone'), { name: 'AbortError' })
+  controller.abort(reason)
+  await t.rejects(pending, reason)
+  await closed
+  t.equal(getEventListeners(controller.signal, 'abort').length, 0, 'no listener left')
+})
+
+t.test('aborted mid-body: the body fails with the reason and the upstream is hung up on', async (t) => {
+  const { server, send } = await setup(t, (req, res) => {
+    req.resume()
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.write('data: {"n":1}\n\n') // and never ends
+  })
+  const controller = new AbortController()
+  const answer = await send(controller.signal)
+  const chunks: string[] = []
+  const closed = server.closed()
+  const reading = (async () => {
+    for await (const chunk of answer.body) {
+      chunks.push(String(chunk))
+      controller.abort(Object.assign(new Error('total timeout'), { name: 'AbortError' }))
+    }
+  })()
+  await t.rejects(reading, { message: 'total timeout' })
+  t.same(chunks, ['data: {"n":1}\n\n'], 'what came before the abort was read')
+  await closed
+})
+
+t.test('a body destroyed before its end closes the connection (the upstream stops generating)', async (t) => {
+  const { server, send } = await setup(t, (req, res) => {
+    req.resume()
+    res.writeHead(200)
+    res.write('partial')
+  })
+  const answer = await send(new AbortController().signal)
+  const closed = server.closed()
+  answer.body.on('error', () => {}).destroy()
+  await closed
+  t.pass('the upstream saw the connection close')
+})
+
+t.test('a connection reset before the answer rejects (no answer, no hang)', async (t) => {
+  const { send } = await setup(t, (req) => req.socket.destroy())
+  await t.rejects(send(new AbortController().signal), { code: 'UND_ERR_SOCKET' })
+})
