@@ -39,11 +39,21 @@ export class UpstreamBody extends Readable {
     this.handler = handler
   }
 
-  /** The whole body as UTF-8 text. */
+  /** The whole body as UTF-8 text, without a byte order mark (as undici's text()). */
   async text(): Promise<string> {
     const chunks: Buffer[] = []
     for await (const chunk of this) chunks.push(chunk as Buffer)
-    return Buffer.concat(chunks).toString('utf8')
+    const bytes = Buffer.concat(chunks)
+    const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
+    return bytes.toString('utf8', bom)
+  }
+
+  /**
+   * Fails the body with `error`. A listener of our own first: an abort or a broken connection
+   * before anyone reads the body must not become an unhandled 'error' (readers still get it).
+   */
+  fail(error: Error): void {
+    if (!this.destroyed) this.on('error', noop).destroy(error)
   }
 
   override _read(): void {
@@ -75,7 +85,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
 
   private abort(): void {
     const reason = abortReason(this.signal)
-    if (this.body) this.body.destroy(reason)
+    if (this.body) this.body.fail(reason)
     else if (this.controller) this.controller.abort(reason)
     else this.onResponseError(null, reason)
   }
@@ -113,11 +123,13 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
       this.resolve = this.reject = undefined
       this.closed()
       reject(error)
-    } else if (this.body && !this.body.destroyed) {
-      this.body.destroy(error)
+    } else {
+      this.body?.fail(error)
     }
   }
 }
+
+function noop(): void {}
 
 function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : abortedError()

@@ -89,6 +89,8 @@ interface TraceEntry {
    */
   own: Uint8Array | undefined
   used: number
+  /** The bytes of its spans that lie in shared buffers (counted by the store once per buffer). */
+  shared: number
   evaluations: EvaluationRecord[]
   /** The earliest start of its spans, for listing newest first. */
   startMs: number
@@ -108,6 +110,8 @@ const TRACE_BYTES = 400
 const FIRST_BUFFER_BYTES = 4096
 /** The store's own buffer for spans no exporter encoded; a span over a quarter of it gets its own. */
 const SLAB_BYTES = 64 * 1024
+/** An export batch's buffer is shared up to this size (512 spans of the gateway's take ~300 KB). */
+const MAX_SHARED_BUFFER_BYTES = 1024 * 1024
 
 const hrMs = (time: HrTime) => time[0] * 1000 + time[1] / 1e6
 
@@ -137,6 +141,11 @@ export class TraceStore implements SpanProcessor {
   private scratch: ProtoWriter | undefined
   private slab = new Uint8Array(0)
   private slabUsed = 0
+  /**
+   * The shared buffers spans lie in (export batches, the store's slab) and how many records point
+   * into each: a buffer is kept alive whole, so it counts whole against maxBytes while any does.
+   */
+  private readonly sharedBuffers = new Map<Uint8Array, number>()
 
   constructor(options: TraceStoreOptions) {
     this.maxTraces = options.maxTraces
@@ -171,8 +180,11 @@ export class TraceStore implements SpanProcessor {
       entry.dropped++
     } else {
       const scope = span.instrumentationScope.name
+      const heldBefore = entry.bytes - entry.shared
       if (shared) {
         entry.spans.push({ buf, at, length, scope })
+        entry.shared += length
+        this.bytes += this.retain(buf)
       } else {
         if (!entry.own || capacity > entry.own.length) this.moveToOwn(entry, capacity)
         const own = entry.own!
@@ -181,7 +193,7 @@ export class TraceStore implements SpanProcessor {
         entry.used += length
       }
       entry.bytes += added
-      this.bytes += added
+      this.bytes += entry.bytes - entry.shared - heldBefore
       const startMs = hrMs(span.startTime)
       if (startMs < entry.startMs) entry.startMs = startMs
     }
@@ -250,12 +262,15 @@ export class TraceStore implements SpanProcessor {
    */
   private bytesOf(span: ReadableSpan): SpanBytes {
     const encoded = this.source?.encoded(span)
-    if (encoded && (encoded.end - encoded.at <= MAX_STORED_STRING_CHARS || !hasOverlongString(span))) return encoded
+    const whole = encoded && (encoded.end - encoded.at <= MAX_STORED_STRING_CHARS || !hasOverlongString(span))
+    // A batch grown past the usual by huge spans is not kept alive for a small one: copied.
+    if (whole && encoded.buf.byteLength <= MAX_SHARED_BUFFER_BYTES) return encoded
     const w = (this.scratch ??= new ProtoWriter(4096))
     const encoder = (this.encoder ??= new SpanEncoder())
     w.pos = 0
-    if (!encoded) encoder.span(w, span)
-    if (encoded || (w.pos > MAX_STORED_STRING_CHARS && hasOverlongString(span))) {
+    if (whole) w.raw(encoded.buf.subarray(encoded.at, encoded.end))
+    else if (!encoded) encoder.span(w, span)
+    if (!whole && (encoded || (w.pos > MAX_STORED_STRING_CHARS && hasOverlongString(span)))) {
       w.pos = 0
       encoder.span(w, cutForStore(span))
     }
@@ -263,7 +278,8 @@ export class TraceStore implements SpanProcessor {
     let buf: Uint8Array
     let at = 0
     if (length > SLAB_BYTES / 4) {
-      buf = w.buf.slice(0, length)
+      // A copy: the scratch buffer is written again for the next span.
+      buf = new Uint8Array(w.buf.subarray(0, length))
     } else {
       if (this.slabUsed + length > this.slab.length) {
         this.slab = new Uint8Array(SLAB_BYTES)
@@ -285,12 +301,29 @@ export class TraceStore implements SpanProcessor {
     let used = 0
     for (const record of entry.spans) {
       own.set(record.buf.subarray(record.at, record.at + record.length), used)
+      if (!entry.own) this.release(record.buf)
       record.buf = own
       record.at = used
       used += record.length
     }
     entry.own = own
     entry.used = used
+    entry.shared = 0
+  }
+
+  /** One more record in `buf`; a buffer new to the store counts whole, once (what it keeps alive). */
+  private retain(buf: Uint8Array): number {
+    const records = this.sharedBuffers.get(buf)
+    this.sharedBuffers.set(buf, (records ?? 0) + 1)
+    return records === undefined ? buf.byteLength : 0
+  }
+
+  /** One record fewer in `buf`; its bytes stop counting with the last. */
+  private release(buf: Uint8Array): void {
+    const records = this.sharedBuffers.get(buf)! - 1
+    if (records > 0) return void this.sharedBuffers.set(buf, records)
+    this.sharedBuffers.delete(buf)
+    this.bytes -= buf.byteLength
   }
 
   private entryFor(traceId: string): TraceEntry {
@@ -298,7 +331,7 @@ export class TraceStore implements SpanProcessor {
     if (!entry) {
       // The id may be a slice of a caller's traceparent header: the store keys and keeps its own copy.
       const id = ownString(traceId)
-      entry = { traceId: id, spans: [], own: undefined, used: 0, evaluations: [], startMs: Infinity, bytes: TRACE_BYTES, dropped: 0 }
+      entry = { traceId: id, spans: [], own: undefined, used: 0, shared: 0, evaluations: [], startMs: Infinity, bytes: TRACE_BYTES, dropped: 0 }
       this.bytes += TRACE_BYTES
       this.traces.set(id, entry)
     } else if (this.lastTraceId !== traceId) {
@@ -329,7 +362,8 @@ export class TraceStore implements SpanProcessor {
       if (oldest === undefined) return
       const entry = this.traces.get(oldest)!
       this.traces.delete(oldest)
-      this.bytes -= entry.bytes
+      this.bytes -= entry.bytes - entry.shared
+      if (!entry.own) for (const record of entry.spans) this.release(record.buf)
       this.evicted++
       if (this.lastTraceId === oldest) this.lastTraceId = undefined
     }

@@ -147,3 +147,23 @@ t.test('a connection reset before the answer rejects (no answer, no hang)', asyn
   const { send } = await setup(t, (req) => req.socket.destroy())
   await t.rejects(send(new AbortController().signal), { code: 'UND_ERR_SOCKET' })
 })
+
+t.test('a body that breaks before anyone reads it fails quietly; its reader, later, gets the error', async (t) => {
+  const { send } = await setup(t, (req, res) => {
+    req.resume()
+    res.writeHead(200, { 'content-length': '100' })
+    res.write('partial')
+    setTimeout(() => res.socket?.destroy(), 20)
+  })
+  const answer = await send(new AbortController().signal)
+  await new Promise((resolve) => setTimeout(resolve, 100)) // the connection broke meanwhile, nobody listening
+  await t.rejects(answer.body.text(), 'reading it afterwards rejects (and the process did not crash on the way)')
+})
+
+t.test('a UTF-8 byte order mark is not part of the text (as undici reads it)', async (t) => {
+  const { send } = await setup(t, (req, res) => {
+    req.resume()
+    res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"error":{"message":"x"}}')]))
+  })
+  t.equal(await (await send(new AbortController().signal)).body.text(), '{"error":{"message":"x"}}')
+})

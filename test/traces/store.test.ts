@@ -78,11 +78,14 @@ t.test('a trace that receives a span moves to the back of the eviction queue', a
 })
 
 t.test('text V8 stores two bytes a character (CJK, emoji) counts twice: the byte bound holds for it too', async (t) => {
+  // Spans of 20,000 characters: each past the store's shared buffer, in a buffer of its own.
   const { store, request } = setup()
-  request({ 'gen_ai.output.messages': 'x'.repeat(8000) })
-  const latin = store.stats().bytes
-  request({ 'gen_ai.output.messages': '漢'.repeat(8000) })
-  t.ok(store.stats().bytes - latin >= latin + 7000, `8,000 CJK characters count about 16,000 bytes (${store.stats().bytes - latin} against ${latin})`)
+  const before = store.stats().bytes
+  request({ 'gen_ai.output.messages': 'x'.repeat(20_000) })
+  const latin = store.stats().bytes - before
+  request({ 'gen_ai.output.messages': '漢'.repeat(20_000) })
+  const cjk = store.stats().bytes - before - latin
+  t.ok(cjk - latin >= 20_000, `20,000 CJK characters (60,000 bytes of UTF-8) count at least 20,000 bytes more than 20,000 Latin ones (${cjk} against ${latin})`)
 })
 
 t.test('evicts the oldest traces beyond TRACE_STORE_MAX_BYTES', async (t) => {
@@ -309,4 +312,37 @@ t.test('beside the exporter, a trace reads back whole after its batches left (ba
     t.same(shared.get(traceId), own.get(traceId), `${(root as unknown as { name: string }).name} reads back as its own encoding`)
   }
   t.equal(shared.get(long.spanContext().traceId)!.spans.length, 41, 'the long trace: its 40 steps and its root')
+})
+
+t.test('spans the store encodes itself, each over a quarter of its buffer, keep their own bytes', async (t) => {
+  // No exporter: the store encodes every span; one of 20,000 characters (not cut) goes to a buffer
+  // of its own, and the next must not write over it.
+  const { store, start } = setup({ maxTraces: 10 })
+  const root = start('POST /v1/chat/completions', undefined, {}, SpanKind.SERVER)
+  start('llm.request', root, { 'gen_ai.input.messages': 'a'.repeat(20_000) }).end()
+  start('llm.request', root, { 'gen_ai.input.messages': 'b'.repeat(20_000) }).end()
+  root.end()
+  const spans = store.get(root.spanContext().traceId)!.spans
+  t.same(spans.map((s) => String(s.attributes['gen_ai.input.messages'] ?? '').slice(0, 3)), ['aaa', 'bbb', ''], 'each span reads back as written')
+  t.equal(String(spans[0]!.attributes['gen_ai.input.messages']).length, 20_000)
+})
+
+t.test('beside the exporter, what the store keeps alive counts against its byte bound: whole batch buffers', async (t) => {
+  const exporter = new SpanExportProcessor(
+    { export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }), shutdown: () => Promise.resolve() },
+    { maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: 60_000 },
+  )
+  const store = new TraceStore({ maxTraces: 1000, maxBytes: 64 * 1024 * 1024 })
+  store.useEncodedSpans(exporter)
+  const tracer = new TracerProvider({ spanProcessors: [exporter, store] }).getTracer('both')
+  // One trace whose prompt is kept whole by the exporter, and cut by the store.
+  const big = tracer.startSpan('llm.request', { attributes: { 'gen_ai.input.messages': 'p'.repeat(2 * 1024 * 1024) } })
+  big.end()
+  const small = tracer.startSpan('GET /v1/models', { kind: SpanKind.SERVER })
+  small.end()
+  const held = store.stats().bytes
+  t.ok(held < 256 * 1024, `the batch holding a 2 MB prompt is not kept alive for the small trace beside it (${held} bytes held)`)
+  for (let i = 0; i < 100; i++) tracer.startSpan(`GET /r${i}`, { kind: SpanKind.SERVER }).end()
+  t.ok(store.stats().bytes >= 4096, 'a shared batch buffer counts whole (at least its first 4 KiB)')
+  await exporter.forceFlush()
 })
