@@ -2,6 +2,7 @@
 // `reasoning.thinking.iteration_N` span per model call (each holding that call's llm.request
 // subtree), one `reasoning.tool.<name>` span per tool call, and the reasoning metrics.
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
+import { activeContext } from './lean-context.ts'
 import type { Usage } from '../core/types.ts'
 import type { GatewayError } from '../errors.ts'
 import type { Principal } from '../keys/principal.ts'
@@ -54,7 +55,7 @@ export class AgentRun {
   private readonly info: AgentRunInfo
   private ended = false
 
-  constructor(info: AgentRunInfo, parent: Context = context.active()) {
+  constructor(info: AgentRunInfo, parent: Context = activeContext()) {
     this.span = gatewayTracer().startSpan(
       AGENT_SPAN.run,
       {

@@ -11,6 +11,7 @@
 // It ends when the body has been read, so a stream's span covers the whole stream. The upstream
 // gets this span's traceparent from the global propagator (propagation.ts: traceparent only).
 import { context, diag, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api'
+import { activeContext } from './lean-context.ts'
 import type { InstrumentationConfigMap } from '@opentelemetry/auto-instrumentations-node'
 import { ATTR, HTTP_ATTR } from './names.ts'
 import { gatewayTracer } from './setup.ts'
@@ -87,7 +88,7 @@ export class UpstreamSpan {
   private ended = false
 
   constructor(method: string, target: UpstreamOrigin, path: string, headers: Record<string, string>) {
-    const parent = context.active()
+    const parent = activeContext()
     this.span = gatewayTracer().startSpan(method, { kind: SpanKind.CLIENT }, parent)
     this.recording = this.span.isRecording()
     if (this.recording) {

@@ -3,7 +3,7 @@
 // a Map on every set and makes three closures per context, stored on it. With Node 24's V8 those
 // closures made the scavenger keep every request's objects alive until a full GC (a request makes
 // five contexts: bench/RESULTS.md, issue 15); here the methods are on the prototype.
-import type { Context } from '@opentelemetry/api'
+import { context, ROOT_CONTEXT, type Context } from '@opentelemetry/api'
 
 /** Past this many values set one on another, a set first flattens the chain (one node per key). */
 const MAX_DEPTH = 32
@@ -52,3 +52,12 @@ export class LeanContext implements Context {
 
 /** The context with nothing set, where a request's own (its caller's trace context, its span) starts. */
 export const LEAN_ROOT = new LeanContext(undefined, undefined, undefined)
+
+/**
+ * The active context, or LEAN_ROOT where the API would give its empty BaseContext (outside any
+ * request's span, and always with telemetry off): what the gateway derives its contexts from.
+ */
+export function activeContext(): Context {
+  const active = context.active()
+  return active === ROOT_CONTEXT ? LEAN_ROOT : active
+}

@@ -2,6 +2,7 @@
 // upstream exchange, and every metric of SPEC §2.2. Spans and metrics for chat are recorded here
 // and nowhere else; adapters only hand back plain values.
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
+import { activeContext } from './lean-context.ts'
 import type { Spent, Usage, UpstreamEndpoint } from '../core/types.ts'
 import type { Principal } from '../keys/principal.ts'
 import type { GatewayError } from '../errors.ts'
@@ -94,7 +95,7 @@ export class LlmCall {
   private firstTokenAt: number | undefined
   private ended = false
 
-  constructor(info: LlmCallInfo, parent: Context = context.active()) {
+  constructor(info: LlmCallInfo, parent: Context = activeContext()) {
     this.info = info
     const attributes: Attributes = {
       [ATTR.model]: info.model,
