@@ -7,21 +7,13 @@
 import type { HrTime } from '@opentelemetry/api'
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace'
 import { LINK_ATTR, LINK_TYPE_EVALUATION } from './names.ts'
-import { ownString, SpanEncoder } from './otlp-span-encoder.ts'
-import { ProtoWriter } from './protobuf.ts'
-import { cutForStore, decodeStoredSpan, hasOverlongString, MAX_STORED_STRING_CHARS, type StoredSpan } from './stored-span.ts'
+import { ownString } from './otlp-span-encoder.ts'
+import { decodeStoredSpan, hasOverlongString, MAX_STORED_STRING_CHARS, SpanCopies, type SpanBytes, type StoredSpan } from './stored-span.ts'
 
 export { MAX_STORED_STRING_CHARS } from './stored-span.ts'
-export type { SpanKindName, StatusCodeName, StoredSpan, StoredValue } from './stored-span.ts'
+export type { SpanBytes, SpanKindName, StatusCodeName, StoredSpan, StoredValue } from './stored-span.ts'
 
 /** Where a span's OTLP bytes may already be: the exporter, which encoded it just before the store's turn. */
-/** Where a span's encoding (ScopeSpans.spans) lies: `buf[at, end)`, bytes never written again. */
-export interface SpanBytes {
-  buf: Uint8Array
-  at: number
-  end: number
-}
-
 export interface EncodedSpanSource {
   /**
    * Where `span` was encoded to, while that is at hand (undefined otherwise). The object may be
@@ -108,8 +100,6 @@ const SPAN_BYTES = 96
 const TRACE_BYTES = 400
 /** A chat request's four spans take 2–3 KB. */
 const FIRST_BUFFER_BYTES = 4096
-/** The store's own buffer for spans no exporter encoded; a span over a quarter of it gets its own. */
-const SLAB_BYTES = 64 * 1024
 /** An export batch's buffer is shared up to this size (512 spans of the gateway's take ~300 KB). */
 const MAX_SHARED_BUFFER_BYTES = 1024 * 1024
 
@@ -136,11 +126,8 @@ export class TraceStore implements SpanProcessor {
   private bytes = 0
   private evicted = 0
   private source: EncodedSpanSource | undefined
-  /** For spans no exporter encoded (none runs, its queue was full, or a span too long to keep whole). */
-  private encoder: SpanEncoder | undefined
-  private scratch: ProtoWriter | undefined
-  private slab = new Uint8Array(0)
-  private slabUsed = 0
+  /** For spans no exporter encoded (none runs, its queue was full), or that the store keeps cut or apart. */
+  private readonly copies = new SpanCopies()
   /**
    * The shared buffers spans lie in (export batches, the store's slab) and how many records point
    * into each: a buffer is kept alive whole, so it counts whole against maxBytes while any does.
@@ -256,43 +243,13 @@ export class TraceStore implements SpanProcessor {
     return oldest
   }
 
-  /**
-   * Where the exporter just wrote `span`, or the store's own encoding of it (cut where a string is
-   * longer than it keeps), copied into the store's buffer.
-   */
+  /** Where the exporter just wrote `span`, or where the store's own encoding of it was put. */
   private bytesOf(span: ReadableSpan): SpanBytes {
     const encoded = this.source?.encoded(span)
-    const whole = encoded && (encoded.end - encoded.at <= MAX_STORED_STRING_CHARS || !hasOverlongString(span))
+    const whole = encoded !== undefined && (encoded.end - encoded.at <= MAX_STORED_STRING_CHARS || !hasOverlongString(span))
     // A batch grown past the usual by huge spans is not kept alive for a small one: copied.
     if (whole && encoded.buf.byteLength <= MAX_SHARED_BUFFER_BYTES) return encoded
-    const w = (this.scratch ??= new ProtoWriter(4096))
-    const encoder = (this.encoder ??= new SpanEncoder())
-    w.pos = 0
-    if (whole) w.raw(encoded.buf.subarray(encoded.at, encoded.end))
-    else if (!encoded) encoder.span(w, span)
-    if (!whole && (encoded || (w.pos > MAX_STORED_STRING_CHARS && hasOverlongString(span)))) {
-      w.pos = 0
-      encoder.span(w, cutForStore(span))
-    }
-    const length = w.pos
-    let buf: Uint8Array
-    let at = 0
-    if (length > SLAB_BYTES / 4) {
-      // A copy: the scratch buffer is written again for the next span.
-      buf = new Uint8Array(w.buf.subarray(0, length))
-    } else {
-      if (this.slabUsed + length > this.slab.length) {
-        this.slab = new Uint8Array(SLAB_BYTES)
-        this.slabUsed = 0
-      }
-      buf = this.slab
-      at = this.slabUsed
-      buf.set(w.buf.subarray(0, length), at)
-      this.slabUsed += length
-    }
-    // A buffer grown by one huge span is let go.
-    if (w.buf.length > 1024 * 1024) this.scratch = undefined
-    return { buf, at, end: at + length }
+    return this.copies.of(span, encoded, whole)
   }
 
   /** The trace's spans into a buffer of its own of `capacity` bytes (their bytes, one after the other). */
