@@ -11,7 +11,7 @@
 // goes out (its traceparent in the headers) and ended once the body is read, or broken.
 import type { Readable } from 'node:stream'
 import type { StreamEvent } from '../core/translator.ts'
-import { GatewayError } from '../errors.ts'
+import { AnswerError, GatewayError } from '../errors.ts'
 import { startUpstreamSpan, type UpstreamOrigin, type UpstreamSpan } from '../telemetry/client-span.ts'
 import { SseDecoder, type SseEvent } from './openai/sse.ts'
 import { UpstreamStreamError } from './upstream-errors.ts'
@@ -30,7 +30,7 @@ export interface HttpUpstreamOptions {
 }
 
 /** An upstream answer with an error status, shaped as the Stainless SDKs' APIError. */
-export class UpstreamStatusError extends Error {
+export class UpstreamStatusError extends AnswerError {
   readonly status: number
   readonly headers: { get(name: string): string | null }
   /** The error object of the body (`body.error`, or the whole body when it has none). */
@@ -77,7 +77,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 const isTimeout = (error: unknown) => TIMEOUT_CODES.has((error as { code?: string } | null)?.code ?? '')
 
 /** A connection that failed before any answer: the SDKs' APIConnectionError. */
-export class UpstreamConnectionError extends Error {
+export class UpstreamConnectionError extends AnswerError {
   constructor(cause: unknown) {
     super('Connection error.', { cause })
     this.name = 'UpstreamConnectionError'

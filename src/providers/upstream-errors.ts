@@ -1,7 +1,7 @@
 // Maps what the official SDKs throw (both are Stainless-generated and share one error shape) to
 // the gateway's errors. Upstream messages are passed on, scrubbed of anything key-shaped; the
 // gateway's own secrets never are (src/scrub.ts).
-import { GatewayError } from '../errors.ts'
+import { AnswerError, GatewayError } from '../errors.ts'
 import type { SecretScrubber } from '../scrub.ts'
 
 interface StainlessError extends Error {
@@ -21,7 +21,7 @@ interface UpstreamErrorBody {
  * An error the upstream sent inside a 200 stream: OpenAI's `data: {"error": {…}}` (or an
  * `event: error`), Anthropic's `event: error`. No status, but the body says what it is.
  */
-export class UpstreamStreamError extends Error {
+export class UpstreamStreamError extends AnswerError {
   /** The error object: `{message, type, code?}`. */
   readonly error: unknown
   constructor(error: unknown) {
