@@ -76,12 +76,11 @@ export function batchOptionsFromEnv(env: Record<string, string | undefined>): Ba
   }
 }
 
-/**
- * A batch's buffer is sized from the one before (the power of two its bytes fit in), so the
- * buffers the trace store keeps are mostly full whether batches leave full or on the timer.
- */
+/** A new batch buffer is sized from the batch before (the power of two its bytes fit in). */
 const MIN_BATCH_BYTES = 4 * 1024
 const MAX_BATCH_BYTES = 1024 * 1024
+/** One batch fills while one is sent: two buffers cover the steady state. */
+const MAX_SPARE_WRITERS = 2
 
 interface SpanExporter {
   export(spans: EncodedSpans, done: (result: ExportResult) => void): void
@@ -111,11 +110,13 @@ export class SpanExportProcessor implements SpanProcessor {
   /** Dropped since the last "Dropped N spans" warning. */
   private dropped = 0
   private metrics: ProcessorMetrics | undefined
-  /**
-   * The next batch buffer's size. Buffers are not reused: the trace store keeps the bytes where
-   * they were written (512 spans of the gateway's take ~250 KB).
-   */
+  /** The next new batch buffer's size, from the last batch's (512 spans of the gateway's take ~250 KB). */
   private batchBytes = 64 * 1024
+  /**
+   * Batch buffers whose request has been laid out, written again by the next batches: a buffer
+   * used once and dropped cost about 15 % of a request's CPU at c=32 (bench/RESULTS.md, sixth round).
+   */
+  private readonly spareWriters: ProtoWriter[] = []
   private stopped: Promise<void> | undefined
   /** The span encoded last and its batch, for the trace store (encoded()). */
   private lastSpan: ReadableSpan | undefined
@@ -159,7 +160,7 @@ export class SpanExportProcessor implements SpanProcessor {
     }
     let batch = this.batches.at(-1)
     if (!batch || batch.count >= this.maxBatch) {
-      batch = new SpanBatch(new ProtoWriter(this.batchBytes))
+      batch = new SpanBatch(this.spareWriters.pop() ?? new ProtoWriter(this.batchBytes))
       this.batches.push(batch)
     }
     try {
@@ -178,8 +179,8 @@ export class SpanExportProcessor implements SpanProcessor {
 
   /**
    * Where `span` was encoded to, if it is the span this processor took last (the trace store, the
-   * next processor, keeps them rather than encoding the span again); undefined otherwise. A batch
-   * buffer is never written again where a span ended, so the bytes stay valid as long as it lives.
+   * next processor, copies them rather than encoding the span again); undefined otherwise. Valid
+   * until the next span ends: batch buffers are written again once their batch has left.
    */
   encoded(span: ReadableSpan): SpanBytes | undefined {
     if (span !== this.lastSpan) return undefined
@@ -239,6 +240,12 @@ export class SpanExportProcessor implements SpanProcessor {
     return Promise.all([this.inFlight, ...batches.map((batch) => this.send(batch))]).then(() => undefined)
   }
 
+  /** A batch laid out as its request: its buffer takes the spans of a later batch. */
+  private reuse(batch: SpanBatch): void {
+    if (batch === this.lastBatch) this.lastSpan = this.lastBatch = undefined
+    if (this.spareWriters.length < MAX_SPARE_WRITERS && batch.writer.buf.length <= MAX_BATCH_BYTES) this.spareWriters.push(batch.writer)
+  }
+
   private take(): SpanBatch {
     const batch = this.batches.shift()!
     this.queued -= batch.count
@@ -258,6 +265,7 @@ export class SpanExportProcessor implements SpanProcessor {
         let body: Uint8Array
         try {
           body = batch.request(this.encoder)
+          this.reuse(batch)
         } catch (error) {
           clearTimeout(timer)
           return reject(error as Error)

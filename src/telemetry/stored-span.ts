@@ -214,48 +214,28 @@ export function decodeStoredSpan(bytes: Uint8Array, scope: string): StoredSpan {
   return span
 }
 
-/** The store's own buffer for the spans it copies; a span over a quarter of it gets one of its own. */
-const SLAB_BYTES = 64 * 1024
-
 /**
- * The trace store's own copies of spans: its encoding of those no exporter encoded (cut where a
- * string is longer than it keeps), or a copy of an exporter's encoding it must not share.
+ * The trace store's own encoding of a span no exporter encoded, or of one with a string longer
+ * than the store keeps (cut, see cutForStore); in one reused buffer, valid until the next call.
  */
 export class SpanCopies {
   private encoder: SpanEncoder | undefined
   private scratch: ProtoWriter | undefined
-  private slab = new Uint8Array(0)
-  private slabUsed = 0
+  private readonly bytes: SpanBytes = { buf: new Uint8Array(0), at: 0, end: 0 }
 
-  /** `span` as the store keeps it: `encoded` copied when `whole`, else encoded here (and cut). */
-  of(span: ReadableSpan, encoded: SpanBytes | undefined, whole: boolean): SpanBytes {
+  of(span: ReadableSpan, encoded: SpanBytes | undefined): SpanBytes {
     const w = (this.scratch ??= new ProtoWriter(4096))
     const encoder = (this.encoder ??= new SpanEncoder())
     w.pos = 0
-    if (whole) w.raw(encoded!.buf.subarray(encoded!.at, encoded!.end))
-    else if (!encoded) encoder.span(w, span)
-    if (!whole && (encoded || (w.pos > MAX_STORED_STRING_CHARS && hasOverlongString(span)))) {
+    if (!encoded) encoder.span(w, span)
+    if (encoded || (w.pos > MAX_STORED_STRING_CHARS && hasOverlongString(span))) {
       w.pos = 0
       encoder.span(w, cutForStore(span))
     }
-    const length = w.pos
-    let buf: Uint8Array
-    let at = 0
-    if (length > SLAB_BYTES / 4) {
-      // A copy: the scratch buffer is written again for the next span.
-      buf = new Uint8Array(w.buf.subarray(0, length))
-    } else {
-      if (this.slabUsed + length > this.slab.length) {
-        this.slab = new Uint8Array(SLAB_BYTES)
-        this.slabUsed = 0
-      }
-      buf = this.slab
-      at = this.slabUsed
-      buf.set(w.buf.subarray(0, length), at)
-      this.slabUsed += length
-    }
-    // A buffer grown by one huge span is let go.
+    this.bytes.buf = w.buf
+    this.bytes.end = w.pos
+    // A buffer grown by one huge span is let go after it.
     if (w.buf.length > 1024 * 1024) this.scratch = undefined
-    return { buf, at, end: at + length }
+    return this.bytes
   }
 }

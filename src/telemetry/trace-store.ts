@@ -1,9 +1,9 @@
 // A bounded in-memory store of recent traces, fed by a span processor beside the exporter, so a
 // returned trace_id leads somewhere on a laptop without Jaeger: GET /v1/traces/{id} and the
 // /traces pages read it. Bounded by trace count and by bytes; the trace written longest ago goes
-// first. It runs for every span of every request, so onEnd stays cheap: it keeps where the OTLP
-// bytes the exporter has just encoded the span to lie in the exporter's batch buffer, without a
-// copy or an allocation of its own, and decodes them on lookup (stored-span.ts).
+// first. It runs for every span of every request, so onEnd stays cheap: it copies the OTLP bytes
+// the exporter has just encoded the span to into a chunk of its own, reused once no trace points
+// into it (no allocation per span or per trace), and decodes them on lookup (stored-span.ts).
 import type { HrTime } from '@opentelemetry/api'
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace'
 import { LINK_ATTR, LINK_TYPE_EVALUATION } from './names.ts'
@@ -16,9 +16,8 @@ export type { SpanBytes, SpanKindName, StatusCodeName, StoredSpan, StoredValue }
 /** Where a span's OTLP bytes may already be: the exporter, which encoded it just before the store's turn. */
 export interface EncodedSpanSource {
   /**
-   * Where `span` was encoded to, while that is at hand (undefined otherwise). The object may be
-   * reused for the next span; the bytes it points at must stay as they are for as long as the
-   * buffer lives (the store keeps the buffer, not a copy).
+   * Where `span` was encoded to, while that is at hand (undefined otherwise). The object and the
+   * bytes may be reused for the next span: the store copies them at once.
    */
   encoded(span: ReadableSpan): SpanBytes | undefined
 }
@@ -56,7 +55,7 @@ export interface TraceStoreOptions {
 
 /** Where a span's bytes are in its trace's buffer, and what listing needs. */
 interface SpanRecord {
-  /** A buffer shared with other traces (an export batch's, the store's own), or the trace's own. */
+  /** One of the store's chunks, shared with other traces, or the trace's own buffer. */
   buf: Uint8Array
   at: number
   length: number
@@ -75,13 +74,13 @@ interface TraceEntry {
   spans: SpanRecord[]
   /**
    * Its spans' bytes of its own, one after the other (doubling when full), once they did not all
-   * lie in one shared buffer: a trace that goes on for long must not keep old batches alive. A
-   * request's spans end together and land in one batch, so most traces never allocate this (an
+   * lie in one chunk: a trace that goes on for long must not keep old chunks from being reused. A
+   * request's spans end together and land in one chunk, so most traces never allocate this (an
    * ArrayBuffer costs 1.5–4 µs to make and more to free).
    */
   own: Uint8Array | undefined
   used: number
-  /** The bytes of its spans that lie in shared buffers (counted by the store once per buffer). */
+  /** The bytes of its spans that lie in chunks (counted by the store once per chunk). */
   shared: number
   evaluations: EvaluationRecord[]
   /** The earliest start of its spans, for listing newest first. */
@@ -100,8 +99,17 @@ const SPAN_BYTES = 96
 const TRACE_BYTES = 400
 /** A chat request's four spans take 2–3 KB. */
 const FIRST_BUFFER_BYTES = 4096
-/** An export batch's buffer is shared up to this size (512 spans of the gateway's take ~300 KB). */
-const MAX_SHARED_BUFFER_BYTES = 1024 * 1024
+/**
+ * The chunks spans are copied into: 256 KiB (about 100 requests' spans), smaller for a small
+ * store so a few chunks fit its bound. A span over a quarter of a chunk goes to its trace's own
+ * buffer. Before this the store kept the exporter's batch buffers themselves, so each batch
+ * outlived several scavenges and its memory came back only with a full GC: about 15 % of a
+ * request's CPU at c=32 (bench/RESULTS.md, sixth round).
+ */
+const MAX_CHUNK_BYTES = 256 * 1024
+const MIN_CHUNK_BYTES = 4 * 1024
+/** Chunks no record points into, kept for reuse (more are left to the GC). */
+const MAX_SPARE_CHUNKS = 2
 
 const hrMs = (time: HrTime) => time[0] * 1000 + time[1] / 1e6
 
@@ -126,11 +134,16 @@ export class TraceStore implements SpanProcessor {
   private bytes = 0
   private evicted = 0
   private source: EncodedSpanSource | undefined
-  /** For spans no exporter encoded (none runs, its queue was full), or that the store keeps cut or apart. */
+  /** For spans no exporter encoded (none runs, its queue was full), or that the store keeps cut. */
   private readonly copies = new SpanCopies()
+  private readonly chunkBytes: number
+  /** The chunk spans are copied into now, and how much of it is written. */
+  private chunk: Uint8Array = new Uint8Array(0)
+  private chunkUsed = 0
+  private readonly spareChunks: Uint8Array[] = []
   /**
-   * The shared buffers spans lie in (export batches, the store's slab) and how many records point
-   * into each: a buffer is kept alive whole, so it counts whole against maxBytes while any does.
+   * The chunks records point into and how many records point into each: a chunk counts whole
+   * against maxBytes while any does.
    */
   private readonly sharedBuffers = new Map<Uint8Array, number>()
 
@@ -139,13 +152,14 @@ export class TraceStore implements SpanProcessor {
     this.maxBytes = options.maxBytes
     this.maxSpansPerTrace = options.maxSpansPerTrace ?? DEFAULT_MAX_SPANS_PER_TRACE
     this.maxTraceBytes = Math.floor(options.maxBytes / 4)
+    this.chunkBytes = Math.max(MIN_CHUNK_BYTES, Math.min(MAX_CHUNK_BYTES, 2 ** Math.floor(Math.log2(options.maxBytes / 16))))
   }
 
   get enabled(): boolean {
     return this.maxTraces > 0
   }
 
-  /** Takes each span's bytes from the exporter that encoded it just before, instead of encoding it again. */
+  /** Copies each span's bytes from the exporter that encoded it just before, instead of encoding it again. */
   useEncodedSpans(source: EncodedSpanSource): void {
     this.source = source
   }
@@ -158,8 +172,9 @@ export class TraceStore implements SpanProcessor {
     const { buf, at, end } = this.bytesOf(span)
     const length = end - at
     const last = entry.spans.at(-1)
-    // Shared while every span of the trace lies in the same buffer; its own buffer otherwise.
-    const shared = entry.own === undefined && (last === undefined || last.buf === buf)
+    // In the current chunk while every span of the trace lies in it; its own buffer otherwise.
+    const shared = entry.own === undefined && 4 * length <= this.chunkBytes &&
+      (last === undefined || (last.buf === this.chunk && this.chunkUsed + length <= this.chunk.length))
     const need = entry.own ? entry.used + length : shared ? 0 : sumLengths(entry.spans) + length
     const capacity = shared ? 0 : !entry.own || need > entry.own.length ? capacityFor(need) : entry.own.length
     const added = SPAN_BYTES + (shared ? length : capacity - (entry.own?.length ?? sumLengths(entry.spans)))
@@ -169,9 +184,13 @@ export class TraceStore implements SpanProcessor {
       const scope = span.instrumentationScope.name
       const heldBefore = entry.bytes - entry.shared
       if (shared) {
-        entry.spans.push({ buf, at, length, scope })
+        if (this.chunkUsed + length > this.chunk.length) this.nextChunk()
+        const chunk = this.chunk
+        chunk.set(buf.subarray(at, end), this.chunkUsed)
+        entry.spans.push({ buf: chunk, at: this.chunkUsed, length, scope })
+        this.chunkUsed += length
         entry.shared += length
-        this.bytes += this.retain(buf)
+        this.bytes += this.retain(chunk)
       } else {
         if (!entry.own || capacity > entry.own.length) this.moveToOwn(entry, capacity)
         const own = entry.own!
@@ -243,13 +262,23 @@ export class TraceStore implements SpanProcessor {
     return oldest
   }
 
-  /** Where the exporter just wrote `span`, or where the store's own encoding of it was put. */
+  /** Where the exporter just wrote `span`, or the store's own encoding of it (valid until the next span). */
   private bytesOf(span: ReadableSpan): SpanBytes {
     const encoded = this.source?.encoded(span)
-    const whole = encoded !== undefined && (encoded.end - encoded.at <= MAX_STORED_STRING_CHARS || !hasOverlongString(span))
-    // A batch grown past the usual by huge spans is not kept alive for a small one: copied.
-    if (whole && encoded.buf.byteLength <= MAX_SHARED_BUFFER_BYTES) return encoded
-    return this.copies.of(span, encoded, whole)
+    if (encoded !== undefined && (encoded.end - encoded.at <= MAX_STORED_STRING_CHARS || !hasOverlongString(span))) return encoded
+    return this.copies.of(span, encoded)
+  }
+
+  /** A chunk to copy spans into: a spare one, or a new one; the one before is kept while records point into it. */
+  private nextChunk(): void {
+    const previous = this.chunk
+    this.chunk = this.spareChunks.pop() ?? new Uint8Array(this.chunkBytes)
+    this.chunkUsed = 0
+    if (previous.length > 0 && !this.sharedBuffers.has(previous)) this.spare(previous)
+  }
+
+  private spare(chunk: Uint8Array): void {
+    if (this.spareChunks.length < MAX_SPARE_CHUNKS) this.spareChunks.push(chunk)
   }
 
   /** The trace's spans into a buffer of its own of `capacity` bytes (their bytes, one after the other). */
@@ -275,12 +304,13 @@ export class TraceStore implements SpanProcessor {
     return records === undefined ? buf.byteLength : 0
   }
 
-  /** One record fewer in `buf`; its bytes stop counting with the last. */
+  /** One record fewer in `buf`; its bytes stop counting with the last, and it is reused. */
   private release(buf: Uint8Array): void {
     const records = this.sharedBuffers.get(buf)! - 1
     if (records > 0) return void this.sharedBuffers.set(buf, records)
     this.sharedBuffers.delete(buf)
     this.bytes -= buf.byteLength
+    if (buf !== this.chunk) this.spare(buf)
   }
 
   private entryFor(traceId: string): TraceEntry {

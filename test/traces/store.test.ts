@@ -78,14 +78,16 @@ t.test('a trace that receives a span moves to the back of the eviction queue', a
 })
 
 t.test('text V8 stores two bytes a character (CJK, emoji) counts twice: the byte bound holds for it too', async (t) => {
-  // Spans of 20,000 characters: each past the store's shared buffer, in a buffer of its own.
+  // Spans of three strings of 30,000 characters (under the store's cut): each span over a quarter of
+  // the store's 256 KiB chunks, so in a buffer of its own.
   const { store, request } = setup()
+  const texts = (c: string) => ({ a: c.repeat(30_000), b: c.repeat(30_000), c: c.repeat(30_000) })
   const before = store.stats().bytes
-  request({ 'gen_ai.output.messages': 'x'.repeat(20_000) })
+  request(texts('x'))
   const latin = store.stats().bytes - before
-  request({ 'gen_ai.output.messages': '漢'.repeat(20_000) })
+  request(texts('漢'))
   const cjk = store.stats().bytes - before - latin
-  t.ok(cjk - latin >= 20_000, `20,000 CJK characters (60,000 bytes of UTF-8) count at least 20,000 bytes more than 20,000 Latin ones (${cjk} against ${latin})`)
+  t.ok(cjk - latin >= 90_000, `90,000 CJK characters (270,000 bytes of UTF-8) count at least 90,000 bytes more than 90,000 Latin ones (${cjk} against ${latin})`)
 })
 
 t.test('evicts the oldest traces beyond TRACE_STORE_MAX_BYTES', async (t) => {
@@ -283,9 +285,9 @@ t.test("beside the exporter, the store keeps the bytes the exporter encoded: the
   t.same(exported, [1, 1], 'the exporter sent two spans (and dropped three)')
 })
 
-t.test('beside the exporter, a trace reads back whole after its batches left (batch buffers are never written again)', async (t) => {
-  // Batches of 3 spans leave as they fill: the bytes the store points at must outlive the export,
-  // whether a trace's spans lie in one batch, straddle two, or keep coming after many others.
+t.test('beside the exporter, a trace reads back whole after its batches left (their buffers are written again)', async (t) => {
+  // Batches of 3 spans leave as they fill and their buffers take later spans: what the store keeps
+  // must not change, whether a trace's spans lie in one batch, straddle two, or keep coming after many others.
   const exporter = new SpanExportProcessor(
     { export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }), shutdown: () => Promise.resolve() },
     { maxQueueSize: 100, maxExportBatchSize: 3, scheduledDelayMillis: 60_000 },
@@ -327,7 +329,7 @@ t.test('spans the store encodes itself, each over a quarter of its buffer, keep 
   t.equal(String(spans[0]!.attributes['gen_ai.input.messages']).length, 20_000)
 })
 
-t.test('beside the exporter, what the store keeps alive counts against its byte bound: whole batch buffers', async (t) => {
+t.test('beside the exporter, the store keeps copies in chunks of its own, counted whole, never the batch buffers', async (t) => {
   const exporter = new SpanExportProcessor(
     { export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }), shutdown: () => Promise.resolve() },
     { maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: 60_000 },
@@ -335,14 +337,39 @@ t.test('beside the exporter, what the store keeps alive counts against its byte 
   const store = new TraceStore({ maxTraces: 1000, maxBytes: 64 * 1024 * 1024 })
   store.useEncodedSpans(exporter)
   const tracer = new TracerProvider({ spanProcessors: [exporter, store] }).getTracer('both')
-  // One trace whose prompt is kept whole by the exporter, and cut by the store.
+  // One trace whose prompt is kept whole by the exporter (a batch buffer past 2 MB), and cut by the store.
   const big = tracer.startSpan('llm.request', { attributes: { 'gen_ai.input.messages': 'p'.repeat(2 * 1024 * 1024) } })
   big.end()
   const small = tracer.startSpan('GET /v1/models', { kind: SpanKind.SERVER })
   small.end()
   const held = store.stats().bytes
-  t.ok(held < 256 * 1024, `the batch holding a 2 MB prompt is not kept alive for the small trace beside it (${held} bytes held)`)
+  t.ok(held >= 256 * 1024, `a chunk counts whole, 256 KiB, from its first span (${held} bytes held)`)
+  t.ok(held < 300 * 1024, `the batch holding the 2 MB prompt is not kept (${held} bytes held)`)
+  t.match(store.get(big.spanContext().traceId)!.spans[0]!.attributes['gen_ai.input.messages'], /not kept by the trace store\]$/)
   for (let i = 0; i < 100; i++) tracer.startSpan(`GET /r${i}`, { kind: SpanKind.SERVER }).end()
-  t.ok(store.stats().bytes >= 4096, 'a shared batch buffer counts whole (at least its first 4 KiB)')
+  // Per trace its entry (400) and per span its record (96), the estimate's constants: no other chunk.
+  t.equal(store.stats().bytes - held, 100 * (400 + 96), 'more spans in the same chunk add their records, not another chunk')
   await exporter.forceFlush()
+})
+
+t.test('chunks no trace points into any more are written again, and the traces held read back intact', async (t) => {
+  // 64 KiB of store: 4 KiB chunks, each holding a few traces; evictions free chunks, which take new spans.
+  const maxBytes = 64 * 1024
+  const { store, start } = setup({ maxTraces: 1000, maxBytes })
+  const names: Record<string, string> = {}
+  for (let i = 0; i < 2_000; i++) {
+    const root = start(`POST /r${i}`, undefined, { i }, SpanKind.SERVER)
+    start('llm.request', root, { i, text: `${i} `.repeat(20 + (i % 50)) }).end()
+    root.end()
+    names[root.spanContext().traceId] = `POST /r${i}`
+    t.ok(store.stats().bytes <= maxBytes || i === 0, `within the bound after trace ${i}`)
+  }
+  const held = store.recent(1000)
+  t.ok(held.length > 10, `${held.length} traces held`)
+  for (const trace of held) {
+    const [child, root] = trace.spans
+    t.equal(root!.name, names[trace.trace_id], 'its root, as written')
+    t.equal(child!.attributes.i, root!.attributes.i, 'its child, as written')
+    t.equal(child!.attributes.text, `${child!.attributes.i} `.repeat(20 + (Number(child!.attributes.i) % 50)))
+  }
 })
