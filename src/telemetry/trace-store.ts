@@ -53,25 +53,25 @@ export interface TraceStoreOptions {
   maxSpansPerTrace?: number
 }
 
-/** Where a span's bytes are in its trace's buffer, and what listing needs. */
-interface SpanRecord {
-  /** One of the store's chunks, shared with other traces, or the trace's own buffer. */
-  buf: Uint8Array
-  at: number
-  length: number
-  /** The tracer's own constant name (this gateway, an instrumentation package). */
-  scope: string
-}
-
 /** An evaluation span as listed with the trace it evaluates: a copy of its bytes of its own. */
 interface EvaluationRecord {
   bytes: Uint8Array
   scope: string
 }
 
+/**
+ * A held trace: one object and one array of numbers, however many spans (a record object per
+ * span made every request's store state a handful of objects that outlived a scavenge).
+ */
 interface TraceEntry {
   traceId: string
-  spans: SpanRecord[]
+  /**
+   * Per span, three numbers: where its bytes start in `own` (or else `chunk`), their length, and
+   * its scope's index in the store's scope names.
+   */
+  spans: number[]
+  /** The chunk its spans lie in while they all lie in one (counted once per trace in the chunk's users). */
+  chunk: Uint8Array | undefined
   /**
    * Its spans' bytes of its own, one after the other (doubling when full), once they did not all
    * lie in one chunk: a trace that goes on for long must not keep old chunks from being reused. A
@@ -80,9 +80,9 @@ interface TraceEntry {
    */
   own: Uint8Array | undefined
   used: number
-  /** The bytes of its spans that lie in chunks (counted by the store once per chunk). */
+  /** The bytes of its spans that lie in `chunk` (counted by the store once per chunk). */
   shared: number
-  evaluations: EvaluationRecord[]
+  evaluations: EvaluationRecord[] | undefined
   /** The earliest start of its spans, for listing newest first. */
   startMs: number
   bytes: number
@@ -95,6 +95,7 @@ const MAX_EVALUATIONS_PER_TRACE = 200
 
 // The estimate (calibrated with bench/trace-store.ts, JS heap and array buffers): per span its
 // record and its bytes; per trace its entry and arrays, plus its own buffer's whole capacity.
+// (Kept as calibrated when a record was an object of its own: an upper bound now.)
 const SPAN_BYTES = 96
 const TRACE_BYTES = 400
 /** A chat request's four spans take 2–3 KB. */
@@ -108,8 +109,11 @@ const FIRST_BUFFER_BYTES = 4096
  */
 const MAX_CHUNK_BYTES = 256 * 1024
 const MIN_CHUNK_BYTES = 4 * 1024
-/** Chunks no record points into, kept for reuse (more are left to the GC). */
+/** Chunks no trace points into, kept for reuse (more are left to the GC). */
 const MAX_SPARE_CHUNKS = 2
+/** Tracer names (instrumentation scopes) told apart; more would be a tracer per request, named after it. */
+const MAX_SCOPES = 256
+const OTHER_SCOPE = '(a scope beyond the first 256)'
 
 const hrMs = (time: HrTime) => time[0] * 1000 + time[1] / 1e6
 
@@ -142,10 +146,11 @@ export class TraceStore implements SpanProcessor {
   private chunkUsed = 0
   private readonly spareChunks: Uint8Array[] = []
   /**
-   * The chunks records point into and how many records point into each: a chunk counts whole
+   * The chunks traces point into and how many traces point into each: a chunk counts whole
    * against maxBytes while any does.
    */
-  private readonly sharedBuffers = new Map<Uint8Array, number>()
+  private readonly chunkUsers = new Map<Uint8Array, number>()
+  private readonly scopes: string[] = []
 
   constructor(options: TraceStoreOptions) {
     this.maxTraces = options.maxTraces
@@ -171,31 +176,31 @@ export class TraceStore implements SpanProcessor {
     const entry = this.entryFor(span.spanContext().traceId)
     const { buf, at, end } = this.bytesOf(span)
     const length = end - at
-    const last = entry.spans.at(-1)
     // In the current chunk while every span of the trace lies in it; its own buffer otherwise.
     const shared = entry.own === undefined && 4 * length <= this.chunkBytes &&
-      (last === undefined || (last.buf === this.chunk && this.chunkUsed + length <= this.chunk.length))
-    const need = entry.own ? entry.used + length : shared ? 0 : sumLengths(entry.spans) + length
+      (entry.chunk === undefined || (entry.chunk === this.chunk && this.chunkUsed + length <= this.chunk.length))
+    const need = entry.own ? entry.used + length : shared ? 0 : entry.shared + length
     const capacity = shared ? 0 : !entry.own || need > entry.own.length ? capacityFor(need) : entry.own.length
-    const added = SPAN_BYTES + (shared ? length : capacity - (entry.own?.length ?? sumLengths(entry.spans)))
-    if (entry.spans.length >= this.maxSpansPerTrace || entry.bytes + added > this.maxTraceBytes) {
+    const added = SPAN_BYTES + (shared ? length : capacity - (entry.own?.length ?? entry.shared))
+    if (entry.spans.length >= 3 * this.maxSpansPerTrace || entry.bytes + added > this.maxTraceBytes) {
       entry.dropped++
     } else {
-      const scope = span.instrumentationScope.name
+      const scope = this.scopeIndex(span.instrumentationScope.name)
       const heldBefore = entry.bytes - entry.shared
       if (shared) {
-        if (this.chunkUsed + length > this.chunk.length) this.nextChunk()
-        const chunk = this.chunk
-        chunk.set(buf.subarray(at, end), this.chunkUsed)
-        entry.spans.push({ buf: chunk, at: this.chunkUsed, length, scope })
+        if (entry.chunk === undefined) {
+          if (this.chunkUsed + length > this.chunk.length) this.nextChunk()
+          entry.chunk = this.chunk
+          this.bytes += this.retain(this.chunk)
+        }
+        this.chunk.set(buf.subarray(at, end), this.chunkUsed)
+        entry.spans.push(this.chunkUsed, length, scope)
         this.chunkUsed += length
         entry.shared += length
-        this.bytes += this.retain(chunk)
       } else {
         if (!entry.own || capacity > entry.own.length) this.moveToOwn(entry, capacity)
-        const own = entry.own!
-        own.set(buf.subarray(at, end), entry.used)
-        entry.spans.push({ buf: own, at: entry.used, length, scope })
+        entry.own!.set(buf.subarray(at, end), entry.used)
+        entry.spans.push(entry.used, length, scope)
         entry.used += length
       }
       entry.bytes += added
@@ -222,7 +227,7 @@ export class TraceStore implements SpanProcessor {
 
   get(traceId: string): StoredTrace | undefined {
     const entry = this.traces.get(traceId)
-    return entry && toStoredTrace(entry)
+    return entry && toStoredTrace(entry, this.scopes)
   }
 
   /**
@@ -235,7 +240,7 @@ export class TraceStore implements SpanProcessor {
     const out: StoredTrace[] = []
     for (const { entry } of entries) {
       if (out.length >= limit) break
-      const trace = toStoredTrace(entry)
+      const trace = toStoredTrace(entry, this.scopes)
       if (!include || include(trace)) out.push(trace)
     }
     return out
@@ -269,12 +274,12 @@ export class TraceStore implements SpanProcessor {
     return this.copies.of(span, encoded)
   }
 
-  /** A chunk to copy spans into: a spare one, or a new one; the one before is kept while records point into it. */
+  /** A chunk to copy spans into: a spare one, or a new one; the one before is kept while traces point into it. */
   private nextChunk(): void {
     const previous = this.chunk
     this.chunk = this.spareChunks.pop() ?? new Uint8Array(this.chunkBytes)
     this.chunkUsed = 0
-    if (previous.length > 0 && !this.sharedBuffers.has(previous)) this.spare(previous)
+    if (previous.length > 0 && !this.chunkUsers.has(previous)) this.spare(previous)
   }
 
   private spare(chunk: Uint8Array): void {
@@ -284,33 +289,45 @@ export class TraceStore implements SpanProcessor {
   /** The trace's spans into a buffer of its own of `capacity` bytes (their bytes, one after the other). */
   private moveToOwn(entry: TraceEntry, capacity: number): void {
     const own = new Uint8Array(capacity)
+    const from = entry.own ?? entry.chunk
+    const spans = entry.spans
     let used = 0
-    for (const record of entry.spans) {
-      own.set(record.buf.subarray(record.at, record.at + record.length), used)
-      if (!entry.own) this.release(record.buf)
-      record.buf = own
-      record.at = used
-      used += record.length
+    for (let i = 0; i < spans.length; i += 3) {
+      const at = spans[i]!
+      const length = spans[i + 1]!
+      own.set(from!.subarray(at, at + length), used)
+      spans[i] = used
+      used += length
     }
+    if (entry.chunk) this.release(entry.chunk)
+    entry.chunk = undefined
     entry.own = own
     entry.used = used
     entry.shared = 0
   }
 
-  /** One more record in `buf`; a buffer new to the store counts whole, once (what it keeps alive). */
-  private retain(buf: Uint8Array): number {
-    const records = this.sharedBuffers.get(buf)
-    this.sharedBuffers.set(buf, (records ?? 0) + 1)
-    return records === undefined ? buf.byteLength : 0
+  /** One more trace in `chunk`; a chunk new to the store counts whole, once (what it keeps alive). */
+  private retain(chunk: Uint8Array): number {
+    const users = this.chunkUsers.get(chunk)
+    this.chunkUsers.set(chunk, (users ?? 0) + 1)
+    return users === undefined ? chunk.byteLength : 0
   }
 
-  /** One record fewer in `buf`; its bytes stop counting with the last, and it is reused. */
-  private release(buf: Uint8Array): void {
-    const records = this.sharedBuffers.get(buf)! - 1
-    if (records > 0) return void this.sharedBuffers.set(buf, records)
-    this.sharedBuffers.delete(buf)
-    this.bytes -= buf.byteLength
-    if (buf !== this.chunk) this.spare(buf)
+  /** One trace fewer in `chunk`; its bytes stop counting with the last, and it is reused. */
+  private release(chunk: Uint8Array): void {
+    const users = this.chunkUsers.get(chunk)! - 1
+    if (users > 0) return void this.chunkUsers.set(chunk, users)
+    this.chunkUsers.delete(chunk)
+    this.bytes -= chunk.byteLength
+    if (chunk !== this.chunk) this.spare(chunk)
+  }
+
+  private scopeIndex(name: string): number {
+    const index = this.scopes.indexOf(name)
+    if (index >= 0) return index
+    if (this.scopes.length < MAX_SCOPES) return this.scopes.push(name) - 1
+    const other = this.scopes.indexOf(OTHER_SCOPE)
+    return other >= 0 ? other : this.scopes.push(OTHER_SCOPE) - 1
   }
 
   private entryFor(traceId: string): TraceEntry {
@@ -318,7 +335,7 @@ export class TraceStore implements SpanProcessor {
     if (!entry) {
       // The id may be a slice of a caller's traceparent header: the store keys and keeps its own copy.
       const id = ownString(traceId)
-      entry = { traceId: id, spans: [], own: undefined, used: 0, shared: 0, evaluations: [], startMs: Infinity, bytes: TRACE_BYTES, dropped: 0 }
+      entry = { traceId: id, spans: [], chunk: undefined, own: undefined, used: 0, shared: 0, evaluations: undefined, startMs: Infinity, bytes: TRACE_BYTES, dropped: 0 }
       this.bytes += TRACE_BYTES
       this.traces.set(id, entry)
     } else if (this.lastTraceId !== traceId) {
@@ -334,10 +351,10 @@ export class TraceStore implements SpanProcessor {
     let record: EvaluationRecord | undefined
     for (const traceId of evaluatedTraces(span)) {
       const target = this.traces.get(traceId)
-      if (!target || target === own || target.evaluations.length >= MAX_EVALUATIONS_PER_TRACE) continue
-      if (record && target.evaluations.includes(record)) continue
+      if (!target || target === own || (target.evaluations?.length ?? 0) >= MAX_EVALUATIONS_PER_TRACE) continue
+      if (record && target.evaluations?.includes(record)) continue
       record ??= { bytes: new Uint8Array(bytes), scope: span.instrumentationScope.name }
-      target.evaluations.push(record)
+      ;(target.evaluations ??= []).push(record)
       target.bytes += SPAN_BYTES + bytes.length
       this.bytes += SPAN_BYTES + bytes.length
     }
@@ -350,7 +367,7 @@ export class TraceStore implements SpanProcessor {
       const entry = this.traces.get(oldest)!
       this.traces.delete(oldest)
       this.bytes -= entry.bytes - entry.shared
-      if (!entry.own) for (const record of entry.spans) this.release(record.buf)
+      if (entry.chunk) this.release(entry.chunk)
       this.evicted++
       if (this.lastTraceId === oldest) this.lastTraceId = undefined
     }
@@ -361,12 +378,6 @@ function startMs(entry: TraceEntry): number {
   return entry.startMs === Infinity ? 0 : entry.startMs
 }
 
-function sumLengths(records: SpanRecord[]): number {
-  let sum = 0
-  for (const record of records) sum += record.length
-  return sum
-}
-
 /** Room for `bytes`: the first buffer, or double until it fits. */
 function capacityFor(bytes: number): number {
   let capacity = FIRST_BUFFER_BYTES
@@ -374,8 +385,13 @@ function capacityFor(bytes: number): number {
   return capacity
 }
 
-function toStoredTrace(entry: TraceEntry): StoredTrace {
-  const spans = entry.spans.map((record) => decodeStoredSpan(record.buf.subarray(record.at, record.at + record.length), record.scope))
+function toStoredTrace(entry: TraceEntry, scopes: readonly string[]): StoredTrace {
+  const buf = entry.own ?? entry.chunk
+  const spans: StoredSpan[] = []
+  for (let i = 0; i < entry.spans.length; i += 3) {
+    const at = entry.spans[i]!
+    spans.push(decodeStoredSpan(buf!.subarray(at, at + entry.spans[i + 1]!), scopes[entry.spans[i + 2]!]!))
+  }
   let start = Infinity
   let end = -Infinity
   for (const span of spans) {
@@ -385,7 +401,7 @@ function toStoredTrace(entry: TraceEntry): StoredTrace {
   return {
     trace_id: entry.traceId,
     spans,
-    evaluations: entry.evaluations.map((record) => decodeStoredSpan(record.bytes, record.scope)),
+    evaluations: entry.evaluations?.map((record) => decodeStoredSpan(record.bytes, record.scope)) ?? [],
     dropped_spans: entry.dropped,
     start_ms: Number.isFinite(start) ? start : 0,
     end_ms: Number.isFinite(end) ? end : 0,
