@@ -72,6 +72,15 @@ function emitWithin(target: TracedRequest | TracedResponse, event: string | symb
 }
 
 /**
+ * Emits `event` in `within`: entered only when needed, since entering a context makes an
+ * AsyncContextFrame (a Map copied from the current one) each time, several a request.
+ */
+function emitIn(within: Context, target: TracedRequest | TracedResponse, event: string | symbol, args: unknown[]): boolean {
+  if (target.listenerCount(event) === 0 || context.active() === within) return emitWithin(target, event, args)
+  return context.with(within, emitWithin, undefined, target, event, args)
+}
+
+/**
  * The request and response classes of the gateway's HTTP server when it makes SERVER spans
  * (Node's `IncomingMessage` and `ServerResponse` options, through Fastify's `http` options):
  * their `emit` runs the listeners of the events that go on with the request in the span's
@@ -86,7 +95,7 @@ export class TracedRequest extends IncomingMessage {
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     const within = this.within
     if (within === undefined || !IN_CONTEXT.has(event)) return emitOf.call(this, event, ...args)
-    return context.with(within, emitWithin, undefined, this, event, args)
+    return emitIn(within, this, event, args)
   }
 }
 
@@ -99,7 +108,7 @@ export class TracedResponse extends ServerResponse {
     const within = this.within
     if (within === undefined) return emitOfResponse.call(this, event, ...args)
     if (event === 'error') this.failure = args[0] as Error
-    const listened = IN_CONTEXT.has(event) ? context.with(within, emitWithin, undefined, this, event, args) : emitOfResponse.call(this, event, ...args)
+    const listened = IN_CONTEXT.has(event) ? emitIn(within, this, event, args) : emitOfResponse.call(this, event, ...args)
     // After the `close` listeners: a caller gone aborts its upstream call first (routes/answer.ts).
     const span = this.span
     if (event === 'close' && span !== undefined) {
