@@ -3,11 +3,12 @@
 // /traces pages read it. Bounded by trace count and by bytes; the trace written longest ago goes
 // first. It runs for every span of every request, so onEnd stays cheap: it copies the OTLP bytes
 // the exporter has just encoded the span to into a chunk of its own, reused once no trace points
-// into it (no allocation per span or per trace), and decodes them on lookup (stored-span.ts).
+// into it (no buffer allocated per span or per trace), and decodes them on lookup (stored-span.ts).
 import type { HrTime } from '@opentelemetry/api'
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace'
 import { LINK_ATTR, LINK_TYPE_EVALUATION } from './names.ts'
 import { ownString } from './otlp-span-encoder.ts'
+import { TraceChunks } from './trace-chunks.ts'
 import { decodeStoredSpan, hasOverlongString, MAX_STORED_STRING_CHARS, SpanCopies, type SpanBytes, type StoredSpan } from './stored-span.ts'
 
 export { MAX_STORED_STRING_CHARS } from './stored-span.ts'
@@ -100,17 +101,6 @@ const SPAN_BYTES = 96
 const TRACE_BYTES = 400
 /** A chat request's four spans take 2–3 KB. */
 const FIRST_BUFFER_BYTES = 4096
-/**
- * The chunks spans are copied into: 256 KiB (about 100 requests' spans), smaller for a small
- * store so a few chunks fit its bound. A span over a quarter of a chunk goes to its trace's own
- * buffer. Before this the store kept the exporter's batch buffers themselves, so each batch
- * outlived several scavenges and its memory came back only with a full GC: about 15 % of a
- * request's CPU at c=32 (bench/RESULTS.md, sixth round).
- */
-const MAX_CHUNK_BYTES = 256 * 1024
-const MIN_CHUNK_BYTES = 4 * 1024
-/** Chunks no trace points into, kept for reuse (more are left to the GC). */
-const MAX_SPARE_CHUNKS = 2
 /** Tracer names (instrumentation scopes) told apart; more would be a tracer per request, named after it. */
 const MAX_SCOPES = 256
 const OTHER_SCOPE = '(a scope beyond the first 256)'
@@ -140,16 +130,8 @@ export class TraceStore implements SpanProcessor {
   private source: EncodedSpanSource | undefined
   /** For spans no exporter encoded (none runs, its queue was full), or that the store keeps cut. */
   private readonly copies = new SpanCopies()
-  private readonly chunkBytes: number
-  /** The chunk spans are copied into now, and how much of it is written. */
-  private chunk: Uint8Array = new Uint8Array(0)
-  private chunkUsed = 0
-  private readonly spareChunks: Uint8Array[] = []
-  /**
-   * The chunks traces point into and how many traces point into each: a chunk counts whole
-   * against maxBytes while any does.
-   */
-  private readonly chunkUsers = new Map<Uint8Array, number>()
+  /** Where spans are copied to (trace-chunks.ts): a chunk counts whole against maxBytes while any trace points into it. */
+  private readonly chunks: TraceChunks
   private readonly scopes: string[] = []
 
   constructor(options: TraceStoreOptions) {
@@ -157,7 +139,7 @@ export class TraceStore implements SpanProcessor {
     this.maxBytes = options.maxBytes
     this.maxSpansPerTrace = options.maxSpansPerTrace ?? DEFAULT_MAX_SPANS_PER_TRACE
     this.maxTraceBytes = Math.floor(options.maxBytes / 4)
-    this.chunkBytes = Math.max(MIN_CHUNK_BYTES, Math.min(MAX_CHUNK_BYTES, 2 ** Math.floor(Math.log2(options.maxBytes / 16))))
+    this.chunks = new TraceChunks(options.maxBytes)
   }
 
   get enabled(): boolean {
@@ -176,9 +158,10 @@ export class TraceStore implements SpanProcessor {
     const entry = this.entryFor(span.spanContext().traceId)
     const { buf, at, end } = this.bytesOf(span)
     const length = end - at
-    // In the current chunk while every span of the trace lies in it; its own buffer otherwise.
-    const shared = entry.own === undefined && 4 * length <= this.chunkBytes &&
-      (entry.chunk === undefined || (entry.chunk === this.chunk && this.chunkUsed + length <= this.chunk.length))
+    // In the current chunk while every span of the trace lies in it (none over a quarter of a
+    // chunk); its own buffer otherwise.
+    const shared = entry.own === undefined && 4 * length <= this.chunks.size &&
+      (entry.chunk === undefined || this.chunks.hasRoom(entry.chunk, length))
     const need = entry.own ? entry.used + length : shared ? 0 : entry.shared + length
     const capacity = shared ? 0 : !entry.own || need > entry.own.length ? capacityFor(need) : entry.own.length
     const added = SPAN_BYTES + (shared ? length : capacity - (entry.own?.length ?? entry.shared))
@@ -189,13 +172,11 @@ export class TraceStore implements SpanProcessor {
       const heldBefore = entry.bytes - entry.shared
       if (shared) {
         if (entry.chunk === undefined) {
-          if (this.chunkUsed + length > this.chunk.length) this.nextChunk()
-          entry.chunk = this.chunk
-          this.bytes += this.retain(this.chunk)
+          const { chunk, added } = this.chunks.open(length)
+          entry.chunk = chunk
+          this.bytes += added
         }
-        this.chunk.set(buf.subarray(at, end), this.chunkUsed)
-        entry.spans.push(this.chunkUsed, length, scope)
-        this.chunkUsed += length
+        entry.spans.push(this.chunks.put(buf.subarray(at, end)), length, scope)
         entry.shared += length
       } else {
         if (!entry.own || capacity > entry.own.length) this.moveToOwn(entry, capacity)
@@ -274,18 +255,6 @@ export class TraceStore implements SpanProcessor {
     return this.copies.of(span, encoded)
   }
 
-  /** A chunk to copy spans into: a spare one, or a new one; the one before is kept while traces point into it. */
-  private nextChunk(): void {
-    const previous = this.chunk
-    this.chunk = this.spareChunks.pop() ?? new Uint8Array(this.chunkBytes)
-    this.chunkUsed = 0
-    if (previous.length > 0 && !this.chunkUsers.has(previous)) this.spare(previous)
-  }
-
-  private spare(chunk: Uint8Array): void {
-    if (this.spareChunks.length < MAX_SPARE_CHUNKS) this.spareChunks.push(chunk)
-  }
-
   /** The trace's spans into a buffer of its own of `capacity` bytes (their bytes, one after the other). */
   private moveToOwn(entry: TraceEntry, capacity: number): void {
     const own = new Uint8Array(capacity)
@@ -299,27 +268,11 @@ export class TraceStore implements SpanProcessor {
       spans[i] = used
       used += length
     }
-    if (entry.chunk) this.release(entry.chunk)
+    if (entry.chunk) this.bytes -= this.chunks.release(entry.chunk)
     entry.chunk = undefined
     entry.own = own
     entry.used = used
     entry.shared = 0
-  }
-
-  /** One more trace in `chunk`; a chunk new to the store counts whole, once (what it keeps alive). */
-  private retain(chunk: Uint8Array): number {
-    const users = this.chunkUsers.get(chunk)
-    this.chunkUsers.set(chunk, (users ?? 0) + 1)
-    return users === undefined ? chunk.byteLength : 0
-  }
-
-  /** One trace fewer in `chunk`; its bytes stop counting with the last, and it is reused. */
-  private release(chunk: Uint8Array): void {
-    const users = this.chunkUsers.get(chunk)! - 1
-    if (users > 0) return void this.chunkUsers.set(chunk, users)
-    this.chunkUsers.delete(chunk)
-    this.bytes -= chunk.byteLength
-    if (chunk !== this.chunk) this.spare(chunk)
   }
 
   private scopeIndex(name: string): number {
@@ -367,7 +320,7 @@ export class TraceStore implements SpanProcessor {
       const entry = this.traces.get(oldest)!
       this.traces.delete(oldest)
       this.bytes -= entry.bytes - entry.shared
-      if (entry.chunk) this.release(entry.chunk)
+      if (entry.chunk) this.bytes -= this.chunks.release(entry.chunk)
       this.evicted++
       if (this.lastTraceId === oldest) this.lastTraceId = undefined
     }
