@@ -240,9 +240,8 @@ export class SpanExportProcessor implements SpanProcessor {
     return Promise.all([this.inFlight, ...batches.map((batch) => this.send(batch))]).then(() => undefined)
   }
 
-  /** A batch laid out as its request: its buffer takes the spans of a later batch. */
+  /** A batch laid out as its request (taken from the queue first, see take()): its buffer takes the spans of a later batch. */
   private reuse(batch: SpanBatch): void {
-    if (batch === this.lastBatch) this.lastSpan = this.lastBatch = undefined
     if (this.spareWriters.length < MAX_SPARE_WRITERS && batch.writer.buf.length <= MAX_BATCH_BYTES) this.spareWriters.push(batch.writer)
   }
 

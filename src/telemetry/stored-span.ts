@@ -218,7 +218,7 @@ export function decodeStoredSpan(bytes: Uint8Array, scope: string): StoredSpan {
  * The trace store's own encoding of a span no exporter encoded, or of one with a string longer
  * than the store keeps (cut, see cutForStore); in one reused buffer, valid until the next call.
  */
-export class SpanCopies {
+export class StoreEncoding {
   private encoder: SpanEncoder | undefined
   private scratch: ProtoWriter | undefined
   private readonly bytes: SpanBytes = { buf: new Uint8Array(0), at: 0, end: 0 }

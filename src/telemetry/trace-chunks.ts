@@ -25,21 +25,26 @@ export class TraceChunks {
     this.size = Math.max(MIN_CHUNK_BYTES, Math.min(MAX_CHUNK_BYTES, 2 ** Math.floor(Math.log2(maxBytes / 16))))
   }
 
+  /** The chunk spans are copied into now. */
+  get current(): Uint8Array {
+    return this.chunk
+  }
+
   /** Whether a trace whose spans lie in `chunk` can have `length` more bytes beside them. */
   hasRoom(chunk: Uint8Array, length: number): boolean {
     return chunk === this.chunk && this.used + length <= chunk.length
   }
 
   /**
-   * The chunk a trace's first span of `length` bytes goes into (a fresh one when the current one
-   * is full), with the trace counted among its users; and the bytes the store now holds more: the
-   * whole chunk when it is new to the store, else none.
+   * Makes `current` the chunk a trace's first span of `length` bytes goes into (a fresh one when
+   * the current one is full) and counts the trace among its users; returns the bytes the store now
+   * holds more: the whole chunk when it is new to the store, else none.
    */
-  open(length: number): { chunk: Uint8Array; added: number } {
+  open(length: number): number {
     if (this.used + length > this.chunk.length) this.next()
     const users = this.users.get(this.chunk)
     this.users.set(this.chunk, (users ?? 0) + 1)
-    return { chunk: this.chunk, added: users === undefined ? this.chunk.byteLength : 0 }
+    return users === undefined ? this.chunk.byteLength : 0
   }
 
   /** Copies `bytes` to the end of the current chunk (opened for its trace); returns where they start. */

@@ -9,7 +9,7 @@ import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace'
 import { LINK_ATTR, LINK_TYPE_EVALUATION } from './names.ts'
 import { ownString } from './otlp-span-encoder.ts'
 import { TraceChunks } from './trace-chunks.ts'
-import { decodeStoredSpan, hasOverlongString, MAX_STORED_STRING_CHARS, SpanCopies, type SpanBytes, type StoredSpan } from './stored-span.ts'
+import { decodeStoredSpan, hasOverlongString, MAX_STORED_STRING_CHARS, StoreEncoding, type SpanBytes, type StoredSpan } from './stored-span.ts'
 
 export { MAX_STORED_STRING_CHARS } from './stored-span.ts'
 export type { SpanBytes, SpanKindName, StatusCodeName, StoredSpan, StoredValue } from './stored-span.ts'
@@ -129,7 +129,7 @@ export class TraceStore implements SpanProcessor {
   private evicted = 0
   private source: EncodedSpanSource | undefined
   /** For spans no exporter encoded (none runs, its queue was full), or that the store keeps cut. */
-  private readonly copies = new SpanCopies()
+  private readonly encoding = new StoreEncoding()
   /** Where spans are copied to (trace-chunks.ts): a chunk counts whole against maxBytes while any trace points into it. */
   private readonly chunks: TraceChunks
   private readonly scopes: string[] = []
@@ -172,9 +172,8 @@ export class TraceStore implements SpanProcessor {
       const heldBefore = entry.bytes - entry.shared
       if (shared) {
         if (entry.chunk === undefined) {
-          const { chunk, added } = this.chunks.open(length)
-          entry.chunk = chunk
-          this.bytes += added
+          this.bytes += this.chunks.open(length)
+          entry.chunk = this.chunks.current
         }
         entry.spans.push(this.chunks.put(buf.subarray(at, end)), length, scope)
         entry.shared += length
@@ -252,7 +251,7 @@ export class TraceStore implements SpanProcessor {
   private bytesOf(span: ReadableSpan): SpanBytes {
     const encoded = this.source?.encoded(span)
     if (encoded !== undefined && (encoded.end - encoded.at <= MAX_STORED_STRING_CHARS || !hasOverlongString(span))) return encoded
-    return this.copies.of(span, encoded)
+    return this.encoding.of(span, encoded)
   }
 
   /** The trace's spans into a buffer of its own of `capacity` bytes (their bytes, one after the other). */

@@ -27,6 +27,11 @@ function setup(options: Partial<TraceStoreOptions> = {}) {
   return { store, start, request }
 }
 
+/** The exporter beside the store, with an export that succeeds at once and sends nothing. */
+function quietExporter(options: ConstructorParameters<typeof SpanExportProcessor>[1]): SpanExportProcessor {
+  return new SpanExportProcessor({ export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }), shutdown: () => Promise.resolve() }, options)
+}
+
 t.test('keeps each ended span as a plain record, nested ids intact', async (t) => {
   const { store, start } = setup()
   const root = start('POST /v1/chat/completions', undefined, { 'http.route': '/v1/chat/completions' }, SpanKind.SERVER)
@@ -288,10 +293,7 @@ t.test("beside the exporter, the store keeps the bytes the exporter encoded: the
 t.test('beside the exporter, a trace reads back whole after its batches left (their buffers are written again)', async (t) => {
   // Batches of 3 spans leave as they fill and their buffers take later spans: what the store keeps
   // must not change, whether a trace's spans lie in one batch, straddle two, or keep coming after many others.
-  const exporter = new SpanExportProcessor(
-    { export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }), shutdown: () => Promise.resolve() },
-    { maxQueueSize: 100, maxExportBatchSize: 3, scheduledDelayMillis: 60_000 },
-  )
+  const exporter = quietExporter({ maxQueueSize: 100, maxExportBatchSize: 3, scheduledDelayMillis: 60_000 })
   const shared = new TraceStore({ maxTraces: 1000, maxBytes: 64 * 1024 * 1024 })
   shared.useEncodedSpans(exporter)
   const own = new TraceStore({ maxTraces: 1000, maxBytes: 64 * 1024 * 1024 })
@@ -330,10 +332,7 @@ t.test('spans the store encodes itself, each over a quarter of its buffer, keep 
 })
 
 t.test('beside the exporter, the store keeps copies in chunks of its own, counted whole, never the batch buffers', async (t) => {
-  const exporter = new SpanExportProcessor(
-    { export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }), shutdown: () => Promise.resolve() },
-    { maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: 60_000 },
-  )
+  const exporter = quietExporter({ maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: 60_000 })
   const store = new TraceStore({ maxTraces: 1000, maxBytes: 64 * 1024 * 1024 })
   store.useEncodedSpans(exporter)
   const tracer = new TracerProvider({ spanProcessors: [exporter, store] }).getTracer('both')
