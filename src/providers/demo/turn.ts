@@ -14,6 +14,9 @@ export interface DemoTurn {
   finishReason: 'stop' | 'tool_calls' | 'length'
 }
 
+/** The characters of a prompt the demo reads: far more than any question it answers needs. */
+export const PROMPT_WINDOW = 64 * 1024
+
 export function planTurn(request: ChatRequest, model: string): DemoTurn {
   return withinTokenLimit(draftTurn(request, model), request.max_completion_tokens ?? request.max_tokens)
 }
@@ -22,7 +25,10 @@ function draftTurn(request: ChatRequest, model: string): DemoTurn {
   const messages = request.messages
   // A system note after the turn (Claude Code appends one) is not what the demo answers.
   const last = messages.findLast((m) => m.role !== 'system' && m.role !== 'developer') ?? messages[messages.length - 1]
-  const prompt = textOf(last)
+  // The demo reads the start of the turn it answers, however long: each step after this (the
+  // tool's pick, the arithmetic, the ids) is then bounded, and a 10 MB prompt no longer holds the
+  // event loop for hundreds of ms per step (test/hardening/event-loop.test.ts).
+  const prompt = cutAt(textOf(last), PROMPT_WINDOW)
   const tools = (request.tools ?? []).filter((t): t is ChatCompletionFunctionTool => t.type === 'function')
   const question = textOf(messages.findLast((m) => m.role === 'user'))
   const reasoning = model === 'demo-reasoner' ? `The user asked: "${question.slice(0, 120)}". ${DEMO_LABEL}` : null
