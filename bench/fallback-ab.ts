@@ -1,5 +1,6 @@
 // Fallback scenario A/B of checkouts: a route group whose target 1 answers 503 at once (the run of record's fallback), every
 // call served by target 2. node bench/fallback-ab.ts before=DIR after=.   Env: LOAD=stream, C (1), SLICES (8), MODE, PLAIN=1 (no route group).
+// A variant's own environment as in ab.ts: `on=. 'off=.?OTEL_SDK_DISABLED=true'` (telemetry on against off, alternating).
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { ensureBenchDeps } from './lib/deps.ts'
 ensureBenchDeps()
@@ -16,9 +17,11 @@ writeFileSync(file, JSON.stringify({
 const args = process.env.PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF}`] : []
 const vs: Array<[string, Awaited<ReturnType<typeof startGateway>>]> = []
 for (const arg of process.argv.slice(2)) {
-  const [name, dir] = arg.split('=') as [string, string]
+  const [name, rest] = arg.split(/=(.*)/s) as [string, string]
+  const [dir, query] = rest.split('?') as [string, string | undefined]
   process.env.BENCH_GATEWAY_DIR = dir
-  vs.push([name, await startGateway(upstream.url, { ...telemetryEnv(process.env.MODE ?? 'on', sink.url), LOG_LEVEL: 'warn', ...(process.env.PLAIN ? {} : { GATEWAY_CONFIG: file }) }, args)])
+  const own = Object.fromEntries(new URLSearchParams(query ?? ''))
+  vs.push([name, await startGateway(upstream.url, { ...telemetryEnv(process.env.MODE ?? 'on', sink.url), LOG_LEVEL: 'warn', ...(process.env.PLAIN ? {} : { GATEWAY_CONFIG: file }), ...own }, args)])
 }
 const C = Number(process.env.C ?? 1)
 const load = process.env.LOAD === 'stream' ? streamLoad : jsonLoad

@@ -44,7 +44,19 @@ interface KeyEntry {
   /** KeyValue.key with its tag and length. */
   key: Uint8Array
   /** Whole KeyValue messages (length prefix included) by string value; null once too many. */
-  pairs: Map<string, Uint8Array> | null
+  pairs: Map<string, Pair> | null
+  /**
+   * The pair written last: most keys repeat one value request after request (method, route,
+   * provider, model), and comparing with it costs less than hashing the value for the map.
+   */
+  last: Pair | undefined
+}
+
+interface Pair {
+  /** The value, a string of its own (ownString). */
+  value: string
+  /** The KeyValue message, length prefix included. */
+  bytes: Uint8Array
 }
 
 export class SpanEncoder {
@@ -204,10 +216,11 @@ export class SpanEncoder {
   private attribute(w: ProtoWriter, key: string, value: AttributeValue | Attributes | undefined, tag: number): void {
     w.uint(tag)
     const entry = this.keys.get(key) ?? this.newKey(key)
-    if (typeof value === 'string' && entry?.pairs) {
-      const pair = entry.pairs.get(value)
+    if (typeof value === 'string' && entry?.pairs && value.length <= MAX_CACHED_VALUE_CHARS) {
+      const pair = entry.last?.value === value ? entry.last : entry.pairs.get(value)
       if (pair) {
-        w.raw(pair)
+        entry.last = pair
+        w.raw(pair.bytes)
         return
       }
     }
@@ -223,8 +236,13 @@ export class SpanEncoder {
     w.end(valueStart)
     w.end(start)
     if (typeof value === 'string' && entry?.pairs && value.length <= MAX_CACHED_VALUE_CHARS) {
-      if (entry.pairs.size < MAX_VALUES_PER_KEY) entry.pairs.set(ownString(value), w.copy(start))
-      else entry.pairs = null
+      if (entry.pairs.size < MAX_VALUES_PER_KEY) {
+        const own = ownString(value)
+        entry.pairs.set(own, (entry.last = { value: own, bytes: w.copy(start) }))
+      } else {
+        entry.pairs = null
+        entry.last = undefined
+      }
     }
   }
 
@@ -233,7 +251,7 @@ export class SpanEncoder {
     const scratch = new ProtoWriter(16 + key.length * 3)
     scratch.uint(TAG.keyValueKey)
     scratch.string(key)
-    const entry = { key: scratch.copy(0), pairs: new Map<string, Uint8Array>() }
+    const entry: KeyEntry = { key: scratch.copy(0), pairs: new Map(), last: undefined }
     this.keys.set(key, entry)
     return entry
   }
