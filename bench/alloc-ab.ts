@@ -1,0 +1,84 @@
+// Where the gateway allocates, per JSON request, with telemetry on against off:
+// `node bench/alloc-ab.ts [C=32] [SECONDS=4] [top=40]`. Each gateway runs V8's sampling heap
+// profiler (from a preload, over the inspector) counting every sampled allocation, those the
+// scavenger and the full GC collect included: what the collector has to work through, not what
+// stays. Prints bytes per request by allocating function, the largest differences first.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ensureBenchDeps } from './lib/deps.ts'
+
+ensureBenchDeps()
+const { jsonLoad } = await import('./lib/load.ts')
+const { startGateway, startOtlpSink, startUpstream, telemetryEnv } = await import('./lib/procs.ts')
+
+const connections = Number(process.env.C ?? 32)
+const seconds = Number(process.env.SECONDS ?? 4)
+const top = Number(process.argv[2] ?? 40)
+const dir = mkdtempSync('/tmp/alloc-ab-')
+const preload = join(dir, 'preload.mjs')
+// SIGUSR2 writes what was sampled since the last one and starts again.
+writeFileSync(preload, `
+import { Session } from 'node:inspector/promises'
+import { writeFileSync } from 'node:fs'
+const session = new Session()
+session.connect()
+const options = { samplingInterval: 2048, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }
+await session.post('HeapProfiler.startSampling', options)
+process.on('SIGUSR2', async () => {
+  const { profile } = await session.post('HeapProfiler.stopSampling')
+  writeFileSync(${JSON.stringify(dir)} + '/' + process.pid + '.heapprofile', JSON.stringify(profile))
+  await session.post('HeapProfiler.startSampling', options)
+})
+`)
+
+interface ProfileNode {
+  callFrame: { functionName: string; url: string; lineNumber: number }
+  selfSize: number
+  children: ProfileNode[]
+}
+
+/** Bytes per request by allocating function (`name file:line`). */
+function bytesBySite(file: string, requests: number): Map<string, number> {
+  const sites = new Map<string, number>()
+  const walk = (node: ProfileNode) => {
+    const { functionName, url, lineNumber } = node.callFrame
+    const where = url.replace(/^.*\/node_modules\//, '').replace(/^file:\/\/.*?\/(src|bench)\//, '$1/')
+    const site = `${functionName || '(anonymous)'} ${where}:${lineNumber}`
+    sites.set(site, (sites.get(site) ?? 0) + node.selfSize / requests)
+    for (const child of node.children) walk(child)
+  }
+  walk((JSON.parse(readFileSync(file, 'utf8')) as { head: ProfileNode }).head)
+  return sites
+}
+
+const upstream = await startUpstream()
+const sink = await startOtlpSink()
+const measured: Record<string, Map<string, number>> = {}
+try {
+  for (const mode of ['on', 'off']) {
+    const gateway = await startGateway(upstream.url, telemetryEnv(mode, sink.url), [`--import=${preload}`])
+    const pid = gateway.child.pid!
+    const target = { url: gateway.url, path: '/v1/chat/completions', headers: {} }
+    await jsonLoad(target, connections, 3) // warm-up: JIT, pools
+    process.kill(pid, 'SIGUSR2')
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    const result = await jsonLoad(target, connections, seconds)
+    process.kill(pid, 'SIGUSR2')
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    measured[mode] = bytesBySite(join(dir, `${pid}.heapprofile`), result.ok + result.failed)
+    await gateway.stop()
+  }
+} finally {
+  await upstream.stop()
+  await sink.stop()
+}
+
+const on = measured.on!
+const off = measured.off!
+const total = (sites: Map<string, number>) => [...sites.values()].reduce((sum, bytes) => sum + bytes, 0)
+console.log(`bytes allocated per JSON request at c=${connections}: telemetry on ${Math.round(total(on))}, off ${Math.round(total(off))}`)
+console.log('| on − off | on | off | allocated in |')
+console.log('| ---: | ---: | ---: | --- |')
+const rows = [...new Set([...on.keys(), ...off.keys()])].map((site) => [site, on.get(site) ?? 0, off.get(site) ?? 0] as const)
+rows.sort((a, b) => b[1] - b[2] - (a[1] - a[2]))
+for (const [site, a, b] of rows.slice(0, top)) console.log(`| ${Math.round(a - b)} | ${Math.round(a)} | ${Math.round(b)} | ${site} |`)
