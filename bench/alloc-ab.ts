@@ -1,9 +1,9 @@
 // Where the gateway allocates, per JSON request, with telemetry on against off:
-// `node bench/alloc-ab.ts [C=32] [SECONDS=4] [top=40]`. Each gateway runs V8's sampling heap
+// `[C=32] [LOAD_SECONDS=4] node bench/alloc-ab.ts [TOP=40]`. Each gateway runs V8's sampling heap
 // profiler (from a preload, over the inspector) counting every sampled allocation, those the
 // scavenger and the full GC collect included: what the collector has to work through, not what
 // stays. Prints bytes per request by allocating function, the largest differences first.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ensureBenchDeps } from './lib/deps.ts'
 
@@ -12,21 +12,25 @@ const { jsonLoad } = await import('./lib/load.ts')
 const { startGateway, startOtlpSink, startUpstream, telemetryEnv } = await import('./lib/procs.ts')
 
 const connections = Number(process.env.C ?? 32)
-const seconds = Number(process.env.SECONDS ?? 4)
+const seconds = Number(process.env.LOAD_SECONDS ?? 4)
 const top = Number(process.argv[2] ?? 40)
+if (!(top > 0)) throw new Error('usage: [C=32] [LOAD_SECONDS=4] node bench/alloc-ab.ts [TOP=40]')
 const dir = mkdtempSync('/tmp/alloc-ab-')
 const preload = join(dir, 'preload.mjs')
-// SIGUSR2 writes what was sampled since the last one and starts again.
+// SIGUSR2 writes what was sampled since the last one (to PID-N.heapprofile, N counting the dumps) and starts again.
 writeFileSync(preload, `
 import { Session } from 'node:inspector/promises'
-import { writeFileSync } from 'node:fs'
+import { renameSync, writeFileSync } from 'node:fs'
 const session = new Session()
 session.connect()
 const options = { samplingInterval: 2048, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }
 await session.post('HeapProfiler.startSampling', options)
+let dumps = 0
 process.on('SIGUSR2', async () => {
   const { profile } = await session.post('HeapProfiler.stopSampling')
-  writeFileSync(${JSON.stringify(dir)} + '/' + process.pid + '.heapprofile', JSON.stringify(profile))
+  const file = ${JSON.stringify(dir)} + '/' + process.pid + '-' + ++dumps + '.heapprofile'
+  writeFileSync(file + '.part', JSON.stringify(profile))
+  renameSync(file + '.part', file)
   await session.post('HeapProfiler.startSampling', options)
 })
 `)
@@ -51,6 +55,15 @@ function bytesBySite(file: string, requests: number): Map<string, number> {
   return sites
 }
 
+/** `file` once the gateway has written it, whole (it renames it into place), within 30 s. */
+async function dumped(file: string): Promise<string> {
+  for (let waited = 0; !existsSync(file); waited += 100) {
+    if (waited > 30_000) throw new Error(`no heap profile at ${file}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return file
+}
+
 const upstream = await startUpstream()
 const sink = await startOtlpSink()
 const measured: Record<string, Map<string, number>> = {}
@@ -61,11 +74,10 @@ try {
     const target = { url: gateway.url, path: '/v1/chat/completions', headers: {} }
     await jsonLoad(target, connections, 3) // warm-up: JIT, pools
     process.kill(pid, 'SIGUSR2')
-    await new Promise((resolve) => setTimeout(resolve, 1000))
+    await dumped(join(dir, `${pid}-1.heapprofile`))
     const result = await jsonLoad(target, connections, seconds)
     process.kill(pid, 'SIGUSR2')
-    await new Promise((resolve) => setTimeout(resolve, 2000))
-    measured[mode] = bytesBySite(join(dir, `${pid}.heapprofile`), result.ok + result.failed)
+    measured[mode] = bytesBySite(await dumped(join(dir, `${pid}-2.heapprofile`)), result.ok + result.failed)
     await gateway.stop()
   }
 } finally {
