@@ -9,14 +9,10 @@ import { ensureBenchDeps } from './lib/deps.ts'
 
 ensureBenchDeps()
 const { jsonLoad, streamLoad } = await import('./lib/load.ts')
-const { startGateway, startOtlpSink, startUpstream, telemetryEnv } = await import('./lib/procs.ts')
+const { startGateway, startOtlpSink, startUpstream, telemetryEnv, variantsOf } = await import('./lib/procs.ts')
 
 // NAME=DIR or NAME=DIR?KEY=VALUE&KEY=VALUE (environment of that variant only, e.g. a setting's A/B).
-const variants = process.argv.slice(2).map((arg) => {
-  const [name, rest] = arg.split(/=(.*)/s) as [string, string]
-  const [dir, query] = rest.split('?') as [string, string | undefined]
-  return { name, dir, env: Object.fromEntries(new URLSearchParams(query ?? '')) }
-})
+const variants = variantsOf(process.argv.slice(2))
 if (variants.length < 2) throw new Error('usage: node bench/ab.ts NAME=DIR NAME=DIR [NAME=DIR …]')
 const mode = process.env.MODE ?? 'on'
 const load = (process.env.LOAD ?? 'json') === 'stream' ? streamLoad : jsonLoad

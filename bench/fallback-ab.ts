@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { ensureBenchDeps } from './lib/deps.ts'
 ensureBenchDeps()
 const { jsonLoad, streamLoad } = await import('./lib/load.ts')
-const { startGateway, startOtlpSink, startUpstream, telemetryEnv } = await import('./lib/procs.ts')
+const { startGateway, startOtlpSink, startUpstream, telemetryEnv, variantsOf } = await import('./lib/procs.ts')
 const upstream = await startUpstream()
 const down = await startUpstream({ BENCH_FAIL_STATUS: '503' })
 const sink = await startOtlpSink()
@@ -16,12 +16,9 @@ writeFileSync(file, JSON.stringify({
 }))
 const args = process.env.PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF}`] : []
 const vs: Array<[string, Awaited<ReturnType<typeof startGateway>>]> = []
-for (const arg of process.argv.slice(2)) {
-  const [name, rest] = arg.split(/=(.*)/s) as [string, string]
-  const [dir, query] = rest.split('?') as [string, string | undefined]
+for (const { name, dir, env } of variantsOf(process.argv.slice(2))) {
   process.env.BENCH_GATEWAY_DIR = dir
-  const own = Object.fromEntries(new URLSearchParams(query ?? ''))
-  vs.push([name, await startGateway(upstream.url, { ...telemetryEnv(process.env.MODE ?? 'on', sink.url), LOG_LEVEL: 'warn', ...(process.env.PLAIN ? {} : { GATEWAY_CONFIG: file }), ...own }, args)])
+  vs.push([name, await startGateway(upstream.url, { ...telemetryEnv(process.env.MODE ?? 'on', sink.url), LOG_LEVEL: 'warn', ...(process.env.PLAIN ? {} : { GATEWAY_CONFIG: file }), ...env }, args)])
 }
 const C = Number(process.env.C ?? 1)
 const load = process.env.LOAD === 'stream' ? streamLoad : jsonLoad

@@ -202,3 +202,18 @@ export const PORTKEY_SCRIPT = 'node_modules/@portkey-ai/gateway/build/start-serv
 
 export const startPortkey = () =>
   spawnServer({ name: 'portkey', args: ['--import', './servers/portkey-shim.ts', PORTKEY_SCRIPT, '--port={port}', '--headless'], cwd: BENCH, readyPath: '/' })
+
+/** A gateway checkout to compare, with environment of its own: `NAME=DIR` or `NAME=DIR?KEY=VALUE&KEY=VALUE` (the A/B tools' arguments). */
+export interface Variant {
+  name: string
+  dir: string
+  env: Record<string, string>
+}
+
+export function variantsOf(args: string[]): Variant[] {
+  return args.map((arg) => {
+    const [name, rest = ''] = arg.split(/=(.*)/s) as [string, string | undefined]
+    const [dir, query] = rest.split('?') as [string, string | undefined]
+    return { name, dir, env: Object.fromEntries(new URLSearchParams(query ?? '')) }
+  })
+}
