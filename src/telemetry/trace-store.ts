@@ -7,8 +7,8 @@
 import type { HrTime } from '@opentelemetry/api'
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace'
 import { LINK_ATTR, LINK_TYPE_EVALUATION } from './names.ts'
-import { ownString } from './otlp-span-encoder.ts'
 import { TraceChunks } from './trace-chunks.ts'
+import { addSpan, TraceEntries, type EvaluationRecord, type TraceEntry } from './trace-entries.ts'
 import { decodeStoredSpan, hasOverlongString, MAX_STORED_STRING_CHARS, StoreEncoding, type SpanBytes, type StoredSpan } from './stored-span.ts'
 
 export { MAX_STORED_STRING_CHARS } from './stored-span.ts'
@@ -54,42 +54,6 @@ export interface TraceStoreOptions {
   maxSpansPerTrace?: number
 }
 
-/** An evaluation span as listed with the trace it evaluates: a copy of its bytes of its own. */
-interface EvaluationRecord {
-  bytes: Uint8Array
-  scope: string
-}
-
-/**
- * A held trace: one object and one array of numbers, however many spans (a record object per
- * span made every request's store state a handful of objects that outlived a scavenge).
- */
-interface TraceEntry {
-  traceId: string
-  /**
-   * Per span, three numbers: where its bytes start in `own` (or else `chunk`), their length, and
-   * its scope's index in the store's scope names.
-   */
-  spans: number[]
-  /** The chunk its spans lie in while they all lie in one (counted once per trace in the chunk's users). */
-  chunk: Uint8Array | undefined
-  /**
-   * Its spans' bytes of its own, one after the other (doubling when full), once they did not all
-   * lie in one chunk: a trace that goes on for long must not keep old chunks from being reused. A
-   * request's spans end together and land in one chunk, so most traces never allocate this (an
-   * ArrayBuffer costs 1.5–4 µs to make and more to free).
-   */
-  own: Uint8Array | undefined
-  used: number
-  /** The bytes of its spans that lie in `chunk` (counted by the store once per chunk). */
-  shared: number
-  evaluations: EvaluationRecord[] | undefined
-  /** The earliest start of its spans, for listing newest first. */
-  startMs: number
-  bytes: number
-  dropped: number
-}
-
 export const DEFAULT_MAX_SPANS_PER_TRACE = 2000
 /** Per trace; an evaluation list beyond this would be a loop gone wrong, not a review. */
 const MAX_EVALUATIONS_PER_TRACE = 200
@@ -123,8 +87,7 @@ export class TraceStore implements SpanProcessor {
   /** A trace may take this share of maxBytes at most, so one trace never evicts all the others. */
   private readonly maxTraceBytes: number
   /** Oldest first: a trace moves to the end whenever one of its spans ends. */
-  private readonly traces = new Map<string, TraceEntry>()
-  private lastTraceId: string | undefined
+  private readonly traces = new TraceEntries()
   private bytes = 0
   private evicted = 0
   private source: EncodedSpanSource | undefined
@@ -165,7 +128,7 @@ export class TraceStore implements SpanProcessor {
     const need = entry.own ? entry.used + length : shared ? 0 : entry.shared + length
     const capacity = shared ? 0 : !entry.own || need > entry.own.length ? capacityFor(need) : entry.own.length
     const added = SPAN_BYTES + (shared ? length : capacity - (entry.own?.length ?? entry.shared))
-    if (entry.spans.length >= 3 * this.maxSpansPerTrace || entry.bytes + added > this.maxTraceBytes) {
+    if (entry.count >= 3 * this.maxSpansPerTrace || entry.bytes + added > this.maxTraceBytes) {
       entry.dropped++
     } else {
       const scope = this.scopeIndex(span.instrumentationScope.name)
@@ -175,12 +138,12 @@ export class TraceStore implements SpanProcessor {
           this.bytes += this.chunks.open(length)
           entry.chunk = this.chunks.current
         }
-        entry.spans.push(this.chunks.put(buf.subarray(at, end)), length, scope)
+        addSpan(entry, this.chunks.put(buf.subarray(at, end)), length, scope)
         entry.shared += length
       } else {
         if (!entry.own || capacity > entry.own.length) this.moveToOwn(entry, capacity)
         entry.own!.set(buf.subarray(at, end), entry.used)
-        entry.spans.push(entry.used, length, scope)
+        addSpan(entry, entry.used, length, scope)
         entry.used += length
       }
       entry.bytes += added
@@ -202,7 +165,7 @@ export class TraceStore implements SpanProcessor {
   }
 
   has(traceId: string): boolean {
-    return this.traces.has(traceId)
+    return this.traces.get(traceId) !== undefined
   }
 
   get(traceId: string): StoredTrace | undefined {
@@ -215,7 +178,7 @@ export class TraceStore implements SpanProcessor {
    * `limit`, only those `include` accepts when given (read until `limit` are found).
    */
   recent(limit: number, include?: (trace: StoredTrace) => boolean): StoredTrace[] {
-    const entries = [...this.traces.values()].reverse().map((entry) => ({ entry, start: startMs(entry) }))
+    const entries = [...this.traces.newestFirst()].map((entry) => ({ entry, start: startMs(entry) }))
     entries.sort((a, b) => b.start - a.start)
     const out: StoredTrace[] = []
     for (const { entry } of entries) {
@@ -240,7 +203,7 @@ export class TraceStore implements SpanProcessor {
   /** The oldest trace held, for the message that explains a miss. */
   oldestStartMs(): number | undefined {
     let oldest: number | undefined
-    for (const entry of this.traces.values()) {
+    for (const entry of this.traces.newestFirst()) {
       const start = startMs(entry)
       if (oldest === undefined || start < oldest) oldest = start
     }
@@ -260,7 +223,7 @@ export class TraceStore implements SpanProcessor {
     const from = entry.own ?? entry.chunk
     const spans = entry.spans
     let used = 0
-    for (let i = 0; i < spans.length; i += 3) {
+    for (let i = 0; i < entry.count; i += 3) {
       const at = spans[i]!
       const length = spans[i + 1]!
       own.set(from!.subarray(at, at + length), used)
@@ -283,19 +246,13 @@ export class TraceStore implements SpanProcessor {
   }
 
   private entryFor(traceId: string): TraceEntry {
-    let entry = this.traces.get(traceId)
-    if (!entry) {
-      // The id may be a slice of a caller's traceparent header: the store keys and keeps its own copy.
-      const id = ownString(traceId)
-      entry = { traceId: id, spans: [], chunk: undefined, own: undefined, used: 0, shared: 0, evaluations: undefined, startMs: Infinity, bytes: TRACE_BYTES, dropped: 0 }
-      this.bytes += TRACE_BYTES
-      this.traces.set(id, entry)
-    } else if (this.lastTraceId !== traceId) {
-      this.traces.delete(traceId)
-      this.traces.set(entry.traceId, entry)
-    }
-    this.lastTraceId = entry.traceId
-    return entry
+    return this.traces.written(traceId, this.counted)
+  }
+
+  /** A new trace's entry counts TRACE_BYTES (made once: no closure per span). */
+  private readonly counted = (entry: TraceEntry): void => {
+    entry.bytes = TRACE_BYTES
+    this.bytes += TRACE_BYTES
   }
 
   /** An evaluation span is also listed with the traces it evaluates, when those are held. */
@@ -314,14 +271,11 @@ export class TraceStore implements SpanProcessor {
 
   private evictBeyondBounds(): void {
     while (this.traces.size > this.maxTraces || (this.bytes > this.maxBytes && this.traces.size > 1)) {
-      const oldest = this.traces.keys().next().value
-      if (oldest === undefined) return
-      const entry = this.traces.get(oldest)!
-      this.traces.delete(oldest)
+      const entry = this.traces.evictOldest()
+      if (entry === undefined) return
       this.bytes -= entry.bytes - entry.shared
       if (entry.chunk) this.bytes -= this.chunks.release(entry.chunk)
       this.evicted++
-      if (this.lastTraceId === oldest) this.lastTraceId = undefined
     }
   }
 }
@@ -340,7 +294,7 @@ function capacityFor(bytes: number): number {
 function toStoredTrace(entry: TraceEntry, scopes: readonly string[]): StoredTrace {
   const buf = entry.own ?? entry.chunk
   const spans: StoredSpan[] = []
-  for (let i = 0; i < entry.spans.length; i += 3) {
+  for (let i = 0; i < entry.count; i += 3) {
     const at = entry.spans[i]!
     spans.push(decodeStoredSpan(buf!.subarray(at, at + entry.spans[i + 1]!), scopes[entry.spans[i + 2]!]!))
   }

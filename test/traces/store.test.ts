@@ -24,7 +24,7 @@ function setup(options: Partial<TraceStoreOptions> = {}) {
     root.end()
     return root.spanContext().traceId
   }
-  return { store, start, request }
+  return { store, start, request, tracer }
 }
 
 /** The exporter beside the store, with an export that succeeds at once and sends nothing. */
@@ -80,6 +80,37 @@ t.test('a trace that receives a span moves to the back of the eviction queue', a
   t.ok(store.has(longRoot.spanContext().traceId), 'the long trace, written last, stays')
   t.notOk(store.has(quick), 'the quick one went')
   t.ok(store.has(next))
+})
+
+t.test('an evicted trace leaves nothing to the trace written after it (entries are written again)', async (t) => {
+  const { store, start, request, tracer } = setup({ maxTraces: 1 })
+  // A trace of five spans, one of them an evaluation of a trace held then, and a long one of 40.
+  const evaluated = request()
+  const five = start('POST /v1/agents/reasoning', undefined, {}, SpanKind.SERVER)
+  for (let i = 1; i <= 4; i++) start(`reasoning.thinking.iteration_${i}`, five).end()
+  five.end()
+  t.notOk(store.has(evaluated), 'a trace of its own evicted the first')
+  // An evaluation of the five-span trace, listed with it as that trace is evicted by the evaluation's own.
+  const link = { context: five.spanContext(), attributes: { 'link.type': 'evaluation' } }
+  const evaluation = tracer.startSpan('evaluation relevance', { links: [link] }, ROOT_CONTEXT)
+  evaluation.end()
+  const long = start('POST /v1/agents/reasoning', undefined, {}, SpanKind.SERVER)
+  for (let i = 1; i <= 40; i++) start(`step ${i}`, long).end()
+  long.end()
+  const longHeld = store.get(long.spanContext().traceId)!
+  t.equal(longHeld.spans.length, 41, 'the long trace after it: its own 41 spans')
+  t.same(longHeld.evaluations, [], 'and not the evaluation of the trace before')
+  const one = start('GET /health', undefined, {}, SpanKind.SERVER)
+  one.end()
+  const held = store.get(one.spanContext().traceId)!
+  t.same(held.spans.map((span) => span.name), ['GET /health'], 'the next trace: its one span, none left by the one before')
+  t.same(held.evaluations, [], 'no evaluation left either')
+  t.equal(held.dropped_spans, 0)
+  t.equal(store.stats().traces, 1)
+  t.equal(store.stats().evicted_traces, 4)
+  const again = request()
+  t.same(store.get(again)!.spans.map((span) => span.name), ['llm.request', 'POST /v1/chat/completions'])
+  t.same(store.recent(5).map((trace) => trace.trace_id), [again], 'listed alone')
 })
 
 t.test('text V8 stores two bytes a character (CJK, emoji) counts twice: the byte bound holds for it too', async (t) => {
