@@ -32,8 +32,6 @@ import {
   type Tracer,
 } from '@opentelemetry/api'
 import {
-  addHrTimes,
-  hrTime,
   hrTimeDuration,
   isTimeInput,
   isTracingSuppressed,
@@ -93,8 +91,8 @@ export class GatewayTracer implements Tracer {
     const validParent = parent && isSpanContextValid(parent) ? parent : undefined
     const traceId = validParent ? validParent.traceId : ids.generateTraceId()
     const kind = options.kind ?? SpanKind.INTERNAL
-    const links = options.links ?? []
-    const sampling = this.setup.sampler.shouldSample(ctx, traceId, name, kind, options.attributes ?? {}, links)
+    const links = options.links ?? NONE
+    const sampling = this.setup.sampler.shouldSample(ctx, traceId, name, kind, options.attributes ?? NO_ATTRIBUTES, links)
     const spanContext: SpanContext = {
       traceId,
       spanId: ids.generateSpanId(),
@@ -146,6 +144,27 @@ function truncated(value: AttributeValue, limit: number): AttributeValue {
 }
 
 const UNSET: SpanStatus = { code: SpanStatusCode.UNSET }
+/**
+ * Shared by every span until it has its own (never written to): a span's links, events and end
+ * were four arrays of its own made at its start, a request's spans' share of what it allocates.
+ */
+const NONE: never[] = []
+const NO_ATTRIBUTES: Attributes = Object.freeze({})
+const NOT_ENDED: HrTime = [0, 0]
+const NO_DURATION: HrTime = [-1, -1]
+/** performance.timeOrigin as an HrTime, as the SDK's hrTime() reads it for every reading. */
+const ORIGIN = millisToHrTime(performance.timeOrigin)
+
+/** addHrTimes(time, millisToHrTime(millis)), the SDK's arithmetic, in one array instead of three. */
+export function plusMillis(time: HrTime, millis: number): HrTime {
+  let seconds = time[0] + Math.trunc(millis / 1e3)
+  let nanos = time[1] + Math.round((millis % 1e3) * 1e6)
+  if (nanos >= 1e9) {
+    nanos -= 1e9
+    seconds += 1
+  }
+  return [seconds, nanos]
+}
 
 /**
  * A span whose attributes are kept as two parallel arrays, in the order they were first set: the
@@ -162,15 +181,15 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes {
   readonly kind: SpanKind
   readonly parentSpanContext: SpanContext | undefined
   readonly startTime: HrTime
-  endTime: HrTime = [0, 0]
-  duration: HrTime = [-1, -1]
+  endTime: HrTime = NOT_ENDED
+  duration: HrTime = NO_DURATION
   status: SpanStatus = UNSET
   readonly attributeKeys: string[] = []
   readonly attributeValues: AttributeValue[] = []
   /** `attributes` as an object, made when something asks (a test, another processor) and until the next change. */
   private attributesObject: Attributes | undefined
-  readonly links: Link[] = []
-  readonly events: TimedEvent[] = []
+  links: Link[] = NONE
+  events: TimedEvent[] = NONE
   ended = false
   droppedAttributesCount = 0
   droppedEventsCount = 0
@@ -192,7 +211,7 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes {
     attributes: Attributes | undefined,
   ) {
     this.setup = setup
-    if (attributes) this.setAttributes(attributes)
+    if (attributes) this.initialAttributes(attributes)
     this.name = name
     this.kind = kind
     this.context = spanContext
@@ -202,7 +221,7 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes {
     const monotonic = typeof startTime === 'number' && startTime < performance.timeOrigin
     this.startedAt = monotonic ? startTime : performance.now()
     this.startTimeGiven = startTime !== undefined && !monotonic
-    this.startTime = startTime === undefined || monotonic ? hrTime(this.startedAt) : timeInputToHrTime(startTime)
+    this.startTime = startTime === undefined || monotonic ? plusMillis(ORIGIN, this.startedAt) : timeInputToHrTime(startTime)
   }
 
   get resource(): Resource {
@@ -251,6 +270,21 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes {
     return this
   }
 
+  /** setAttributes() on a span that has none yet: an object's keys are distinct, none is looked for. */
+  private initialAttributes(attributes: Attributes): void {
+    const { attributeCountLimit, attributeValueLengthLimit } = this.setup.limits
+    for (const key in attributes) {
+      const value = attributes[key]
+      if (value === undefined || key.length === 0) continue
+      if (!isValidValue(value)) diag.warn(`Invalid attribute value set for key: ${key}`)
+      else if (this.attributeKeys.length >= attributeCountLimit) this.droppedAttributesCount++
+      else {
+        this.attributeKeys.push(key)
+        this.attributeValues.push(truncated(value, attributeValueLengthLimit))
+      }
+    }
+  }
+
   addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
     if (this.ended) return this
     const { eventCountLimit, attributePerEventCountLimit } = this.setup.limits
@@ -258,6 +292,7 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes {
       this.droppedEventsCount++
       return this
     }
+    if (this.events === NONE) this.events = []
     if (this.events.length >= eventCountLimit) {
       this.events.shift()
       this.droppedEventsCount++
@@ -276,6 +311,7 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes {
       this.droppedLinksCount++
       return this
     }
+    if (this.links === NONE) this.links = []
     if (this.links.length >= linkCountLimit) {
       this.links.shift()
       this.droppedLinksCount++
@@ -338,7 +374,7 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes {
   /** Now, on the span's monotonic clock (start time plus the time elapsed), as the SDK measures. */
   private now(): HrTime {
     if (this.startTimeGiven) return millisToHrTime(Date.now())
-    return addHrTimes(this.startTime, millisToHrTime(performance.now() - this.startedAt))
+    return plusMillis(this.startTime, performance.now() - this.startedAt)
   }
 
   /** An event's or a link's attributes within their count limit, with the count of those left out (none given: none). */

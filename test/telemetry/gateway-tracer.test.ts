@@ -5,10 +5,10 @@
 // both tracers and compares the ended spans field by field.
 import t from 'tap'
 import { context, SpanKind, SpanStatusCode, trace, TraceFlags, type Span, type Tracer } from '@opentelemetry/api'
-import { suppressTracing } from '@opentelemetry/core'
+import { addHrTimes, millisToHrTime, suppressTracing } from '@opentelemetry/core'
 import { TracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace'
 import { resourceFromAttributes } from '@opentelemetry/resources'
-import { GatewayTracer } from '../../src/telemetry/gateway-tracer.ts'
+import { GatewayTracer, plusMillis } from '../../src/telemetry/gateway-tracer.ts'
 import { samplerFromEnv, spanLimitsFromEnv } from '../../src/telemetry/tracing-config.ts'
 
 function recorder(): SpanProcessor & { ended: ReadableSpan[]; started: number } {
@@ -175,4 +175,15 @@ t.test('attributes read while the span runs show every later change, as the SDK 
   t.same(ownRecorder.ended[0]!.attributes, { 'llm.model': 'gpt-4o-mini-2024-07-18', 'llm.streaming': true, 'llm.tokens.input': 12, 'llm.tokens.output': 3 })
   t.same(Object.keys(ownRecorder.ended[0]!.attributes), Object.keys(sdkRecorder.ended[0]!.attributes), 'in the order first set, as the SDK keeps them')
   t.same(shape(ownRecorder.ended[0]!), shape(sdkRecorder.ended[0]!))
+})
+
+t.test('span times: the SDK\'s arithmetic to the nanosecond (start and end from one addition, not three arrays)', async (t) => {
+  const bases = [millisToHrTime(performance.timeOrigin), [0, 0], [1_700_000_000, 999_999_999], [1_700_000_000, 500_000_000]] as Array<[number, number]>
+  const millis = [0, 0.0000004, 0.0000005, 0.4999999, 999.9999995, 1000, 1234.5678901, 86_400_000.123456, performance.now()]
+  for (let i = 0; i < 2000; i++) millis.push(Math.random() * 10 ** (i % 9))
+  let differ = 0
+  for (const base of bases) {
+    for (const ms of millis) if (String(plusMillis(base, ms)) !== String(addHrTimes(base, millisToHrTime(ms)))) differ++
+  }
+  t.equal(differ, 0, `${bases.length * millis.length} sums, each equal to addHrTimes(base, millisToHrTime(ms))`)
 })
