@@ -7,6 +7,7 @@
 // whole handling — and costs one span, one attribute object and one context per request.
 import { context, diag, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
 import { getRPCMetadata } from '@opentelemetry/core'
+import { AsyncResource } from 'node:async_hooks'
 import { IncomingMessage, ServerResponse, type IncomingHttpHeaders } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import { LEAN_ROOT } from './lean-context.ts'
@@ -56,9 +57,20 @@ export function serverSpans(): InServerSpan {
       // A fault of telemetry must not fail the request: it goes untraced.
       return next()
     }
-    context.with(within, next)
+    context.with(within, enter, undefined, request, response, next)
   }
 }
+
+/**
+ * The rest of the request, in its span's context, where the context frame it runs in is also
+ * kept (an AsyncResource made there) for the request's and response's events to run in again.
+ */
+function enter(request: IncomingMessage, response: ServerResponse, next: () => void): void {
+  if (request instanceof TracedRequest && response instanceof TracedResponse) request.scope = response.scope = new AsyncResource(SCOPE_NAME)
+  next()
+}
+
+const SCOPE_NAME = 'sik-llms-gateway.request'
 
 /** The events of a request and its response whose listeners run in the server span's context. */
 const IN_CONTEXT = new Set<unknown>(['end', 'close', 'error', 'aborted', 'finish', 'drain', 'timeout'])
@@ -72,11 +84,14 @@ function emitWithin(target: TracedRequest | TracedResponse, event: string | symb
 }
 
 /**
- * Emits `event` in `within`: entered only when needed, since entering a context makes an
- * AsyncContextFrame (a Map copied from the current one) each time, several a request.
+ * Emits `event` in `within`: entered only when needed, and then through the frame the request's
+ * handling started in (`scope`), since entering a context anew makes an AsyncContextFrame (a Map
+ * copied from the current one) each time, three a request.
  */
 function emitIn(within: Context, target: TracedRequest | TracedResponse, event: string | symbol, args: unknown[]): boolean {
   if (target.listenerCount(event) === 0 || context.active() === within) return emitWithin(target, event, args)
+  const scope = target.scope
+  if (scope !== undefined) return scope.runInAsyncScope(emitWithin, undefined, target, event, args)
   return context.with(within, emitWithin, undefined, target, event, args)
 }
 
@@ -91,6 +106,8 @@ function emitIn(within: Context, target: TracedRequest | TracedResponse, event: 
  */
 export class TracedRequest extends IncomingMessage {
   within: Context | undefined = undefined
+  /** The context frame of `within`, entered first by the request's handling (serverSpans). */
+  scope: AsyncResource | undefined = undefined
 
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     const within = this.within
@@ -101,6 +118,7 @@ export class TracedRequest extends IncomingMessage {
 
 export class TracedResponse extends ServerResponse {
   within: Context | undefined = undefined
+  scope: AsyncResource | undefined = undefined
   span: Span | undefined = undefined
   failure: Error | undefined = undefined
 
