@@ -86,7 +86,7 @@ function emitWithin(target: TracedRequest | TracedResponse, event: string | symb
 /**
  * Emits `event` in `within`: entered only when needed, and then through the frame the request's
  * handling started in (`scope`), since entering a context anew makes an AsyncContextFrame (a Map
- * copied from the current one) each time, three a request.
+ * copied from the current one) each time (at least once a request: the body's `end`).
  */
 function emitIn(within: Context, target: TracedRequest | TracedResponse, event: string | symbol, args: unknown[]): boolean {
   if (target.listenerCount(event) === 0 || context.active() === within) return emitWithin(target, event, args)

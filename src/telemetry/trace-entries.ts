@@ -86,14 +86,19 @@ export class TraceEntries {
     return entry
   }
 
-  /** Forgets the oldest trace; its entry is kept for the next new one. */
-  evictOldest(): TraceEntry | undefined {
+  /**
+   * Forgets the oldest trace, after `release(entry)` has given back what it held; its entry is
+   * kept for the next new trace, holding no bytes meanwhile. False when none is held.
+   */
+  evictOldest(release: (entry: TraceEntry) => void): boolean {
     const entry = this.oldestEntry
-    if (entry === undefined) return undefined
+    if (entry === undefined) return false
     this.unlink(entry)
     this.byId.delete(entry.traceId)
+    release(entry)
+    entry.chunk = entry.own = entry.evaluations = undefined
     this.spare = entry
-    return entry
+    return true
   }
 
   private recycled(traceId: string): TraceEntry {

@@ -249,6 +249,12 @@ export class TraceStore implements SpanProcessor {
     return this.traces.written(traceId, this.counted)
   }
 
+  /** What an evicted trace held is no longer counted (made once, as `counted`). */
+  private readonly released = (entry: TraceEntry): void => {
+    this.bytes -= entry.bytes - entry.shared
+    if (entry.chunk) this.bytes -= this.chunks.release(entry.chunk)
+  }
+
   /** A new trace's entry counts TRACE_BYTES (made once: no closure per span). */
   private readonly counted = (entry: TraceEntry): void => {
     entry.bytes = TRACE_BYTES
@@ -271,10 +277,7 @@ export class TraceStore implements SpanProcessor {
 
   private evictBeyondBounds(): void {
     while (this.traces.size > this.maxTraces || (this.bytes > this.maxBytes && this.traces.size > 1)) {
-      const entry = this.traces.evictOldest()
-      if (entry === undefined) return
-      this.bytes -= entry.bytes - entry.shared
-      if (entry.chunk) this.bytes -= this.chunks.release(entry.chunk)
+      if (!this.traces.evictOldest(this.released)) return
       this.evicted++
     }
   }
