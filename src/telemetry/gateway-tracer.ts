@@ -148,7 +148,8 @@ const UNSET: SpanStatus = { code: SpanStatusCode.UNSET }
  * Shared by every span until it has its own (never written to): a span's links, events and end
  * were four arrays of its own made at its start, a request's spans' share of what it allocates.
  */
-const NONE: never[] = []
+const NONE: never[] = Object.freeze([]) as never[]
+/** For a sampler (the SDK's, from samplerFromEnv: none writes to what it is given). */
 const NO_ATTRIBUTES: Attributes = Object.freeze({})
 const NOT_ENDED: HrTime = [0, 0]
 const NO_DURATION: HrTime = [-1, -1]

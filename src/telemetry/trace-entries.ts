@@ -97,6 +97,7 @@ export class TraceEntries {
     this.byId.delete(entry.traceId)
     release(entry)
     entry.chunk = entry.own = entry.evaluations = undefined
+    if (entry.spans.length > MAX_REUSED_SPAN_NUMBERS) entry.spans = []
     this.spare = entry
     return true
   }
@@ -108,7 +109,6 @@ export class TraceEntries {
     }
     this.spare = undefined
     entry.traceId = traceId
-    if (entry.spans.length > MAX_REUSED_SPAN_NUMBERS) entry.spans = []
     entry.count = entry.used = entry.shared = entry.bytes = entry.dropped = 0
     entry.chunk = entry.own = entry.evaluations = undefined
     entry.startMs = Infinity

@@ -86,7 +86,7 @@ export class TraceStore implements SpanProcessor {
   readonly maxSpansPerTrace: number
   /** A trace may take this share of maxBytes at most, so one trace never evicts all the others. */
   private readonly maxTraceBytes: number
-  /** Oldest first: a trace moves to the end whenever one of its spans ends. */
+  /** A trace moves to the newest end whenever one of its spans ends; the oldest is evicted first. */
   private readonly traces = new TraceEntries()
   private bytes = 0
   private evicted = 0

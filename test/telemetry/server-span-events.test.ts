@@ -7,7 +7,7 @@ import t from 'tap'
 import { once } from 'node:events'
 import { createServer, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { context, type Context } from '@opentelemetry/api'
+import { context, ROOT_CONTEXT, type Context } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { serverSpans, TracedRequest, tracedHttpClasses } from '../../src/telemetry/server-span.ts'
 
@@ -23,9 +23,11 @@ t.test("a body ending after the headers, and the response's finish and close, ru
   const server = createServer(tracedHttpClasses, (request, response) => {
     inServerSpan(request, response, '/v1/chat/completions', performance.now(), () => {
       const within = (request as TracedRequest).within as Context
+      seen.scope = (request as TracedRequest).scope !== undefined
       request.on('end', () => {
         seen.end = context.active() === within
-        response.end('ok')
+        // From outside the request's context: the response's events then come from there too.
+        context.with(ROOT_CONTEXT, () => response.end('ok'))
       })
       response.on('finish', () => (seen.finish = context.active() === within))
       response.on('close', () => (seen.close = context.active() === within))
@@ -45,5 +47,5 @@ t.test("a body ending after the headers, and the response's finish and close, ru
   answer.resume()
   await once(answer, 'end')
   await new Promise((resolve) => setTimeout(resolve, 50))
-  t.same(seen, { end: true, finish: true, close: true }, 'each listener saw the request context active')
+  t.same(seen, { scope: true, end: true, finish: true, close: true }, 'each listener saw the request context active')
 })

@@ -84,7 +84,7 @@ t.test('a trace that receives a span moves to the back of the eviction queue', a
 
 t.test('an evicted trace leaves nothing to the trace written after it (entries are written again)', async (t) => {
   const { store, start, request, tracer } = setup({ maxTraces: 1 })
-  // A trace of five spans, one of them an evaluation of a trace held then, and a long one of 40.
+  // A trace of five spans, an evaluation of it in a trace of its own, then a long trace of 40.
   const evaluated = request()
   const five = start('POST /v1/agents/reasoning', undefined, {}, SpanKind.SERVER)
   for (let i = 1; i <= 4; i++) start(`reasoning.thinking.iteration_${i}`, five).end()
@@ -111,6 +111,24 @@ t.test('an evicted trace leaves nothing to the trace written after it (entries a
   const again = request()
   t.same(store.get(again)!.spans.map((span) => span.name), ['llm.request', 'POST /v1/chat/completions'])
   t.same(store.recent(5).map((trace) => trace.trace_id), [again], 'listed alone')
+})
+
+t.test('an evicted trace that had a buffer of its own and dropped spans leaves neither to the next', async (t) => {
+  // 64 KiB: chunks of 4 KiB, so a span of 2 KB goes to the trace's own buffer; 3 spans a trace at most.
+  const options = { maxTraces: 1, maxBytes: 64 * 1024, maxSpansPerTrace: 3 }
+  const { store, start, request } = setup(options)
+  const big = start('POST /v1/agents/reasoning', undefined, {}, SpanKind.SERVER)
+  for (let i = 1; i <= 5; i++) start(`step ${i}`, big, { text: 'x'.repeat(2000) }).end()
+  big.end()
+  t.equal(store.get(big.spanContext().traceId)!.dropped_spans, 3, 'the big trace kept 3 of its 6 spans')
+  request() // evicts the big trace, whose entry the next new trace takes
+  const next = request()
+  const held = store.get(next)!
+  t.same(held.spans.map((span) => span.name), ['llm.request', 'POST /v1/chat/completions'])
+  t.equal(held.dropped_spans, 0, 'none of the big trace\'s drops')
+  const fresh = setup(options)
+  fresh.request()
+  t.equal(store.stats().bytes, fresh.store.stats().bytes, 'counted as the same trace in a store that held nothing before')
 })
 
 t.test('text V8 stores two bytes a character (CJK, emoji) counts twice: the byte bound holds for it too', async (t) => {
