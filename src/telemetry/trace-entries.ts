@@ -109,8 +109,8 @@ export class TraceEntries {
     }
     this.spare = undefined
     entry.traceId = traceId
+    // Its buffer, chunk and evaluations went when it was evicted (evictOldest).
     entry.count = entry.used = entry.shared = entry.bytes = entry.dropped = 0
-    entry.chunk = entry.own = entry.evaluations = undefined
     entry.startMs = Infinity
     return entry
   }
