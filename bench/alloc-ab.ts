@@ -1,5 +1,5 @@
 // Where the gateway allocates, per JSON request, with telemetry on against off:
-// `[C=32] [LOAD_SECONDS=4] node bench/alloc-ab.ts [TOP=40]`. Each gateway runs V8's sampling heap
+// `[C=32] [LOAD_SECONDS=4] [ON_ENV='{…}'] node bench/alloc-ab.ts [TOP=40]`. Each gateway runs V8's sampling heap
 // profiler (from a preload, over the inspector) counting every sampled allocation, those the
 // scavenger and the full GC collect included: what the collector has to work through, not what
 // stays. Prints bytes per request by allocating function, the largest differences first.
@@ -64,12 +64,15 @@ async function dumped(file: string): Promise<string> {
   return file
 }
 
+// ON_ENV: the telemetry-on gateway's extra environment, e.g. '{"OTEL_TRACES_SAMPLER":"always_off"}' (every span sampled out, against off).
+const onEnv = JSON.parse(process.env.ON_ENV ?? '{}') as Record<string, string>
 const upstream = await startUpstream()
 const sink = await startOtlpSink()
 const measured: Record<string, Map<string, number>> = {}
 try {
   for (const mode of ['on', 'off']) {
-    const gateway = await startGateway(upstream.url, telemetryEnv(mode, sink.url), [`--import=${preload}`])
+    const env = { ...telemetryEnv(mode, sink.url), ...(mode === 'on' ? onEnv : {}) }
+    const gateway = await startGateway(upstream.url, env, [`--import=${preload}`])
     const pid = gateway.child.pid!
     const target = { url: gateway.url, path: '/v1/chat/completions', headers: {} }
     await jsonLoad(target, connections, 3) // warm-up: JIT, pools
