@@ -14,7 +14,7 @@ const { startGateway, startOtlpSink, startUpstream, telemetryEnv } = await impor
 const connections = Number(process.env.C ?? 32)
 const seconds = Number(process.env.LOAD_SECONDS ?? 4)
 const top = Number(process.argv[2] ?? 40)
-if (!(top > 0)) throw new Error('usage: [C=32] [LOAD_SECONDS=4] node bench/alloc-ab.ts [TOP=40]')
+if (!(top > 0)) throw new Error("usage: [C=32] [LOAD_SECONDS=4] [ON_ENV='{…}'] node bench/alloc-ab.ts [TOP=40]")
 const dir = mkdtempSync('/tmp/alloc-ab-')
 const preload = join(dir, 'preload.mjs')
 // SIGUSR2 writes what was sampled since the last one (to PID-N.heapprofile, N counting the dumps) and starts again.
@@ -91,7 +91,8 @@ try {
 const on = measured.on!
 const off = measured.off!
 const total = (sites: Map<string, number>) => [...sites.values()].reduce((sum, bytes) => sum + bytes, 0)
-console.log(`bytes allocated per JSON request at c=${connections}: telemetry on ${Math.round(total(on))}, off ${Math.round(total(off))}`)
+const onLabel = process.env.ON_ENV ? `telemetry on with ${process.env.ON_ENV}` : 'telemetry on'
+console.log(`bytes allocated per JSON request at c=${connections}: ${onLabel} ${Math.round(total(on))}, off ${Math.round(total(off))}`)
 console.log('| on − off | on | off | allocated in |')
 console.log('| ---: | ---: | ---: | --- |')
 const rows = [...new Set([...on.keys(), ...off.keys()])].map((site) => [site, on.get(site) ?? 0, off.get(site) ?? 0] as const)
