@@ -5,6 +5,7 @@
 // bench/RESULTS.md; `npm run bench` is the run of record.
 import { writeFileSync } from 'node:fs'
 import { ensureBenchDeps } from './lib/deps.ts'
+import { median } from './lib/stats.ts'
 
 ensureBenchDeps()
 const { jsonLoad, streamLoad } = await import('./lib/load.ts')
@@ -69,7 +70,6 @@ try {
   await upstream.stop()
   await sink.stop()
 }
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 writeFileSync(new URL('./out/compare-raw.json', import.meta.url), JSON.stringify(Object.fromEntries(results), null, 1))
 const figures = Object.keys([...results.values()][0] ?? {})
 console.log(`| variant | ${figures.join(' | ')} |`)

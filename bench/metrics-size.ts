@@ -6,6 +6,7 @@
 // median time of five scrapes and of a /health sent right behind each, and the gateway's CPU time
 // per scrape over 20 (from /proc, so a busy machine slows the wall times but not this one).
 import { readFileSync } from 'node:fs'
+import { median } from './lib/stats.ts'
 import { startGateway } from '../test/support/gateway.ts'
 import { providerEnv, startUpstream } from '../test/support/upstream.ts'
 
@@ -50,7 +51,6 @@ async function report(what: string): Promise<void> {
   const before = cpuMs()
   for (let i = 0; i < 20; i++) await (await fetch(`${gateway.url}/metrics`)).arrayBuffer()
   const cpuPerScrape = (cpuMs() - before) / 20
-  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!
   console.log(
     `${what}: /metrics ${(runs[0]!.bytes / 1024).toFixed(0)} KiB, scrape ${median(runs.map((r) => r.ms)).toFixed(1)} ms ` +
       `(median of 5), /health behind it ${median(runs.map((r) => r.healthMs)).toFixed(1)} ms, ` +

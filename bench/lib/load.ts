@@ -34,6 +34,16 @@ export interface LoadResult {
   failed: number
   rps: number
   latency: Summary
+  /** A point pooled from slices (bench/lib/suite.ts): each slice's figures, in the raw results only. */
+  slices?: SliceFigures[]
+}
+
+/** One slice of a load point: which round, where in the round's order, and what it measured. */
+export interface SliceFigures {
+  round: number
+  position: number
+  rps: number
+  cpuUsPerRequest: number | undefined
 }
 
 export interface StreamResult extends LoadResult {

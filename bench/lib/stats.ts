@@ -29,3 +29,11 @@ export class Samples {
     return { count: this.count, p50: at(0.5), p99: at(0.99), mean: this.count ? sum / this.count : NaN, max: this.count ? sorted[this.count - 1]! : NaN }
   }
 }
+
+/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}

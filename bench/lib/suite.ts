@@ -4,7 +4,7 @@
 // steal went from 1 % to 38 % and back within minutes) hits every target alike. Memory and
 // start-up are taken on a fresh process per target, one at a time.
 import { Samples } from './stats.ts'
-import { jsonLoad, openStreams, streamLoad, type LoadResult, type SampleSink, type StreamResult, type Target } from './load.ts'
+import { jsonLoad, openStreams, streamLoad, type LoadResult, type SampleSink, type SliceFigures, type StreamResult, type Target } from './load.ts'
 import { Served, usageBatch, wholeRun } from './nothing-lost.ts'
 import { startOtlpSink, startUpstream, type Proc } from './procs.ts'
 import { stopRoutingHelpers, type Check } from './routing.ts'
@@ -117,7 +117,7 @@ export async function runSuite(options: RunOptions): Promise<TargetResult[]> {
       for (const kind of ['json', 'stream'] as const) {
         for (const c of CONCURRENCY) {
           const rounds = Math.max(1, Math.round(secs(POINT_SECONDS(c)) / SLICE_SECONDS))
-          const slices = running.map(() => ({ into: { latency: new Samples(), ttfc: new Samples() } as SampleSink, parts: [] as Array<LoadResult | StreamResult> }))
+          const slices = running.map(() => ({ into: { latency: new Samples(), ttfc: new Samples() } as SampleSink, parts: [] as Array<LoadResult | StreamResult>, figures: [] as SliceFigures[] }))
           for (let round = 0; round < rounds; round++) {
             for (let k = 0; k < running.length; k++) {
               const i = (k + round) % running.length
@@ -126,10 +126,11 @@ export async function runSuite(options: RunOptions): Promise<TargetResult[]> {
               const part = await load(target, c, SLICE_SECONDS, [pid], slices[i]!.into)
               count(served, part)
               slices[i]!.parts.push(part)
+              slices[i]!.figures.push({ round, position: k, rps: part.rps, cpuUsPerRequest: part.cpuUsPerRequest })
             }
           }
           running.forEach(({ spec }, i) => {
-            const merged = mergeSlices(c, slices[i]!.parts, slices[i]!.into)
+            const merged = { ...mergeSlices(c, slices[i]!.parts, slices[i]!.into), slices: slices[i]!.figures }
             const result = results.get(spec.key)!
             if (kind === 'json') {
               result.json.push(merged)
