@@ -50,9 +50,9 @@ export function render(run: Run): string {
   const rps32 = (key: string | undefined) => json(key, 32)?.rps ?? NaN
   /**
    * Requests/s at c=32 of `key` ÷ `reference` for the goals: the median over rounds of the ratio
-   * of their slices in that round, seconds apart, so that rounds in which the machine ran slow
-   * (every target's CPU per request up 2–3× at once; the gap between targets shrinks) weigh as
-   * much as the others and no more (bench/RESULTS.md, ninth round). Pooled figures otherwise.
+   * of their slices in that round (2–24 s apart, the order rotating), so that a round in which
+   * the machine ran slow (every target's CPU per request up 2–3× at once; the gap between targets
+   * shrinks) weighs as much as the others and no more. Pooled figures when slices are missing.
    */
   const ratio32 = (key: string | undefined, reference: string | undefined) => {
     const a = json(key, 32)?.slices
@@ -85,7 +85,7 @@ export function render(run: Run): string {
   ]
   for (const [what, measured, goal, value, ok] of targets) lines.push(row([what, measured, goal, check(ok, value)]))
   if (json('on', 32)?.slices) {
-    lines.push('', 'Ratios at c=32, here and per scenario: the median over the rounds of the ratio between the two targets\' slices in that round, seconds apart (the tables below pool the slices).')
+    lines.push('', 'Ratios at c=32, here and per scenario: the median over the rounds of the ratio between the two targets\' slices in that round (2–24 s apart); the tables below pool the slices.')
   }
 
   // The same goals for every telemetry-on gateway scenario, each against its own references.
