@@ -1,43 +1,21 @@
 // Sums a .cpuprofile's self time by function and by package/file: where the gateway's CPU goes.
 // `node bench/profile-summary.ts bench/out/profiles/CPU.….cpuprofile [top=30]`
-import { readFileSync } from 'node:fs'
-
-interface Node {
-  id: number
-  callFrame: { functionName: string; url: string; lineNumber: number }
-  children?: number[]
-}
-interface Profile {
-  nodes: Node[]
-  samples: number[]
-  timeDeltas: number[]
-}
+import { area, functionName, readProfile, selfTimes } from './lib/cpu-profile.ts'
 
 const [file, topArg] = process.argv.slice(2)
 if (!file) throw new Error('usage: node bench/profile-summary.ts FILE.cpuprofile [top]')
 const top = Number(topArg ?? 30)
-const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
+const profile = readProfile(file)
 const byId = new Map(profile.nodes.map((n) => [n.id, n]))
-const self = new Map<number, number>()
-profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+const self = selfTimes(profile)
 const total = [...self.values()].reduce((a, b) => a + b, 0)
-
-/** node_modules/<pkg> (scoped too), src/…, node:…, or the bare url. */
-function area(url: string): string {
-  if (!url) return '(native/gc/idle)'
-  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
-  if (nm) return nm[1]!
-  const src = /\/(src|bench|test)\/(.*)$/.exec(url)
-  if (src) return `${src[1]}/${src[2]}`
-  return url.replace(/^file:\/\//, '')
-}
 
 const fns = new Map<string, number>()
 const areas = new Map<string, number>()
 for (const [id, us] of self) {
   const { callFrame } = byId.get(id)!
   const where = area(callFrame.url)
-  const fn = `${callFrame.functionName || '(anonymous)'} ${where}:${callFrame.lineNumber + 1}`
+  const fn = functionName(callFrame)
   fns.set(fn, (fns.get(fn) ?? 0) + us)
   areas.set(where, (areas.get(where) ?? 0) + us)
 }
@@ -62,8 +40,7 @@ if (callersOf) {
     if (byId.get(id)!.callFrame.functionName !== callersOf) continue
     const names: string[] = []
     for (let p = parent.get(id); p !== undefined && names.length < Number(process.env.DEPTH ?? 3); p = parent.get(p)) {
-      const { callFrame } = byId.get(p)!
-      names.push(`${callFrame.functionName || '(anonymous)'} ${area(callFrame.url)}:${callFrame.lineNumber + 1}`)
+      names.push(functionName(byId.get(p)!.callFrame))
     }
     const key = names.join(' ← ')
     stacks.set(key, (stacks.get(key) ?? 0) + us)
