@@ -23,7 +23,6 @@ import { translatorFor } from './providers/translators.ts'
 import { ResponseStore } from './routes/responses/store.ts'
 import { buildServer } from './server.ts'
 import type { Telemetry } from './telemetry/setup.ts'
-import type { TraceStore } from './telemetry/trace-store.ts'
 
 /** Responses kept for translated upstreams (previous_response_id): at most this many, and bytes. */
 const RESPONSE_STORE_MAX_ENTRIES = 10_000
@@ -51,8 +50,6 @@ export async function createGateway(deps: {
   config: Config
   logger: FastifyBaseLogger
   telemetry: Telemetry
-  /** Fed by the span processor main.ts gave the SDK; undefined when the store is off. */
-  traceStore?: TraceStore | undefined
   isDraining: () => boolean
   /** The key check shared with the SERVER span (made from config.apiKeys when absent). */
   authenticator?: Authenticator
@@ -89,7 +86,7 @@ export async function createGateway(deps: {
   }
   const keys = await startNamedKeys(config, deps.keyring, deps.logger)
   const adminKeys = keys.store && deps.keyring ? { store: keys.store, keyring: deps.keyring, spendOf: (principal: Principal) => limits.spendOf(principal) } : undefined
-  const app = buildServer({ ...deps, adminKeys, traceStore: deps.traceStore, dispatch, responses, router, models: providers.models, agent, toolbox, mcp, limits })
+  const app = buildServer({ ...deps, adminKeys, dispatch, responses, router, models: providers.models, agent, toolbox, mcp, limits })
   return {
     app,
     providerSummary: providers.summary,

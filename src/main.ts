@@ -28,20 +28,18 @@ const config = readConfig()
 const logger = createLogger(config.logLevel)
 // Loaded only once the configuration is known good: the SDK takes a while to import.
 const { startTelemetry } = await import('./telemetry/setup.ts')
-const { TraceStore } = await import('./telemetry/trace-store.ts')
-// Recent traces for GET /v1/traces/{id} and /traces, fed beside the exporter (zero-config mode only).
-const traceStore = config.traceStore.maxTraces > 0 ? new TraceStore(config.traceStore) : undefined
 // One key check for the server span (none for a caller without a valid key) and the server (its 401).
 const { authenticator, keyring } = createKeyAccess(config)
 const telemetry = startTelemetry({
   warn: (message) => logger.warn(message),
-  spanProcessors: traceStore ? [traceStore] : [],
+  // Recent traces for GET /v1/traces/{id} and /traces, kept beside the export (zero-config mode only).
+  traceStore: config.traceStore,
   isAuthorized: (request) => authenticator.check(request) === 'ok',
 })
 const { createGateway } = await import('./app.ts')
 
 let draining = false
-const gateway = await createGateway({ config, logger, telemetry, traceStore, authenticator, keyring, isDraining: () => draining }).catch(exitOnConfigError)
+const gateway = await createGateway({ config, logger, telemetry, authenticator, keyring, isDraining: () => draining }).catch(exitOnConfigError)
 
 let host = config.host
 if (!requiresKeys(config) && !isLoopback(host)) {
@@ -63,7 +61,7 @@ logger.info(
     tools: gateway.toolSummary,
     routes: gateway.routeSummary,
     response_cache: gateway.cacheSummary,
-    trace_store: traceStore && telemetry.mode === 'zero-config'
+    trace_store: telemetry.traces
       ? `${config.traceStore.maxTraces} traces / ${Math.round(config.traceStore.maxBytes / 1024 / 1024)} MiB: /traces`
       : 'off',
   },

@@ -44,7 +44,6 @@ import { markRequestFailed, markServerSpanCaller, nameServerSpan } from './telem
 import { serverSpans, tracedHttpClasses } from './telemetry/server-span.ts'
 import { countUnauthenticated } from './telemetry/unauthenticated.ts'
 import type { Telemetry } from './telemetry/setup.ts'
-import type { TraceStore } from './telemetry/trace-store.ts'
 import { activeTraceIds, traceContextBody, traceHeaders } from './telemetry/trace-context.ts'
 
 declare module 'fastify' {
@@ -77,8 +76,6 @@ export interface ServerDeps {
   agent: ReasoningAgent
   toolbox: Toolbox
   mcp: ToolHealthSource | undefined
-  /** Recent traces for the lookup routes; undefined when TRACE_STORE_MAX_TRACES=0. */
-  traceStore: TraceStore | undefined
   isDraining: () => boolean
   /** The key check the server span shares (made from config.apiKeys when absent). */
   authenticator?: Authenticator | undefined
@@ -314,7 +311,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     throw new GatewayError('not_found', `No route for ${request.method} ${path}.`)
   })
 
-  opsRoutes(app, deps.telemetry, deps.isDraining, { traceStore: deps.traceStore !== undefined })
+  opsRoutes(app, deps.telemetry, deps.isDraining, { traceStore: deps.telemetry.traces !== undefined })
   modelsRoute(app, deps.router, deps.models)
   routeGroupsRoute(app, deps.router)
   chatCompletionsRoute(app, deps.dispatch)
@@ -324,6 +321,6 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   agentRoutes(app, deps.agent, deps.toolbox, deps.mcp)
   evaluationsRoute(app, deps.telemetry.mode)
   adminKeyRoutes(app, deps.adminKeys)
-  traceRoutes(app, { store: deps.traceStore, telemetryMode: deps.telemetry.mode, traceUiUrl: config.traceUiUrl })
+  traceRoutes(app, { store: deps.telemetry.traces, telemetryMode: deps.telemetry.mode, traceUiUrl: config.traceUiUrl })
   return app
 }

@@ -44,6 +44,8 @@ export class CollectorWatch {
   /** Signals whose last export failed to reach the collector, with the error code. */
   private readonly down = new Map<Signal, string>()
   private said = false
+  /** Complaints logged (by kind), each once. */
+  private readonly seen = new Set<string>()
   private readonly options: CollectorWatchOptions
 
   constructor(options: CollectorWatchOptions) {
@@ -79,7 +81,8 @@ export class CollectorWatch {
     return [...endpoints].join(' / ')
   }
 
-  private record(signal: Signal, result: ExportResult): void {
+  /** An export's result, seen here (watch()) or told by the telemetry worker. */
+  record(signal: Signal, result: ExportResult): void {
     if (result.code === ExportResultCode.SUCCESS) {
       this.down.delete(signal)
       if (this.down.size === 0) this.said = false
@@ -116,22 +119,31 @@ export class CollectorWatch {
    * kind of complaint is logged once, as one line without a stack.
    */
   install(): void {
-    const seen = new Set<string>()
-    const once = (message: unknown, ...args: unknown[]) => {
-      if ([message, ...args].some((part) => this.isOutage(part))) return
-      const text = [message, ...args].map(describe).filter(Boolean).join(' ')
-      // An export timing out while the collector is known down is the same outage, already said.
-      if (this.down.size > 0 && /export/i.test(text)) return
-      const key = text.replace(/\d+/g, '#').slice(0, 200)
-      if (seen.has(key)) return
-      seen.add(key)
-      this.options.warn(`opentelemetry: ${text}`)
-    }
+    const once = (...parts: unknown[]) => this.complaint(parts)
     const quiet = () => {}
     const logger: DiagLogger = { error: once, warn: once, info: quiet, debug: quiet, verbose: quiet }
     diag.setLogger(logger, DiagLogLevel.WARN)
     setGlobalErrorHandler((error) => once(error))
   }
+
+  /** One complaint of the SDK's (its parts as diag or the error handler gave them, or as the telemetry worker told them). */
+  complaint(parts: unknown[]): void {
+    if (parts.some((part) => this.isOutage(part))) return
+    const text = parts.map(describe).filter(Boolean).join(' ')
+    // An export timing out while the collector is known down is the same outage, already said.
+    if (this.down.size > 0 && /export/i.test(text)) return
+    const key = text.replace(/\d+/g, '#').slice(0, 200)
+    if (this.seen.has(key)) return
+    this.seen.add(key)
+    this.options.warn(`opentelemetry: ${text}`)
+  }
+}
+
+/** A complaint's part as a line to tell another thread: what describe() reads, with the connection error code it carries. */
+export function complaintText(part: unknown): string {
+  const text = describe(part)
+  const code = unreachableCode(part)
+  return code && !text.includes(code) ? `${text} (${code})` : text
 }
 
 /** An error as one line: its message (and HTTP status code, for an OTLPExporterError), no stack. */

@@ -3,7 +3,6 @@
 // Must run before Fastify and undici are imported, so that the instrumentations see them required.
 import { createNoopMeter, metrics, trace, type MeterProvider, type Tracer } from '@opentelemetry/api'
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node'
-import type { SpanProcessor } from '@opentelemetry/sdk-trace'
 import {
   AggregationType,
   InstrumentType,
@@ -22,15 +21,11 @@ import { flushPreloaded, preloadedProviders } from './preload.ts'
 import { CallerContextPropagator } from './propagation.ts'
 import { upstreamClientSpans } from './client-span.ts'
 import { gatewayResource, RESOURCE_DETECTORS } from './resource.ts'
-import { spanExportProcessor } from './span-export.ts'
-import type { EncodedSpanSource } from './trace-store.ts'
+import { batchOptionsFromEnv } from './span-export.ts'
+import { SpanHandOff, type TraceLookup } from './span-hand-off.ts'
+import type { TraceStoreOptions } from './trace-store.ts'
 import { gatewayTracing, TRACER_NAME } from './gateway-tracer.ts'
 import { applyRequestOutcome, isTracedRequest, queryWithoutValues } from './request-span.ts'
-
-/** A span processor that can take the bytes the exporter encoded a span to (the trace store). */
-interface EncodedSpanReader {
-  useEncodedSpans(source: EncodedSpanSource): void
-}
 
 /** Whose TracerProvider makes the spans: 'preloaded' also when only traces were preloaded. */
 export type TelemetryMode = 'zero-config' | 'preloaded' | 'disabled'
@@ -44,6 +39,8 @@ export interface Telemetry {
   signals: { traces: string; metrics: string }
   /** Serves GET /metrics; absent when the operator's own MeterProvider is in charge. */
   prometheus: PrometheusExporter | undefined
+  /** The recent traces the gateway keeps (in the telemetry worker); undefined when it runs no tracing of its own or the store is off. */
+  traces: TraceLookup | undefined
   /**
    * Flushes, within `budgetMs`, and stops what we started; the operator's preloaded providers are
    * flushed, not stopped. Nothing is waited for when the collector is known to be unreachable.
@@ -55,8 +52,8 @@ export interface TelemetryOptions {
   env?: Record<string, string | undefined>
   /** Where the SDK's own complaints go (exporter failures), each kind once. */
   warn: (message: string) => void
-  /** Extra span processors beside the exporter (the trace store uses this). */
-  spanProcessors?: SpanProcessor[]
+  /** The bounds of the store of recent traces (GET /v1/traces, /traces); none when off. */
+  traceStore?: TraceStoreOptions | undefined
   /**
    * Whether a request carries a valid gateway key (src/auth.ts); those that do not are not traced.
    * For the HTTP instrumentation, when an operator enables it (the server span has its own check).
@@ -101,7 +98,7 @@ function instrumentationConfig(env: Record<string, string | undefined>, isAuthor
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   const env = options.env ?? process.env
   if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') {
-    return { mode: 'disabled', signals: { traces: 'off', metrics: 'off' }, prometheus: undefined, shutdown: async () => FLUSHED }
+    return { mode: 'disabled', signals: { traces: 'off', metrics: 'off' }, prometheus: undefined, traces: undefined, shutdown: async () => FLUSHED }
   }
   // SPEC §2.3, per signal: what the operator preloaded is used, the rest the gateway sets up.
   const preloaded = preloadedProviders()
@@ -112,6 +109,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       mode: 'preloaded',
       signals: { traces: 'preloaded TracerProvider', metrics: 'preloaded MeterProvider' },
       prometheus: undefined,
+      traces: undefined,
       shutdown: (budgetMs) => withinBudget(flushPreloaded(preloaded), budgetMs, 'what the preloaded providers still held was not sent'),
     }
   }
@@ -119,7 +117,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const watch = new CollectorWatch({
     env,
     warn: options.warn,
-    tracesPage: ownTraces && (options.spanProcessors?.length ?? 0) > 0,
+    tracesPage: ownTraces && (options.traceStore?.maxTraces ?? 0) > 0,
     signals: { traces: ownTraces, metrics: ownMetrics },
   })
   // The SDK's global diag logger and error handler are the operator's when they preloaded tracing:
@@ -142,9 +140,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     : ownReader
       ? [new PeriodicExportingMetricReader({ exporter: watch.watch(new OTLPMetricExporter(otlpMetricOptions(env)), 'metrics'), exportIntervalMillis, exportTimeoutMillis }), prometheus]
       : [prometheus]
-  const stopProviders = ownTraces
-    ? startTracing(env, options, serviceName, metricReaders, watch)
-    : startOwnMetrics(serviceName, metricReaders)
+  const tracing = ownTraces ? startTracing(env, options, serviceName, metricReaders, watch) : undefined
+  const stopProviders = tracing?.shutdown ?? startOwnMetrics(serviceName, metricReaders)
   const push: MetricPush | undefined = prometheus && !ownReader
     ? startMetricPush(prometheus, watch.watch(new OTLPMetricExporter(), 'metrics'), exportIntervalMillis, exportTimeoutMillis)
     : undefined
@@ -163,6 +160,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
         : 'preloaded MeterProvider',
     },
     prometheus,
+    traces: tracing?.traces,
     shutdown: async (budgetMs) => {
       const ours = flushOwn()
       const theirs = flushPreloaded(preloaded)
@@ -176,19 +174,19 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   }
 }
 
-/** The gateway's own tracing (and metrics, given readers) through NodeSDK; returns its shutdown. */
+/** The gateway's own tracing (and metrics, given readers) through NodeSDK: its trace store and its shutdown. */
 function startTracing(
   env: Record<string, string | undefined>,
   options: TelemetryOptions,
   serviceName: string,
   metricReaders: MetricReaders,
   watch: CollectorWatch,
-): () => Promise<void> {
+): { traces: TraceLookup | undefined; shutdown: () => Promise<void> } {
   const instrumentations = getNodeAutoInstrumentations(instrumentationConfig(env, options.isAuthorized ?? (() => true)))
-  const exportProcessor = spanExportProcessor(env, watch)
-  const processors = [exportProcessor, ...(options.spanProcessors ?? [])]
-  // The trace store copies the bytes the exporter has just encoded (it runs right after it).
-  for (const processor of options.spanProcessors ?? []) (processor as Partial<EncodedSpanReader>).useEncodedSpans?.(exportProcessor)
+  // The export and the trace store run in the telemetry worker (span-hand-off.ts).
+  const store = options.traceStore && options.traceStore.maxTraces > 0 ? options.traceStore : undefined
+  const handOff = new SpanHandOff({ batch: batchOptionsFromEnv(env), store, watch })
+  const processors = [handOff]
   // The gateway's own spans are recorded by its tracer (gateway-tracer.ts says why), the
   // instrumentations' by the SDK's: same sampler, limits, resource and processors.
   const own = gatewayTracing(env, serviceName, processors)
@@ -205,13 +203,13 @@ function startTracing(
   })
   sdk.start()
   ownTracer = own?.tracer
-  exportProcessor.attach(metrics.getMeterProvider())
+  handOff.attach(metrics.getMeterProvider())
   // The HTTP instrumentations' own duration histograms repeat what llm_request_duration_seconds
   // says, and each cost a hashed recording per request: their spans stay, their metrics go.
   for (const instrumentation of instrumentations) {
     if (SPANS_ONLY.has(instrumentation.instrumentationName)) instrumentation.setMeterProvider(NOOP_METER_PROVIDER)
   }
-  return () => sdk.shutdown()
+  return { traces: store && handOff, shutdown: () => sdk.shutdown() }
 }
 
 /**

@@ -16,16 +16,11 @@ import { ExportResultCode, globalErrorHandler, suppressTracing, type ExportResul
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace'
 import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base'
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http'
-import type { CollectorWatch } from './collector.ts'
 import { decodeExportResponse, SpanBatch } from './otlp-span-batch.ts'
 import { SpanEncoder } from './otlp-span-encoder.ts'
 import { ProtoWriter } from './protobuf.ts'
 import type { SpanBytes } from './trace-store.ts'
 
-/** The processor that exports the gateway's spans; `attach` it to the SDK's MeterProvider once it exists. */
-export function spanExportProcessor(env: Record<string, string | undefined>, watch: CollectorWatch): SpanExportProcessor {
-  return new SpanExportProcessor(watch.watch(new EncodedSpanExporter(), 'traces'), batchOptionsFromEnv(env))
-}
 
 /** An encoded batch as the transport sends it, and how many spans it holds (for its metrics). */
 export interface EncodedSpans {
@@ -109,7 +104,7 @@ export class SpanExportProcessor implements SpanProcessor {
   private timer: NodeJS.Timeout | undefined
   /** Dropped since the last "Dropped N spans" warning. */
   private dropped = 0
-  private metrics: ProcessorMetrics | undefined
+  private metrics: ProcessorEvents | undefined
   /** The next new batch buffer's size, from the last batch's (512 spans of the gateway's take ~250 KB). */
   private batchBytes = 64 * 1024
   /**
@@ -142,6 +137,16 @@ export class SpanExportProcessor implements SpanProcessor {
    */
   attach(meterProvider: MeterProvider): void {
     this.metrics ??= new ProcessorMetrics(meterProvider, this.maxQueueSize, () => this.queued)
+  }
+
+  /** Where the spans processed and dropped are told instead (the telemetry worker tells the main thread). */
+  report(events: ProcessorEvents): void {
+    this.metrics = events
+  }
+
+  /** Spans waiting in the queue. */
+  get queueSize(): number {
+    return this.queued
   }
 
   onStart(_span: Span, _parentContext: Context): void {}
@@ -194,7 +199,7 @@ export class SpanExportProcessor implements SpanProcessor {
 
   shutdown(): Promise<void> {
     this.stopped ??= this.flushAll().then(() => {
-      this.metrics?.shutdown()
+      this.metrics?.shutdown?.()
       return this.exporter.shutdown()
     })
     return this.stopped
@@ -295,11 +300,18 @@ export class SpanExportProcessor implements SpanProcessor {
   }
 }
 
+/** What a span processor tells about the spans it finished with. */
+export interface ProcessorEvents {
+  dropped(count: number): void
+  finished(count: number, error: Error | undefined): void
+  shutdown?(): void
+}
+
 /**
  * The SDK's batch span processor metrics (sdk-trace's SpanProcessorMetrics), with its names and
  * attributes, so dashboards and alerts on them keep working.
  */
-class ProcessorMetrics {
+export class ProcessorMetrics implements ProcessorEvents {
   private readonly processed
   private readonly queueSize
   private readonly observeQueue: (result: ObservableResult) => void

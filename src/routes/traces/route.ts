@@ -7,16 +7,17 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { GatewayError, invalidRequest } from '../../errors.ts'
 import type { TelemetryMode } from '../../telemetry/setup.ts'
-import type { StoredTrace, TraceStore } from '../../telemetry/trace-store.ts'
+import type { TraceLookup } from '../../telemetry/span-hand-off.ts'
+import type { TraceStoreStats } from '../../telemetry/trace-store.ts'
 import { formatBytes, formatTime, PAGE_CSP } from './html.ts'
 import { renderTraceList } from './list-page.ts'
 import { renderMessagePage, renderTracePage } from './trace-page.ts'
 import { traceLinkHeader, traceUiUrl } from './trace-ui-link.ts'
-import { isListedByDefault, summarize, traceDocument } from './trace-view.ts'
+import { summarize, traceDocument } from './trace-view.ts'
 
 export interface TraceRoutesDeps {
-  /** Undefined when TRACE_STORE_MAX_TRACES=0. */
-  store: TraceStore | undefined
+  /** Undefined when TRACE_STORE_MAX_TRACES=0 (or the gateway runs no tracing of its own). */
+  store: TraceLookup | undefined
   telemetryMode: TelemetryMode
   traceUiUrl: string | undefined
 }
@@ -46,17 +47,12 @@ function limitParam(query: unknown): number {
   return value
 }
 
-/** `?all=1`: list every trace, not only the model calls, agent runs and evaluations (isListedByDefault). */
+/** `?all=1`: list every trace, not only the model calls, agent runs and evaluations (trace-view.ts, isListedByDefault). */
 function allParam(query: unknown): boolean {
   const raw = (query as { all?: unknown }).all
   if (raw === undefined || raw === '0' || raw === 'false') return false
   if (raw === '1' || raw === 'true') return true
   throw invalidRequest('`all` must be 1 (every trace) or 0 (model calls, agent runs and evaluations only, the default).', 'all')
-}
-
-/** The recent traces a list shows, newest first. */
-function listed(store: TraceStore, { limit, all }: { limit: number; all: boolean }): StoredTrace[] {
-  return store.recent(limit, all ? undefined : isListedByDefault)
 }
 
 /** Why there is no store to read, or undefined when there is one being fed. */
@@ -71,9 +67,7 @@ function storeUnavailable(deps: TraceRoutesDeps): string | undefined {
   return undefined
 }
 
-function notHeld(store: TraceStore, traceId: string, uiTemplate: string | undefined): string {
-  const stats = store.stats()
-  const oldest = store.oldestStartMs()
+function notHeld(stats: TraceStoreStats, oldest: number | undefined, traceId: string, uiTemplate: string | undefined): string {
   const holding = stats.traces === 0 ? 'it holds none yet' : `it holds ${stats.traces} now, the oldest started ${formatTime(oldest ?? 0)}`
   const elsewhere = traceUiUrl(uiTemplate, traceId)
   return (
@@ -104,7 +98,8 @@ export function traceRoutes(app: FastifyInstance, deps: TraceRoutesDeps): void {
     const query = { limit: limitParam(request.query), all: allParam(request.query) }
     const reason = storeUnavailable(deps)
     if (reason || !store) throw new GatewayError('not_found', reason ?? '', { code: 'trace_store_unavailable' })
-    return { object: 'list', data: listed(store, query).map(summarize), all: query.all, store: store.stats() }
+    const { traces, stats } = await store.recent(query.limit, query.all)
+    return { object: 'list', data: traces.map(summarize), all: query.all, store: stats }
   })
 
   app.get<{ Params: { trace_id: string } }>('/v1/traces/:trace_id', async (request, reply) => {
@@ -112,8 +107,9 @@ export function traceRoutes(app: FastifyInstance, deps: TraceRoutesDeps): void {
     reply.headers(traceLinkHeader(deps.traceUiUrl, traceId))
     const reason = storeUnavailable(deps)
     if (reason || !store) throw new GatewayError('not_found', reason ?? '', { code: 'trace_store_unavailable' })
-    const trace = store.get(traceId)
-    if (!trace) throw new GatewayError('not_found', notHeld(store, traceId, deps.traceUiUrl), { code: 'trace_not_found' })
+    const found = await store.get(traceId)
+    if (!found.trace) throw new GatewayError('not_found', notHeld(found.stats, found.oldestStartMs, traceId, deps.traceUiUrl), { code: 'trace_not_found' })
+    const trace = found.trace
     return traceDocument(trace, { page: `/traces/${traceId}`, ui: traceUiUrl(deps.traceUiUrl, traceId) ?? null })
   })
 
@@ -121,7 +117,8 @@ export function traceRoutes(app: FastifyInstance, deps: TraceRoutesDeps): void {
     const query = { limit: limitParam(request.query), all: allParam(request.query) }
     const reason = storeUnavailable(deps)
     if (reason || !store) return sendPage(reply, 404, renderMessagePage('No trace store', reason ?? ''))
-    return sendPage(reply, 200, renderTraceList(listed(store, query).map(summarize), store.stats(), Date.now(), query))
+    const { traces, stats } = await store.recent(query.limit, query.all)
+    return sendPage(reply, 200, renderTraceList(traces.map(summarize), stats, Date.now(), query))
   })
 
   app.get<{ Params: { trace_id: string } }>('/traces/:trace_id', async (request, reply) => {
@@ -134,8 +131,8 @@ export function traceRoutes(app: FastifyInstance, deps: TraceRoutesDeps): void {
     reply.headers(traceLinkHeader(deps.traceUiUrl, traceId))
     const reason = storeUnavailable(deps)
     if (reason || !store) return sendPage(reply, 404, renderMessagePage('No trace store', reason ?? ''))
-    const trace = store.get(traceId)
-    if (!trace) return sendPage(reply, 404, renderMessagePage('Trace not found', notHeld(store, traceId, deps.traceUiUrl)))
-    return sendPage(reply, 200, renderTracePage(trace, { json: `/v1/traces/${traceId}`, ui: traceUiUrl(deps.traceUiUrl, traceId) ?? null }))
+    const found = await store.get(traceId)
+    if (!found.trace) return sendPage(reply, 404, renderMessagePage('Trace not found', notHeld(found.stats, found.oldestStartMs, traceId, deps.traceUiUrl)))
+    return sendPage(reply, 200, renderTracePage(found.trace, { json: `/v1/traces/${traceId}`, ui: traceUiUrl(deps.traceUiUrl, traceId) ?? null }))
   })
 }

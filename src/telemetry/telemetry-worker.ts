@@ -1,0 +1,125 @@
+// The telemetry worker: reads the span records the main thread hands over through the shared ring
+// (span-hand-off.ts), encodes, batches and exports them (span-export.ts) and keeps the trace store
+// (trace-store.ts), so that none of that costs the thread that serves requests (bench/RESULTS.md,
+// twelfth and thirteenth rounds). It tells the main thread what its collector watch and processor
+// metrics need, and answers trace lookups.
+import { diag, DiagLogLevel } from '@opentelemetry/api'
+import { setGlobalErrorHandler, type ExportResult } from '@opentelemetry/core'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace'
+import { parentPort, workerData } from 'node:worker_threads'
+import { isListedByDefault } from '../routes/traces/trace-view.ts'
+import { complaintText } from './collector.ts'
+import { EncodedSpanExporter, SpanExportProcessor, type BatchOptions } from './span-export.ts'
+import { RecordReader, type RecordSpan } from './span-record-reader.ts'
+import { SpanRing } from './span-ring.ts'
+import { TraceStore, type TraceStoreOptions } from './trace-store.ts'
+import type { FromWorker, LookupQuery, ToWorker } from './worker-messages.ts'
+import { QUEUED, WAITING, WAKE } from './worker-messages.ts'
+
+export interface WorkerSetup {
+  ring: SharedArrayBuffer
+  ringState: SharedArrayBuffer
+  /** Int32 slots shared with the main thread (worker-messages.ts names them). */
+  shared: SharedArrayBuffer
+  batch: BatchOptions
+  store: TraceStoreOptions | undefined
+}
+
+/** How soon the ring is read again after a read that found spans; an empty read waits for the main thread's wake-up. */
+const DRAIN_AGAIN_MS = 2
+
+const setup = workerData as WorkerSetup
+const port = parentPort!
+const post = (message: FromWorker) => port.postMessage(message)
+const ring = new SpanRing(setup.ring, setup.ringState)
+const shared = new Int32Array(setup.shared)
+
+// The SDK's complaints (a failed export reaches the global error handler) go to the main thread's
+// collector watch, which says each once.
+const complain = (...parts: unknown[]) => post({ type: 'complaint', parts: parts.map(complaintText) })
+diag.setLogger({ error: complain, warn: complain, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN)
+setGlobalErrorHandler((error) => complain(error))
+
+const transport = new EncodedSpanExporter()
+const send = transport.export.bind(transport)
+transport.export = (spans, done) =>
+  send(spans, (result: ExportResult) => {
+    post({ type: 'exported', ok: result.code === 0, error: result.error === undefined ? undefined : complaintText(result.error) })
+    done(result)
+  })
+const exporter = new SpanExportProcessor(transport, setup.batch)
+/** Spans the queue refused since the main thread was last told. */
+let dropped = 0
+exporter.report({
+  dropped: (count) => (dropped += count),
+  finished: (count, error) => {
+    Atomics.store(shared, QUEUED, exporter.queueSize)
+    post({ type: 'processed', count, error: error?.name })
+  },
+})
+const store = setup.store && setup.store.maxTraces > 0 ? new TraceStore(setup.store) : undefined
+// The store copies the bytes the exporter has just encoded the span to (it runs right after it).
+store?.useEncodedSpans(exporter)
+
+const reader = new RecordReader()
+const takeSpan = (span: RecordSpan) => {
+  const readable = span as unknown as ReadableSpan
+  exporter.onEnd(readable)
+  store?.onEnd(readable)
+}
+const takeBatch = (bytes: Uint8Array) => {
+  try {
+    reader.batch(bytes, takeSpan)
+  } catch (error) {
+    // A batch that cannot be read is lost, not the worker; what it held is counted as dropped.
+    complain(error)
+  }
+}
+
+/** Reads what the ring holds; true when it held something. */
+function drain(): boolean {
+  const batches = ring.drain(takeBatch)
+  Atomics.store(shared, QUEUED, exporter.queueSize)
+  if (dropped > 0) {
+    post({ type: 'dropped', count: dropped })
+    dropped = 0
+  }
+  return batches > 0
+}
+
+/** Reads the ring every DRAIN_AGAIN_MS while spans come; when none came, sleeps until the main thread writes some. */
+async function keepDraining(): Promise<never> {
+  for (;;) {
+    if (drain()) {
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_AGAIN_MS))
+      continue
+    }
+    const wake = Atomics.load(shared, WAKE)
+    Atomics.store(shared, WAITING, 1)
+    // Spans written between the drain and WAITING would find no one to wake: look once more.
+    if (ring.pending > 0) {
+      Atomics.store(shared, WAITING, 0)
+      continue
+    }
+    const waited = Atomics.waitAsync(shared, WAKE, wake)
+    if (waited.async) await waited.value
+    Atomics.store(shared, WAITING, 0)
+  }
+}
+
+function lookup(query: LookupQuery): unknown {
+  if (!store) return undefined
+  if (query.kind === 'recent') return { traces: store.recent(query.limit, query.all ? undefined : isListedByDefault), stats: store.stats() }
+  const trace = store.get(query.traceId)
+  return trace ? { trace } : { stats: store.stats(), oldestStartMs: store.oldestStartMs() }
+}
+
+port.on('message', (message: ToWorker) => {
+  // Whatever the main thread handed over before asking is read first.
+  drain()
+  if (message.type === 'lookup') return post({ type: 'done', id: message.id, result: lookup(message.query) })
+  const done = message.type === 'flush' ? exporter.forceFlush() : exporter.shutdown()
+  done.catch(complain).finally(() => post({ type: 'done', id: message.id, result: undefined }))
+})
+
+void keepDraining()
