@@ -1,0 +1,246 @@
+// Spans reach the telemetry worker as flat records (src/telemetry/span-records.ts), read back there
+// (span-record-reader.ts) and only then encoded as OTLP. Whatever a span holds must come out as the
+// same OTLP bytes as the span itself encodes to on the main thread: every attribute type, events,
+// links, trace state, status, remote parents, both tracers' spans, a resource whose detectors
+// answer late, and the tables that start again (a lost batch, too many names). Then the shared
+// ring itself: wrapping, refusing what does not fit, counting what waits.
+import t from 'tap'
+import { SpanKind, SpanStatusCode, TraceFlags, type Span, type Tracer } from '@opentelemetry/api'
+import { TraceState } from '@opentelemetry/core'
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
+import { AlwaysOnSampler, TracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace'
+import { GatewayTracer } from '../../src/telemetry/gateway-tracer.ts'
+import { SpanEncoder } from '../../src/telemetry/otlp-span-encoder.ts'
+import { ProtoWriter } from '../../src/telemetry/protobuf.ts'
+import { RecordReader, type RecordSpan } from '../../src/telemetry/span-record-reader.ts'
+import { RecordWriter } from '../../src/telemetry/span-records.ts'
+import { SpanRing } from '../../src/telemetry/span-ring.ts'
+import { spanLimitsFromEnv } from '../../src/telemetry/tracing-config.ts'
+
+function collector(): SpanProcessor & { ended: ReadableSpan[] } {
+  return { ended: [], onStart() {}, onEnd(span) { this.ended.push(span) }, forceFlush: async () => {}, shutdown: async () => {} }
+}
+
+function tracers(resource: Resource = resourceFromAttributes({ 'service.name': 'records', 'deployment.environment.name': 'test', 'service.version': '1.2.3' })) {
+  const sdkSpans = collector()
+  const ownSpans = collector()
+  const sdk = new TracerProvider({ resource, spanProcessors: [sdkSpans] }).getTracer('@opentelemetry/instrumentation-undici', '0.1.0')
+  const own = new GatewayTracer({ sampler: new AlwaysOnSampler(), limits: spanLimitsFromEnv(), resource, scope: { name: 'sik-llms-gateway' }, processors: [ownSpans] })
+  return { sdk, own, ended: () => [...ownSpans.ended.splice(0), ...sdkSpans.ended.splice(0)] }
+}
+
+/** A span's OTLP bytes (ScopeSpans.spans) with its scope's and resource's, as one encoder writes them. */
+function otlp(span: ReadableSpan | RecordSpan, encoder = new SpanEncoder()): { span: string; scope: string; resource: string } {
+  const w = new ProtoWriter(1024)
+  encoder.span(w, span as ReadableSpan)
+  const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
+  return { span: hex(w.buf.subarray(0, w.pos)), scope: hex(encoder.scopeBytes(span.instrumentationScope)), resource: hex(encoder.resourceBytes(span.resource)) }
+}
+
+/** The spans through a writer, each batch published to a reader; what the reader gave back. */
+function handOver(batches: ReadableSpan[][], writer = new RecordWriter(), reader = new RecordReader()): RecordSpan[] {
+  const out: RecordSpan[] = []
+  for (const batch of batches) {
+    for (const span of batch) writer.add(span)
+    writer.take((bytes, length) => {
+      reader.batch(bytes.subarray(0, length), (span) => out.push(span))
+      return true
+    })
+  }
+  return out
+}
+
+/** Every kind of thing a span may hold, through `tracer`. */
+function everything(tracer: Tracer, round: number): void {
+  const parent = tracer.startSpan('parent', { kind: SpanKind.SERVER })
+  const linked = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.SAMPLED, isRemote: true, traceState: new TraceState('vendor=value,other=1') }
+  const child: Span = tracer.startSpan(
+    'child',
+    {
+      kind: SpanKind.CLIENT,
+      attributes: { 'http.request.method': 'POST', 'server.port': 443 + round },
+      links: [{ context: linked, attributes: { 'link.type': 'evaluation', score: 0.5, tags: ['a', 'b'] } }, { context: { ...linked, traceState: undefined } }],
+    },
+  )
+  child.setAttributes({
+    short: 'gpt-4o',
+    long: 'x'.repeat(200) + ' ünïcödé 👍 ' + 'y'.repeat(50),
+    emoji: '👍🏽',
+    empty: '',
+    integer: 42,
+    negative: -7,
+    large: 2 ** 60,
+    float: 0.125 + round,
+    nan: Number.NaN,
+    yes: true,
+    no: false,
+    strings: ['one', 'two', 'ü'],
+    numbers: [1, 2.5, -3],
+    mixed: ['a', null as unknown as string, 'c'],
+    empty_array: [],
+  })
+  child.addEvent('gen_ai.content.prompt', { 'gen_ai.prompt': 'hello', count: 3 })
+  child.addEvent('bare')
+  child.recordException(Object.assign(new Error('upstream refused'), { code: 'ECONNRESET' }))
+  child.setStatus({ code: SpanStatusCode.ERROR, message: 'upstream refused: 503' })
+  child.end()
+  parent.setStatus({ code: SpanStatusCode.OK })
+  parent.end()
+}
+
+t.test('every kind of attribute, event, link and status: the same OTLP bytes after the hand-over', async (t) => {
+  const { sdk, own, ended } = tracers()
+  for (const tracer of [own, sdk]) for (let round = 0; round < 3; round++) everything(tracer, round)
+  const spans = ended()
+  t.equal(spans.length, 12)
+  const back = handOver([spans.slice(0, 5), spans.slice(5)])
+  t.equal(back.length, spans.length, 'every span comes back')
+  for (const [i, span] of spans.entries()) {
+    t.same(otlp(back[i]!), otlp(span), `${span.instrumentationScope.name} ${span.name} #${i}`)
+  }
+  // The values each read back as the span has them (not only equal once encoded).
+  const child = back.find((span) => span.name === 'child')!
+  t.same(child.attributes.long, (spans.find((span) => span.name === 'child')!.attributes.long))
+  t.same(child.events.map((event) => event.name), ['gen_ai.content.prompt', 'bare', 'exception'])
+  t.equal(child.links[0]?.context.traceState?.serialize(), 'vendor=value,other=1')
+  t.equal(child.links[0]?.context.isRemote, true)
+})
+
+t.test("values the SDK's tracer refuses but the gateway's takes (maps, bytes) are carried too", async (t) => {
+  const { own, ended } = tracers()
+  const span = own.startSpan('odd values')
+  span.setAttribute('bytes', new Uint8Array([0, 1, 255]) as unknown as string)
+  span.setAttribute('map', { nested: { deeper: 'x', n: 2 }, list: [1, 'b'] } as unknown as string)
+  span.end()
+  const [original] = ended()
+  const [back] = handOver([[original!]])
+  t.same(otlp(back!), otlp(original!))
+  t.same(back!.attributes.bytes, new Uint8Array([0, 1, 255]))
+})
+
+t.test('a span of a remote parent with trace state keeps both', async (t) => {
+  const { sdk, ended } = tracers()
+  const { context, trace } = await import('@opentelemetry/api')
+  const remote = trace.setSpanContext(context.active(), {
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED, isRemote: true, traceState: new TraceState('congo=t61rcWkgMzE'),
+  })
+  sdk.startSpan('under a caller', {}, remote).end()
+  const [original] = ended()
+  const [back] = handOver([[original!]])
+  t.same(otlp(back!), otlp(original!))
+  t.equal(back!.parentSpanContext?.isRemote, true)
+  t.equal(back!.spanContext().traceState?.serialize(), 'congo=t61rcWkgMzE')
+})
+
+t.test('a repeated span costs a fraction of the first, and reads back whole', async (t) => {
+  const { own, ended } = tracers()
+  const sizes: number[] = []
+  const writer = new RecordWriter()
+  const reader = new RecordReader()
+  const back: RecordSpan[] = []
+  for (let i = 0; i < 3; i++) {
+    const span = own.startSpan('llm.request', { attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.system': 'openai', 'gen_ai.usage.input_tokens': 10 + (i === 2 ? 1 : 0) } })
+    span.end()
+    const [ended1] = ended()
+    writer.add(ended1!)
+    writer.take((bytes, length) => {
+      sizes.push(length)
+      reader.batch(bytes.subarray(0, length), (s) => back.push(s))
+      return true
+    })
+  }
+  t.ok(sizes[1]! < sizes[0]! / 2, `the second record (${sizes[1]} bytes) names no keys and repeats no values (the first: ${sizes[0]})`)
+  t.same(back.map((span) => span.attributes['gen_ai.usage.input_tokens']), [10, 10, 11])
+  t.same(back.map((span) => span.attributes['gen_ai.request.model']), ['gpt-4o', 'gpt-4o', 'gpt-4o'])
+})
+
+t.test('a batch the ring refused: the next one defines again what the reader never saw', async (t) => {
+  const { own, ended } = tracers()
+  const writer = new RecordWriter()
+  const reader = new RecordReader()
+  const back: RecordSpan[] = []
+  const publish = (accept: boolean) =>
+    writer.take((bytes, length) => {
+      if (accept) reader.batch(bytes.subarray(0, length), (span) => back.push(span))
+      return accept
+    })
+  own.startSpan('first', { attributes: { a: 'one' } }).end()
+  writer.add(ended()[0]!)
+  t.equal(publish(true), 1)
+  own.startSpan('lost', { attributes: { b: 'two' } }).end()
+  own.startSpan('first', { attributes: { a: 'one', c: 3 } }).end()
+  for (const span of ended()) writer.add(span)
+  t.equal(publish(false), -2, 'the refused spans are counted')
+  own.startSpan('lost', { attributes: { b: 'two' } }).end()
+  own.startSpan('first', { attributes: { a: 'one', c: 3 } }).end()
+  const again = ended()
+  for (const span of again) writer.add(span)
+  t.equal(publish(true), 2)
+  t.same(back.map((span) => [span.name, span.attributes]), [['first', { a: 'one' }], ['lost', { b: 'two' }], ['first', { a: 'one', c: 3 }]])
+  t.same(otlp(back[2]!), otlp(again[1]!))
+})
+
+t.test('more names than the tables hold: they start again, and every span still reads back', async (t) => {
+  const { own, ended } = tracers()
+  const names = Array.from({ length: 5000 }, (_, i) => `evaluation judge-${i}`)
+  for (const name of names) own.startSpan(name, { attributes: { [`key-${name}`]: name } }).end()
+  const spans = ended()
+  const back = handOver([spans.slice(0, 2500), spans.slice(2500)])
+  t.same(back.map((span) => span.name), names)
+  t.same(back.map((span) => span.attributes[`key-${span.name}`]), names)
+  t.same(otlp(back[4999]!), otlp(spans[4999]!))
+})
+
+t.test('a resource whose detectors answer late: pending until the final attributes come', async (t) => {
+  let settle!: () => void
+  const late = new Promise<void>((resolve) => (settle = resolve))
+  const resource = resourceFromAttributes({ 'service.name': 'late', 'cloud.region': late.then(() => 'eu-west-1') as unknown as string })
+  const { own, ended } = tracers(resource)
+  const writer = new RecordWriter()
+  const reader = new RecordReader()
+  const back: RecordSpan[] = []
+  const publish = () => writer.take((bytes, length) => (reader.batch(bytes.subarray(0, length), (span) => back.push(span)), true))
+  own.startSpan('early').end()
+  writer.add(ended()[0]!)
+  publish()
+  const handed = back[0]!.resource
+  t.equal(handed.asyncAttributesPending, true, 'the worker waits with its export')
+  let waited = false
+  const waiting = handed.waitForAsyncAttributes!().then(() => (waited = true))
+  settle()
+  await resource.waitForAsyncAttributes!()
+  own.startSpan('late').end()
+  const original = ended()[0]!
+  writer.add(original)
+  publish()
+  await waiting
+  t.ok(waited)
+  t.equal(back[1]!.resource, handed, 'the same resource object: the spans group under one ResourceSpans')
+  t.equal(handed.asyncAttributesPending, false)
+  t.equal(handed.attributes['cloud.region'], 'eu-west-1')
+  t.same(otlp(back[1]!), otlp(original), 'the final resource, as the main thread encodes it')
+})
+
+t.test('the ring: batches wrap around its end, what does not fit is refused, the spans waiting are counted', async (t) => {
+  const ring = new SpanRing(100)
+  const reader = new SpanRing(ring.buffer, ring.state)
+  const batch = (fill: number, length: number) => new Uint8Array(length).fill(fill)
+  t.ok(ring.write(batch(1, 40), 40, 3))
+  t.ok(ring.write(batch(2, 30), 30, 2))
+  t.equal(reader.pending, 5)
+  t.notOk(ring.write(batch(3, 30), 30, 1), 'no room: refused whole')
+  const seen: number[][] = []
+  t.equal(reader.drain((bytes) => seen.push([bytes[0]!, bytes.length])), 2)
+  t.same(seen, [[1, 40], [2, 30]])
+  t.equal(reader.pending, 0)
+  // 86 of 100 bytes written and read: the next entry (38 bytes) starts again at 0, and the 14
+  // skipped at the end count as used until the reader passes them.
+  t.ok(ring.write(batch(4, 30), 30, 4))
+  t.ok(ring.write(batch(5, 40), 40, 1), 'fills the ring exactly')
+  t.notOk(ring.write(batch(6, 1), 1, 1))
+  seen.length = 0
+  reader.drain((bytes) => seen.push([bytes[0]!, bytes.length]))
+  t.same(seen, [[4, 30], [5, 40]])
+  t.equal(reader.pending, 0)
+  t.ok(ring.write(batch(7, 20), 20, 1), 'room again once read')
+})
