@@ -21,7 +21,14 @@ const upstream = await startUpstream()
 const sink = await startOtlpSink()
 const variants = process.argv.slice(2)
 const gws = []
-for (const v of variants) gws.push(await startGateway(upstream.url, { ...telemetryEnv('on', sink.url), ...JSON.parse(v) }))
+// A variant's "BENCH_GATEWAY_DIR" runs that checkout (an A/B of two commits), not the environment's.
+const dir = process.env.BENCH_GATEWAY_DIR
+for (const v of variants) {
+  const { BENCH_GATEWAY_DIR: own, ...env } = JSON.parse(v) as Record<string, string>
+  if (own ?? dir) process.env.BENCH_GATEWAY_DIR = own ?? dir
+  else delete process.env.BENCH_GATEWAY_DIR
+  gws.push(await startGateway(upstream.url, { ...telemetryEnv('on', sink.url), ...env }))
+}
 const tot = variants.map(() => ({} as Record<string, number>)), n = variants.map(() => 0)
 for (const g of gws) await jsonLoad({ url: g.url, path: '/v1/chat/completions', headers: {} }, 32, 2)
 for (let s = 0; s < Number(process.env.SLICES ?? 8); s++) {

@@ -8,9 +8,8 @@
 // kept: OTEL_BSP_* (queue, batch size, delay, export timeout), one export at a time, the
 // processor's metrics under the SDK's names, OTEL_EXPORTER_OTLP_(TRACES_)* through the SDK's own
 // transport (retries, timeout, headers), tracing suppressed for the export's own request.
-// The POST stays on this thread: in a worker thread it saved ~5 µs of a request's CPU but cost
-// 44 MiB of RSS (an isolate of its own, with its own type stripper), and handing a worker the span
-// objects in any form costs about what encoding them does (~1 µs a span).
+// It runs in the telemetry worker (telemetry-worker.ts), on spans read back from the records the
+// main thread hands over (span-hand-off.ts).
 import { context, diag, ROOT_CONTEXT, TraceFlags, type Attributes, type Context, type MeterProvider, type ObservableResult } from '@opentelemetry/api'
 import { ExportResultCode, globalErrorHandler, suppressTracing, type ExportResult } from '@opentelemetry/core'
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace'

@@ -17,8 +17,12 @@ import {
   type FromWorker, type LookupQuery, type RecentTraces, type ToWorker, type TraceLookupResult,
 } from './worker-messages.ts'
 
-/** Room for ~30,000 chat requests' spans: a worker held up (a long GC, a busy machine) drops nothing for seconds. */
-const RING_BYTES = 16 * 1024 * 1024
+/**
+ * Room for ~9,000 chat requests' spans (~450 bytes each as records): a worker held up for a second
+ * or two (a long GC, a busy machine) drops nothing. The worker's export queue (2048 spans by
+ * default) is the bound that counts; the ring only carries spans across.
+ */
+const RING_BYTES = 4 * 1024 * 1024
 /** A batch this large leaves at once, not at the end of the turn. */
 const PUBLISH_BYTES = 48 * 1024
 /** The worker's export queue, as the SDK's batch processor sizes it by default. */

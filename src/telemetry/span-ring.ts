@@ -25,6 +25,10 @@ export class SpanRing {
     this.buffer = typeof buffer === 'number' ? new SharedArrayBuffer(buffer) : buffer
     this.state = state ?? new SharedArrayBuffer(8)
     this.bytes = new Uint8Array(this.buffer)
+    // Each page written once now, by the thread that makes the ring: a first write into a page
+    // costs a page fault, which on this VM cost the main thread ~3 µs a request until the ring had
+    // gone round once (bench/RESULTS.md, thirteenth round).
+    if (typeof buffer === 'number') this.bytes.fill(0)
     this.view = new DataView(this.buffer)
     this.shared = new Int32Array(this.state)
     this.size = this.bytes.length

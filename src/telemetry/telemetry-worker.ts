@@ -25,8 +25,9 @@ export interface WorkerSetup {
   store: TraceStoreOptions | undefined
 }
 
-/** How soon the ring is read again after a read that found spans; an empty read waits for the main thread's wake-up. */
+/** How often the ring is read while spans come, and how many empty reads in a row mean they stopped coming. */
 const DRAIN_AGAIN_MS = 2
+const IDLE_DRAINS = 25
 
 const setup = workerData as WorkerSetup
 const port = parentPort!
@@ -87,23 +88,29 @@ function drain(): boolean {
   return batches > 0
 }
 
-/** Reads the ring every DRAIN_AGAIN_MS while spans come; when none came, sleeps until the main thread writes some. */
+/**
+ * Reads the ring every DRAIN_AGAIN_MS while spans come. Only after IDLE_DRAINS reads in a row
+ * found none does it sleep until the main thread writes some: waking a sleeping thread costs the
+ * main thread a system call (and, on a busy machine, its turn on the core), which it must not pay
+ * for every batch under load (bench/RESULTS.md, thirteenth round).
+ */
 async function keepDraining(): Promise<never> {
+  let idle = 0
   for (;;) {
-    if (drain()) {
+    idle = drain() ? 0 : idle + 1
+    if (idle < IDLE_DRAINS) {
       await new Promise((resolve) => setTimeout(resolve, DRAIN_AGAIN_MS))
       continue
     }
     const wake = Atomics.load(shared, WAKE)
     Atomics.store(shared, WAITING, 1)
     // Spans written between the drain and WAITING would find no one to wake: look once more.
-    if (ring.pending > 0) {
-      Atomics.store(shared, WAITING, 0)
-      continue
+    if (ring.pending === 0) {
+      const waited = Atomics.waitAsync(shared, WAKE, wake)
+      if (waited.async) await waited.value
     }
-    const waited = Atomics.waitAsync(shared, WAKE, wake)
-    if (waited.async) await waited.value
     Atomics.store(shared, WAITING, 0)
+    idle = 0
   }
 }
 
