@@ -211,8 +211,8 @@ export class SpanExportProcessor implements SpanProcessor {
       this.clearTimer()
       this.exporting = true
       const batch = this.take()
-      // Sent in a tick of its own, not inside the span.end() of the request that filled it; a
-      // flush in between waits for it (it has left the queue already).
+      // Sent in a tick of its own, not inside the onEnd() of the span that filled it; a flush in
+      // between waits for it (it has left the queue already).
       this.inFlight = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.sendInTurn(batch))
       return
     }

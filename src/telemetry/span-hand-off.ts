@@ -63,7 +63,8 @@ export class SpanHandOff implements SpanProcessor, TraceLookup {
     this.watch = options.watch
     this.capacity = options.batch.maxQueueSize ?? DEFAULT_MAX_QUEUE_SIZE
     const setup: WorkerSetup = { ring: this.ring.buffer, ringState: this.ring.state, shared: this.shared.buffer as SharedArrayBuffer, batch: options.batch, store: options.store }
-    this.worker = new Worker(new URL('./telemetry-worker.ts', import.meta.url), { workerData: setup })
+    // Without the operator's preloads (--import, --require): a second SDK in the worker would trace its exports.
+    this.worker = new Worker(new URL('./telemetry-worker.ts', import.meta.url), { workerData: setup, execArgv: withoutPreloads(process.execArgv) })
     // The gateway's exit is not held up by the worker: shutdown() flushes it first.
     this.worker.unref()
     this.worker.on('error', (error) => diag.error('the telemetry worker stopped: spans are no longer exported', error))
@@ -74,18 +75,22 @@ export class SpanHandOff implements SpanProcessor, TraceLookup {
       this.waiting.clear()
     })
     this.worker.on('message', (message: FromWorker) => this.heard(message))
+    this.writer.onResourceSettled = () => {
+      if (this.writer.settleResource()) this.publish()
+    }
   }
 
   /** The processor metrics, on the MeterProvider NodeSDK makes after it took its span processors. */
   attach(meterProvider: MeterProvider): void {
-    this.metrics ??= new ProcessorMetrics(meterProvider, this.capacity, () => this.ring.pending + Atomics.load(this.shared, QUEUED))
+    // The queue is the worker's export queue (the ring only carries spans across, read every 2 ms).
+    this.metrics ??= new ProcessorMetrics(meterProvider, this.capacity, () => Atomics.load(this.shared, QUEUED))
   }
 
   onStart(_span: Span, _parentContext: Context): void {}
 
   onEnd(span: ReadableSpan): void {
     if (this.stopped || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return
-    if (!this.writer.add(span)) return this.drop(1)
+    if (this.gone || !this.writer.add(span)) return this.drop(1)
     if (this.writer.pos > PUBLISH_BYTES) this.publish()
     else if (!this.armed) {
       this.armed = true
@@ -138,6 +143,7 @@ export class SpanHandOff implements SpanProcessor, TraceLookup {
   }
 
   private drop(count: number): void {
+    if (this.lost === 0) diag.warn(this.gone ? 'Dropping spans: the telemetry worker stopped' : "Dropping spans: the telemetry worker's ring is full")
     this.lost += count
     this.metrics?.dropped(count)
   }
@@ -175,6 +181,22 @@ export class SpanHandOff implements SpanProcessor, TraceLookup {
         return this.metrics?.finished(message.count, message.error === undefined ? undefined : Object.assign(new Error(), { name: message.error }))
       case 'dropped':
         return this.metrics?.dropped(message.count)
+      case 'resync':
+        this.writer.resync()
+        return this.publish()
     }
   }
 }
+
+/** Node's own flags of this process, less those that load code before the entry point. */
+export function withoutPreloads(execArgv: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!
+    if (PRELOAD_FLAGS.has(arg)) i++
+    else if (![...PRELOAD_FLAGS].some((flag) => arg.startsWith(`${flag}=`))) out.push(arg)
+  }
+  return out
+}
+
+const PRELOAD_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader'])

@@ -44,6 +44,11 @@ function traceStateOf(serialized: string): TraceState {
 }
 
 export class RecordReader {
+  /**
+   * Set when a batch could not be read whole: the writer's tables and these may be out of step,
+   * so entries are skipped until the writer starts again (K_RESET, after it was told to resync).
+   */
+  private lost = false
   private texts: string[] = []
   private names: { keys: string[]; values: AttributeValue[] }[] = []
   private scopes: Scope[] = []
@@ -56,6 +61,13 @@ export class RecordReader {
   private view = this.localView
   private pos = 0
 
+  /** Forgets every definition (the writer was told to start again, and writes K_RESET first). */
+  forget(): void {
+    this.texts = []
+    this.names = []
+    this.scopes = []
+  }
+
   /** Each span of a batch to `take`. `batch` is copied first (out of the shared ring, which TextDecoder does not read). */
   batch(batch: Uint8Array, take: (span: RecordSpan) => void): void {
     if (batch.length > this.local.length) {
@@ -66,21 +78,29 @@ export class RecordReader {
     this.bytes = this.local
     this.view = this.localView
     let at = 0
-    while (at < batch.length) {
-      const length = this.view.getUint32(at, true)
-      const kind = this.view.getUint32(at + 4, true)
-      this.pos = at + 8
-      if (kind === K_SPAN) take(this.span())
-      else if (kind === K_TEXT) this.texts[this.u32()] = this.string()
-      else if (kind === K_SCOPE) this.scope()
-      else if (kind === K_RESOURCE) this.defineResource()
-      else if (kind === K_RESET) {
-        this.texts = []
-        this.names = []
-        this.scopes = []
+    try {
+      while (at < batch.length) {
+        const length = this.view.getUint32(at, true)
+        const kind = this.view.getUint32(at + 4, true)
+        this.pos = at + 8
+        at += 8 + length
+        if (kind === K_RESET) {
+          this.forget()
+          this.lost = false
+        } else if (this.lost) continue
+        else this.entry(kind, take)
       }
-      at += 8 + length
+    } catch (error) {
+      this.lost = true
+      throw error
     }
+  }
+
+  private entry(kind: number, take: (span: RecordSpan) => void): void {
+    if (kind === K_SPAN) take(this.span())
+    else if (kind === K_TEXT) this.texts[this.u32()] = this.string()
+    else if (kind === K_SCOPE) this.scope()
+    else if (kind === K_RESOURCE) this.defineResource()
   }
 
   private scope(): void {
@@ -109,8 +129,10 @@ export class RecordReader {
 
   private span(): RecordSpan {
     const nameId = this.u32()
-    const scope = this.scopes[this.u32()]!
-    const name = this.texts[nameId]!
+    const scope = this.scopes[this.u32()]
+    if (!scope) throw new Error('span record names a scope never defined')
+    const name = this.texts[nameId]
+    if (name === undefined) throw new Error('span record names a name never defined')
     const kind = this.u8()
     const flags = this.u8()
     const statusCode = this.u8()
@@ -127,6 +149,8 @@ export class RecordReader {
     const message = flags & F_STATUS_MESSAGE ? this.string() : undefined
     const count = this.u32()
     let state = this.names[nameId]
+    // The writer's tables and these are out of step (a batch not read whole): nothing after can be trusted.
+    if (flags & F_SAME_KEYS && !state) throw new Error('span record names keys never defined')
     if (!(flags & F_SAME_KEYS) || !state) {
       const keys: string[] = new Array(count)
       for (let i = 0; i < count; i++) keys[i] = this.texts[this.u32()]!

@@ -76,6 +76,8 @@ export class RecordWriter {
   private readonly scopes = new Map<Scope, number>()
   private resource: Resource | undefined
   private resourcePending = false
+  /** Told when a resource written as pending has its final attributes (the hand-off then writes and publishes them). */
+  onResourceSettled: (() => void) | undefined
 
   /** Hands the batch to `publish` and starts a new one; returns how many spans it held, negative when `publish` refused them. */
   take(publish: (bytes: Uint8Array, length: number, spans: number) => boolean): number {
@@ -162,6 +164,12 @@ export class RecordWriter {
     this.spans++
   }
 
+  /** Starts the tables again, told so by the worker (it could not read a batch whole and skips until then). */
+  resync(): void {
+    this.forget()
+    this.end(this.begin(K_RESET))
+  }
+
   private forget(): void {
     this.ids.clear()
     this.names.clear()
@@ -188,7 +196,8 @@ export class RecordWriter {
 
   /**
    * The resource, once (every span of a provider carries the same). Detectors that answer late
-   * (cloud metadata) are waited for here: the worker holds its exports until the final one comes.
+   * (cloud metadata) are waited for here, and the worker holds its exports until the final
+   * attributes come: they are written as soon as they are known (settleResource()).
    */
   private defineResource(resource: Resource): void {
     if (resource === this.resource) {
@@ -199,13 +208,26 @@ export class RecordWriter {
     this.writeResource(resource)
   }
 
+  /** Writes the final attributes of a resource written as pending; true when there were any to write. */
+  settleResource(): boolean {
+    const resource = this.resource
+    if (!resource || !this.resourcePending || resource.asyncAttributesPending) return false
+    this.writeResource(resource)
+    return true
+  }
+
   private writeResource(resource: Resource): void {
     this.resourcePending = resource.asyncAttributesPending === true
     const frame = this.begin(K_RESOURCE)
     this.u8(this.resourcePending ? 1 : 0)
     this.optionalString(resource.schemaUrl)
-    this.value(resource.attributes as Attributes)
+    // Attributes read before they settle are incomplete (and the SDK complains): the final ones follow.
+    this.value(this.resourcePending ? null : (resource.attributes as Attributes))
     this.end(frame)
+    if (this.resourcePending) {
+      // The SDK's resource settles only when asked to; nothing else on this thread asks.
+      void resource.waitForAsyncAttributes?.().then(() => this.onResourceSettled?.(), () => this.onResourceSettled?.())
+    }
   }
 
   private event(event: TimedEvent): void {

@@ -63,10 +63,10 @@ export class SpanRing {
   }
 
   /**
-   * Hands each batch written since the last drain to `take` (its bytes are valid during the call
-   * only). Returns how many batches were taken.
+   * Hands each batch written since the last drain to `take` with its span count (its bytes are
+   * valid during the call only). Returns how many batches were taken.
    */
-  drain(take: (bytes: Uint8Array) => void): number {
+  drain(take: (bytes: Uint8Array, spans: number) => void): number {
     const available = Atomics.load(this.shared, USED)
     let read = 0
     let batches = 0
@@ -80,12 +80,13 @@ export class SpanRing {
           continue
         }
         const length = this.view.getUint32(this.at, true)
-        spans += this.view.getUint32(this.at + 4, true)
+        const count = this.view.getUint32(this.at + 4, true)
+        spans += count
         const start = this.at + HEADER
         this.at += HEADER + length
         read += HEADER + length
         batches++
-        take(this.bytes.subarray(start, start + length))
+        take(this.bytes.subarray(start, start + length), count)
       }
     } finally {
       Atomics.sub(this.shared, SPANS, spans)

@@ -63,18 +63,35 @@ const store = setup.store && setup.store.maxTraces > 0 ? new TraceStore(setup.st
 store?.useEncodedSpans(exporter)
 
 const reader = new RecordReader()
+/** Spans of the batch being read that reached the exporter. */
+let taken = 0
 const takeSpan = (span: RecordSpan) => {
+  taken++
   const readable = span as unknown as ReadableSpan
-  exporter.onEnd(readable)
-  store?.onEnd(readable)
+  // Neither may cost the other its span, nor the batch the spans after it.
+  try {
+    exporter.onEnd(readable)
+  } catch (error) {
+    complain(error)
+  }
+  try {
+    store?.onEnd(readable)
+  } catch (error) {
+    complain(error)
+  }
 }
-const takeBatch = (bytes: Uint8Array) => {
+const takeBatch = (bytes: Uint8Array, spans: number) => {
+  taken = 0
   try {
     reader.batch(bytes, takeSpan)
   } catch (error) {
-    // A batch that cannot be read is lost, not the worker; what it held is counted as dropped.
+    // A batch that cannot be read whole is lost, not the worker. The reader skips what follows
+    // until the main thread starts its tables again.
     complain(error)
+    post({ type: 'resync' })
   }
+  // What was not read (the rest of a broken batch, or one skipped until the tables start again) is dropped.
+  dropped += spans - taken
 }
 
 /** Reads what the ring holds; true when it held something. */

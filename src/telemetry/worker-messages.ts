@@ -30,5 +30,7 @@ export type FromWorker =
   | { type: 'complaint'; parts: string[] }
   /** Spans whose export finished, for otel.sdk.processor.span.processed (`error` is the error's name). */
   | { type: 'processed'; count: number; error: string | undefined }
-  /** Spans the worker's export queue refused. */
+  /** Spans the worker's export queue refused, or that it could not read. */
   | { type: 'dropped'; count: number }
+  /** A batch could not be read whole: the writer must start its tables again (K_RESET). */
+  | { type: 'resync' }

@@ -13,6 +13,7 @@ import { GatewayTracer } from '../../src/telemetry/gateway-tracer.ts'
 import { SpanEncoder } from '../../src/telemetry/otlp-span-encoder.ts'
 import { ProtoWriter } from '../../src/telemetry/protobuf.ts'
 import { RecordReader, type RecordSpan } from '../../src/telemetry/span-record-reader.ts'
+import { withoutPreloads } from '../../src/telemetry/span-hand-off.ts'
 import { RecordWriter } from '../../src/telemetry/span-records.ts'
 import { SpanRing } from '../../src/telemetry/span-ring.ts'
 import { spanLimitsFromEnv } from '../../src/telemetry/tracing-config.ts'
@@ -191,34 +192,88 @@ t.test('more names than the tables hold: they start again, and every span still 
   t.same(otlp(back[4999]!), otlp(spans[4999]!))
 })
 
-t.test('a resource whose detectors answer late: pending until the final attributes come', async (t) => {
+t.test('a resource whose detectors answer late: pending until its final attributes come, with no span needed to carry them', async (t) => {
   let settle!: () => void
   const late = new Promise<void>((resolve) => (settle = resolve))
+  // As the SDK's detectors leave it: settled only once someone asks (waitForAsyncAttributes).
   const resource = resourceFromAttributes({ 'service.name': 'late', 'cloud.region': late.then(() => 'eu-west-1') as unknown as string })
   const { own, ended } = tracers(resource)
   const writer = new RecordWriter()
   const reader = new RecordReader()
   const back: RecordSpan[] = []
   const publish = () => writer.take((bytes, length) => (reader.batch(bytes.subarray(0, length), (span) => back.push(span)), true))
+  let told!: () => void
+  const settled = new Promise<void>((resolve) => (told = resolve))
+  // What the hand-off does: write the final attributes and publish them at once.
+  writer.onResourceSettled = () => {
+    t.ok(writer.settleResource(), 'the final attributes are written')
+    publish()
+    told()
+  }
   own.startSpan('early').end()
-  writer.add(ended()[0]!)
+  const original = ended()[0]!
+  writer.add(original)
   publish()
   const handed = back[0]!.resource
   t.equal(handed.asyncAttributesPending, true, 'the worker waits with its export')
   let waited = false
   const waiting = handed.waitForAsyncAttributes!().then(() => (waited = true))
   settle()
-  await resource.waitForAsyncAttributes!()
-  own.startSpan('late').end()
-  const original = ended()[0]!
-  writer.add(original)
-  publish()
+  await settled
   await waiting
-  t.ok(waited)
-  t.equal(back[1]!.resource, handed, 'the same resource object: the spans group under one ResourceSpans')
+  t.ok(waited, 'the worker export goes on, though no span came after')
   t.equal(handed.asyncAttributesPending, false)
   t.equal(handed.attributes['cloud.region'], 'eu-west-1')
-  t.same(otlp(back[1]!), otlp(original), 'the final resource, as the main thread encodes it')
+  t.same(otlp(back[0]!), otlp(original), 'the early span, with the final resource, as the main thread encodes it')
+  own.startSpan('later').end()
+  writer.add(ended()[0]!)
+  publish()
+  t.equal(back[1]!.resource, handed, 'the same resource object: the spans group under one ResourceSpans')
+})
+
+t.test('a batch the worker could not read whole: it skips until told the writer started again, and loses nothing after', async (t) => {
+  const { own, ended } = tracers()
+  const writer = new RecordWriter()
+  const reader = new RecordReader()
+  const back: RecordSpan[] = []
+  /** As the worker does: the ring took the batch, whatever the reader then makes of it; its error, if any. */
+  const publish = (read: boolean) => {
+    let error: Error | undefined
+    writer.take((bytes, length) => {
+      try {
+        if (read) reader.batch(bytes.subarray(0, length), (span) => back.push(span))
+      } catch (thrown) {
+        error = thrown as Error
+      }
+      return true
+    })
+    return error
+  }
+  const end = (...names: string[]) => {
+    for (const name of names) own.startSpan(name, { attributes: { [name]: name.length } }).end()
+    for (const span of ended()) writer.add(span)
+  }
+  end('one')
+  publish(true)
+  // Accepted by the ring but never read (the worker failed on it): the definitions of 'two' are lost.
+  end('two')
+  publish(false)
+  end('two', 'one')
+  t.match(publish(true)?.message, /never defined/, 'a record naming what was never defined is refused, not mis-read')
+  end('one')
+  publish(true)
+  t.same(back.map((span) => span.name), ['one'], 'after the broken batch nothing is read on stale tables')
+  writer.resync()
+  end('one', 'two')
+  publish(true)
+  t.same(back.map((span) => [span.name, span.attributes]), [['one', { one: 3 }], ['one', { one: 3 }], ['two', { two: 3 }]])
+})
+
+t.test("the worker runs without the operator's preloads, with the rest of Node's flags", async (t) => {
+  t.same(
+    withoutPreloads(['--max-semi-space-size=16', '--import', './otel.mjs', '--require=./a.cjs', '-r', 'b', '--env-file-if-exists=.env', '--experimental-loader=x']),
+    ['--max-semi-space-size=16', '--env-file-if-exists=.env'],
+  )
 })
 
 t.test('the ring: batches wrap around its end, what does not fit is refused, the spans waiting are counted', async (t) => {

@@ -79,6 +79,15 @@ function notHeld(stats: TraceStoreStats, oldest: number | undefined, traceId: st
   )
 }
 
+/** A lookup the trace store (in the telemetry worker) could not answer: the worker stopped. */
+async function fromStore<T>(lookup: () => Promise<T>): Promise<T> {
+  try {
+    return await lookup()
+  } catch (error) {
+    throw new GatewayError('unavailable', `The trace store cannot be read: ${(error as Error).message}.`, { code: 'trace_store_unavailable' })
+  }
+}
+
 function sendPage(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply
     .code(status)
@@ -98,7 +107,7 @@ export function traceRoutes(app: FastifyInstance, deps: TraceRoutesDeps): void {
     const query = { limit: limitParam(request.query), all: allParam(request.query) }
     const reason = storeUnavailable(deps)
     if (reason || !store) throw new GatewayError('not_found', reason ?? '', { code: 'trace_store_unavailable' })
-    const { traces, stats } = await store.recent(query.limit, query.all)
+    const { traces, stats } = await fromStore(() => store.recent(query.limit, query.all))
     return { object: 'list', data: traces.map(summarize), all: query.all, store: stats }
   })
 
@@ -107,7 +116,7 @@ export function traceRoutes(app: FastifyInstance, deps: TraceRoutesDeps): void {
     reply.headers(traceLinkHeader(deps.traceUiUrl, traceId))
     const reason = storeUnavailable(deps)
     if (reason || !store) throw new GatewayError('not_found', reason ?? '', { code: 'trace_store_unavailable' })
-    const found = await store.get(traceId)
+    const found = await fromStore(() => store.get(traceId))
     if (!found.trace) throw new GatewayError('not_found', notHeld(found.stats, found.oldestStartMs, traceId, deps.traceUiUrl), { code: 'trace_not_found' })
     const trace = found.trace
     return traceDocument(trace, { page: `/traces/${traceId}`, ui: traceUiUrl(deps.traceUiUrl, traceId) ?? null })
@@ -117,7 +126,7 @@ export function traceRoutes(app: FastifyInstance, deps: TraceRoutesDeps): void {
     const query = { limit: limitParam(request.query), all: allParam(request.query) }
     const reason = storeUnavailable(deps)
     if (reason || !store) return sendPage(reply, 404, renderMessagePage('No trace store', reason ?? ''))
-    const { traces, stats } = await store.recent(query.limit, query.all)
+    const { traces, stats } = await fromStore(() => store.recent(query.limit, query.all))
     return sendPage(reply, 200, renderTraceList(traces.map(summarize), stats, Date.now(), query))
   })
 
@@ -131,7 +140,7 @@ export function traceRoutes(app: FastifyInstance, deps: TraceRoutesDeps): void {
     reply.headers(traceLinkHeader(deps.traceUiUrl, traceId))
     const reason = storeUnavailable(deps)
     if (reason || !store) return sendPage(reply, 404, renderMessagePage('No trace store', reason ?? ''))
-    const found = await store.get(traceId)
+    const found = await fromStore(() => store.get(traceId))
     if (!found.trace) return sendPage(reply, 404, renderMessagePage('Trace not found', notHeld(found.stats, found.oldestStartMs, traceId, deps.traceUiUrl)))
     return sendPage(reply, 200, renderTracePage(found.trace, { json: `/v1/traces/${traceId}`, ui: traceUiUrl(deps.traceUiUrl, traceId) ?? null }))
   })
