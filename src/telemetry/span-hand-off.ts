@@ -13,7 +13,7 @@ import { SpanRing } from './span-ring.ts'
 import type { WorkerSetup } from './telemetry-worker.ts'
 import type { TraceStoreOptions } from './trace-store.ts'
 import {
-  QUEUED, SHARED_SLOTS, WAITING, WAKE,
+  LARGE_BATCH_BYTES, LARGE_REFERENCE_BYTES, QUEUED, SHARED_SLOTS, WAITING, WAKE,
   type FromWorker, type LookupQuery, type RecentTraces, type ToWorker, type TraceLookupResult,
 } from './worker-messages.ts'
 
@@ -58,13 +58,18 @@ export class SpanHandOff implements SpanProcessor, TraceLookup {
   private lost = 0
   private stopped: Promise<void> | undefined
   private gone = false
+  private largeBatches = 0
+  private readonly referenceBytes = new Uint8Array(LARGE_REFERENCE_BYTES)
+  private readonly reference = new DataView(this.referenceBytes.buffer)
 
   constructor(options: HandOffOptions) {
     this.watch = options.watch
     this.capacity = options.batch.maxQueueSize ?? DEFAULT_MAX_QUEUE_SIZE
     const setup: WorkerSetup = { ring: this.ring.buffer, ringState: this.ring.state, shared: this.shared.buffer as SharedArrayBuffer, batch: options.batch, store: options.store }
-    // Without the operator's preloads (--import, --require): a second SDK in the worker would trace its exports.
-    this.worker = new Worker(new URL('./telemetry-worker.ts', import.meta.url), { workerData: setup, execArgv: withoutPreloads(process.execArgv) })
+    // None of this process's Node flags: the operator's preloads (--import, --require) would start a
+    // second SDK in the worker, and V8's flags (--expose-gc) are refused there (they hold for the
+    // whole process anyway).
+    this.worker = new Worker(new URL('./telemetry-worker.ts', import.meta.url), { workerData: setup, execArgv: [] })
     // The gateway's exit is not held up by the worker: shutdown() flushes it first.
     this.worker.unref()
     this.worker.on('error', (error) => diag.error('the telemetry worker stopped: spans are no longer exported', error))
@@ -129,6 +134,7 @@ export class SpanHandOff implements SpanProcessor, TraceLookup {
   }
 
   private readonly write = (bytes: Uint8Array, length: number, spans: number): boolean => {
+    if (length > LARGE_BATCH_BYTES) return this.writeLarge(bytes, length, spans)
     if (!this.ring.write(bytes, length, spans)) return false
     if (this.lost > 0) {
       diag.warn(`Dropped ${this.lost} spans because the telemetry worker's ring was full`)
@@ -139,6 +145,16 @@ export class SpanHandOff implements SpanProcessor, TraceLookup {
       Atomics.add(this.shared, WAKE, 1)
       Atomics.notify(this.shared, WAKE)
     }
+    return true
+  }
+
+  /** A batch too large for the ring: its reference into the ring, its bytes by message. */
+  private writeLarge(bytes: Uint8Array, length: number, spans: number): boolean {
+    const id = ++this.largeBatches
+    this.reference.setUint32(0, id, true)
+    if (!this.ring.write(this.referenceBytes, LARGE_REFERENCE_BYTES, spans)) return false
+    const copy = bytes.slice(0, length)
+    this.worker.postMessage({ type: 'large', id, bytes: copy } satisfies ToWorker, [copy.buffer])
     return true
   }
 
@@ -188,15 +204,3 @@ export class SpanHandOff implements SpanProcessor, TraceLookup {
   }
 }
 
-/** Node's own flags of this process, less those that load code before the entry point. */
-export function withoutPreloads(execArgv: readonly string[]): string[] {
-  const out: string[] = []
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i]!
-    if (PRELOAD_FLAGS.has(arg)) i++
-    else if (![...PRELOAD_FLAGS].some((flag) => arg.startsWith(`${flag}=`))) out.push(arg)
-  }
-  return out
-}
-
-const PRELOAD_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader'])

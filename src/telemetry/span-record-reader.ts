@@ -9,6 +9,7 @@ import {
   type Resource, type Scope,
 } from './span-records.ts'
 
+const MAX_KNOWN_SCOPES = 1024
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 const utf8 = new TextDecoder()
 
@@ -113,6 +114,8 @@ export class RecordReader {
     const key = `${name}\n${version ?? ''}\n${schemaUrl ?? ''}`
     let scope = this.knownScopes.get(key)
     if (!scope) {
+      // Bounded like the writer's tables: past this, scopes seen long ago are made anew.
+      if (this.knownScopes.size >= MAX_KNOWN_SCOPES) this.knownScopes.clear()
       scope = { name, version, schemaUrl, ...(attributes ? { attributes } : {}), ...(droppedAttributesCount ? { droppedAttributesCount } : {}) } as Scope
       this.knownScopes.set(key, scope)
     }

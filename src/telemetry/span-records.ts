@@ -42,8 +42,11 @@ export const F_SAME_KEYS = 16
 export const F_TRACE_STATE = 32
 export const F_KIND = 64
 
-/** Texts interned before the tables start again (a tracer naming spans after each request would grow them). */
+/** Texts interned, and scopes, before the tables start again (a tracer named or naming spans after each request would grow them). */
 const MAX_INTERNED = 4096
+const MAX_SCOPES = 256
+const FIRST_BYTES = 64 * 1024
+const MAX_KEPT_BYTES = 1024 * 1024
 /** Strings longer than this are written as UTF-8 by the runtime, shorter ones code unit by code unit. */
 export const SHORT_STRING = 32
 
@@ -67,7 +70,7 @@ interface NameState {
  * batch's bytes are valid until then.
  */
 export class RecordWriter {
-  bytes = new Uint8Array(64 * 1024)
+  bytes = new Uint8Array(FIRST_BYTES)
   private view = new DataView(this.bytes.buffer)
   pos = 0
   spans = 0
@@ -85,6 +88,8 @@ export class RecordWriter {
     const ok = this.pos === 0 || publish(this.bytes, this.pos, spans)
     this.pos = 0
     this.spans = 0
+    // A batch grown for one long span (a captured prompt) does not keep its buffer.
+    if (this.bytes.length > MAX_KEPT_BYTES) this.grow(FIRST_BYTES)
     if (ok) return spans
     // The worker never saw the definitions in the lost batch: they are written again when next needed.
     this.forget()
@@ -106,7 +111,7 @@ export class RecordWriter {
   }
 
   private record(span: ReadableSpan): void {
-    if (this.ids.size >= MAX_INTERNED) {
+    if (this.ids.size >= MAX_INTERNED || this.scopes.size >= MAX_SCOPES) {
       this.forget()
       this.end(this.begin(K_RESET))
     }
@@ -307,11 +312,14 @@ export class RecordWriter {
   }
 
   private reserve(n: number): void {
-    if (this.pos + n <= this.bytes.length) return
-    const bigger = new Uint8Array(Math.max(this.bytes.length * 2, this.pos + n))
-    bigger.set(this.bytes.subarray(0, this.pos))
-    this.bytes = bigger
-    this.view = new DataView(bigger.buffer)
+    if (this.pos + n > this.bytes.length) this.grow(Math.max(this.bytes.length * 2, this.pos + n))
+  }
+
+  private grow(size: number): void {
+    const bytes = new Uint8Array(size)
+    bytes.set(this.bytes.subarray(0, this.pos))
+    this.bytes = bytes
+    this.view = new DataView(bytes.buffer)
   }
 
   private u8(v: number): void {

@@ -64,9 +64,10 @@ export class SpanRing {
 
   /**
    * Hands each batch written since the last drain to `take` with its span count (its bytes are
-   * valid during the call only). Returns how many batches were taken.
+   * valid during the call only), until `take` answers false: that batch stays for the next drain.
+   * Returns how many batches were taken.
    */
-  drain(take: (bytes: Uint8Array, spans: number) => void): number {
+  drain(take: (bytes: Uint8Array, spans: number) => boolean | void): number {
     const available = Atomics.load(this.shared, USED)
     let read = 0
     let batches = 0
@@ -81,12 +82,19 @@ export class SpanRing {
         }
         const length = this.view.getUint32(this.at, true)
         const count = this.view.getUint32(this.at + 4, true)
-        spans += count
         const start = this.at + HEADER
+        // Counted as read before `take` sees it: a batch that throws is not read again.
         this.at += HEADER + length
         read += HEADER + length
+        spans += count
         batches++
-        take(this.bytes.subarray(start, start + length), count)
+        if (take(this.bytes.subarray(start, start + length), count) === false) {
+          this.at -= HEADER + length
+          read -= HEADER + length
+          spans -= count
+          batches--
+          break
+        }
       }
     } finally {
       Atomics.sub(this.shared, SPANS, spans)

@@ -14,7 +14,7 @@ import { RecordReader, type RecordSpan } from './span-record-reader.ts'
 import { SpanRing } from './span-ring.ts'
 import { TraceStore, type TraceStoreOptions } from './trace-store.ts'
 import type { FromWorker, LookupQuery, ToWorker } from './worker-messages.ts'
-import { QUEUED, WAITING, WAKE } from './worker-messages.ts'
+import { LARGE_REFERENCE_BYTES, QUEUED, WAITING, WAKE } from './worker-messages.ts'
 
 export interface WorkerSetup {
   ring: SharedArrayBuffer
@@ -80,10 +80,21 @@ const takeSpan = (span: RecordSpan) => {
     complain(error)
   }
 }
-const takeBatch = (bytes: Uint8Array, spans: number) => {
+/** Batches too large for the ring, by id, from their message until the ring's reference to them is read. */
+const large = new Map<number, Uint8Array>()
+/** One batch from the ring; false when it is a large batch whose message has not come yet (the ring waits for it). */
+const takeBatch = (bytes: Uint8Array, spans: number): boolean => {
+  let batch = bytes
+  if (bytes.length === LARGE_REFERENCE_BYTES) {
+    const id = new DataView(bytes.buffer, bytes.byteOffset, LARGE_REFERENCE_BYTES).getUint32(0, true)
+    const sent = large.get(id)
+    if (!sent) return false
+    large.delete(id)
+    batch = sent
+  }
   taken = 0
   try {
-    reader.batch(bytes, takeSpan)
+    reader.batch(batch, takeSpan)
   } catch (error) {
     // A batch that cannot be read whole is lost, not the worker. The reader skips what follows
     // until the main thread starts its tables again.
@@ -92,6 +103,7 @@ const takeBatch = (bytes: Uint8Array, spans: number) => {
   }
   // What was not read (the rest of a broken batch, or one skipped until the tables start again) is dropped.
   dropped += spans - taken
+  return true
 }
 
 /** Reads what the ring holds; true when it held something. */
@@ -139,8 +151,10 @@ function lookup(query: LookupQuery): unknown {
 }
 
 port.on('message', (message: ToWorker) => {
+  if (message.type === 'large') large.set(message.id, message.bytes)
   // Whatever the main thread handed over before asking is read first.
   drain()
+  if (message.type === 'large') return
   if (message.type === 'lookup') return post({ type: 'done', id: message.id, result: lookup(message.query) })
   const done = message.type === 'flush' ? exporter.forceFlush() : exporter.shutdown()
   done.catch(complain).finally(() => post({ type: 'done', id: message.id, result: undefined }))

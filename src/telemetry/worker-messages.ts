@@ -8,6 +8,14 @@ export const WAITING = 1
 export const WAKE = 2
 export const SHARED_SLOTS = 3
 
+/**
+ * A batch larger than this (a span with a long captured prompt) goes by message, not through the
+ * ring, which could never hold it: the ring carries a reference in its place (the batch's id, 4
+ * bytes), so that the worker still reads batches in the order they were written.
+ */
+export const LARGE_BATCH_BYTES = 1024 * 1024
+export const LARGE_REFERENCE_BYTES = 4
+
 export type LookupQuery = { kind: 'get'; traceId: string } | { kind: 'recent'; limit: number; all: boolean }
 
 /** A trace, or when it is not held what explains the miss. */
@@ -22,6 +30,7 @@ export type ToWorker =
   | { type: 'lookup'; id: number; query: LookupQuery }
   | { type: 'flush'; id: number }
   | { type: 'shutdown'; id: number }
+  | { type: 'large'; id: number; bytes: Uint8Array }
 
 export type FromWorker =
   | { type: 'done'; id: number; result: unknown }

@@ -13,7 +13,6 @@ import { GatewayTracer } from '../../src/telemetry/gateway-tracer.ts'
 import { SpanEncoder } from '../../src/telemetry/otlp-span-encoder.ts'
 import { ProtoWriter } from '../../src/telemetry/protobuf.ts'
 import { RecordReader, type RecordSpan } from '../../src/telemetry/span-record-reader.ts'
-import { withoutPreloads } from '../../src/telemetry/span-hand-off.ts'
 import { RecordWriter } from '../../src/telemetry/span-records.ts'
 import { SpanRing } from '../../src/telemetry/span-ring.ts'
 import { spanLimitsFromEnv } from '../../src/telemetry/tracing-config.ts'
@@ -269,13 +268,6 @@ t.test('a batch the worker could not read whole: it skips until told the writer 
   t.same(back.map((span) => [span.name, span.attributes]), [['one', { one: 3 }], ['one', { one: 3 }], ['two', { two: 3 }]])
 })
 
-t.test("the worker runs without the operator's preloads, with the rest of Node's flags", async (t) => {
-  t.same(
-    withoutPreloads(['--max-semi-space-size=16', '--import', './otel.mjs', '--require=./a.cjs', '-r', 'b', '--env-file-if-exists=.env', '--experimental-loader=x']),
-    ['--max-semi-space-size=16', '--env-file-if-exists=.env'],
-  )
-})
-
 t.test('the ring: batches wrap around its end, what does not fit is refused, the spans waiting are counted', async (t) => {
   const ring = new SpanRing(100)
   const reader = new SpanRing(ring.buffer, ring.state)
@@ -285,7 +277,7 @@ t.test('the ring: batches wrap around its end, what does not fit is refused, the
   t.equal(reader.pending, 5)
   t.notOk(ring.write(batch(3, 30), 30, 1), 'no room: refused whole')
   const seen: number[][] = []
-  t.equal(reader.drain((bytes) => seen.push([bytes[0]!, bytes.length])), 2)
+  t.equal(reader.drain((bytes) => void seen.push([bytes[0]!, bytes.length])), 2)
   t.same(seen, [[1, 40], [2, 30]])
   t.equal(reader.pending, 0)
   // 86 of 100 bytes written and read: the next entry (38 bytes) starts again at 0, and the 14
@@ -294,8 +286,17 @@ t.test('the ring: batches wrap around its end, what does not fit is refused, the
   t.ok(ring.write(batch(5, 40), 40, 1), 'fills the ring exactly')
   t.notOk(ring.write(batch(6, 1), 1, 1))
   seen.length = 0
-  reader.drain((bytes) => seen.push([bytes[0]!, bytes.length]))
+  reader.drain((bytes) => void seen.push([bytes[0]!, bytes.length]))
   t.same(seen, [[4, 30], [5, 40]])
   t.equal(reader.pending, 0)
   t.ok(ring.write(batch(7, 20), 20, 1), 'room again once read')
+  t.ok(ring.write(batch(8, 10), 10, 2))
+  // A batch whose bytes come by message (too large for the ring) waits there until they came.
+  seen.length = 0
+  t.equal(reader.drain((bytes) => (bytes[0] === 8 ? false : void seen.push([bytes[0]!, bytes.length]))), 1)
+  t.same(seen, [[7, 20]])
+  t.equal(reader.pending, 2, 'the batch not taken is still waiting')
+  t.equal(reader.drain((bytes) => void seen.push([bytes[0]!, bytes.length])), 1)
+  t.same(seen, [[7, 20], [8, 10]])
+  t.equal(reader.pending, 0)
 })
