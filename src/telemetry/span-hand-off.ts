@@ -66,10 +66,14 @@ export class SpanHandOff implements SpanProcessor, TraceLookup {
     this.watch = options.watch
     this.capacity = options.batch.maxQueueSize ?? DEFAULT_MAX_QUEUE_SIZE
     const setup: WorkerSetup = { ring: this.ring.buffer, ringState: this.ring.state, shared: this.shared.buffer as SharedArrayBuffer, batch: options.batch, store: options.store }
-    // None of this process's Node flags: the operator's preloads (--import, --require) would start a
-    // second SDK in the worker, and V8's flags (--expose-gc) are refused there (they hold for the
-    // whole process anyway).
-    this.worker = new Worker(new URL('./telemetry-worker.ts', import.meta.url), { workerData: setup, execArgv: [] })
+    // None of this process's Node flags, nor NODE_OPTIONS (read again for a worker given execArgv):
+    // the operator's preloads (--import, --require) would start a second SDK in the worker, and
+    // V8's flags (--expose-gc) are refused there (they hold for the whole process anyway).
+    this.worker = new Worker(new URL('./telemetry-worker.ts', import.meta.url), {
+      workerData: setup,
+      execArgv: [],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    })
     // The gateway's exit is not held up by the worker: shutdown() flushes it first.
     this.worker.unref()
     this.worker.on('error', (error) => diag.error('the telemetry worker stopped: spans are no longer exported', error))
@@ -134,8 +138,7 @@ export class SpanHandOff implements SpanProcessor, TraceLookup {
   }
 
   private readonly write = (bytes: Uint8Array, length: number, spans: number): boolean => {
-    if (length > LARGE_BATCH_BYTES) return this.writeLarge(bytes, length, spans)
-    if (!this.ring.write(bytes, length, spans)) return false
+    if (!(length > LARGE_BATCH_BYTES ? this.writeLarge(bytes, length, spans) : this.ring.write(bytes, length, spans))) return false
     if (this.lost > 0) {
       diag.warn(`Dropped ${this.lost} spans because the telemetry worker's ring was full`)
       this.lost = 0

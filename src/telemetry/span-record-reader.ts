@@ -58,7 +58,7 @@ export class RecordReader {
   private resource: HandedResource | undefined
   private local = new Uint8Array(64 * 1024)
   private localView = new DataView(this.local.buffer)
-  private bytes = this.local
+  private bytes: Uint8Array = this.local
   private view = this.localView
   private pos = 0
 
@@ -69,15 +69,23 @@ export class RecordReader {
     this.scopes = []
   }
 
-  /** Each span of a batch to `take`. `batch` is copied first (out of the shared ring, which TextDecoder does not read). */
+  /**
+   * Each span of a batch to `take`. A batch in the shared ring is copied first (TextDecoder does
+   * not read shared memory); one that came by message is read where it is.
+   */
   batch(batch: Uint8Array, take: (span: RecordSpan) => void): void {
-    if (batch.length > this.local.length) {
-      this.local = new Uint8Array(Math.max(batch.length, 2 * this.local.length))
-      this.localView = new DataView(this.local.buffer)
+    if (batch.buffer instanceof SharedArrayBuffer) {
+      if (batch.length > this.local.length) {
+        this.local = new Uint8Array(Math.max(batch.length, 2 * this.local.length))
+        this.localView = new DataView(this.local.buffer)
+      }
+      this.local.set(batch)
+      this.bytes = this.local
+      this.view = this.localView
+    } else {
+      this.bytes = batch
+      this.view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength)
     }
-    this.local.set(batch)
-    this.bytes = this.local
-    this.view = this.localView
     let at = 0
     try {
       while (at < batch.length) {

@@ -77,8 +77,10 @@ export class RecordWriter {
   private readonly ids = new Map<string, number>()
   private readonly names = new Map<string, NameState>()
   private readonly scopes = new Map<Scope, number>()
+  /** The resource as the worker's tables have it. */
   private resource: Resource | undefined
-  private resourcePending = false
+  /** A resource written while its detectors had not all answered: its final attributes are still to write. */
+  private settling: Resource | undefined
   /** Told when a resource written as pending has its final attributes (the hand-off then writes and publishes them). */
   onResourceSettled: (() => void) | undefined
 
@@ -91,8 +93,9 @@ export class RecordWriter {
     // A batch grown for one long span (a captured prompt) does not keep its buffer.
     if (this.bytes.length > MAX_KEPT_BYTES) this.grow(FIRST_BYTES)
     if (ok) return spans
-    // The worker never saw the definitions in the lost batch: they are written again when next needed.
-    this.forget()
+    // The worker never saw the definitions in the lost batch: the next batch starts the tables
+    // again, and they are written again when next needed.
+    this.resync()
     return -spans
   }
 
@@ -206,7 +209,7 @@ export class RecordWriter {
    */
   private defineResource(resource: Resource): void {
     if (resource === this.resource) {
-      if (this.resourcePending && !resource.asyncAttributesPending) this.writeResource(resource)
+      if (resource === this.settling && !resource.asyncAttributesPending) this.writeResource(resource)
       return
     }
     this.resource = resource
@@ -215,21 +218,25 @@ export class RecordWriter {
 
   /** Writes the final attributes of a resource written as pending; true when there were any to write. */
   settleResource(): boolean {
-    const resource = this.resource
-    if (!resource || !this.resourcePending || resource.asyncAttributesPending) return false
+    const resource = this.settling
+    if (!resource || resource.asyncAttributesPending) return false
+    this.resource = resource
     this.writeResource(resource)
     return true
   }
 
   private writeResource(resource: Resource): void {
-    this.resourcePending = resource.asyncAttributesPending === true
+    const pending = resource.asyncAttributesPending === true
     const frame = this.begin(K_RESOURCE)
-    this.u8(this.resourcePending ? 1 : 0)
+    this.u8(pending ? 1 : 0)
     this.optionalString(resource.schemaUrl)
     // Attributes read before they settle are incomplete (and the SDK complains): the final ones follow.
-    this.value(this.resourcePending ? null : (resource.attributes as Attributes))
+    this.value(pending ? null : (resource.attributes as Attributes))
     this.end(frame)
-    if (this.resourcePending) {
+    if (!pending) {
+      if (this.settling === resource) this.settling = undefined
+    } else if (this.settling !== resource) {
+      this.settling = resource
       // The SDK's resource settles only when asked to; nothing else on this thread asks.
       void resource.waitForAsyncAttributes?.().then(() => this.onResourceSettled?.(), () => this.onResourceSettled?.())
     }

@@ -230,13 +230,40 @@ t.test('a resource whose detectors answer late: pending until its final attribut
   t.equal(back[1]!.resource, handed, 'the same resource object: the spans group under one ResourceSpans')
 })
 
+t.test('a late resource whose tables started again before it settled: its final attributes still go at once', async (t) => {
+  let settle!: () => void
+  const late = new Promise<void>((resolve) => (settle = resolve))
+  const resource = resourceFromAttributes({ 'service.name': 'late', 'cloud.region': late.then(() => 'eu-north-1') as unknown as string })
+  const { own, ended } = tracers(resource)
+  const writer = new RecordWriter()
+  const reader = new RecordReader()
+  const back: RecordSpan[] = []
+  const publish = () => writer.take((bytes, length) => (reader.batch(bytes.subarray(0, length), (span) => back.push(span)), true))
+  let told!: () => void
+  const settled = new Promise<void>((resolve) => (told = resolve))
+  writer.onResourceSettled = () => {
+    t.ok(writer.settleResource(), 'the final attributes are written, though the tables started again')
+    publish()
+    told()
+  }
+  own.startSpan('early').end()
+  writer.add(ended()[0]!)
+  publish()
+  writer.resync()
+  publish()
+  settle()
+  await settled
+  await back[0]!.resource.waitForAsyncAttributes!()
+  t.equal(back[0]!.resource.attributes['cloud.region'], 'eu-north-1')
+})
+
 t.test('a batch the worker could not read whole: it skips until told the writer started again, and loses nothing after', async (t) => {
   const { own, ended } = tracers()
   const writer = new RecordWriter()
   const reader = new RecordReader()
   const back: RecordSpan[] = []
   /** As the worker does: the ring took the batch, whatever the reader then makes of it; its error, if any. */
-  const publish = (read: boolean) => {
+  const publish = (read: boolean, accepted = true) => {
     let error: Error | undefined
     writer.take((bytes, length) => {
       try {
@@ -244,7 +271,7 @@ t.test('a batch the worker could not read whole: it skips until told the writer 
       } catch (thrown) {
         error = thrown as Error
       }
-      return true
+      return accepted
     })
     return error
   }
@@ -263,6 +290,9 @@ t.test('a batch the worker could not read whole: it skips until told the writer 
   publish(true)
   t.same(back.map((span) => span.name), ['one'], 'after the broken batch nothing is read on stale tables')
   writer.resync()
+  end('three')
+  // The batch that started the tables again is refused by a full ring: the next one starts them again.
+  publish(false, false)
   end('one', 'two')
   publish(true)
   t.same(back.map((span) => [span.name, span.attributes]), [['one', { one: 3 }], ['one', { one: 3 }], ['two', { two: 3 }]])

@@ -88,6 +88,16 @@ async function fromStore<T>(lookup: () => Promise<T>): Promise<T> {
   }
 }
 
+/** fromStore() for the pages: a store that cannot be read is said on a page (undefined: it was sent). */
+async function pageFromStore<T>(reply: FastifyReply, lookup: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fromStore(lookup)
+  } catch (error) {
+    sendPage(reply, 503, renderMessagePage('Trace store unavailable', (error as Error).message))
+    return undefined
+  }
+}
+
 function sendPage(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply
     .code(status)
@@ -126,7 +136,9 @@ export function traceRoutes(app: FastifyInstance, deps: TraceRoutesDeps): void {
     const query = { limit: limitParam(request.query), all: allParam(request.query) }
     const reason = storeUnavailable(deps)
     if (reason || !store) return sendPage(reply, 404, renderMessagePage('No trace store', reason ?? ''))
-    const { traces, stats } = await fromStore(() => store.recent(query.limit, query.all))
+    const listed = await pageFromStore(reply, () => store.recent(query.limit, query.all))
+    if (!listed) return reply
+    const { traces, stats } = listed
     return sendPage(reply, 200, renderTraceList(traces.map(summarize), stats, Date.now(), query))
   })
 
@@ -140,7 +152,8 @@ export function traceRoutes(app: FastifyInstance, deps: TraceRoutesDeps): void {
     reply.headers(traceLinkHeader(deps.traceUiUrl, traceId))
     const reason = storeUnavailable(deps)
     if (reason || !store) return sendPage(reply, 404, renderMessagePage('No trace store', reason ?? ''))
-    const found = await fromStore(() => store.get(traceId))
+    const found = await pageFromStore(reply, () => store.get(traceId))
+    if (!found) return reply
     if (!found.trace) return sendPage(reply, 404, renderMessagePage('Trace not found', notHeld(found.stats, found.oldestStartMs, traceId, deps.traceUiUrl)))
     return sendPage(reply, 200, renderTracePage(found.trace, { json: `/v1/traces/${traceId}`, ui: traceUiUrl(deps.traceUiUrl, traceId) ?? null }))
   })
