@@ -191,68 +191,66 @@ t.test('more names than the tables hold: they start again, and every span still 
   t.same(otlp(back[4999]!), otlp(spans[4999]!))
 })
 
-t.test('a resource whose detectors answer late: pending until its final attributes come, with no span needed to carry them', async (t) => {
+/**
+ * A resource whose `cloud.region` detector answers when `settle()` is called, as the SDK leaves
+ * such a resource: settled only once someone asks (waitForAsyncAttributes). The writer publishes
+ * to a reader; `settled` resolves once the writer was told and did what the hand-off does: write
+ * the final attributes (`wrote`) and publish them at once.
+ */
+function lateResource(region: string) {
   let settle!: () => void
   const late = new Promise<void>((resolve) => (settle = resolve))
-  // As the SDK's detectors leave it: settled only once someone asks (waitForAsyncAttributes).
-  const resource = resourceFromAttributes({ 'service.name': 'late', 'cloud.region': late.then(() => 'eu-west-1') as unknown as string })
+  const resource = resourceFromAttributes({ 'service.name': 'late', 'cloud.region': late.then(() => region) as unknown as string })
   const { own, ended } = tracers(resource)
   const writer = new RecordWriter()
   const reader = new RecordReader()
   const back: RecordSpan[] = []
   const publish = () => writer.take((bytes, length) => (reader.batch(bytes.subarray(0, length), (span) => back.push(span)), true))
-  let told!: () => void
-  const settled = new Promise<void>((resolve) => (told = resolve))
-  // What the hand-off does: write the final attributes and publish them at once.
-  writer.onResourceSettled = () => {
-    t.ok(writer.settleResource(), 'the final attributes are written')
-    publish()
-    told()
+  const settled = new Promise<{ wrote: boolean }>((resolve) => {
+    writer.onResourceSettled = () => {
+      const wrote = writer.settleResource()
+      publish()
+      resolve({ wrote })
+    }
+  })
+  /** One span of `name`, ended and added to the batch; the span as the main thread has it. */
+  const end = (name: string) => {
+    own.startSpan(name).end()
+    const span = ended()[0]!
+    writer.add(span)
+    return span
   }
-  own.startSpan('early').end()
-  const original = ended()[0]!
-  writer.add(original)
+  return { settle, settled, writer, back, publish, end }
+}
+
+t.test('a resource whose detectors answer late: pending until its final attributes come, with no span needed to carry them', async (t) => {
+  const { settle, settled, back, publish, end } = lateResource('eu-west-1')
+  const original = end('early')
   publish()
   const handed = back[0]!.resource
   t.equal(handed.asyncAttributesPending, true, 'the worker waits with its export')
   let waited = false
   const waiting = handed.waitForAsyncAttributes!().then(() => (waited = true))
   settle()
-  await settled
+  t.same(await settled, { wrote: true }, 'the final attributes are written')
   await waiting
   t.ok(waited, 'the worker export goes on, though no span came after')
   t.equal(handed.asyncAttributesPending, false)
   t.equal(handed.attributes['cloud.region'], 'eu-west-1')
   t.same(otlp(back[0]!), otlp(original), 'the early span, with the final resource, as the main thread encodes it')
-  own.startSpan('later').end()
-  writer.add(ended()[0]!)
+  end('later')
   publish()
   t.equal(back[1]!.resource, handed, 'the same resource object: the spans group under one ResourceSpans')
 })
 
 t.test('a late resource whose tables started again before it settled: its final attributes still go at once', async (t) => {
-  let settle!: () => void
-  const late = new Promise<void>((resolve) => (settle = resolve))
-  const resource = resourceFromAttributes({ 'service.name': 'late', 'cloud.region': late.then(() => 'eu-north-1') as unknown as string })
-  const { own, ended } = tracers(resource)
-  const writer = new RecordWriter()
-  const reader = new RecordReader()
-  const back: RecordSpan[] = []
-  const publish = () => writer.take((bytes, length) => (reader.batch(bytes.subarray(0, length), (span) => back.push(span)), true))
-  let told!: () => void
-  const settled = new Promise<void>((resolve) => (told = resolve))
-  writer.onResourceSettled = () => {
-    t.ok(writer.settleResource(), 'the final attributes are written, though the tables started again')
-    publish()
-    told()
-  }
-  own.startSpan('early').end()
-  writer.add(ended()[0]!)
+  const { settle, settled, writer, back, publish, end } = lateResource('eu-north-1')
+  end('early')
   publish()
   writer.resync()
   publish()
   settle()
-  await settled
+  t.same(await settled, { wrote: true }, 'the final attributes are written, though the tables started again')
   await back[0]!.resource.waitForAsyncAttributes!()
   t.equal(back[0]!.resource.attributes['cloud.region'], 'eu-north-1')
 })
