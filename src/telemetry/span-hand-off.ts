@@ -177,11 +177,10 @@ export class SpanHandOff implements SpanProcessor, TraceLookup {
    */
   private request(type: ToWorker['type'], query?: LookupQuery): Promise<unknown> {
     this.publish()
-    const gone = new Error('the telemetry worker stopped: no trace store to read')
-    if (this.gone) return type === 'lookup' ? Promise.reject(gone) : Promise.resolve()
+    if (this.gone) return type === 'lookup' ? Promise.reject(workerGone()) : Promise.resolve()
     const id = ++this.nextId
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, { answer: resolve, stopped: () => (type === 'lookup' ? reject(gone) : resolve(undefined)) })
+      this.waiting.set(id, { answer: resolve, stopped: () => (type === 'lookup' ? reject(workerGone()) : resolve(undefined)) })
       this.worker.postMessage((type === 'lookup' ? { type, id, query } : { type, id }) as ToWorker)
     })
   }
@@ -207,3 +206,5 @@ export class SpanHandOff implements SpanProcessor, TraceLookup {
   }
 }
 
+/** Made only when a lookup fails (an Error captures its stack). */
+const workerGone = () => new Error('the telemetry worker stopped: no trace store to read')
