@@ -3,13 +3,15 @@
 // SLICE_SECONDS, so what this shared VM does to the CPU (its speed varied 2× within minutes) hits
 // neighbouring slices alike. Prints each variant's median CPU per request and, against the first
 // variant, the median of the slice-by-slice ratios with their interquartile range.
-// Env: MODE=on|off (on), LOAD=json|stream (json), C=32, SLICES=16, SLICE_SECONDS=2.
+// Env: MODE=on|off (on), LOAD=json|stream (json), C=32, SLICES=16, SLICE_SECONDS=2,
+// API=chat|responses|messages (chat: the ingress API called, bench/lib/ingress.ts).
 // Also prints p99 latency per variant (median over slices): at C=1 that is the added-latency figure.
 import { ensureBenchDeps } from './lib/deps.ts'
 
 ensureBenchDeps()
 const { jsonLoad, streamLoad } = await import('./lib/load.ts')
 const { startGateway, startOtlpSink, startUpstream, telemetryEnv, variantsOf } = await import('./lib/procs.ts')
+const { CHAT, MESSAGES, RESPONSES } = await import('./lib/ingress.ts')
 
 // NAME=DIR or NAME=DIR?KEY=VALUE&KEY=VALUE (environment of that variant only, e.g. a setting's A/B).
 const variants = variantsOf(process.argv.slice(2))
@@ -19,6 +21,8 @@ const load = (process.env.LOAD ?? 'json') === 'stream' ? streamLoad : jsonLoad
 const connections = Number(process.env.C ?? 32)
 const slices = Number(process.env.SLICES ?? 16)
 const sliceSeconds = Number(process.env.SLICE_SECONDS ?? 2)
+const ingress = [CHAT, RESPONSES, MESSAGES].find((api) => api.name === (process.env.API ?? 'chat'))
+if (!ingress) throw new Error('API must be chat, responses or messages')
 
 const upstream = await startUpstream()
 const sink = await startOtlpSink()
@@ -36,7 +40,7 @@ const p50: number[][] = variants.map(() => [])
 // BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=…'.
 const served = variants.map(() => 0)
 try {
-  const targets = gateways.map((g) => ({ url: g.url, path: '/v1/chat/completions', headers: {} }))
+  const targets = gateways.map((g) => ({ url: g.url, path: ingress.path, headers: ingress.headers, body: (stream: boolean) => ingress.body(stream, true) }))
   for (const [i, target] of targets.entries()) {
     const warmUp = await load(target, connections, 2) // warm-up: JIT, pools
     served[i]! += warmUp.ok + warmUp.failed
@@ -61,7 +65,7 @@ try {
 
 const sorted = (values: number[]) => [...values].sort((a, b) => a - b)
 const quantile = (values: number[], q: number) => sorted(values)[Math.min(values.length - 1, Math.floor(q * values.length))]!
-console.log(`${process.env.LOAD ?? 'json'}, telemetry ${mode}, c=${connections}: ${slices} alternating slices of ${sliceSeconds} s`)
+console.log(`${ingress.path}, ${process.env.LOAD ?? 'json'}, telemetry ${mode}, c=${connections}: ${slices} alternating slices of ${sliceSeconds} s`)
 console.log('| variant | CPU µs/request (median) | req/s (median) | p50 ms | p99 ms | CPU ÷ first, slice by slice: median [IQR] |')
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |')
 variants.forEach(({ name }, i) => {

@@ -40,7 +40,8 @@ import {
   type InstrumentationScope,
 } from '@opentelemetry/core'
 import type { Resource } from '@opentelemetry/resources'
-import { RandomIdGenerator, SamplingDecision, type ReadableSpan, type Sampler, type SpanProcessor, type TimedEvent } from '@opentelemetry/sdk-trace'
+import { SamplingDecision, type ReadableSpan, type Sampler, type SpanProcessor, type TimedEvent } from '@opentelemetry/sdk-trace'
+import { IdPool } from './id-pool.ts'
 import { gatewayResource } from './resource.ts'
 import { samplerFromEnv, spanLimitsFromEnv, type Limits } from './tracing-config.ts'
 
@@ -75,7 +76,7 @@ export interface GatewayTracerSetup {
   processors: readonly SpanProcessor[]
 }
 
-const ids = new RandomIdGenerator()
+const ids = new IdPool()
 
 export class GatewayTracer implements Tracer {
   private readonly setup: GatewayTracerSetup

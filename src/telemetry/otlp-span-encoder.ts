@@ -59,6 +59,14 @@ interface Pair {
   bytes: Uint8Array
 }
 
+/**
+ * A span that has its ids as bytes (read back from its record: span-record-reader.ts): the trace
+ * id, span id and parent id at 0, 16 and 24, copied as they are instead of parsed from hex.
+ */
+export interface IdBytes {
+  readonly idBytes: Uint8Array
+}
+
 export class SpanEncoder {
   private readonly keys = new Map<string, KeyEntry>()
   private readonly scopes = new WeakMap<Scope, Uint8Array>()
@@ -92,19 +100,23 @@ export class SpanEncoder {
     w.uint(TAG.scopeSpansSpan)
     const start = w.begin()
     const context = span.spanContext()
+    const ids = (span as Partial<IdBytes>).idBytes
     w.uint(TAG.spanTraceId)
-    w.hexId(context.traceId)
+    if (ids) w.bytesOf(ids, 0, 16)
+    else w.hexId(context.traceId)
     w.uint(TAG.spanSpanId)
-    w.hexId(context.spanId)
+    if (ids) w.bytesOf(ids, 16, 24)
+    else w.hexId(context.spanId)
     const traceState = context.traceState?.serialize()
     if (traceState) {
       w.uint(TAG.spanTraceState)
       w.string(traceState)
     }
     const parent = span.parentSpanContext
-    if (parent?.spanId) {
+    if (parent !== undefined && (ids !== undefined || parent.spanId)) {
       w.uint(TAG.spanParentId)
-      w.hexId(parent.spanId)
+      if (ids) w.bytesOf(ids, 24, 32)
+      else w.hexId(parent.spanId)
     }
     w.uint(TAG.spanName)
     w.string(span.name)

@@ -125,9 +125,22 @@ export class ProtoWriter {
     const length = value.length
     this.reserve(length)
     // TypedArray#set costs more than a loop for the short pieces the caches hold.
-    if (length > 64) this.buf.set(value, this.pos)
-    else for (let i = 0; i < length; i++) this.buf[this.pos + i] = value[i]!
-    this.pos += length
+    const buf = this.buf
+    const pos = this.pos
+    if (length > 64) buf.set(value, pos)
+    else for (let i = 0; i < length; i++) buf[pos + i] = value[i]!
+    this.pos = pos + length
+  }
+
+  /** Bytes `from` to `to` of `value` as a length-delimited payload: the length, then the bytes. */
+  bytesOf(value: Uint8Array, from: number, to: number): void {
+    const length = to - from
+    this.uint(length)
+    this.reserve(length)
+    const buf = this.buf
+    let pos = this.pos
+    for (let i = from; i < to; i++) buf[pos++] = value[i]!
+    this.pos = pos
   }
 
   /** Trace and span ids: hex as bytes, as the SDK's hexToBinary reads it (uppercase too). */

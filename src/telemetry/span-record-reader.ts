@@ -148,9 +148,7 @@ export class RecordReader {
     const flags = this.u8()
     const statusCode = this.u8()
     const traceFlags = this.u8()
-    const traceId = this.hex()
-    const spanId = this.hex()
-    const parentId = flags & F_PARENT ? this.hex() : undefined
+    const ids = this.ids(flags & F_PARENT)
     const traceState = flags & F_TRACE_STATE ? traceStateOf(this.string()) : undefined
     const startTime = this.time()
     const endTime = this.time()
@@ -181,12 +179,12 @@ export class RecordReader {
     }
     const links: Link[] = new Array(this.u32())
     for (let i = 0; i < links.length; i++) links[i] = this.link()
-    const context: SpanContext = { traceId, spanId, traceFlags }
+    const context = new RecordContext(ids, SPAN_ID_AT, traceFlags)
     if (flags & F_REMOTE) context.isRemote = true
     if (traceState) context.traceState = traceState
-    const parent: SpanContext | undefined = parentId ? { traceId, spanId: parentId, traceFlags } : undefined
+    const parent = flags & F_PARENT ? new RecordContext(ids, PARENT_ID_AT, traceFlags) : undefined
     if (parent && flags & F_PARENT_REMOTE) parent.isRemote = true
-    const span = new RecordSpan(name, context, startTime, endTime, state.keys, values, this.resource as unknown as Resource, scope)
+    const span = new RecordSpan(name, context, ids, startTime, endTime, state.keys, values, this.resource as unknown as Resource, scope)
     span.kind = flags & F_KIND ? kind : (undefined as unknown as number)
     span.parentSpanContext = parent
     span.status = message === undefined ? { code: statusCode } : { code: statusCode, message }
@@ -272,6 +270,30 @@ export class RecordReader {
     return s
   }
 
+  /**
+   * A span's trace id, span id and parent id (zeros without one) as bytes, for the encoder to copy
+   * as they are; their hex is made only when asked (the trace store asks for the trace id's).
+   */
+  private ids(hasParent: number): Buffer {
+    const ids = Buffer.allocUnsafe(ID_BYTES)
+    const b = this.bytes
+    let p = this.pos
+    if (b[p] !== TRACE_ID_BYTES || b[p + 1 + TRACE_ID_BYTES] !== SPAN_ID_BYTES || (hasParent && b[p + 2 + TRACE_ID_BYTES + SPAN_ID_BYTES] !== SPAN_ID_BYTES)) {
+      throw new Error('span record with ids of unexpected lengths')
+    }
+    // Byte by byte: a view (subarray) per id costs more than the copy.
+    p++
+    for (let i = 0; i < TRACE_ID_BYTES; i++) ids[i] = b[p++]!
+    p++
+    for (let i = SPAN_ID_AT; i < SPAN_ID_AT + SPAN_ID_BYTES; i++) ids[i] = b[p++]!
+    if (hasParent) {
+      p++
+      for (let i = PARENT_ID_AT; i < ID_BYTES; i++) ids[i] = b[p++]!
+    } else for (let i = PARENT_ID_AT; i < ID_BYTES; i++) ids[i] = 0
+    this.pos = p
+    return ids
+  }
+
   private optionalString(): string | undefined {
     return this.u8() === 1 ? this.string() : undefined
   }
@@ -293,6 +315,38 @@ export class RecordReader {
   }
 }
 
+/** Where a span's ids lie in its id bytes (RecordSpan.idBytes): trace id, span id, parent id (zeros without one). */
+const TRACE_ID_BYTES = 16
+const SPAN_ID_BYTES = 8
+const SPAN_ID_AT = 16
+const PARENT_ID_AT = 24
+const ID_BYTES = 32
+
+/** A span context whose ids are hex made from their bytes when first asked for. */
+class RecordContext implements SpanContext {
+  traceFlags: number
+  isRemote?: boolean
+  traceState?: TraceState
+  private readonly ids: Buffer
+  private readonly spanAt: number
+  private traceHex: string | undefined
+  private spanHex: string | undefined
+
+  constructor(ids: Buffer, spanAt: number, traceFlags: number) {
+    this.ids = ids
+    this.spanAt = spanAt
+    this.traceFlags = traceFlags
+  }
+
+  get traceId(): string {
+    return (this.traceHex ??= this.ids.toString('hex', 0, TRACE_ID_BYTES))
+  }
+
+  get spanId(): string {
+    return (this.spanHex ??= this.ids.toString('hex', this.spanAt, this.spanAt + SPAN_ID_BYTES))
+  }
+}
+
 /** A span read back from its record: what ReadableSpan offers, attributes kept flat as the gateway's tracer keeps them. */
 export class RecordSpan {
   readonly ended = true
@@ -305,6 +359,8 @@ export class RecordSpan {
   duration: HrTime
   attributeKeys: string[]
   attributeValues: AttributeValue[]
+  /** The trace id, span id and parent id as bytes (IdBytes). */
+  idBytes: Buffer
   status: { code: number; message?: string } = { code: 0 }
   droppedAttributesCount = 0
   droppedEventsCount = 0
@@ -314,9 +370,10 @@ export class RecordSpan {
   resource: Resource
   instrumentationScope: Scope
 
-  constructor(name: string, context: SpanContext, startTime: HrTime, endTime: HrTime, keys: string[], values: AttributeValue[], resource: Resource, scope: Scope) {
+  constructor(name: string, context: SpanContext, ids: Buffer, startTime: HrTime, endTime: HrTime, keys: string[], values: AttributeValue[], resource: Resource, scope: Scope) {
     this.name = name
     this.context = context
+    this.idBytes = ids
     this.startTime = startTime
     this.endTime = endTime
     this.attributeKeys = keys

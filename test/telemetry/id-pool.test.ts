@@ -1,0 +1,35 @@
+// The gateway's span ids (src/telemetry/id-pool.ts) are cut from a pool of random bytes: each must
+// still be a valid W3C id (lowercase hex of the right length, never all zeros) and none repeats
+// across refills of the pool.
+import t from 'tap'
+import { randomFillSync } from 'node:crypto'
+import { IdPool } from '../../src/telemetry/id-pool.ts'
+
+t.test('trace and span ids: lowercase hex of 32 and 16 digits, no two alike over many refills', async (t) => {
+  const pool = new IdPool()
+  const seen = new Set<string>()
+  let malformed = 0
+  for (let i = 0; i < 20_000; i++) {
+    const traceId = pool.generateTraceId()
+    const spanId = pool.generateSpanId()
+    if (!/^[0-9a-f]{32}$/.test(traceId) || !/^[0-9a-f]{16}$/.test(spanId)) malformed++
+    seen.add(traceId).add(spanId)
+  }
+  t.equal(malformed, 0, 'every id is W3C-shaped')
+  t.equal(seen.size, 40_000, 'no id repeats')
+})
+
+t.test('an id that would be all zeros (invalid in W3C) is never given out', async (t) => {
+  // The first fill's first 8 bytes are zero: that span id is skipped, the next one is given.
+  let fills = 0
+  const pool = new IdPool((bytes) => {
+    randomFillSync(bytes)
+    if (fills++ === 0) bytes.fill(0, 0, 8)
+    return bytes
+  })
+  const first = pool.generateSpanId()
+  t.not(first, '0'.repeat(16))
+  t.match(first, /^[0-9a-f]{16}$/)
+  const zeroTrace = new IdPool((bytes) => bytes.fill(fills++ < 3 ? 0 : 7))
+  t.equal(zeroTrace.generateTraceId(), '07'.repeat(16), 'a pool of zeros is drawn again')
+})
