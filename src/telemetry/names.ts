@@ -8,9 +8,35 @@
 
 export const SPAN = {
   request: 'llm.request',
-  providerCall: (provider: string, streaming: boolean, operation: 'chat' | 'embeddings' = 'chat') =>
-    `llm.${provider}.${streaming ? 'stream' : operation}`,
+  providerCall: (provider: string, streaming: boolean, operation: 'chat' | 'embeddings' = 'chat') => {
+    const kind = streaming ? 'stream' : operation
+    return onceMade(provider, kind, () => `llm.${provider}.${kind}`)
+  },
 } as const
+
+/**
+ * Span names made from two parts (a provider and a kind of call, a method and a route), each made
+ * once and then the same string: a name new to every request is hashed anew wherever it is a key
+ * (the span hand-over's tables, span-records.ts). The parts are keys as they come, strings the
+ * gateway holds (its config, its routes), whose hashes are kept.
+ */
+const madeNames = new Map<string, Map<string, string>>()
+let madeCount = 0
+/** Past this many (an operator's thousands of providers), names are made per span again. */
+const MAX_MADE_NAMES = 1024
+
+export function onceMade(first: string, second: string, make: () => string): string {
+  let names = madeNames.get(first)
+  const known = names?.get(second)
+  if (known !== undefined) return known
+  const name = make()
+  if (madeCount < MAX_MADE_NAMES) {
+    if (names === undefined) madeNames.set(first, (names = new Map()))
+    names.set(second, name)
+    madeCount++
+  }
+  return name
+}
 
 export const ATTR = {
   model: 'llm.model',

@@ -11,7 +11,7 @@ import { AsyncResource } from 'node:async_hooks'
 import { IncomingMessage, ServerResponse, type IncomingHttpHeaders } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import { LEAN_ROOT } from './lean-context.ts'
-import { ATTR, HTTP_ATTR } from './names.ts'
+import { ATTR, HTTP_ATTR, onceMade } from './names.ts'
 import { applyRequestOutcome, isTracedRequest, redactedQuery } from './request-span.ts'
 import { gatewayTracer } from './setup.ts'
 
@@ -149,7 +149,7 @@ function startServerSpan(request: IncomingMessage, response: ServerResponse, rou
   // From the gateway's own empty context: every context the request makes is a LeanContext.
   const parent = propagation.extract(LEAN_ROOT, request.headers)
   const method = request.method ?? 'GET'
-  const name = route === undefined ? method : `${method} ${route}`
+  const name = route === undefined ? method : onceMade(route, method, () => `${method} ${route}`)
   // A performance.now() reading as the start: the tracer keeps timing the span on that clock.
   const span = gatewayTracer().startSpan(name, { kind: SpanKind.SERVER, startTime: startedAt, attributes: requestAttributes(request, method, route) }, parent)
   const within = trace.setSpan(parent, span)
