@@ -323,7 +323,7 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes {
   }
 
   addLinks(links: Link[]): this {
-    for (const link of links) this.addLink(link)
+    for (let i = 0; i < links.length; i++) this.addLink(links[i]!)
     return this
   }
 
