@@ -148,7 +148,7 @@ export class RecordReader {
     const flags = this.u8()
     const statusCode = this.u8()
     const traceFlags = this.u8()
-    const ids = this.ids(flags & F_PARENT)
+    const [ids, context, parent] = this.contexts(flags & F_PARENT, traceFlags)
     const traceState = flags & F_TRACE_STATE ? traceStateOf(this.string()) : undefined
     const startTime = this.time()
     const endTime = this.time()
@@ -179,10 +179,8 @@ export class RecordReader {
     }
     const links: Link[] = new Array(this.u32())
     for (let i = 0; i < links.length; i++) links[i] = this.link()
-    const context = new RecordContext(ids, SPAN_ID_AT, traceFlags)
     if (flags & F_REMOTE) context.isRemote = true
     if (traceState) context.traceState = traceState
-    const parent = flags & F_PARENT ? new RecordContext(ids, PARENT_ID_AT, traceFlags) : undefined
     if (parent && flags & F_PARENT_REMOTE) parent.isRemote = true
     const span = new RecordSpan(name, context, ids, startTime, endTime, state.keys, values, this.resource as unknown as Resource, scope)
     span.kind = flags & F_KIND ? kind : (undefined as unknown as number)
@@ -271,16 +269,27 @@ export class RecordReader {
   }
 
   /**
-   * A span's trace id, span id and parent id (zeros without one) as bytes, for the encoder to copy
-   * as they are; their hex is made only when asked (the trace store asks for the trace id's).
+   * A span's context and its parent's. Their ids are kept as bytes (trace id, span id, parent id or
+   * zeros), for the encoder to copy as they are, and made hex only when asked (the trace store asks
+   * for the trace id). Ids of other lengths (an SDK tracer's own id generator) are read as hex.
    */
-  private ids(hasParent: number): Buffer {
-    const ids = Buffer.allocUnsafe(ID_BYTES)
+  private contexts(hasParent: number, traceFlags: number): [Buffer | undefined, SpanContext, SpanContext | undefined] {
+    const ids = this.ids(hasParent)
+    if (ids) return [ids, new RecordContext(ids, SPAN_ID_AT, traceFlags), hasParent ? new RecordContext(ids, PARENT_ID_AT, traceFlags) : undefined]
+    const traceId = this.hex()
+    const spanId = this.hex()
+    const parent = hasParent ? { traceId, spanId: this.hex(), traceFlags } : undefined
+    return [undefined, { traceId, spanId, traceFlags }, parent]
+  }
+
+  /** The ids as bytes (RecordSpan.idBytes), undefined (nothing read) when one is not of W3C's length. */
+  private ids(hasParent: number): Buffer | undefined {
     const b = this.bytes
     let p = this.pos
     if (b[p] !== TRACE_ID_BYTES || b[p + 1 + TRACE_ID_BYTES] !== SPAN_ID_BYTES || (hasParent && b[p + 2 + TRACE_ID_BYTES + SPAN_ID_BYTES] !== SPAN_ID_BYTES)) {
-      throw new Error('span record with ids of unexpected lengths')
+      return undefined
     }
+    const ids = Buffer.allocUnsafe(ID_BYTES)
     // Byte by byte: a view (subarray) per id costs more than the copy.
     p++
     for (let i = 0; i < TRACE_ID_BYTES; i++) ids[i] = b[p++]!
@@ -359,8 +368,8 @@ export class RecordSpan {
   duration: HrTime
   attributeKeys: string[]
   attributeValues: AttributeValue[]
-  /** The trace id, span id and parent id as bytes (IdBytes). */
-  idBytes: Buffer
+  /** The trace id, span id and parent id as bytes (IdBytes); undefined for ids of other lengths. */
+  idBytes: Buffer | undefined
   status: { code: number; message?: string } = { code: 0 }
   droppedAttributesCount = 0
   droppedEventsCount = 0
@@ -370,7 +379,7 @@ export class RecordSpan {
   resource: Resource
   instrumentationScope: Scope
 
-  constructor(name: string, context: SpanContext, ids: Buffer, startTime: HrTime, endTime: HrTime, keys: string[], values: AttributeValue[], resource: Resource, scope: Scope) {
+  constructor(name: string, context: SpanContext, ids: Buffer | undefined, startTime: HrTime, endTime: HrTime, keys: string[], values: AttributeValue[], resource: Resource, scope: Scope) {
     this.name = name
     this.context = context
     this.idBytes = ids

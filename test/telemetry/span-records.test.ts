@@ -132,6 +132,30 @@ t.test('a span of a remote parent with trace state keeps both', async (t) => {
   t.equal(back!.spanContext().traceState?.serialize(), 'congo=t61rcWkgMzE')
 })
 
+t.test('ids of other lengths (an SDK tracer given its own id generator) come back as they went', async (t) => {
+  const spans = collector()
+  const resource = resourceFromAttributes({ 'service.name': 'records' })
+  const idGenerator = { generateTraceId: () => 'ab'.repeat(12), generateSpanId: () => 'cd'.repeat(5) }
+  const tracer = new TracerProvider({ resource, idGenerator, spanProcessors: [spans] }).getTracer('custom-ids')
+  const { context, trace } = await import('@opentelemetry/api')
+  const remote = trace.setSpanContext(context.active(), { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED, isRemote: true })
+  tracer.startSpan('a root of its own ids').end()
+  tracer.startSpan('under a W3C parent, its own span id').end()
+  tracer.startSpan('under a W3C parent', {}, remote).end()
+  const originals = spans.ended.splice(0)
+  // Between spans of W3C ids (the gateway's), so that both ways of reading ids alternate in one batch.
+  const { own, ended } = tracers(resource)
+  own.startSpan('before').end()
+  const before = ended()
+  own.startSpan('after').end()
+  const mixed = [...before, ...originals, ...ended()]
+  const back = handOver([mixed])
+  t.equal(back.length, mixed.length, 'every span comes back')
+  t.same(back.map((span) => otlp(span)), mixed.map((span) => otlp(span)))
+  t.equal(back[3]!.parentSpanContext?.spanId, '00f067aa0ba902b7')
+  t.equal(back[1]!.spanContext().traceId, 'ab'.repeat(12))
+})
+
 t.test('a repeated span costs a fraction of the first, and reads back whole', async (t) => {
   const { own, ended } = tracers()
   const sizes: number[] = []
