@@ -13,7 +13,6 @@ import {
   context as contextApi,
   diag,
   INVALID_SPAN_CONTEXT,
-  isSpanContextValid,
   SpanKind,
   SpanStatusCode,
   TraceFlags,
@@ -41,7 +40,7 @@ import {
 } from '@opentelemetry/core'
 import type { Resource } from '@opentelemetry/resources'
 import { SamplingDecision, type ReadableSpan, type Sampler, type SpanProcessor, type TimedEvent } from '@opentelemetry/sdk-trace'
-import { IdPool } from './id-pool.ts'
+import { IdPool, isValidSpanContext, OwnSpanContext } from './id-pool.ts'
 import { gatewayResource } from './resource.ts'
 import { samplerFromEnv, spanLimitsFromEnv, type Limits } from './tracing-config.ts'
 
@@ -89,17 +88,17 @@ export class GatewayTracer implements Tracer {
     const ctx = options.root ? trace.deleteSpan(parentContext) : parentContext
     if (isTracingSuppressed(ctx)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
     const parent = trace.getSpanContext(ctx)
-    const validParent = parent && isSpanContextValid(parent) ? parent : undefined
+    const validParent = parent && isValidSpanContext(parent) ? parent : undefined
     const traceId = validParent ? validParent.traceId : ids.generateTraceId()
     const kind = options.kind ?? SpanKind.INTERNAL
     const links = options.links ?? NONE
     const sampling = this.setup.sampler.shouldSample(ctx, traceId, name, kind, options.attributes ?? NO_ATTRIBUTES, links)
-    const spanContext: SpanContext = {
+    const spanContext = new OwnSpanContext(
       traceId,
-      spanId: ids.generateSpanId(),
-      traceFlags: sampling.decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE,
-      traceState: sampling.traceState ?? validParent?.traceState,
-    }
+      ids.generateSpanId(),
+      sampling.decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE,
+      sampling.traceState ?? validParent?.traceState,
+    )
     if (sampling.decision === SamplingDecision.NOT_RECORD) return trace.wrapSpanContext(spanContext)
     const span = new GatewaySpan(this.setup, name, kind, spanContext, validParent, options.startTime, options.attributes)
     if (sampling.attributes) span.setAttributes(sampling.attributes)

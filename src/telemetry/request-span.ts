@@ -68,6 +68,9 @@ export function markServerSpanCaller(caller: Principal | undefined): void {
 /** Paths whose server spans would only be noise: probes, scrapes and the `/` → `/traces` redirect. */
 const UNTRACED_PATHS = new Set(['/', '/metrics', '/health', '/ready', '/favicon.ico'])
 
+/** The trace lookups: GET /v1/traces…, /traces… */
+const TRACE_LOOKUP = /^\/(?:v1\/)?traces(?:\/|$)/
+
 /**
  * Whether a request gets a SERVER span. Not the untraced paths, nor the trace lookups
  * (GET /v1/traces…, /traces…): reading a trace must not make traces, or every look at the
@@ -79,7 +82,8 @@ export function isTracedRequest(request: IncomingMessage, isAuthorized: (request
   const url = request.url ?? ''
   const queryAt = url.indexOf('?')
   const path = queryAt < 0 ? url : url.slice(0, queryAt)
-  return !UNTRACED_PATHS.has(path) && !/^\/(v1\/)?traces(\/|$)/.test(path) && isAuthorized(request)
+  // The regular expression only where it can match: most paths (/v1/chat/completions) never name traces.
+  return !UNTRACED_PATHS.has(path) && !(path.includes('traces') && TRACE_LOOKUP.test(path)) && isAuthorized(request)
 }
 
 /** A query parameter name worth keeping: short, plain, and not shaped like a key (`sk-…` has a dash). */

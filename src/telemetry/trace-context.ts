@@ -1,7 +1,8 @@
 // The trace ids every answer carries (SPEC §1 "Trace context in and out").
 // With telemetry off (OTEL_SDK_DISABLED=true) spans have the all-zero invalid context: there is
 // no trace to point at, so no ids are returned rather than zeros that are not valid W3C ids.
-import { isSpanContextValid, trace, type Span } from '@opentelemetry/api'
+import { trace, type Span } from '@opentelemetry/api'
+import { isValidSpanContext } from './id-pool.ts'
 
 export interface TraceIds {
   trace_id: string
@@ -13,7 +14,7 @@ export interface TraceIds {
 /** The ids of `span`, or undefined when it is no real span (telemetry off). */
 export function idsOf(span: Span | undefined): TraceIds | undefined {
   const context = span?.spanContext()
-  if (!context || !isSpanContextValid(context)) return undefined
+  if (!context || !isValidSpanContext(context)) return undefined
   return {
     trace_id: context.traceId,
     span_id: context.spanId,

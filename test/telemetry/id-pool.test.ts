@@ -3,7 +3,7 @@
 // across refills of the pool.
 import t from 'tap'
 import { randomFillSync } from 'node:crypto'
-import { IdPool } from '../../src/telemetry/id-pool.ts'
+import { IdPool, isValidSpanContext, OwnSpanContext } from '../../src/telemetry/id-pool.ts'
 
 t.test('trace and span ids: lowercase hex of 32 and 16 digits, no two alike over many refills', async (t) => {
   const pool = new IdPool()
@@ -32,4 +32,12 @@ t.test('an id that would be all zeros (invalid in W3C) is never given out', asyn
   t.match(first, /^[0-9a-f]{16}$/)
   const zeroTrace = new IdPool((bytes) => bytes.fill(fills++ < 3 ? 0 : 7))
   t.equal(zeroTrace.generateTraceId(), '07'.repeat(16), 'a pool of zeros is drawn again')
+})
+
+t.test("the tracer's own contexts count as valid at once; any other is checked as the API checks it", async (t) => {
+  const pool = new IdPool()
+  t.ok(isValidSpanContext(new OwnSpanContext(pool.generateTraceId(), pool.generateSpanId(), 1, undefined)))
+  t.ok(isValidSpanContext({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 }))
+  t.notOk(isValidSpanContext({ traceId: '0'.repeat(32), spanId: '00f067aa0ba902b7', traceFlags: 1 }), 'all-zero trace id')
+  t.notOk(isValidSpanContext({ traceId: 'not hex', spanId: '00f067aa0ba902b7', traceFlags: 1 }), 'not hex')
 })
