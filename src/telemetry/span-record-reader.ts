@@ -1,13 +1,14 @@
 // The telemetry worker's side of span-records.ts: batches of records back into spans, which the
 // worker's encoder, export processor and trace store read as they read the SDK's.
 import type { AttributeValue, Attributes, HrTime, Link, SpanContext, TraceState } from '@opentelemetry/api'
-import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace'
+import type { TimedEvent } from '@opentelemetry/sdk-trace'
 import {
   F_KIND, F_PARENT, F_PARENT_REMOTE, F_REMOTE, F_SAME_KEYS, F_STATUS_MESSAGE, F_TRACE_STATE,
   K_RESET, K_RESOURCE, K_SCOPE, K_SPAN, K_TEXT,
   T_ARRAY, T_BYTES, T_FALSE, T_MAP, T_NUMBER, T_SAME, T_STRING, T_TRUE,
   type Resource, type Scope,
 } from './span-records.ts'
+import { ID_BYTES, PARENT_ID_AT, RecordContext, RecordSpan, SPAN_ID_AT, SPAN_ID_BYTES, TRACE_ID_BYTES } from './record-span.ts'
 
 const MAX_KNOWN_SCOPES = 1024
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
@@ -321,90 +322,5 @@ export class RecordReader {
     for (let i = 0; i < n; i++, p += 2) s += String.fromCharCode(b[p]! | (b[p + 1]! << 8))
     this.pos = p
     return s
-  }
-}
-
-/** Where a span's ids lie in its id bytes (RecordSpan.idBytes): trace id, span id, parent id (zeros without one). */
-const TRACE_ID_BYTES = 16
-const SPAN_ID_BYTES = 8
-const SPAN_ID_AT = 16
-const PARENT_ID_AT = 24
-const ID_BYTES = 32
-
-/** A span context whose ids are hex made from their bytes when first asked for. */
-class RecordContext implements SpanContext {
-  traceFlags: number
-  isRemote?: boolean
-  traceState?: TraceState
-  private readonly ids: Buffer
-  private readonly spanAt: number
-  private traceHex: string | undefined
-  private spanHex: string | undefined
-
-  constructor(ids: Buffer, spanAt: number, traceFlags: number) {
-    this.ids = ids
-    this.spanAt = spanAt
-    this.traceFlags = traceFlags
-  }
-
-  get traceId(): string {
-    return (this.traceHex ??= this.ids.toString('hex', 0, TRACE_ID_BYTES))
-  }
-
-  get spanId(): string {
-    return (this.spanHex ??= this.ids.toString('hex', this.spanAt, this.spanAt + SPAN_ID_BYTES))
-  }
-}
-
-/** A span read back from its record: what ReadableSpan offers, attributes kept flat as the gateway's tracer keeps them. */
-export class RecordSpan {
-  readonly ended = true
-  name: string
-  kind = 0
-  context: SpanContext
-  parentSpanContext: SpanContext | undefined
-  startTime: HrTime
-  endTime: HrTime
-  duration: HrTime
-  attributeKeys: string[]
-  attributeValues: AttributeValue[]
-  /** The trace id, span id and parent id as bytes (IdBytes); undefined for ids of other lengths. */
-  idBytes: Buffer | undefined
-  status: { code: number; message?: string } = { code: 0 }
-  droppedAttributesCount = 0
-  droppedEventsCount = 0
-  droppedLinksCount = 0
-  events: TimedEvent[] = []
-  links: Link[] = []
-  resource: Resource
-  instrumentationScope: Scope
-
-  constructor(name: string, context: SpanContext, ids: Buffer | undefined, startTime: HrTime, endTime: HrTime, keys: string[], values: AttributeValue[], resource: Resource, scope: Scope) {
-    this.name = name
-    this.context = context
-    this.idBytes = ids
-    this.startTime = startTime
-    this.endTime = endTime
-    this.attributeKeys = keys
-    this.attributeValues = values
-    this.resource = resource
-    this.instrumentationScope = scope
-    let s = endTime[0] - startTime[0]
-    let ns = endTime[1] - startTime[1]
-    if (ns < 0) {
-      s--
-      ns += 1e9
-    }
-    this.duration = [s, ns]
-  }
-
-  spanContext(): SpanContext {
-    return this.context
-  }
-
-  get attributes(): Attributes {
-    const object: Attributes = {}
-    for (let i = 0; i < this.attributeKeys.length; i++) object[this.attributeKeys[i]!] = this.attributeValues[i]
-    return object
   }
 }
