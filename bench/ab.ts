@@ -40,7 +40,7 @@ const p50: number[][] = variants.map(() => [])
 // BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=…'.
 const served = variants.map(() => 0)
 try {
-  const targets = gateways.map((g) => ({ url: g.url, path: ingress.path, headers: ingress.headers, body: (stream: boolean) => ingress.body(stream, true) }))
+  const targets = gateways.map((g) => ({ url: g.url, path: ingress.path, headers: ingress.headers, body: (stream: boolean) => ingress.body(stream) }))
   for (const [i, target] of targets.entries()) {
     const warmUp = await load(target, connections, 2) // warm-up: JIT, pools
     served[i]! += warmUp.ok + warmUp.failed
