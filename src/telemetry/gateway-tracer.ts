@@ -103,7 +103,8 @@ export class GatewayTracer implements Tracer {
     const span = new GatewaySpan(this.setup, name, kind, spanContext, validParent, options.startTime, options.attributes)
     if (sampling.attributes) span.setAttributes(sampling.attributes)
     span.addLinks(links)
-    for (const processor of this.setup.processors) processor.onStart(span, ctx)
+    const { processors } = this.setup
+    for (let i = 0; i < processors.length; i++) processors[i]!.onStart(span, ctx)
     return span
   }
 
@@ -351,9 +352,10 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes {
       this.endTime = this.startTime.slice() as HrTime
       this.duration = [0, 0]
     }
-    for (const processor of this.setup.processors) processor.onEnding?.(this)
+    const { processors } = this.setup
+    for (let i = 0; i < processors.length; i++) processors[i]!.onEnding?.(this)
     this.ended = true
-    for (const processor of this.setup.processors) processor.onEnd(this)
+    for (let i = 0; i < processors.length; i++) processors[i]!.onEnd(this)
   }
 
   isRecording(): boolean {

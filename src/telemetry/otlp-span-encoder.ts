@@ -67,8 +67,19 @@ export interface IdBytes {
   readonly idBytes: Uint8Array
 }
 
+/**
+ * A span whose `attributeKeys` array is shared by every span of its name and keys (the reader's,
+ * span-record-reader.ts): the encoder finds the keys' cache entries once per array, not by a
+ * lookup of each key in each span.
+ */
+export interface SharedKeys {
+  readonly keysShared: true
+}
+
 export class SpanEncoder {
   private readonly keys = new Map<string, KeyEntry>()
+  /** The cache entries of a shared keys array (SharedKeys), found as its spans are written. */
+  private readonly keyLists = new WeakMap<readonly string[], (KeyEntry | undefined)[]>()
   private readonly scopes = new WeakMap<Scope, Uint8Array>()
   private readonly resources = new WeakMap<Resource, Uint8Array>()
 
@@ -133,7 +144,12 @@ export class SpanEncoder {
     if (flat.attributeKeys) {
       const keys = flat.attributeKeys
       const values = flat.attributeValues!
-      for (let i = 0; i < keys.length; i++) this.attribute(w, keys[i]!, values[i], TAG.spanAttribute)
+      const entries = (span as Partial<SharedKeys>).keysShared ? this.entriesOf(keys) : undefined
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!
+        const entry = entries ? (entries[i] ??= this.keyEntry(key)) : this.keyEntry(key)
+        this.attributeOf(w, key, entry, values[i], TAG.spanAttribute)
+      }
     } else if (span.attributes) this.attributes(w, span.attributes, TAG.spanAttribute)
     w.uint(TAG.spanDroppedAttributes)
     w.uint(span.droppedAttributesCount)
@@ -224,10 +240,23 @@ export class SpanEncoder {
     }
   }
 
-  /** One KeyValue with its tag; a string value's pair is encoded once and copied after. */
+  private entriesOf(keys: readonly string[]): (KeyEntry | undefined)[] {
+    let entries = this.keyLists.get(keys)
+    if (!entries) this.keyLists.set(keys, (entries = new Array<KeyEntry | undefined>(keys.length)))
+    return entries
+  }
+
+  private keyEntry(key: string): KeyEntry | undefined {
+    return this.keys.get(key) ?? this.newKey(key)
+  }
+
   private attribute(w: ProtoWriter, key: string, value: AttributeValue | Attributes | undefined, tag: number): void {
+    this.attributeOf(w, key, this.keyEntry(key), value, tag)
+  }
+
+  /** One KeyValue with its tag; a string value's pair is encoded once and copied after. */
+  private attributeOf(w: ProtoWriter, key: string, entry: KeyEntry | undefined, value: AttributeValue | Attributes | undefined, tag: number): void {
     w.uint(tag)
-    const entry = this.keys.get(key) ?? this.newKey(key)
     if (typeof value === 'string' && entry?.pairs && value.length <= MAX_CACHED_VALUE_CHARS) {
       const pair = entry.last?.value === value ? entry.last : entry.pairs.get(value)
       if (pair) {

@@ -40,6 +40,8 @@ export class RecordContext implements SpanContext {
 /** A span read back from its record: what ReadableSpan offers, attributes kept flat as the gateway's tracer keeps them. */
 export class RecordSpan {
   readonly ended = true
+  /** `attributeKeys` is the reader's array for this name and these keys, shared by its spans (otlp-span-encoder.ts). */
+  readonly keysShared = true
   name: string
   kind = 0
   context: SpanContext

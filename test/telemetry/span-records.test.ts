@@ -107,6 +107,22 @@ t.test('every kind of attribute, event, link and status: the same OTLP bytes aft
   t.equal(child.links[0]?.context.isRemote, true)
 })
 
+t.test('one encoder for every span read back: the same bytes, its key table full or not', async (t) => {
+  const { own, ended } = tracers()
+  // 600 spans of 3 names, each with keys of its own past the encoder's 512, and the same 2 keys.
+  for (let i = 0; i < 600; i++) {
+    const span = own.startSpan(`span ${i % 3}`, { attributes: { 'gen_ai.request.model': `model ${i % 5}`, [`key.${i}`]: i, 'llm.attempt': i % 2 } })
+    span.end()
+  }
+  for (let i = 0; i < 3; i++) everything(own, i)
+  const spans = ended()
+  const back = handOver([spans.slice(0, 300), spans.slice(300)])
+  const encoder = new SpanEncoder()
+  let same = 0
+  for (const [i, span] of spans.entries()) if (otlp(back[i]!, encoder).span === otlp(span).span) same++
+  t.equal(same, spans.length, 'every span encodes as the SDK would')
+})
+
 t.test("values the SDK's tracer refuses but the gateway's takes (maps, bytes) are carried too", async (t) => {
   const { own, ended } = tracers()
   const span = own.startSpan('odd values')
