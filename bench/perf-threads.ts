@@ -1,6 +1,6 @@
 // CPU per request by thread and by function, as Linux perf samples it (on-CPU time, kernel
 // included), for gateway variants under the same JSON load one after the other:
-// `node bench/perf-threads.ts NAME=DIR[?KEY=VALUE&…] NAME=DIR[?…] [TOP=30]` (telemetry on,
+// `node bench/perf-threads.ts NAME=DIR[?KEY=VALUE&…] NAME=DIR[?…] [TOP]` (TOP 30; telemetry on,
 // c=32; WARM_SECONDS=10, LOAD_SECONDS=6). Needs `perf` (Debian: linux-perf).
 // Why not --cpu-prof: V8's profiler samples the main thread on a wall clock, so time the thread
 // spent waiting for a core (the telemetry worker, the load generator and the upstream share two)
@@ -45,11 +45,16 @@ try {
     try {
       await jsonLoad(target, 32, warmSeconds)
       const data = join(dir, `${variant.name}.data`)
-      const perf = spawn('perf', ['record', '-F', '1999', '-o', data, '-p', String(gateway.child.pid)], { stdio: 'ignore' })
+      // cpu-clock: on-CPU time in ns, whatever counters the machine has (a VM may have none).
+      const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '1999', '-o', data, '-p', String(gateway.child.pid)], { stdio: ['ignore', 'ignore', 'pipe'] })
+      let complaint = ''
+      perf.stderr.on('data', (chunk: Buffer) => (complaint += chunk.toString()))
+      const closed = new Promise<number | null>((resolve) => perf.once('close', resolve))
       await new Promise((resolve) => setTimeout(resolve, 300))
+      if (perf.exitCode !== null) throw new Error(`perf record stopped at once: ${complaint}`)
       const result = await jsonLoad(target, 32, seconds)
       perf.kill('SIGINT')
-      await new Promise((resolve) => perf.once('close', resolve))
+      await closed
       readings.push(read(data, result.ok + result.failed))
     } finally {
       await gateway.stop()
@@ -64,6 +69,7 @@ try {
 /** perf's sample periods (ns of cpu-clock) by thread and symbol, as µs a request. */
 function read(data: string, requests: number): Reading {
   const report = spawnSync('perf', ['report', '-i', data, '--no-children', '--sort', 'comm,sym', '--stdio', '-F', 'period,comm,sym'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
+  if (report.status !== 0) throw new Error(`perf report failed: ${report.stderr}`)
   const threads = new Map<string, number>()
   const symbols = new Map<string, number>()
   for (const line of report.stdout.split('\n')) {

@@ -49,7 +49,7 @@ export class RecordSpan {
   startTime: HrTime
   endTime: HrTime
   duration: HrTime
-  attributeKeys: string[]
+  attributeKeys: readonly string[]
   attributeValues: AttributeValue[]
   /** The trace id, span id and parent id as bytes (IdBytes); undefined for ids of other lengths. */
   idBytes: Buffer | undefined
@@ -62,7 +62,7 @@ export class RecordSpan {
   resource: Resource
   instrumentationScope: Scope
 
-  constructor(name: string, context: SpanContext, ids: Buffer | undefined, startTime: HrTime, endTime: HrTime, keys: string[], values: AttributeValue[], resource: Resource, scope: Scope) {
+  constructor(name: string, context: SpanContext, ids: Buffer | undefined, startTime: HrTime, endTime: HrTime, keys: readonly string[], values: AttributeValue[], resource: Resource, scope: Scope) {
     this.name = name
     this.context = context
     this.idBytes = ids
