@@ -7,7 +7,9 @@
 // lands on whatever it was running, mostly the socket write (bench/RESULTS.md, fifteenth round).
 // Prints each variant's µs a request by thread (MainThread, WorkerThread: the telemetry worker,
 // V8Worker: V8's compiler and GC helpers), then for the main thread and the telemetry worker the
-// functions whose time differs most from the first variant's.
+// functions whose time differs most from the first variant's. CALLERS=REGEX (call graphs, `-g`)
+// also gives the main thread's samples whose leaf matches (e.g. `KeyedStoreIC|Megamorphic`) by
+// their nearest JS function: who calls the builtins that self time alone shows.
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -26,12 +28,15 @@ const warmSeconds = Number(process.env.WARM_SECONDS ?? 10)
 const seconds = Number(process.env.LOAD_SECONDS ?? 6)
 const dir = mkdtempSync('/tmp/perf-threads-')
 
-/** µs a request by thread name and by `thread symbol`. */
+/** µs a request by thread name, by `thread symbol`, and (CALLERS) by nearest JS caller of the main thread's matching leaves. */
 interface Reading {
   requests: number
   threads: Map<string, number>
   symbols: Map<string, number>
+  callers: Map<string, number>
 }
+
+const callersOf = process.env.CALLERS ? new RegExp(process.env.CALLERS) : undefined
 
 const upstream = await startUpstream()
 const sink = await startOtlpSink()
@@ -46,7 +51,7 @@ try {
       await jsonLoad(target, 32, warmSeconds)
       const data = join(dir, `${variant.name}.data`)
       // cpu-clock: on-CPU time in ns, whatever counters the machine has (a VM may have none).
-      const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '1999', '-o', data, '-p', String(gateway.child.pid)], { stdio: ['ignore', 'ignore', 'pipe'] })
+      const perf = spawn('perf', ['record', '-e', 'cpu-clock', ...(callersOf ? ['-g'] : []), '-F', '1999', '-o', data, '-p', String(gateway.child.pid)], { stdio: ['ignore', 'ignore', 'pipe'] })
       let complaint = ''
       perf.stderr.on('data', (chunk: Buffer) => (complaint += chunk.toString()))
       const closed = new Promise<number | null>((resolve) => perf.once('close', resolve))
@@ -82,7 +87,25 @@ function read(data: string, requests: number): Reading {
     threads.set(thread, (threads.get(thread) ?? 0) + us)
     symbols.set(`${thread} ${symbol}`, (symbols.get(`${thread} ${symbol}`) ?? 0) + us)
   }
-  return { requests, threads, symbols }
+  return { requests, threads, symbols, callers: callersOf ? leafCallers(data, requests, callersOf) : new Map() }
+}
+
+/** The main thread's samples whose leaf matches `leaf`, by the nearest JS function on their stack (µs a request). */
+function leafCallers(data: string, requests: number, leaf: RegExp): Map<string, number> {
+  const script = spawnSync('perf', ['script', '-i', data, '-F', 'comm,period,ip,sym'], { encoding: 'utf8', maxBuffer: 2048 * 1024 * 1024 })
+  if (script.status !== 0) throw new Error(`perf script failed: ${script.stderr}`)
+  const callers = new Map<string, number>()
+  for (const sample of script.stdout.split('\n\n')) {
+    const [head, ...frames] = sample.split('\n').filter((line) => line.trim() !== '')
+    const [thread, period] = head?.trim().split(/\s+/) ?? []
+    if (thread !== 'MainThread' || frames.length === 0) continue
+    const symbols = frames.map((frame) => frame.trim().replace(/^[0-9a-f]+\s+/, ''))
+    if (!leaf.test(symbols[0]!)) continue
+    const js = symbols.slice(1).find((symbol) => symbol.startsWith('JS:') && /file:\/\/|node:/.test(symbol))
+    const caller = js ? js.replace(/^JS:[*~^+]?'?/, '').replace(/file:\/\/\S*?\/(src|node_modules)\//, '$1/') : '(no JS frame)'
+    callers.set(caller, (callers.get(caller) ?? 0) + Number(period) / 1000 / requests)
+  }
+  return callers
 }
 
 const names = [...new Set(readings.flatMap((reading) => [...reading.threads.keys()]))].sort()
@@ -101,5 +124,15 @@ for (let i = 1; i < readings.length; i++) {
     const rows = keys.map((key) => ({ key, a: a.get(key) ?? 0, b: b.get(key) ?? 0 })).sort((x, y) => Math.abs(y.a - y.b) - Math.abs(x.a - x.b))
     console.log(`\n${thread}: ${variants[i]!.name} − ${variants[0]!.name}, µs a request\n| difference | ${variants[i]!.name} | ${variants[0]!.name} | function |\n| ---: | ---: | ---: | --- |`)
     for (const row of rows.slice(0, top)) console.log(`| ${(row.a - row.b).toFixed(2)} | ${row.a.toFixed(2)} | ${row.b.toFixed(2)} | ${row.key.slice(thread.length + 1, thread.length + 141)} |`)
+  }
+}
+if (callersOf) {
+  for (let i = 1; i < readings.length; i++) {
+    const [a, b] = [readings[i]!.callers, readings[0]!.callers]
+    const rows = [...new Set([...a.keys(), ...b.keys()])].map((key) => ({ key, a: a.get(key) ?? 0, b: b.get(key) ?? 0 })).sort((x, y) => Math.abs(y.a - y.b) - Math.abs(x.a - x.b))
+    const sum = (m: Map<string, number>) => [...m.values()].reduce((total, us) => total + us, 0).toFixed(2)
+    console.log(`\nMainThread, leaves matching /${callersOf.source}/ by nearest JS function: ${variants[i]!.name} ${sum(a)} − ${variants[0]!.name} ${sum(b)} µs a request`)
+    console.log(`| difference | ${variants[i]!.name} | ${variants[0]!.name} | nearest JS function |\n| ---: | ---: | ---: | --- |`)
+    for (const row of rows.slice(0, top)) console.log(`| ${(row.a - row.b).toFixed(2)} | ${row.a.toFixed(2)} | ${row.b.toFixed(2)} | ${row.key.slice(0, 140)} |`)
   }
 }
