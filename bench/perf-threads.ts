@@ -117,22 +117,22 @@ variants.forEach((variant, i) => {
   const total = [...threads.values()].reduce((sum, us) => sum + us, 0)
   console.log(`| ${variant.name} | ${requests} | ${fixed(total)} | ${names.map((name) => fixed(threads.get(name))).join(' | ')} |`)
 })
-for (let i = 1; i < readings.length; i++) {
-  for (const thread of ['MainThread', 'WorkerThread']) {
-    const [a, b] = [readings[i]!.symbols, readings[0]!.symbols]
-    const keys = [...new Set([...a.keys(), ...b.keys()])].filter((key) => key.startsWith(`${thread} `))
-    const rows = keys.map((key) => ({ key, a: a.get(key) ?? 0, b: b.get(key) ?? 0 })).sort((x, y) => Math.abs(y.a - y.b) - Math.abs(x.a - x.b))
-    console.log(`\n${thread}: ${variants[i]!.name} − ${variants[0]!.name}, µs a request\n| difference | ${variants[i]!.name} | ${variants[0]!.name} | function |\n| ---: | ---: | ---: | --- |`)
-    for (const row of rows.slice(0, top)) console.log(`| ${(row.a - row.b).toFixed(2)} | ${row.a.toFixed(2)} | ${row.b.toFixed(2)} | ${row.key.slice(thread.length + 1, thread.length + 141)} |`)
-  }
+/** The rows of `a` and `b` (µs a request) that differ most, as a table headed by `title`. */
+function printDifferences(title: string, names: [string, string], column: string, a: Map<string, number>, b: Map<string, number>, label = (key: string) => key): void {
+  const rows = [...new Set([...a.keys(), ...b.keys()])].map((key) => ({ key, a: a.get(key) ?? 0, b: b.get(key) ?? 0 })).sort((x, y) => Math.abs(y.a - y.b) - Math.abs(x.a - x.b))
+  console.log(`\n${title}\n| difference | ${names[0]} | ${names[1]} | ${column} |\n| ---: | ---: | ---: | --- |`)
+  for (const row of rows.slice(0, top)) console.log(`| ${(row.a - row.b).toFixed(2)} | ${row.a.toFixed(2)} | ${row.b.toFixed(2)} | ${label(row.key).slice(0, 140)} |`)
 }
-if (callersOf) {
-  for (let i = 1; i < readings.length; i++) {
+
+const sum = (values: Map<string, number>) => [...values.values()].reduce((total, us) => total + us, 0).toFixed(2)
+for (let i = 1; i < readings.length; i++) {
+  const names: [string, string] = [variants[i]!.name, variants[0]!.name]
+  for (const thread of ['MainThread', 'WorkerThread']) {
+    const own = (symbols: Map<string, number>) => new Map([...symbols].filter(([key]) => key.startsWith(`${thread} `)))
+    printDifferences(`${thread}: ${names[0]} − ${names[1]}, µs a request`, names, 'function', own(readings[i]!.symbols), own(readings[0]!.symbols), (key) => key.slice(thread.length + 1))
+  }
+  if (callersOf) {
     const [a, b] = [readings[i]!.callers, readings[0]!.callers]
-    const rows = [...new Set([...a.keys(), ...b.keys()])].map((key) => ({ key, a: a.get(key) ?? 0, b: b.get(key) ?? 0 })).sort((x, y) => Math.abs(y.a - y.b) - Math.abs(x.a - x.b))
-    const sum = (m: Map<string, number>) => [...m.values()].reduce((total, us) => total + us, 0).toFixed(2)
-    console.log(`\nMainThread, leaves matching /${callersOf.source}/ by nearest JS function: ${variants[i]!.name} ${sum(a)} − ${variants[0]!.name} ${sum(b)} µs a request`)
-    console.log(`| difference | ${variants[i]!.name} | ${variants[0]!.name} | nearest JS function |\n| ---: | ---: | ---: | --- |`)
-    for (const row of rows.slice(0, top)) console.log(`| ${(row.a - row.b).toFixed(2)} | ${row.a.toFixed(2)} | ${row.b.toFixed(2)} | ${row.key.slice(0, 140)} |`)
+    printDifferences(`MainThread, leaves matching /${callersOf.source}/ by nearest JS function: ${names[0]} ${sum(a)} − ${names[1]} ${sum(b)} µs a request`, names, 'nearest JS function', a, b)
   }
 }
