@@ -14,6 +14,7 @@ const { jsonLoad, streamLoad } = await import('./lib/load.ts')
 const { Served } = await import('./lib/nothing-lost.ts')
 const { startGateway, startOtlpSink, startUpstream, telemetryEnv } = await import('./lib/procs.ts')
 const { SPECS, targetOf } = await import('./lib/scenarios.ts')
+const { stopRoutingHelpers } = await import('./lib/routing.ts')
 const { scraper } = await import('./lib/suite.ts')
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
@@ -61,6 +62,8 @@ try {
 } finally {
   scrapes.forEach((scrape) => scrape.stop())
   for (const g of idle) await g.stop()
+  // The route groups' own upstreams (the fallback's refusing target 1, the cache's counted one).
+  await stopRoutingHelpers()
   await upstream.stop()
   await sink.stop()
 }
