@@ -14,8 +14,13 @@ import { afterGc } from '../support/process-memory.ts'
 const REQUESTS = 80
 const PROMPT_BYTES = 4 * 1024 * 1024
 const STORE_MAX_BYTES = 8 * 1024 * 1024
-/** Retaining the prompts would cost REQUESTS × 4 MB (320 MB) at least; the store's own share is 8 MB. */
-const MAX_GROWTH_MB = 150
+/**
+ * Retaining the prompts would cost REQUESTS × 4 MB (320 MB) at least; the store's own share is 8 MB.
+ * The rest is the allocator's slack, which varies from run to run: 22–175 MB in seven CI runs of
+ * 2026-12-06 (the V8 heap's growth, checked below, stays near the store's bound). The bound sits
+ * between that slack and what retaining the prompts would cost.
+ */
+const MAX_GROWTH_MB = 220
 
 t.setTimeout(600_000)
 
