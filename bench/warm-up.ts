@@ -46,12 +46,10 @@ try {
       if (WARM1) await jsonLoad(target, C, WARM1)
       const scraping = SCRAPE && proc && spec.telemetry ? scraper(proc.url, SCRAPE) : undefined
       const cells: string[] = []
-      let loaded = 0
       for (let w = 0; w < WINDOWS; w++) {
         if (w && GAP && (w === 1 || !ONE_GAP)) await sleep(GAP)
         const { rps, latency, cpuUsPerRequest } = await jsonLoad(target, C, WINDOW, [(proc ?? upstream).child.pid])
-        cells.push(`${String(WARM1 + loaded).padStart(3)} s: ${rps.toFixed(0).padStart(5)}/s p50 ${latency.p50.toFixed(2)} p99 ${latency.p99.toFixed(2)}, ${cpuUsPerRequest?.toFixed(0)} µs CPU a request`)
-        loaded += WINDOW
+        cells.push(`${String(WARM1 + w * WINDOW).padStart(3)} s: ${rps.toFixed(0).padStart(5)}/s p50 ${latency.p50.toFixed(2)} p99 ${latency.p99.toFixed(2)}, ${cpuUsPerRequest?.toFixed(0)} µs CPU a request`)
       }
       scraping?.stop()
       console.log(`${spec.key} (c=${C}; ms; seconds of load at c=${C} before the window):\n  ${cells.join('\n  ')}`)
