@@ -6,18 +6,21 @@
 // spent waiting for a core (the telemetry worker, the load generator and the upstream share two)
 // lands on whatever it was running, mostly the socket write (bench/RESULTS.md, fifteenth round).
 // Prints each variant's µs a request by thread (MainThread, WorkerThread: the telemetry worker,
-// V8Worker: V8's compiler and GC helpers), then for the main thread and the telemetry worker the
-// functions whose time differs most from the first variant's. CALLERS=REGEX (call graphs, `-g`)
+// V8Worker: V8's compiler and GC helpers), then for each of the three the functions whose time
+// differs most from the first variant's. CALLERS=REGEX (call graphs, `-g`)
 // also gives the main thread's samples whose leaf matches (e.g. `KeyedStoreIC|Megamorphic`) by
-// their nearest JS function: who calls the builtins that self time alone shows.
+// their nearest JS function: who calls the builtins that self time alone shows. C: the
+// concurrency (32); FALLBACK=1: the fallback route group of bench/fallback-ab.ts (target 1 answers
+// every call 503 at once, target 2 serves).
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ensureBenchDeps } from './lib/deps.ts'
 
 ensureBenchDeps()
 const { jsonLoad } = await import('./lib/load.ts')
 const { startGateway, startOtlpSink, startUpstream, telemetryEnv, variantsOf } = await import('./lib/procs.ts')
+const { fallbackConfig } = await import('./lib/routing.ts')
 
 const args = process.argv.slice(2)
 const top = /^\d+$/.test(args.at(-1) ?? '') ? Number(args.pop()) : 30
@@ -38,17 +41,23 @@ interface Reading {
 
 const callersOf = process.env.CALLERS ? new RegExp(process.env.CALLERS) : undefined
 
+const concurrency = Number(process.env.C ?? 32)
 const upstream = await startUpstream()
+const down = process.env.FALLBACK ? await startUpstream({ BENCH_FAIL_STATUS: '503' }) : undefined
 const sink = await startOtlpSink()
+const fallback = down && join(dir, 'fallback.json')
+if (down && fallback) {
+  writeFileSync(fallback, JSON.stringify(fallbackConfig(down.url, upstream.url)))
+}
 const readings: Reading[] = []
 try {
   for (const variant of variants) {
     process.env.BENCH_GATEWAY_DIR = variant.dir
     // --perf-basic-prof: the JIT's code is named in /tmp/perf-PID.map, which perf reads.
-    const gateway = await startGateway(upstream.url, { ...telemetryEnv('on', sink.url), ...variant.env }, ['--perf-basic-prof'])
+    const gateway = await startGateway(upstream.url, { ...telemetryEnv('on', sink.url), ...(fallback ? { GATEWAY_CONFIG: fallback } : {}), ...variant.env }, ['--perf-basic-prof'])
     const target = { url: gateway.url, path: '/v1/chat/completions', headers: {} }
     try {
-      await jsonLoad(target, 32, warmSeconds)
+      await jsonLoad(target, concurrency, warmSeconds)
       const data = join(dir, `${variant.name}.data`)
       // cpu-clock: on-CPU time in ns, whatever counters the machine has (a VM may have none).
       const perf = spawn('perf', ['record', '-e', 'cpu-clock', ...(callersOf ? ['-g'] : []), '-F', '1999', '-o', data, '-p', String(gateway.child.pid)], { stdio: ['ignore', 'ignore', 'pipe'] })
@@ -57,7 +66,7 @@ try {
       const closed = new Promise<number | null>((resolve) => perf.once('close', resolve))
       await new Promise((resolve) => setTimeout(resolve, 300))
       if (perf.exitCode !== null) throw new Error(`perf record stopped at once: ${complaint}`)
-      const result = await jsonLoad(target, 32, seconds)
+      const result = await jsonLoad(target, concurrency, seconds)
       perf.kill('SIGINT')
       await closed
       readings.push(read(data, result.ok + result.failed))
@@ -68,6 +77,7 @@ try {
   }
 } finally {
   await upstream.stop()
+  await down?.stop()
   await sink.stop()
 }
 
@@ -110,7 +120,7 @@ function leafCallers(data: string, requests: number, leaf: RegExp): Map<string, 
 
 const names = [...new Set(readings.flatMap((reading) => [...reading.threads.keys()]))].sort()
 const fixed = (value: number | undefined) => (value ?? 0).toFixed(1)
-console.log(`CPU µs a request by thread (perf, telemetry on, c=32, ${seconds} s after ${warmSeconds} s of warm-up)`)
+console.log(`CPU µs a request by thread (perf, telemetry on, c=${concurrency}${fallback ? ', fallback' : ''}, ${seconds} s after ${warmSeconds} s of warm-up)`)
 console.log(`| variant | requests | total | ${names.join(' | ')} |\n| --- | ---: | ---: |${' ---: |'.repeat(names.length)}`)
 variants.forEach((variant, i) => {
   const { requests, threads } = readings[i]!
@@ -127,7 +137,7 @@ function printDifferences(title: string, names: [string, string], column: string
 const sum = (values: Map<string, number>) => [...values.values()].reduce((total, us) => total + us, 0).toFixed(2)
 for (let i = 1; i < readings.length; i++) {
   const names: [string, string] = [variants[i]!.name, variants[0]!.name]
-  for (const thread of ['MainThread', 'WorkerThread']) {
+  for (const thread of ['MainThread', 'WorkerThread', 'V8Worker']) {
     const own = (symbols: Map<string, number>) => new Map([...symbols].filter(([key]) => key.startsWith(`${thread} `)))
     printDifferences(`${thread}: ${names[0]} − ${names[1]}, µs a request`, names, 'function', own(readings[i]!.symbols), own(readings[0]!.symbols), (key) => key.slice(thread.length + 1))
   }

@@ -151,8 +151,9 @@ export const startUpstream = (env: Record<string, string> = {}) =>
 export const startBareProxy = (upstream: string) =>
   spawnServer({ name: 'bare proxy', args: ['bench/servers/bare-proxy.ts'], env: { UPSTREAM: upstream }, readyPath: '/__bench/stats' })
 
+/** SINK_VERIFY=1 in the bench's environment reaches the sink (each trace post also decoded by protobufjs, otlp-sink.ts). */
 export const startOtlpSink = (env: Record<string, string> = {}) =>
-  spawnServer({ name: 'otlp sink', args: ['bench/servers/otlp-sink.ts'], env, readyPath: '/' })
+  spawnServer({ name: 'otlp sink', args: ['bench/servers/otlp-sink.ts'], env: { ...(process.env.SINK_VERIFY === '1' ? { SINK_VERIFY: '1' } : {}), ...env }, readyPath: '/' })
 
 /**
  * The gateway's telemetry in the runs of record: off, or on at 100 % sampling exporting OTLP to

@@ -50,6 +50,27 @@ export async function stopRoutingHelpers(): Promise<void> {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-routing-'))
+/**
+ * The fallback scenario's GATEWAY_CONFIG (also bench/fallback-ab.ts's and perf-threads.ts's): the
+ * route group `gpt-4o-mini` whose target 1 (`down`, an upstream that refuses every call) fails
+ * every call, its breaker kept shut, and whose target 2 (`up`) serves.
+ */
+export function fallbackConfig(down: string, up: string): unknown {
+  return {
+    providers: { 'bench-down': { baseURL: `${down}/v1` }, 'bench-up': { baseURL: `${up}/v1` } },
+    routes: {
+      [GROUP]: {
+        strategy: 'fallback',
+        targets: [
+          { provider: 'bench-down', model: GROUP },
+          { provider: 'bench-up', model: GROUP },
+        ],
+        cooldown: { failures: 1000, windowMs: 1, cooldownMs: 1 },
+      },
+    },
+  }
+}
+
 function configFile(name: string, config: unknown): string {
   const file = join(dir, `${name}.json`)
   writeFileSync(file, JSON.stringify(config, null, 2))
@@ -89,19 +110,7 @@ export const fallbackScenario = {
   } satisfies Expectations,
   async start({ upstream, otlp, nodeArgs }: StartContext): Promise<Proc> {
     const down = await helper('down', { BENCH_FAIL_STATUS: FAIL_STATUS })
-    const file = configFile('fallback', {
-      providers: { 'bench-down': { baseURL: `${down.url}/v1` }, 'bench-up': { baseURL: `${upstream.url}/v1` } },
-      routes: {
-        [GROUP]: {
-          strategy: 'fallback',
-          targets: [
-            { provider: 'bench-down', model: GROUP },
-            { provider: 'bench-up', model: GROUP },
-          ],
-          cooldown: { failures: 1000, windowMs: 1, cooldownMs: 1 },
-        },
-      },
-    })
+    const file = configFile('fallback', fallbackConfig(down.url, upstream.url))
     return startGateway(upstream.url, { ...telemetryEnv('on', otlp), GATEWAY_CONFIG: file }, nodeArgs)
   },
   async verify(gateway: Proc, served: Served): Promise<Check[]> {

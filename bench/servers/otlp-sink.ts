@@ -5,9 +5,11 @@
 //   GET /KEY → { traces, metrics, bytes, spans: { total, byName: {"SERVER POST /v1/…": n, …} },
 //                lastMetrics: { "llm.requests": n, … } (the last metric post: sums, and histogram counts),
 //                undecodable: posts that were not valid OTLP/protobuf }
-// Its trace posts are kept as they came and decoded only when asked (once the gateway has stopped):
-// decoding every span as it arrives would take CPU from the gateway under test on a 2-core
-// machine. Its metric posts (one every few seconds) are decoded as they come, to keep the latest.
+// Its trace posts are counted as they arrive by a walk over their bytes (otlp-span-count.ts), and
+// not kept: keeping them to decode them at the end took CPU from the gateway under test on a
+// 2-core machine. SINK_VERIFY=1 also decodes each with protobufjs and counts a post whose counts
+// differ as undecodable (a check of the walk, not for runs of record). Its metric posts (one every
+// few seconds) are decoded as they come, to keep the latest.
 // Posts to /v1/… (no KEY) are only counted, as are all in the collector modes other than ok.
 // GET / → { traces, metrics, bytes } over every post.
 // COLLECTOR_MODE: ok (default), hang (black hole: reads the post, never answers), slow (answers
@@ -15,21 +17,21 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { gunzipSync } from 'node:zlib'
-import { decodeMetricsRequest, decodeTraceRequest, type PbMetricsRequest, type PbTraceRequest } from '../../test/support/otlp-proto.ts'
+import { decodeMetricsRequest, decodeTraceRequest, type PbMetricsRequest } from '../../test/support/otlp-proto.ts'
+import { countTraceRequest, type SpanCounts } from './otlp-span-count.ts'
 
 const mode = process.env.COLLECTOR_MODE ?? 'ok'
 const slowMs = Number(process.env.SLOW_MS ?? 2000)
 const counts = { traces: 0, metrics: 0, bytes: 0 }
 
+const verify = process.env.SINK_VERIFY === '1'
 const SPAN_KINDS = ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER']
 
 interface Kept {
   traces: number
   metrics: number
   bytes: number
-  /** Trace posts not decoded yet. */
-  pending: Buffer[]
-  spans: { total: number; byName: Record<string, number> }
+  spans: SpanCounts
   undecodable: number
   /** The latest metric post's values, and when its points were taken (ns, as a decimal string). */
   lastMetrics: { at: bigint; values: Record<string, number> }
@@ -38,7 +40,7 @@ const kept = new Map<string, Kept>()
 function keptFor(key: string): Kept {
   let entry = kept.get(key)
   if (!entry) {
-    entry = { traces: 0, metrics: 0, bytes: 0, pending: [], spans: { total: 0, byName: {} }, undecodable: 0, lastMetrics: { at: -1n, values: {} } }
+    entry = { traces: 0, metrics: 0, bytes: 0, spans: { total: 0, byName: {} }, undecodable: 0, lastMetrics: { at: -1n, values: {} } }
     kept.set(key, entry)
   }
   return entry
@@ -46,26 +48,49 @@ function keptFor(key: string): Kept {
 
 const body = (raw: Buffer, encoding: string | undefined) => (encoding === 'gzip' ? gunzipSync(raw) : raw)
 
-function countSpans(entry: Kept): void {
-  for (const raw of entry.pending.splice(0)) {
-    let request: PbTraceRequest
-    try {
-      request = decodeTraceRequest(raw)
-    } catch {
-      entry.undecodable++
-      continue
-    }
-    for (const resource of request.resourceSpans ?? []) {
-      for (const scope of resource.scopeSpans ?? []) {
-        for (const span of scope.spans ?? []) {
-          const name = `${SPAN_KINDS[span.kind ?? 0]} ${span.name ?? ''}`
-          entry.spans.byName[name] = (entry.spans.byName[name] ?? 0) + 1
-          entry.spans.total++
-        }
+/** A post's parts in one buffer, reused from post to post (each is read at once, and not kept). */
+let scratch = Buffer.allocUnsafe(1024 * 1024)
+function joined(parts: Buffer[]): Buffer {
+  if (parts.length === 1) return parts[0]!
+  let length = 0
+  for (const part of parts) length += part.length
+  if (length > scratch.length) scratch = Buffer.allocUnsafe(Math.max(length, 2 * scratch.length))
+  let at = 0
+  for (const part of parts) at += part.copy(scratch, at)
+  return scratch.subarray(0, length)
+}
+
+/** Counts a trace post's spans under `entry`; a post that is not valid OTLP is counted as such, its spans not at all. */
+function countSpans(entry: Kept, raw: Buffer): void {
+  const counts: SpanCounts = { total: 0, byName: {} }
+  try {
+    countTraceRequest(raw, counts)
+    if (verify && !sameCounts(counts, decodedCounts(raw))) throw new Error('the walk and protobufjs disagree')
+  } catch {
+    entry.undecodable++
+    return
+  }
+  entry.spans.total += counts.total
+  for (const [name, n] of Object.entries(counts.byName)) entry.spans.byName[name] = (entry.spans.byName[name] ?? 0) + n
+}
+
+/** The counts as protobufjs decodes the post (SINK_VERIFY). */
+function decodedCounts(raw: Buffer): SpanCounts {
+  const counts: SpanCounts = { total: 0, byName: {} }
+  for (const resource of decodeTraceRequest(raw).resourceSpans ?? []) {
+    for (const scope of resource.scopeSpans ?? []) {
+      for (const span of scope.spans ?? []) {
+        const name = `${SPAN_KINDS[span.kind ?? 0]} ${span.name ?? ''}`
+        counts.byName[name] = (counts.byName[name] ?? 0) + 1
+        counts.total++
       }
     }
   }
+  return counts
 }
+
+const sameCounts = (a: SpanCounts, b: SpanCounts) =>
+  a.total === b.total && Object.keys(a.byName).length === Object.keys(b.byName).length && Object.entries(a.byName).every(([name, n]) => b.byName[name] === n)
 
 /** Each metric's total over its points: a sum's or gauge's values, a histogram's counts. */
 function metricValues(request: PbMetricsRequest): { at: bigint; values: Record<string, number> } {
@@ -93,7 +118,6 @@ const server = createServer((req, res) => {
   if (req.method === 'GET') {
     const name = decodeURIComponent((req.url ?? '/').slice(1))
     const entry = name ? keptFor(name) : undefined
-    if (entry) countSpans(entry)
     res.writeHead(200, { 'content-type': 'application/json' })
     return res.end(
       JSON.stringify(
@@ -119,11 +143,11 @@ const server = createServer((req, res) => {
     if (mode === 'slow') return void setTimeout(answer, slowMs)
     if (mode === 'ok' && key && signal) {
       const entry = keptFor(decodeURIComponent(key))
-      const raw = body(Buffer.concat(parts), req.headers['content-encoding'])
+      const raw = body(joined(parts), req.headers['content-encoding'])
       entry.bytes += raw.length
       if (signal === 'traces') {
         entry.traces++
-        entry.pending.push(raw)
+        countSpans(entry, raw)
       } else {
         entry.metrics++
         try {
