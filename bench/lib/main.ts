@@ -22,7 +22,7 @@ export async function main(): Promise<void> {
   // The command as run: a partial or scaled run says which targets and what scale.
   const settings = [only && `BENCH_ONLY=${only.join(',')}`, scale !== 1 && `BENCH_SCALE=${scale}`].filter(Boolean).join(' ')
   const command = settings ? `${settings} npm run bench` : 'npm run bench'
-  const run = { provenance: before, loadAfter: loadNow(), steal: stealSince(cpu), scale, command, warmC1Seconds: WARM_C1_SECONDS, results }
+  const run = { provenance: before, loadAfter: loadNow(), steal: stealSince(cpu), scale, command, warmC1Seconds: WARM_C1_SECONDS, sinkCountsOnArrival: true, results }
   const file = `${BENCH}out/results-${before.date.replace(/[:]/g, '-')}.json`
   writeFileSync(file, JSON.stringify(run, null, 2))
   log(`raw results: ${file}`)

@@ -17,6 +17,8 @@ export interface Run {
   command: string
   /** Unmeasured seconds of JSON at c=1 per target, in rounds of the rotation, before the c=1 slices (from issue 15's sixteenth round; none before). */
   warmC1Seconds?: number
+  /** The OTLP sink counted each trace post as it arrived (bench/servers/otlp-span-count.ts), instead of keeping the posts to decode at the end. */
+  sinkCountsOnArrival?: boolean
   results: TargetResult[]
 }
 
@@ -149,7 +151,7 @@ export function render(run: Run): string {
     }
   }
   lines.push(...renderRouting(run.results))
-  lines.push(...renderNothingLost(run.results))
+  lines.push(...renderNothingLost(run.results, run.sinkCountsOnArrival === true))
   lines.push('', 'Times in ms. "added" is the target\'s figure minus direct\'s (at the same path) at the same concurrency. "server CPU" is the CPU time (user + system, from /proc) the process under test used per request: for direct the upstream itself, otherwise the proxy or gateway alone. It moves less than requests/s with what the hypervisor steals, so it is the steadiest figure here, but it moves too.')
 
   lines.push('', '### Memory and start-up', '')
@@ -177,7 +179,7 @@ export function render(run: Run): string {
   lines.push(`- Versions: ${p.versions}`)
   lines.push(`- Load average (1, 5, 15 min) before: ${p.loadBefore}; after: ${run.loadAfter}; CPU steal during the run: ${run.steal ?? '?'}`)
   const warmC1 = run.warmC1Seconds ? `, and ${run.warmC1Seconds * run.scale} s of JSON at c=1 in unmeasured rounds of the rotation just before the c=1 slices` : ''
-  lines.push('- Settings: 40 content chunks per stream (43 events, each written in its own event-loop turn by the upstream, after a 2 ms pause behind the first); every target running at once, each JSON and stream point 10 s per target (c=1: 6 s) in 2 s slices, the load moving from target to target (order rotating each round) so that the changing CPU steal of the VM hits all alike, after a warm-up per target of 3 s of JSON and 2 s of streams at c=32' + warmC1 + '; memory and start-up on a fresh process per target, one at a time; gateway with `LOG_LEVEL=warn`, `UPSTREAM_MAX_RETRIES=2`, default trace store; telemetry on = `OTEL_TRACES_SAMPLER=always_on`, OTLP/proto to a sink (each process to its own path, its spans decoded and counted once it has stopped), metrics exported every 10 s and `/metrics` scraped every second, for every telemetry-on process; the same upstream answers `/v1/chat/completions`, `/v1/responses` and `/v1/messages` with the same text and usage (19 tokens in, 40 out)')
+  lines.push('- Settings: 40 content chunks per stream (43 events, each written in its own event-loop turn by the upstream, after a 2 ms pause behind the first); every target running at once, each JSON and stream point 10 s per target (c=1: 6 s) in 2 s slices, the load moving from target to target (order rotating each round) so that the changing CPU steal of the VM hits all alike, after a warm-up per target of 3 s of JSON and 2 s of streams at c=32' + warmC1 + '; memory and start-up on a fresh process per target, one at a time; gateway with `LOG_LEVEL=warn`, `UPSTREAM_MAX_RETRIES=2`, default trace store; telemetry on = `OTEL_TRACES_SAMPLER=always_on`, OTLP/proto to a sink (each process to its own path, its spans ' + (run.sinkCountsOnArrival ? 'counted as each post arrives, nothing kept' : 'decoded and counted once it has stopped') + '), metrics exported every 10 s and `/metrics` scraped every second, for every telemetry-on process; the same upstream answers `/v1/chat/completions`, `/v1/responses` and `/v1/messages` with the same text and usage (19 tokens in, 40 out)')
   return lines.join('\n')
 }
 
