@@ -40,7 +40,7 @@ import {
 } from '@opentelemetry/core'
 import type { Resource } from '@opentelemetry/resources'
 import { SamplingDecision, type ReadableSpan, type Sampler, type SpanProcessor, type TimedEvent } from '@opentelemetry/sdk-trace'
-import { IdPool, isValidSpanContext, OwnSpanContext } from './id-pool.ts'
+import { IdPool, isValidSpanContext } from './id-pool.ts'
 import { gatewayResource } from './resource.ts'
 import { samplerFromEnv, spanLimitsFromEnv, type Limits } from './tracing-config.ts'
 
@@ -89,13 +89,12 @@ export class GatewayTracer implements Tracer {
     if (isTracingSuppressed(ctx)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
     const parent = trace.getSpanContext(ctx)
     const validParent = parent && isValidSpanContext(parent) ? parent : undefined
-    const traceId = validParent ? validParent.traceId : ids.generateTraceId()
+    const traceId = ids.traceIdUnder(validParent)
     const kind = options.kind ?? SpanKind.INTERNAL
     const links = options.links ?? NONE
     const sampling = this.setup.sampler.shouldSample(ctx, traceId, name, kind, options.attributes ?? NO_ATTRIBUTES, links)
-    const spanContext = new OwnSpanContext(
+    const spanContext = ids.context(
       traceId,
-      ids.generateSpanId(),
       sampling.decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE,
       sampling.traceState ?? validParent?.traceState,
     )

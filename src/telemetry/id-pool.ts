@@ -11,12 +11,41 @@ import { randomFillSync } from 'node:crypto'
 export class IdPool {
   private hex = ''
   private at = 0
-  private readonly bytes = Buffer.allocUnsafe(4096)
+  /**
+   * The bytes `hex` was made from, a new buffer each refill: the contexts of ids cut from it point
+   * into it (OwnSpanContext), and the span records copy the ids from there instead of parsing hex.
+   */
+  lastBytes: Buffer = NO_BYTES
+  /** Where the id returned last begins in `lastBytes`. */
+  lastAt = 0
+  /** The bytes of the trace id traceIdUnder() gave last (undefined: it came from elsewhere). */
+  private traceBytes: Buffer | undefined
+  private traceAt = 0
   private readonly fill: (bytes: Buffer) => Buffer
 
   /** `fill`: what makes the bytes random (a test's own). */
   constructor(fill: (bytes: Buffer) => Buffer = randomFillSync) {
     this.fill = fill
+  }
+
+  /** The trace id of a new span: its valid parent's, or a new one. context() takes it next. */
+  traceIdUnder(parent: SpanContext | undefined): string {
+    if (!parent) {
+      const traceId = this.generateTraceId()
+      this.traceBytes = this.lastBytes
+      this.traceAt = this.lastAt
+      return traceId
+    }
+    const own = parent instanceof OwnSpanContext ? parent : undefined
+    this.traceBytes = own?.traceBytes
+    this.traceAt = own?.traceAt ?? 0
+    return parent.traceId
+  }
+
+  /** The context of a new span of the trace traceIdUnder() just gave, with a new span id. */
+  context(traceId: string, traceFlags: number, traceState: TraceState | undefined): OwnSpanContext {
+    const spanId = this.generateSpanId()
+    return new OwnSpanContext(traceId, spanId, traceFlags, traceState, this.traceBytes, this.traceAt, this.lastBytes, this.lastAt)
   }
 
   generateTraceId(): string {
@@ -30,10 +59,12 @@ export class IdPool {
   private next(chars: number): string {
     for (;;) {
       if (this.at + chars > this.hex.length) {
-        this.hex = this.fill(this.bytes).toString('hex')
+        this.lastBytes = this.fill(Buffer.allocUnsafe(POOL_BYTES))
+        this.hex = this.lastBytes.toString('hex')
         this.at = 0
       }
       const id = this.hex.slice(this.at, this.at + chars)
+      this.lastAt = this.at >>> 1
       this.at += chars
       if (id !== ZERO_IDS[chars]) return id
     }
@@ -41,6 +72,8 @@ export class IdPool {
 }
 
 const ZERO_IDS: Record<number, string> = { 16: '0'.repeat(16), 32: '0'.repeat(32) }
+const POOL_BYTES = 4096
+const NO_BYTES = Buffer.alloc(0)
 
 /**
  * The context of a span of the gateway's tracer: its ids are valid by construction (a valid
@@ -52,12 +85,21 @@ export class OwnSpanContext implements SpanContext {
   readonly spanId: string
   readonly traceFlags: number
   readonly traceState: TraceState | undefined
+  /** The ids' bytes where the pool made them (IdPool.lastBytes), for the span records; `traceBytes` is undefined for a trace id that came from elsewhere (a caller's traceparent). */
+  readonly traceBytes: Buffer | undefined
+  readonly traceAt: number
+  readonly spanBytes: Buffer | undefined
+  readonly spanAt: number
 
-  constructor(traceId: string, spanId: string, traceFlags: number, traceState: TraceState | undefined) {
+  constructor(traceId: string, spanId: string, traceFlags: number, traceState: TraceState | undefined, traceBytes?: Buffer, traceAt = 0, spanBytes?: Buffer, spanAt = 0) {
     this.traceId = traceId
     this.spanId = spanId
     this.traceFlags = traceFlags
     this.traceState = traceState
+    this.traceBytes = traceBytes
+    this.traceAt = traceAt
+    this.spanBytes = spanBytes
+    this.spanAt = spanAt
   }
 }
 

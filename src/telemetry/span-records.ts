@@ -10,6 +10,7 @@
 import type { Attributes, HrTime, Link } from '@opentelemetry/api'
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace'
 import type { FlatAttributes } from './gateway-tracer.ts'
+import { OwnSpanContext } from './id-pool.ts'
 
 export type Resource = ReadableSpan['resource']
 export type Scope = ReadableSpan['instrumentationScope']
@@ -144,9 +145,10 @@ export class RecordWriter {
     )
     this.u8(span.status.code)
     this.u8(context.traceFlags)
-    this.hex(context.traceId)
-    this.hex(context.spanId)
-    if (parent?.spanId) this.hex(parent.spanId)
+    const own = context instanceof OwnSpanContext ? context : undefined
+    this.hex(context.traceId, own?.traceBytes, own?.traceAt)
+    this.hex(context.spanId, own?.spanBytes, own?.spanAt)
+    if (parent?.spanId) this.hex(parent.spanId, parent instanceof OwnSpanContext ? parent.spanBytes : undefined, (parent as OwnSpanContext).spanAt)
     if (traceState) this.string(traceState)
     this.time(span.startTime)
     this.time(span.endTime)
@@ -349,13 +351,15 @@ export class RecordWriter {
     this.pos += 8
   }
 
-  private hex(id: string): void {
+  /** An id, copied from the bytes the id pool made it from (`from` at `at`: id-pool.ts) when given, else parsed from its hex. */
+  private hex(id: string, from?: Uint8Array, at = 0): void {
     const n = id.length >>> 1
     this.reserve(1 + n)
     const b = this.bytes
     let p = this.pos
     b[p++] = n
-    for (let i = 0; i < 2 * n; i += 2) b[p++] = (NIBBLE[id.charCodeAt(i) & 127]! << 4) | NIBBLE[id.charCodeAt(i + 1) & 127]!
+    if (from) for (let i = at; i < at + n; i++) b[p++] = from[i]!
+    else for (let i = 0; i < 2 * n; i += 2) b[p++] = (NIBBLE[id.charCodeAt(i) & 127]! << 4) | NIBBLE[id.charCodeAt(i + 1) & 127]!
     this.pos = p
   }
 

@@ -41,3 +41,23 @@ t.test("the tracer's own contexts count as valid at once; any other is checked a
   t.notOk(isValidSpanContext({ traceId: '0'.repeat(32), spanId: '00f067aa0ba902b7', traceFlags: 1 }), 'all-zero trace id')
   t.notOk(isValidSpanContext({ traceId: 'not hex', spanId: '00f067aa0ba902b7', traceFlags: 1 }), 'not hex')
 })
+
+t.test('a context points at the bytes its ids were cut from; a trace id from elsewhere has none', async (t) => {
+  const pool = new IdPool()
+  const hexAt = (bytes: Buffer | undefined, at: number, n: number) => bytes?.toString('hex', at, at + n)
+  const root = pool.context(pool.traceIdUnder(undefined), 1, undefined)
+  t.equal(hexAt(root.traceBytes, root.traceAt, 16), root.traceId)
+  t.equal(hexAt(root.spanBytes, root.spanAt, 8), root.spanId)
+  // Children across refills of the pool keep their root's trace bytes, which are never written again.
+  let child = root
+  for (let i = 0; i < 1200; i++) child = pool.context(pool.traceIdUnder(root), 1, undefined)
+  t.equal(child.traceId, root.traceId)
+  t.equal(hexAt(child.traceBytes, child.traceAt, 16), root.traceId)
+  t.equal(hexAt(child.spanBytes, child.spanAt, 8), child.spanId)
+  t.equal(hexAt(root.spanBytes, root.spanAt, 8), root.spanId, "the root's bytes as they were")
+  const remote = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1, isRemote: true }
+  const under = pool.context(pool.traceIdUnder(remote), 1, undefined)
+  t.equal(under.traceId, remote.traceId)
+  t.equal(under.traceBytes, undefined, "a caller's trace id is written from its hex")
+  t.equal(hexAt(under.spanBytes, under.spanAt, 8), under.spanId)
+})

@@ -143,18 +143,45 @@ t.test("values the SDK's tracer refuses but the gateway's takes (maps, bytes) ar
   t.same(back!.attributes.bytes, new Uint8Array([0, 1, 255]))
 })
 
-t.test('a span of a remote parent with trace state keeps both', async (t) => {
-  const { sdk, ended } = tracers()
+t.test('a span of a remote parent with trace state keeps both, from either tracer', async (t) => {
+  const { sdk, own, ended } = tracers()
   const { context, trace } = await import('@opentelemetry/api')
   const remote = trace.setSpanContext(context.active(), {
     traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED, isRemote: true, traceState: new TraceState('congo=t61rcWkgMzE'),
   })
-  sdk.startSpan('under a caller', {}, remote).end()
-  const [original] = ended()
-  const [back] = handOver([[original!]])
-  t.same(otlp(back!), otlp(original!))
-  t.equal(back!.parentSpanContext?.isRemote, true)
-  t.equal(back!.spanContext().traceState?.serialize(), 'congo=t61rcWkgMzE')
+  for (const tracer of [sdk, own]) {
+    tracer.startSpan('under a caller', {}, remote).end()
+    const [original] = ended()
+    const [back] = handOver([[original!]])
+    t.same(otlp(back!), otlp(original!))
+    t.equal(back!.spanContext().traceId, '4bf92f3577b34da6a3ce929d0e0e4736', "the caller's trace id")
+    t.equal(back!.parentSpanContext?.spanId, '00f067aa0ba902b7', "the caller's span id as the parent")
+    t.equal(back!.parentSpanContext?.isRemote, true)
+    t.equal(back!.spanContext().traceState?.serialize(), 'congo=t61rcWkgMzE')
+  }
+})
+
+t.test("the gateway's ids, copied from the bytes its id pool cut them from, read back as the hex the spans carry", async (t) => {
+  const { own, ended } = tracers()
+  const { context, trace } = await import('@opentelemetry/api')
+  // Past several refills of the pool (4 KiB: 512 span ids), parents and children from different refills.
+  for (let i = 0; i < 700; i++) {
+    const root = own.startSpan(`root ${i % 3}`)
+    const child = own.startSpan('child', {}, trace.setSpan(context.active(), root))
+    own.startSpan('grandchild', {}, trace.setSpan(context.active(), child)).end()
+    child.end()
+    root.end()
+  }
+  const spans = ended()
+  const back = handOver([spans.slice(0, 1000), spans.slice(1000)])
+  t.equal(back.length, 2100)
+  const wrong = back.filter((span, i) =>
+    span.spanContext().traceId !== spans[i]!.spanContext().traceId ||
+    span.spanContext().spanId !== spans[i]!.spanContext().spanId ||
+    span.parentSpanContext?.spanId !== spans[i]!.parentSpanContext?.spanId)
+  t.equal(wrong.length, 0, 'every trace id, span id and parent id as it was')
+  t.same(otlp(back[2097]!), otlp(spans[2097]!), 'the same OTLP bytes')
+  t.equal(new Set(back.map((span) => span.spanContext().spanId)).size, 2100, 'no span id twice')
 })
 
 t.test('ids of other lengths (an SDK tracer given its own id generator) come back as they went', async (t) => {
