@@ -1,6 +1,6 @@
 // Fallback scenario A/B of checkouts: a route group whose target 1 answers 503 at once (the run of record's fallback), every
 // call served by target 2. node bench/fallback-ab.ts before=DIR after=.   Env: LOAD=stream, C (1), SLICES (8), MODE, PLAIN=1 (no route group).
-// WARM1_SECONDS (16): each variant's load at C after the warm-up at c=32, before the slices (a gateway's
+// WARM1_SECONDS (16): each variant's load at C after the warm-up at c=32, before the slices, 2 s at a time in turn (a gateway's
 // latency at c=1 settles only after 6-12 s of it: bench/RESULTS.md, sixteenth round).
 // A variant's own environment as in ab.ts: `on=. 'off=.?OTEL_SDK_DISABLED=true'` (telemetry on against off, alternating).
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -25,7 +25,7 @@ const load = process.env.LOAD === 'stream' ? streamLoad : jsonLoad
 const out = Object.fromEntries(vs.map(([n]) => [n, { cpu: [] as number[], p50: [] as number[], p99: [] as number[], ttfc: [] as number[], n: 0 }]))
 for (const [name, g] of vs) out[name]!.n += (await load({ url: g.url, path: '/v1/chat/completions', headers: {} }, 32, 2)).ok
 const warm1 = Number(process.env.WARM1_SECONDS ?? 16)
-for (let s = 0; s < warm1 / 2; s++) for (const [name, g] of vs) out[name]!.n += (await load({ url: g.url, path: '/v1/chat/completions', headers: {} }, C, 2 / vs.length)).ok
+for (let s = 0; s < warm1 / 2; s++) for (const [name, g] of vs) out[name]!.n += (await load({ url: g.url, path: '/v1/chat/completions', headers: {} }, C, 2)).ok
 for (let s = 0; s < Number(process.env.SLICES ?? 8); s++) {
   for (const [name, g] of s % 2 ? [...vs].reverse() : vs) {
     const r = await load({ url: g.url, path: '/v1/chat/completions', headers: {} }, C, 2, [g.child.pid])

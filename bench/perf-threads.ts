@@ -43,7 +43,7 @@ const callersOf = process.env.CALLERS ? new RegExp(process.env.CALLERS) : undefi
 
 const concurrency = Number(process.env.C ?? 32)
 const upstream = await startUpstream()
-const down = process.env.FALLBACK ? await startUpstream({ BENCH_FAIL_STATUS: '503' }) : undefined
+const down = process.env.FALLBACK === '1' ? await startUpstream({ BENCH_FAIL_STATUS: '503' }) : undefined
 const sink = await startOtlpSink()
 const fallback = down && join(dir, 'fallback.json')
 if (down && fallback) {

@@ -5,11 +5,13 @@
 //   GET /KEY → { traces, metrics, bytes, spans: { total, byName: {"SERVER POST /v1/…": n, …} },
 //                lastMetrics: { "llm.requests": n, … } (the last metric post: sums, and histogram counts),
 //                undecodable: posts that were not valid OTLP/protobuf }
-// Its trace posts are counted as they arrive by a walk over their bytes (otlp-span-count.ts), and
-// not kept: keeping them to decode them at the end took CPU from the gateway under test on a
-// 2-core machine. SINK_VERIFY=1 also decodes each with protobufjs and counts a post whose counts
-// differ as undecodable (a check of the walk, not for runs of record). Its metric posts (one every
-// few seconds) are decoded as they come, to keep the latest.
+// Its trace posts are counted as they arrive by a walk over their bytes (otlp-span-count.ts), which
+// checks their frame, not every field: keeping them all to decode them at the end took CPU from the
+// gateway under test on a 2-core machine. The first post of each KEY and one in CHECK_EVERY after it
+// are kept and decoded whole with protobufjs when KEY is asked for (once the gateway has stopped);
+// one that does not decode, or whose spans protobufjs counts otherwise, counts as undecodable.
+// SINK_VERIFY=1 checks every post so, as it arrives. Its metric posts (one every few seconds) are
+// decoded as they come, to keep the latest.
 // Posts to /v1/… (no KEY) are only counted, as are all in the collector modes other than ok.
 // GET / → { traces, metrics, bytes } over every post.
 // COLLECTOR_MODE: ok (default), hang (black hole: reads the post, never answers), slow (answers
@@ -25,6 +27,7 @@ const slowMs = Number(process.env.SLOW_MS ?? 2000)
 const counts = { traces: 0, metrics: 0, bytes: 0 }
 
 const verify = process.env.SINK_VERIFY === '1'
+const CHECK_EVERY = 8
 const SPAN_KINDS = ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER']
 
 interface Kept {
@@ -32,6 +35,8 @@ interface Kept {
   metrics: number
   bytes: number
   spans: SpanCounts
+  /** Posts kept to be decoded whole when asked for, with what the walk counted in each. */
+  sampled: Array<{ raw: Buffer; counts: SpanCounts }>
   undecodable: number
   /** The latest metric post's values, and when its points were taken (ns, as a decimal string). */
   lastMetrics: { at: bigint; values: Record<string, number> }
@@ -40,7 +45,7 @@ const kept = new Map<string, Kept>()
 function keptFor(key: string): Kept {
   let entry = kept.get(key)
   if (!entry) {
-    entry = { traces: 0, metrics: 0, bytes: 0, spans: { total: 0, byName: {} }, undecodable: 0, lastMetrics: { at: -1n, values: {} } }
+    entry = { traces: 0, metrics: 0, bytes: 0, spans: { total: 0, byName: {} }, sampled: [], undecodable: 0, lastMetrics: { at: -1n, values: {} } }
     kept.set(key, entry)
   }
   return entry
@@ -72,6 +77,18 @@ function countSpans(entry: Kept, raw: Buffer): void {
   }
   entry.spans.total += counts.total
   for (const [name, n] of Object.entries(counts.byName)) entry.spans.byName[name] = (entry.spans.byName[name] ?? 0) + n
+  if (!verify && entry.traces % CHECK_EVERY === 1) entry.sampled.push({ raw: Buffer.from(raw), counts })
+}
+
+/** Decodes the posts kept under `entry` whole: each that does not decode, or counts otherwise than the walk did, is undecodable. */
+function checkSampled(entry: Kept): void {
+  for (const { raw, counts } of entry.sampled.splice(0)) {
+    let same = false
+    try {
+      same = sameCounts(counts, decodedCounts(raw))
+    } catch {}
+    if (!same) entry.undecodable++
+  }
 }
 
 /** The counts as protobufjs decodes the post (SINK_VERIFY). */
@@ -80,7 +97,7 @@ function decodedCounts(raw: Buffer): SpanCounts {
   for (const resource of decodeTraceRequest(raw).resourceSpans ?? []) {
     for (const scope of resource.scopeSpans ?? []) {
       for (const span of scope.spans ?? []) {
-        const name = `${SPAN_KINDS[span.kind ?? 0]} ${span.name ?? ''}`
+        const name = `${SPAN_KINDS[span.kind ?? 0] ?? span.kind} ${span.name ?? ''}`
         counts.byName[name] = (counts.byName[name] ?? 0) + 1
         counts.total++
       }
@@ -118,6 +135,7 @@ const server = createServer((req, res) => {
   if (req.method === 'GET') {
     const name = decodeURIComponent((req.url ?? '/').slice(1))
     const entry = name ? keptFor(name) : undefined
+    if (entry) checkSampled(entry)
     res.writeHead(200, { 'content-type': 'application/json' })
     return res.end(
       JSON.stringify(

@@ -97,6 +97,7 @@ export class GatewayTracer implements Tracer {
       traceId,
       sampling.decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE,
       sampling.traceState ?? validParent?.traceState,
+      validParent,
     )
     if (sampling.decision === SamplingDecision.NOT_RECORD) return trace.wrapSpanContext(spanContext)
     const span = new GatewaySpan(this.setup, name, kind, spanContext, validParent, options.startTime, options.attributes)

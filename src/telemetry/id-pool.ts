@@ -18,9 +18,10 @@ export class IdPool {
   lastBytes: Buffer = NO_BYTES
   /** Where the id returned last begins in `lastBytes`. */
   lastAt = 0
-  /** The bytes of the trace id traceIdUnder() gave last (undefined: it came from elsewhere). */
-  private traceBytes: Buffer | undefined
-  private traceAt = 0
+  /** The last trace id made for a root span, and where its bytes lie. */
+  private rootTraceId = ''
+  private rootBytes: Buffer = NO_BYTES
+  private rootAt = 0
   private readonly fill: (bytes: Buffer) => Buffer
 
   /** `fill`: what makes the bytes random (a test's own). */
@@ -28,24 +29,32 @@ export class IdPool {
     this.fill = fill
   }
 
-  /** The trace id of a new span: its valid parent's, or a new one. context() takes it next. */
+  /** The trace id of a new span: its valid parent's, or a new one. */
   traceIdUnder(parent: SpanContext | undefined): string {
-    if (!parent) {
-      const traceId = this.generateTraceId()
-      this.traceBytes = this.lastBytes
-      this.traceAt = this.lastAt
-      return traceId
-    }
-    const own = parent instanceof OwnSpanContext ? parent : undefined
-    this.traceBytes = own?.traceBytes
-    this.traceAt = own?.traceAt ?? 0
-    return parent.traceId
+    if (parent) return parent.traceId
+    this.rootTraceId = this.generateTraceId()
+    this.rootBytes = this.lastBytes
+    this.rootAt = this.lastAt
+    return this.rootTraceId
   }
 
-  /** The context of a new span of the trace traceIdUnder() just gave, with a new span id. */
-  context(traceId: string, traceFlags: number, traceState: TraceState | undefined): OwnSpanContext {
+  /**
+   * The context of a new span of `traceId` (from traceIdUnder) under `parent`, with a new span id.
+   * The trace id's bytes are its parent's, or those of the root trace id made last if it is that
+   * one; none otherwise (a caller's trace id, or a root made in between, by a sampler say).
+   */
+  context(traceId: string, traceFlags: number, traceState: TraceState | undefined, parent: SpanContext | undefined): OwnSpanContext {
+    let traceBytes: Buffer | undefined
+    let traceAt = 0
+    if (parent instanceof OwnSpanContext) {
+      traceBytes = parent.traceBytes
+      traceAt = parent.traceAt
+    } else if (!parent && traceId === this.rootTraceId) {
+      traceBytes = this.rootBytes
+      traceAt = this.rootAt
+    }
     const spanId = this.generateSpanId()
-    return new OwnSpanContext(traceId, spanId, traceFlags, traceState, this.traceBytes, this.traceAt, this.lastBytes, this.lastAt)
+    return new OwnSpanContext(traceId, spanId, traceFlags, traceState, traceBytes, traceAt, this.lastBytes, this.lastAt)
   }
 
   generateTraceId(): string {

@@ -45,19 +45,26 @@ t.test("the tracer's own contexts count as valid at once; any other is checked a
 t.test('a context points at the bytes its ids were cut from; a trace id from elsewhere has none', async (t) => {
   const pool = new IdPool()
   const hexAt = (bytes: Buffer | undefined, at: number, n: number) => bytes?.toString('hex', at, at + n)
-  const root = pool.context(pool.traceIdUnder(undefined), 1, undefined)
+  const root = pool.context(pool.traceIdUnder(undefined), 1, undefined, undefined)
   t.equal(hexAt(root.traceBytes, root.traceAt, 16), root.traceId)
   t.equal(hexAt(root.spanBytes, root.spanAt, 8), root.spanId)
   // Children across refills of the pool keep their root's trace bytes, which are never written again.
   let child = root
-  for (let i = 0; i < 1200; i++) child = pool.context(pool.traceIdUnder(root), 1, undefined)
+  for (let i = 0; i < 1200; i++) child = pool.context(pool.traceIdUnder(root), 1, undefined, root)
   t.equal(child.traceId, root.traceId)
   t.equal(hexAt(child.traceBytes, child.traceAt, 16), root.traceId)
   t.equal(hexAt(child.spanBytes, child.spanAt, 8), child.spanId)
   t.equal(hexAt(root.spanBytes, root.spanAt, 8), root.spanId, "the root's bytes as they were")
   const remote = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1, isRemote: true }
-  const under = pool.context(pool.traceIdUnder(remote), 1, undefined)
+  const under = pool.context(pool.traceIdUnder(remote), 1, undefined, remote)
   t.equal(under.traceId, remote.traceId)
   t.equal(under.traceBytes, undefined, "a caller's trace id is written from its hex")
   t.equal(hexAt(under.spanBytes, under.spanAt, 8), under.spanId)
+  // A root made between traceIdUnder() and context() (a sampler that starts a span, say): the
+  // first root's context takes no bytes rather than the second root's.
+  const first = pool.traceIdUnder(undefined)
+  const second = pool.context(pool.traceIdUnder(undefined), 1, undefined, undefined)
+  const late = pool.context(first, 1, undefined, undefined)
+  t.equal(late.traceBytes, undefined, 'no bytes of another trace id')
+  t.equal(hexAt(second.traceBytes, second.traceAt, 16), second.traceId)
 })
