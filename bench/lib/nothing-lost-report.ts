@@ -4,8 +4,8 @@ import type { TargetResult } from './suite.ts'
 
 const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`
 
-/** `countedOnArrival`: the sink counted each trace post as it came (runs since the seventeenth round), not once the process had stopped. */
-export function renderNothingLost(results: TargetResult[], countedOnArrival = false): string[] {
+/** `sinkCounting`: how the run's sink counted the spans it received (report.ts). */
+export function renderNothingLost(results: TargetResult[], sinkCounting: string): string[] {
   const checked = results.filter((r) => r.telemetryChecks)
   if (!checked.length) return []
   const lines = ['', '### Nothing lost: spans and metrics of every telemetry-on process against what it served', '']
@@ -15,8 +15,7 @@ export function renderNothingLost(results: TargetResult[], countedOnArrival = fa
   }
   lines.push(
     '',
-    'Each telemetry-on gateway exports to its own path under the OTLP sink, which ' +
-      (countedOnArrival ? 'counts the spans of each post as it arrives (and keeps nothing). ' : 'decodes what it received once the process is gone. ') +
+    `Each telemetry-on gateway exports to its own path under the OTLP sink, which has its spans ${sinkCounting}. ` +
       'After its load (and a route group\'s own checks), each gets a batch of 500 requests (c=16, one in five streaming, every answer asked for its usage), ' +
       'then its /metrics is read a last time and it is stopped with SIGTERM, flushing its spans and pushing its metrics a last time. ' +
       '"Requests sent" are the load generator\'s counts over the process\'s life (warm-ups, load slices, batches): the JSON load ends each slice by closing its connections, ' +

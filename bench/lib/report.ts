@@ -19,7 +19,16 @@ export interface Run {
   warmC1Seconds?: number
   /** The OTLP sink counted each trace post as it arrived (bench/servers/otlp-span-count.ts), instead of keeping the posts to decode at the end. */
   sinkCountsOnArrival?: boolean
+  /** The sink also decoded each process's first trace post and one in this many whole with protobufjs (since the seventeenth round's second reading). */
+  sinkChecksEvery?: number
   results: TargetResult[]
+}
+
+/** How the run's OTLP sink counted the spans it received. */
+function sinkCounting(run: Run): string {
+  if (!run.sinkCountsOnArrival) return 'decoded and counted once the process had stopped'
+  if (!run.sinkChecksEvery) return 'counted as each post arrived, nothing kept'
+  return `counted as each post arrived, the first post and one in ${run.sinkChecksEvery} after it decoded whole with protobufjs once the process had stopped`
 }
 
 const START = '<!-- results:start (written by npm run bench) -->'
@@ -151,7 +160,7 @@ export function render(run: Run): string {
     }
   }
   lines.push(...renderRouting(run.results))
-  lines.push(...renderNothingLost(run.results, run.sinkCountsOnArrival === true))
+  lines.push(...renderNothingLost(run.results, sinkCounting(run)))
   lines.push('', 'Times in ms. "added" is the target\'s figure minus direct\'s (at the same path) at the same concurrency. "server CPU" is the CPU time (user + system, from /proc) the process under test used per request: for direct the upstream itself, otherwise the proxy or gateway alone. It moves less than requests/s with what the hypervisor steals, so it is the steadiest figure here, but it moves too.')
 
   lines.push('', '### Memory and start-up', '')
@@ -179,7 +188,7 @@ export function render(run: Run): string {
   lines.push(`- Versions: ${p.versions}`)
   lines.push(`- Load average (1, 5, 15 min) before: ${p.loadBefore}; after: ${run.loadAfter}; CPU steal during the run: ${run.steal ?? '?'}`)
   const warmC1 = run.warmC1Seconds ? `, and ${run.warmC1Seconds * run.scale} s of JSON at c=1 in unmeasured rounds of the rotation just before the c=1 slices` : ''
-  lines.push('- Settings: 40 content chunks per stream (43 events, each written in its own event-loop turn by the upstream, after a 2 ms pause behind the first); every target running at once, each JSON and stream point 10 s per target (c=1: 6 s) in 2 s slices, the load moving from target to target (order rotating each round) so that the changing CPU steal of the VM hits all alike, after a warm-up per target of 3 s of JSON and 2 s of streams at c=32' + warmC1 + '; memory and start-up on a fresh process per target, one at a time; gateway with `LOG_LEVEL=warn`, `UPSTREAM_MAX_RETRIES=2`, default trace store; telemetry on = `OTEL_TRACES_SAMPLER=always_on`, OTLP/proto to a sink (each process to its own path, its spans ' + (run.sinkCountsOnArrival ? 'counted as each post arrives, nothing kept' : 'decoded and counted once it has stopped') + '), metrics exported every 10 s and `/metrics` scraped every second, for every telemetry-on process; the same upstream answers `/v1/chat/completions`, `/v1/responses` and `/v1/messages` with the same text and usage (19 tokens in, 40 out)')
+  lines.push('- Settings: 40 content chunks per stream (43 events, each written in its own event-loop turn by the upstream, after a 2 ms pause behind the first); every target running at once, each JSON and stream point 10 s per target (c=1: 6 s) in 2 s slices, the load moving from target to target (order rotating each round) so that the changing CPU steal of the VM hits all alike, after a warm-up per target of 3 s of JSON and 2 s of streams at c=32' + warmC1 + '; memory and start-up on a fresh process per target, one at a time; gateway with `LOG_LEVEL=warn`, `UPSTREAM_MAX_RETRIES=2`, default trace store; telemetry on = `OTEL_TRACES_SAMPLER=always_on`, OTLP/proto to a sink (each process to its own path, its spans ' + sinkCounting(run) + '), metrics exported every 10 s and `/metrics` scraped every second, for every telemetry-on process; the same upstream answers `/v1/chat/completions`, `/v1/responses` and `/v1/messages` with the same text and usage (19 tokens in, 40 out)')
   return lines.join('\n')
 }
 

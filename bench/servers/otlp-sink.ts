@@ -20,14 +20,13 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { gunzipSync } from 'node:zlib'
 import { decodeMetricsRequest, decodeTraceRequest, type PbMetricsRequest } from '../../test/support/otlp-proto.ts'
-import { countTraceRequest, type SpanCounts } from './otlp-span-count.ts'
+import { CHECK_EVERY, countTraceRequest, type SpanCounts } from './otlp-span-count.ts'
 
 const mode = process.env.COLLECTOR_MODE ?? 'ok'
 const slowMs = Number(process.env.SLOW_MS ?? 2000)
 const counts = { traces: 0, metrics: 0, bytes: 0 }
 
 const verify = process.env.SINK_VERIFY === '1'
-const CHECK_EVERY = 8
 const SPAN_KINDS = ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER']
 
 interface Kept {
