@@ -3,6 +3,7 @@
 // cache's pressure. A cached answer lands in the cache's Redis only, and is a hit from there.
 import t from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { connect, createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import OpenAI from 'openai'
@@ -43,4 +44,57 @@ t.test("the answer is kept in REDIS_CACHE_URL's Redis, not REDIS_URL's, and hits
   const second = await ask()
   t.equal(second.response.headers.get('x-gateway-cache'), 'hit', 'the repeat is a hit')
   t.equal(upstream.requests.length, 1, 'one upstream call in all')
+})
+
+t.test("a gateway whose cache connection is slow to become ready still caches its first answer", async (t) => {
+  // The cache's connection, like the keys' and the limits', is waited for at start-up (at most
+  // CONNECT_TIMEOUT_MS, 2 s): until it is ready its commands fail at once, and a first answer saved
+  // before then was lost. Here a proxy in front of Redis drops the gateway's connections for 0.6 s
+  // after the first one (a Redis still starting, a loaded machine); the client retries meanwhile.
+  const [late, lateUpstream] = await Promise.all([startRedis(), startUpstream()])
+  let open = false
+  let first = true
+  const proxy = createServer((socket) => {
+    if (!open) {
+      if (first) setTimeout(() => (open = true), 600)
+      first = false
+      return void socket.destroy()
+    }
+    const redis = connect(late.port, '127.0.0.1')
+    socket.pipe(redis).pipe(socket)
+    const close = () => {
+      socket.destroy()
+      redis.destroy()
+    }
+    socket.on('error', close).on('close', close)
+    redis.on('error', close).on('close', close)
+  })
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  const lateDir = mkdtempSync(join(tmpdir(), 'gateway-redis-late-'))
+  const lateGateway = await startGateway({
+    timeoutMs: 45_000,
+    env: {
+      GATEWAY_CONFIG: cachedGroupConfig(lateDir, GROUP),
+      REDIS_CACHE_URL: `redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+      ...providerEnv(lateUpstream),
+    },
+  })
+  t.teardown(async () => {
+    await lateGateway.stop()
+    proxy.close()
+    await Promise.all([late.close(), lateUpstream.close()])
+    rmSync(lateDir, { recursive: true, force: true })
+  })
+  t.notOk(first, 'the gateway had connected before it listened')
+  lateUpstream.enqueue(jsonReply('openai-chat-text-nonstream'))
+  const client = new OpenAI({ baseURL: `${lateGateway.url}/v1`, apiKey: 'unused', maxRetries: 0 })
+  const ask = () => client.chat.completions.create({ model: GROUP, messages: [{ role: 'user', content: 'First of all?' }] }).withResponse()
+  const answer = await ask()
+  t.equal(answer.response.headers.get('x-gateway-cache'), 'miss')
+  const until = Date.now() + 5_000
+  while ((await late.keys(CACHE_KEY_PATTERN)).length === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 25))
+  t.equal((await late.keys(CACHE_KEY_PATTERN)).length, 1, 'the first answer is in the cache')
+  const repeat = await ask()
+  t.equal(repeat.response.headers.get('x-gateway-cache'), 'hit', 'and its repeat is a hit')
+  t.equal(lateUpstream.requests.length, 1, 'one upstream call in all')
 })

@@ -25,6 +25,14 @@ export class RedisStore implements CacheStore {
     this.redis = new FailFastRedis(url, OUTAGE, logger, scrub, { keyPrefix: KEY_PREFIX })
   }
 
+  /**
+   * Connected, or CONNECT_TIMEOUT_MS gone by: awaited at start-up, since until the connection is
+   * ready every command fails at once (a first answer's save was lost).
+   */
+  ready(): Promise<void> {
+    return this.redis.ready()
+  }
+
   async get(key: string): Promise<string | undefined> {
     return (await this.redis.command((client) => client.get(key))) ?? undefined
   }

@@ -16,7 +16,10 @@ export async function createResponseCache(config: Config, logger: FastifyBaseLog
   let store: CacheStore
   if (config.cacheRedisUrl) {
     const { RedisStore } = await import('./redis-store.ts')
-    store = new RedisStore(config.cacheRedisUrl, logger, scrub)
+    const redis = new RedisStore(config.cacheRedisUrl, logger, scrub)
+    // As the keys' and the limits' connections are: a first answer must not find it still being made.
+    await redis.ready()
+    store = redis
   } else {
     store = new MemoryStore(config.cache.maxBytes)
   }
