@@ -1,7 +1,7 @@
 // REDIS_CACHE_URL: the response cache in a Redis of its own (one that may evict freely), apart
 // from REDIS_URL's, which holds named keys, rate limits and spend and must never lose them to the
 // cache's pressure. A cached answer lands in the cache's Redis only, and is a hit from there.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { connect, createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import OpenAI from 'openai'
 import { startGateway } from '../support/gateway.ts'
 import { jsonReply } from '../support/fixture-variants.ts'
-import { CACHE_KEY_PATTERN, REDIS_MISSING, REDIS_SERVER, cachedGroupConfig, startRedis } from '../support/redis.ts'
-import { providerEnv, startUpstream } from '../support/upstream.ts'
+import { CACHE_KEY_PATTERN, REDIS_MISSING, REDIS_SERVER, cachedGroupConfig, startRedis, type RedisServer } from '../support/redis.ts'
+import { providerEnv, startUpstream, type Upstream } from '../support/upstream.ts'
 
 if (!REDIS_SERVER) {
   t.plan(0, REDIS_MISSING)
@@ -31,19 +31,29 @@ t.teardown(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-t.test("the answer is kept in REDIS_CACHE_URL's Redis, not REDIS_URL's, and hits from there", async (t) => {
+/**
+ * Asks `question` twice through the gateway at `url`: a miss whose answer lands in `kept` (waited
+ * for), then a hit, with one upstream call in all. `between` checks what must hold meanwhile.
+ */
+async function missThenHit(t: Test, url: string, kept: RedisServer, upstream: Upstream, question: string, between = async () => {}): Promise<void> {
   upstream.enqueue(jsonReply('openai-chat-text-nonstream'))
-  const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 })
-  const ask = () => client.chat.completions.create({ model: GROUP, messages: [{ role: 'user', content: 'Kept where?' }] }).withResponse()
+  const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 })
+  const ask = () => client.chat.completions.create({ model: GROUP, messages: [{ role: 'user', content: question }] }).withResponse()
   const first = await ask()
   t.equal(first.response.headers.get('x-gateway-cache'), 'miss')
   const until = Date.now() + 10_000
-  while ((await cache.keys(CACHE_KEY_PATTERN)).length === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 25))
-  t.equal((await cache.keys(CACHE_KEY_PATTERN)).length, 1, "one entry in the cache's Redis")
-  t.same(await state.keys(CACHE_KEY_PATTERN), [], "none in REDIS_URL's")
+  while ((await kept.keys(CACHE_KEY_PATTERN)).length === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 25))
+  t.equal((await kept.keys(CACHE_KEY_PATTERN)).length, 1, "one entry in the cache's Redis")
+  await between()
   const second = await ask()
   t.equal(second.response.headers.get('x-gateway-cache'), 'hit', 'the repeat is a hit')
   t.equal(upstream.requests.length, 1, 'one upstream call in all')
+}
+
+t.test("the answer is kept in REDIS_CACHE_URL's Redis, not REDIS_URL's, and hits from there", async (t) => {
+  await missThenHit(t, gateway.url, cache, upstream, 'Kept where?', async () => {
+    t.same(await state.keys(CACHE_KEY_PATTERN), [], "none in REDIS_URL's")
+  })
 })
 
 t.test("a gateway whose cache connection is slow to become ready still caches its first answer", async (t) => {
@@ -86,15 +96,5 @@ t.test("a gateway whose cache connection is slow to become ready still caches it
     rmSync(lateDir, { recursive: true, force: true })
   })
   t.notOk(first, 'the gateway had connected before it listened')
-  lateUpstream.enqueue(jsonReply('openai-chat-text-nonstream'))
-  const client = new OpenAI({ baseURL: `${lateGateway.url}/v1`, apiKey: 'unused', maxRetries: 0 })
-  const ask = () => client.chat.completions.create({ model: GROUP, messages: [{ role: 'user', content: 'First of all?' }] }).withResponse()
-  const answer = await ask()
-  t.equal(answer.response.headers.get('x-gateway-cache'), 'miss')
-  const until = Date.now() + 5_000
-  while ((await late.keys(CACHE_KEY_PATTERN)).length === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 25))
-  t.equal((await late.keys(CACHE_KEY_PATTERN)).length, 1, 'the first answer is in the cache')
-  const repeat = await ask()
-  t.equal(repeat.response.headers.get('x-gateway-cache'), 'hit', 'and its repeat is a hit')
-  t.equal(lateUpstream.requests.length, 1, 'one upstream call in all')
+  await missThenHit(t, lateGateway.url, late, lateUpstream, 'First of all?')
 })
