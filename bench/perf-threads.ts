@@ -1,7 +1,8 @@
 // CPU per request by thread and by function, as Linux perf samples it (on-CPU time, kernel
-// included), for gateway variants under the same JSON load one after the other:
+// included), for gateway variants under the same JSON load, taken in turns:
 // `node bench/perf-threads.ts NAME=DIR[?KEY=VALUE&…] NAME=DIR[?…] [TOP]` (TOP 30; telemetry on,
-// c=32; WARM_SECONDS=10, LOAD_SECONDS=6). Needs `perf` (Debian: linux-perf).
+// c=32; WARM_SECONDS=10, LOAD_SECONDS=6 per variant, in SLICES=6 slices taken in turn, the order
+// reversed every other time). Needs `perf` (Debian: linux-perf).
 // Why not --cpu-prof: V8's profiler samples the main thread on a wall clock, so time the thread
 // spent waiting for a core (the telemetry worker, the load generator and the upstream share two)
 // lands on whatever it was running, mostly the socket write (bench/RESULTS.md, fifteenth round).
@@ -49,36 +50,58 @@ const fallback = down && join(dir, 'fallback.json')
 if (down && fallback) {
   writeFileSync(fallback, JSON.stringify(fallbackConfig(down.url, upstream.url)))
 }
+const slices = Number(process.env.SLICES ?? 6)
 const readings: Reading[] = []
+const gateways: Array<Awaited<ReturnType<typeof startGateway>>> = []
 try {
   for (const variant of variants) {
     process.env.BENCH_GATEWAY_DIR = variant.dir
     // --perf-basic-prof: the JIT's code is named in /tmp/perf-PID.map, which perf reads.
-    const gateway = await startGateway(upstream.url, { ...telemetryEnv('on', sink.url), ...(fallback ? { GATEWAY_CONFIG: fallback } : {}), ...variant.env }, ['--perf-basic-prof'])
-    const target = { url: gateway.url, path: '/v1/chat/completions', headers: {} }
-    try {
-      await jsonLoad(target, concurrency, warmSeconds)
-      const data = join(dir, `${variant.name}.data`)
-      // cpu-clock: on-CPU time in ns, whatever counters the machine has (a VM may have none).
-      const perf = spawn('perf', ['record', '-e', 'cpu-clock', ...(callersOf ? ['-g'] : []), '-F', '1999', '-o', data, '-p', String(gateway.child.pid)], { stdio: ['ignore', 'ignore', 'pipe'] })
-      let complaint = ''
-      perf.stderr.on('data', (chunk: Buffer) => (complaint += chunk.toString()))
-      const closed = new Promise<number | null>((resolve) => perf.once('close', resolve))
-      await new Promise((resolve) => setTimeout(resolve, 300))
-      if (perf.exitCode !== null) throw new Error(`perf record stopped at once: ${complaint}`)
-      const result = await jsonLoad(target, concurrency, seconds)
-      perf.kill('SIGINT')
-      await closed
-      readings.push(read(data, result.ok + result.failed))
-    } finally {
-      await gateway.stop()
-      rmSync(`/tmp/perf-${gateway.child.pid}.map`, { force: true })
+    gateways.push(await startGateway(upstream.url, { ...telemetryEnv('on', sink.url), ...(fallback ? { GATEWAY_CONFIG: fallback } : {}), ...variant.env }, ['--perf-basic-prof']))
+  }
+  const targets = gateways.map((gateway) => ({ url: gateway.url, path: '/v1/chat/completions', headers: {} }))
+  // Warm-up and measurement both in alternating slices, every variant's perf recording throughout:
+  // what the machine does meanwhile (its CPU steal comes and goes within seconds) falls on all alike.
+  const sliceSeconds = (total: number) => Math.max(1, Math.round(total / slices))
+  for (let s = 0; s < slices; s++) for (const target of targets) await jsonLoad(target, concurrency, sliceSeconds(warmSeconds))
+  const recordings = gateways.map((gateway, i) => record(join(dir, `${variants[i]!.name}.data`), gateway.child.pid!))
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  for (const recording of recordings) recording.check()
+  const requests = variants.map(() => 0)
+  for (let s = 0; s < slices; s++) {
+    for (const i of s % 2 ? [...targets.keys()].reverse() : targets.keys()) {
+      const result = await jsonLoad(targets[i]!, concurrency, sliceSeconds(seconds))
+      requests[i]! += result.ok + result.failed
     }
   }
+  for (const recording of recordings) await recording.stop()
+  recordings.forEach((recording, i) => readings.push(read(recording.data, requests[i]!)))
 } finally {
+  for (const gateway of gateways) {
+    await gateway.stop()
+    rmSync(`/tmp/perf-${gateway.child.pid}.map`, { force: true })
+  }
   await upstream.stop()
   await down?.stop()
   await sink.stop()
+}
+
+/** `perf record` of one process, on-CPU time (cpu-clock: whatever counters the machine has, a VM may have none). */
+function record(data: string, pid: number) {
+  const perf = spawn('perf', ['record', '-e', 'cpu-clock', ...(callersOf ? ['-g'] : []), '-F', '1999', '-o', data, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let complaint = ''
+  perf.stderr.on('data', (chunk: Buffer) => (complaint += chunk.toString()))
+  const closed = new Promise<number | null>((resolve) => perf.once('close', resolve))
+  return {
+    data,
+    check: () => {
+      if (perf.exitCode !== null) throw new Error(`perf record stopped at once: ${complaint}`)
+    },
+    stop: async () => {
+      perf.kill('SIGINT')
+      await closed
+    },
+  }
 }
 
 /** perf's sample periods (ns of cpu-clock) by thread and symbol, as µs a request. */
@@ -120,7 +143,7 @@ function leafCallers(data: string, requests: number, leaf: RegExp): Map<string, 
 
 const names = [...new Set(readings.flatMap((reading) => [...reading.threads.keys()]))].sort()
 const fixed = (value: number | undefined) => (value ?? 0).toFixed(1)
-console.log(`CPU µs a request by thread (perf, telemetry on, c=${concurrency}${fallback ? ', fallback' : ''}, ${seconds} s after ${warmSeconds} s of warm-up)`)
+console.log(`CPU µs a request by thread (perf, telemetry on, c=${concurrency}${fallback ? ', fallback' : ''}, ${seconds} s after ${warmSeconds} s of warm-up, each in ${slices} slices alternating between the variants)`)
 console.log(`| variant | requests | total | ${names.join(' | ')} |\n| --- | ---: | ---: |${' ---: |'.repeat(names.length)}`)
 variants.forEach((variant, i) => {
   const { requests, threads } = readings[i]!
@@ -134,9 +157,31 @@ function printDifferences(title: string, names: [string, string], column: string
   for (const row of rows.slice(0, top)) console.log(`| ${(row.a - row.b).toFixed(2)} | ${row.a.toFixed(2)} | ${row.b.toFixed(2)} | ${label(row.key).slice(0, 140)} |`)
 }
 
+/** Where a symbol belongs: the gateway's telemetry, the rest of the gateway, a package, Node's JS, V8's builtins and runtime, the kernel. */
+function areaOf(symbol: string): string {
+  if (/(^|\s)src\/telemetry\//.test(symbol)) return 'gateway: src/telemetry'
+  if (/(^|\s)src\//.test(symbol)) return 'gateway: the rest of src'
+  const pkg = /(?:^|\s|\/)node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(symbol)?.[1]
+  if (pkg) return `package: ${pkg.startsWith('@opentelemetry/') ? '@opentelemetry/*' : pkg}`
+  if (/(^|\s)node:/.test(symbol)) return "Node's JS (node:*)"
+  if (symbol.startsWith('Builtins_')) return "V8's builtins (inline caches, promises, calls …)"
+  if (symbol.startsWith('v8::') || symbol.startsWith('node::') || symbol.startsWith('uv_') || symbol.startsWith('std::')) return 'V8, Node and libuv (C++)'
+  if (/^(wasm|js-to-wasm|wasm-to-js)/.test(symbol)) return "wasm (undici's llhttp)"
+  if (/^(_int_|malloc|cfree|free|__mem|unlink_chunk|__libc)/.test(symbol)) return 'libc (malloc, memcpy)'
+  return 'the kernel, and the rest'
+}
+
 const sum = (values: Map<string, number>) => [...values.values()].reduce((total, us) => total + us, 0).toFixed(2)
 for (let i = 1; i < readings.length; i++) {
   const names: [string, string] = [variants[i]!.name, variants[0]!.name]
+  // By area first: a function inlined into its caller in one variant and not in the other moves
+  // its time between two rows of the table by function, but not between areas.
+  const areas = (symbols: Map<string, number>) => {
+    const out = new Map<string, number>()
+    for (const [key, us] of symbols) if (key.startsWith('MainThread ')) out.set(areaOf(key.slice(11)), (out.get(areaOf(key.slice(11))) ?? 0) + us)
+    return out
+  }
+  printDifferences(`MainThread by area: ${names[0]} − ${names[1]}, µs a request`, names, 'area', areas(readings[i]!.symbols), areas(readings[0]!.symbols))
   for (const thread of ['MainThread', 'WorkerThread', 'V8Worker']) {
     const own = (symbols: Map<string, number>) => new Map([...symbols].filter(([key]) => key.startsWith(`${thread} `)))
     printDifferences(`${thread}: ${names[0]} − ${names[1]}, µs a request`, names, 'function', own(readings[i]!.symbols), own(readings[0]!.symbols), (key) => key.slice(thread.length + 1))

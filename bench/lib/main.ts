@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { BENCH } from './procs.ts'
 import { cpuTimes, loadNow, provenance, stealSince } from './provenance.ts'
-import { runSuite, WARM_C1_SECONDS } from './suite.ts'
+import { POINT_SECONDS, runSuite, WARM_C1_SECONDS } from './suite.ts'
 import { CHECK_EVERY } from '../servers/otlp-span-count.ts'
 import { failedChecks, render, writeResults } from './report.ts'
 
@@ -23,7 +23,7 @@ export async function main(): Promise<void> {
   // The command as run: a partial or scaled run says which targets and what scale.
   const settings = [only && `BENCH_ONLY=${only.join(',')}`, scale !== 1 && `BENCH_SCALE=${scale}`].filter(Boolean).join(' ')
   const command = settings ? `${settings} npm run bench` : 'npm run bench'
-  const run = { provenance: before, loadAfter: loadNow(), steal: stealSince(cpu), scale, command, warmC1Seconds: WARM_C1_SECONDS, sinkCountsOnArrival: true, sinkChecksEvery: CHECK_EVERY, results }
+  const run = { provenance: before, loadAfter: loadNow(), steal: stealSince(cpu), scale, command, warmC1Seconds: WARM_C1_SECONDS, sinkCountsOnArrival: true, sinkChecksEvery: CHECK_EVERY, jsonC32Seconds: POINT_SECONDS('json', 32), results }
   const file = `${BENCH}out/results-${before.date.replace(/[:]/g, '-')}.json`
   writeFileSync(file, JSON.stringify(run, null, 2))
   log(`raw results: ${file}`)

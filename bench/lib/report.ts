@@ -21,8 +21,19 @@ export interface Run {
   sinkCountsOnArrival?: boolean
   /** The sink also decoded each process's first trace post and one in this many whole with protobufjs (since the seventeenth round's second reading). */
   sinkChecksEvery?: number
+  /** Seconds of JSON at c=32 per target, and every other round's order backwards (from issue 15's eighteenth round; 10 s and one direction before). */
+  jsonC32Seconds?: number
   results: TargetResult[]
 }
+
+/** How long each point ran per target. */
+function pointSeconds(run: Run): string {
+  if (!run.jsonC32Seconds) return '10 s per target (c=1: 6 s)'
+  return `10 s per target (c=1: 6 s; JSON at c=32: ${run.jsonC32Seconds * run.scale} s)`
+}
+
+/** The order of the targets in the rounds of a point. */
+const rotation = (run: Run) => (run.jsonC32Seconds ? 'order rotating each round, every other round backwards, so that telemetry off and on are neighbours and each comes first as often' : 'order rotating each round')
 
 /** How the run's OTLP sink counted the spans it received. */
 function sinkCounting(run: Run): string {
@@ -188,7 +199,7 @@ export function render(run: Run): string {
   lines.push(`- Versions: ${p.versions}`)
   lines.push(`- Load average (1, 5, 15 min) before: ${p.loadBefore}; after: ${run.loadAfter}; CPU steal during the run: ${run.steal ?? '?'}`)
   const warmC1 = run.warmC1Seconds ? `, and ${run.warmC1Seconds * run.scale} s of JSON at c=1 in unmeasured rounds of the rotation just before the c=1 slices` : ''
-  lines.push('- Settings: 40 content chunks per stream (43 events, each written in its own event-loop turn by the upstream, after a 2 ms pause behind the first); every target running at once, each JSON and stream point 10 s per target (c=1: 6 s) in 2 s slices, the load moving from target to target (order rotating each round) so that the changing CPU steal of the VM hits all alike, after a warm-up per target of 3 s of JSON and 2 s of streams at c=32' + warmC1 + '; memory and start-up on a fresh process per target, one at a time; gateway with `LOG_LEVEL=warn`, `UPSTREAM_MAX_RETRIES=2`, default trace store; telemetry on = `OTEL_TRACES_SAMPLER=always_on`, OTLP/proto to a sink (each process to its own path, its spans ' + sinkCounting(run) + '), metrics exported every 10 s and `/metrics` scraped every second, for every telemetry-on process; the same upstream answers `/v1/chat/completions`, `/v1/responses` and `/v1/messages` with the same text and usage (19 tokens in, 40 out)')
+  lines.push('- Settings: 40 content chunks per stream (43 events, each written in its own event-loop turn by the upstream, after a 2 ms pause behind the first); every target running at once, each JSON and stream point ' + pointSeconds(run) + ' in 2 s slices, the load moving from target to target (' + rotation(run) + ') so that the changing CPU steal of the VM hits all alike, after a warm-up per target of 3 s of JSON and 2 s of streams at c=32' + warmC1 + '; memory and start-up on a fresh process per target, one at a time; gateway with `LOG_LEVEL=warn`, `UPSTREAM_MAX_RETRIES=2`, default trace store; telemetry on = `OTEL_TRACES_SAMPLER=always_on`, OTLP/proto to a sink (each process to its own path, its spans ' + sinkCounting(run) + '), metrics exported every 10 s and `/metrics` scraped every second, for every telemetry-on process; the same upstream answers `/v1/chat/completions`, `/v1/responses` and `/v1/messages` with the same text and usage (19 tokens in, 40 out)')
   return lines.join('\n')
 }
 
