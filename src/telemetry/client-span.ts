@@ -56,6 +56,27 @@ function carriesTraceparent(request: { headers: string | (string | string[])[] }
   return false
 }
 
+/** The undici instrumentation, unsubscribed until something besides the gateway's own upstream calls uses undici. */
+let heldFetchTracing: { enable(): void } | undefined
+
+/**
+ * The undici instrumentation is there for the fetches of the agent's MCP tool servers. Subscribed
+ * to undici's diagnostics channels it runs on every upstream call too, only to skip it, for
+ * ~3–7 µs a call (bench/RESULTS.md, issue 15, eighteenth round): so it waits for the first tool
+ * server over HTTP (traceFetches), unless the operator listed it (OTEL_NODE_ENABLED_INSTRUMENTATIONS).
+ */
+export function holdFetchTracing(instrumentation: { enable(): void; disable(): void } | undefined, env: Record<string, string | undefined>): void {
+  if (!instrumentation || env.OTEL_NODE_ENABLED_INSTRUMENTATIONS) return
+  instrumentation.disable()
+  heldFetchTracing = instrumentation
+}
+
+/** Something is about to fetch (an MCP tool server over HTTP): the undici instrumentation traces it from now on. */
+export function traceFetches(): void {
+  heldFetchTracing?.enable()
+  heldFetchTracing = undefined
+}
+
 export interface UpstreamOrigin {
   /** `https://host:port`, to which the request path is joined for url.full. */
   origin: string

@@ -6,8 +6,8 @@
 // Out: `traceparent` only. The caller's `tracestate` is vendor data meant for its own tracing
 // system, and its `baggage` may carry anything (user ids, tenant names); neither is sent on to
 // OpenAI, Anthropic or an MCP server. An operator who wants otherwise sets OTEL_PROPAGATORS.
-import type { Context, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api'
-import { TRACE_PARENT_HEADER, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core'
+import { isSpanContextValid, trace, TraceFlags, type Context, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from '@opentelemetry/api'
+import { isTracingSuppressed, TRACE_PARENT_HEADER, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core'
 
 export class CallerContextPropagator implements TextMapPropagator {
   private readonly traceContext = new W3CTraceContextPropagator()
@@ -18,12 +18,10 @@ export class CallerContextPropagator implements TextMapPropagator {
   }
 
   inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
-    // The W3C propagator writes traceparent and, when the context has one, tracestate: keep the first.
-    this.traceContext.inject(context, carrier, {
-      set: (target, key, value) => {
-        if (key === TRACE_PARENT_HEADER) setter.set(target, key, value)
-      },
-    })
+    // The W3C propagator's traceparent, written here: it would also write tracestate, which stays.
+    const spanContext = trace.getSpanContext(context)
+    if (!spanContext || isTracingSuppressed(context) || !isSpanContextValid(spanContext)) return
+    setter.set(carrier, TRACE_PARENT_HEADER, `00-${spanContext.traceId}-${spanContext.spanId}-0${Number(spanContext.traceFlags || TraceFlags.NONE).toString(16)}`)
   }
 
   fields(): string[] {

@@ -19,7 +19,7 @@ import { keepSeries } from './series.ts'
 import { startMetricPush, type MetricPush } from './metric-push.ts'
 import { flushPreloaded, preloadedProviders } from './preload.ts'
 import { CallerContextPropagator } from './propagation.ts'
-import { upstreamClientSpans } from './client-span.ts'
+import { holdFetchTracing, upstreamClientSpans } from './client-span.ts'
 import { gatewayResource, RESOURCE_DETECTORS } from './resource.ts'
 import { batchOptionsFromEnv } from './span-export.ts'
 import { SpanHandOff, type TraceLookup } from './span-hand-off.ts'
@@ -63,7 +63,8 @@ export interface TelemetryOptions {
 
 /**
  * The spans of SPEC §2.1 are the gateway's own (server-span.ts, client-span.ts); the undici
- * instrumentation is kept for other outgoing requests (the MCP tool servers). The rest (http, fs, dns, net, pino, the
+ * instrumentation is kept for other outgoing requests (the MCP tool servers), subscribed once the
+ * first of those is made (client-span.ts: holdFetchTracing). The rest (http, fs, dns, net, pino, the
  * OpenAI SDK's own spans …) would add spans nobody asked for: the gateway makes no outgoing
  * node:http call but the OTLP exports, which are not traced. An operator who sets
  * OTEL_NODE_ENABLED_INSTRUMENTATIONS gets exactly that list instead.
@@ -209,6 +210,7 @@ function startTracing(
   for (const instrumentation of instrumentations) {
     if (SPANS_ONLY.has(instrumentation.instrumentationName)) instrumentation.setMeterProvider(NOOP_METER_PROVIDER)
   }
+  holdFetchTracing(instrumentations.find((instrumentation) => instrumentation.instrumentationName === UNDICI), env)
   return { traces: store && handOff, shutdown: () => sdk.shutdown() }
 }
 
@@ -244,7 +246,8 @@ async function withinBudget(flush: Promise<unknown>, budgetMs: number, lost: str
 }
 
 const NOOP_METER_PROVIDER: MeterProvider = { getMeter: () => createNoopMeter() }
-const SPANS_ONLY = new Set(['@opentelemetry/instrumentation-http', '@opentelemetry/instrumentation-undici'])
+const UNDICI = '@opentelemetry/instrumentation-undici'
+const SPANS_ONLY = new Set(['@opentelemetry/instrumentation-http', UNDICI])
 
 /**
  * OTLP metrics with other than cumulative sums (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE

@@ -8,6 +8,7 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js'
 import type { SecretScrubber } from '../../scrub.ts'
+import { traceFetches } from '../../telemetry/client-span.ts'
 import type { McpLogger, McpRestartPolicy } from '../mcp.ts'
 import type { McpServerConfig } from '../tools-config.ts'
 import { ToolError } from '../tools/types.ts'
@@ -156,6 +157,7 @@ export class ServerState {
       })
       transport = stdio
     } else {
+      traceFetches()
       transport = new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers } })
     }
     const conn: Connection = { client, transport, closed: false }
