@@ -12,7 +12,7 @@
 // also gives the main thread's samples whose leaf matches (e.g. `KeyedStoreIC|Megamorphic`) by
 // their nearest JS function: who calls the builtins that self time alone shows. C: the
 // concurrency (32); FALLBACK=1: the fallback route group of bench/fallback-ab.ts (target 1 answers
-// every call 503 at once, target 2 serves).
+// every call 503 at once, target 2 serves); API=chat|responses|messages (chat: the API called, bench/lib/ingress.ts).
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -22,6 +22,7 @@ ensureBenchDeps()
 const { jsonLoad } = await import('./lib/load.ts')
 const { startGateway, startOtlpSink, startUpstream, telemetryEnv, variantsOf } = await import('./lib/procs.ts')
 const { fallbackConfig } = await import('./lib/routing.ts')
+const { CHAT, MESSAGES, RESPONSES } = await import('./lib/ingress.ts')
 
 const args = process.argv.slice(2)
 const top = /^\d+$/.test(args.at(-1) ?? '') ? Number(args.pop()) : 30
@@ -43,6 +44,8 @@ interface Reading {
 const callersOf = process.env.CALLERS ? new RegExp(process.env.CALLERS) : undefined
 
 const concurrency = Number(process.env.C ?? 32)
+const ingress = [CHAT, RESPONSES, MESSAGES].find((api) => api.name === (process.env.API ?? 'chat'))
+if (!ingress) throw new Error('API must be chat, responses or messages')
 const upstream = await startUpstream()
 const down = process.env.FALLBACK === '1' ? await startUpstream({ BENCH_FAIL_STATUS: '503' }) : undefined
 const sink = await startOtlpSink()
@@ -59,7 +62,7 @@ try {
     // --perf-basic-prof: the JIT's code is named in /tmp/perf-PID.map, which perf reads.
     gateways.push(await startGateway(upstream.url, { ...telemetryEnv('on', sink.url), ...(fallback ? { GATEWAY_CONFIG: fallback } : {}), ...variant.env }, ['--perf-basic-prof']))
   }
-  const targets = gateways.map((gateway) => ({ url: gateway.url, path: '/v1/chat/completions', headers: {} }))
+  const targets = gateways.map((gateway) => ({ url: gateway.url, path: ingress.path, headers: ingress.headers, body: (stream: boolean) => ingress.body(stream) }))
   // Warm-up and measurement both in alternating slices, every variant's perf recording throughout:
   // what the machine does meanwhile (its CPU steal comes and goes within seconds) falls on all alike.
   const sliceSeconds = (total: number) => Math.max(1, Math.round(total / slices))
@@ -143,7 +146,7 @@ function leafCallers(data: string, requests: number, leaf: RegExp): Map<string, 
 
 const names = [...new Set(readings.flatMap((reading) => [...reading.threads.keys()]))].sort()
 const fixed = (value: number | undefined) => (value ?? 0).toFixed(1)
-console.log(`CPU µs a request by thread (perf, telemetry on, c=${concurrency}${fallback ? ', fallback' : ''}, ${seconds} s after ${warmSeconds} s of warm-up, each in ${slices} slices alternating between the variants)`)
+console.log(`CPU µs a request by thread (perf, ${ingress.path}, c=${concurrency}${fallback ? ', fallback' : ''}, ${seconds} s after ${warmSeconds} s of warm-up, each in ${slices} slices alternating between the variants)`)
 console.log(`| variant | requests | total | ${names.join(' | ')} |\n| --- | ---: | ---: |${' ---: |'.repeat(names.length)}`)
 variants.forEach((variant, i) => {
   const { requests, threads } = readings[i]!
