@@ -54,6 +54,8 @@ if (down && fallback) {
   writeFileSync(fallback, JSON.stringify(fallbackConfig(down.url, upstream.url)))
 }
 const slices = Number(process.env.SLICES ?? 6)
+/** Each variant's warm-up and measured load are split into `slices` whole seconds each. */
+const sliceSeconds = (total: number) => Math.max(1, Math.round(total / slices))
 const readings: Reading[] = []
 const gateways: Array<Awaited<ReturnType<typeof startGateway>>> = []
 try {
@@ -65,7 +67,7 @@ try {
   const targets = gateways.map((gateway) => ({ url: gateway.url, path: ingress.path, headers: ingress.headers, body: (stream: boolean) => ingress.body(stream) }))
   // Warm-up and measurement both in alternating slices, every variant's perf recording throughout:
   // what the machine does meanwhile (its CPU steal comes and goes within seconds) falls on all alike.
-  const sliceSeconds = (total: number) => Math.max(1, Math.round(total / slices))
+
   for (let s = 0; s < slices; s++) for (const target of targets) await jsonLoad(target, concurrency, sliceSeconds(warmSeconds))
   const recordings = gateways.map((gateway, i) => record(join(dir, `${variants[i]!.name}.data`), gateway.child.pid!))
   await new Promise((resolve) => setTimeout(resolve, 300))
@@ -146,7 +148,7 @@ function leafCallers(data: string, requests: number, leaf: RegExp): Map<string, 
 
 const names = [...new Set(readings.flatMap((reading) => [...reading.threads.keys()]))].sort()
 const fixed = (value: number | undefined) => (value ?? 0).toFixed(1)
-console.log(`CPU µs a request by thread (perf, ${ingress.path}, c=${concurrency}${fallback ? ', fallback' : ''}, ${seconds} s after ${warmSeconds} s of warm-up, each in ${slices} slices alternating between the variants)`)
+console.log(`CPU µs a request by thread (perf, ${ingress.path}, c=${concurrency}${fallback ? ', fallback' : ''}, ${slices * sliceSeconds(seconds)} s after ${slices * sliceSeconds(warmSeconds)} s of warm-up, each in ${slices} slices alternating between the variants)`)
 console.log(`| variant | requests | total | ${names.join(' | ')} |\n| --- | ---: | ---: |${' ---: |'.repeat(names.length)}`)
 variants.forEach((variant, i) => {
   const { requests, threads } = readings[i]!

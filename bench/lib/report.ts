@@ -33,7 +33,7 @@ function pointSeconds(run: Run): string {
 }
 
 /** The order of the targets in the rounds of a point. */
-const rotation = (run: Run) => (run.jsonC32Seconds ? 'order rotating each round, every other round backwards, so that telemetry off and on are neighbours and each comes first as often' : 'order rotating each round')
+const rotation = (run: Run) => (run.jsonC32Seconds ? 'order rotating each round, every other round backwards, so that telemetry off and on, neighbours in the list, take turns at coming first' : 'order rotating each round')
 
 /** How the run's OTLP sink counted the spans it received. */
 function sinkCounting(run: Run): string {

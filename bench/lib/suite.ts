@@ -137,7 +137,8 @@ export async function runSuite(options: RunOptions): Promise<TargetResult[]> {
           for (let round = 0; round < rounds; round++) {
             for (let k = 0; k < running.length; k++) {
               // The order rotates each round, and odd rounds run it backwards: neighbours in the list
-              // (telemetry off, then on) stay neighbours, each first as often as second.
+              // (telemetry off, then on) stay neighbours and take turns at coming first, except in the
+              // round whose rotation puts them at its two ends.
               const i = ((round % 2 ? running.length - 1 - k : k) + round) % running.length
               const { target, pid, served } = running[i]!
               const load = kind === 'json' ? jsonLoad : streamLoad

@@ -60,13 +60,15 @@ function carriesTraceparent(request: { headers: string | (string | string[])[] }
 let heldFetchTracing: { enable(): void } | undefined
 
 /**
- * The undici instrumentation is there for the fetches of the agent's MCP tool servers. Subscribed
- * to undici's diagnostics channels it runs on every upstream call too, only to skip it, for
- * ~3–7 µs a call (bench/RESULTS.md, issue 15, eighteenth round): so it waits for the first tool
- * server over HTTP (traceFetches), unless the operator listed it (OTEL_NODE_ENABLED_INSTRUMENTATIONS).
+ * When the gateway makes its upstream calls' spans, the undici instrumentation is there for the
+ * fetches of the agent's MCP tool servers. Subscribed to undici's diagnostics channels it runs on
+ * every upstream call too, only to skip it, for ~3–7 µs a call (bench/RESULTS.md, issue 15,
+ * eighteenth round): so it waits for the first tool server over HTTP (traceFetches), unless the
+ * operator listed it (OTEL_NODE_ENABLED_INSTRUMENTATIONS). When the gateway makes none (propagators
+ * without tracecontext), the instrumentation traces the upstream calls themselves and stays.
  */
 export function holdFetchTracing(instrumentation: { enable(): void; disable(): void } | undefined, env: Record<string, string | undefined>): void {
-  if (!instrumentation || env.OTEL_NODE_ENABLED_INSTRUMENTATIONS) return
+  if (!instrumentation || !enabled || env.OTEL_NODE_ENABLED_INSTRUMENTATIONS) return
   instrumentation.disable()
   heldFetchTracing = instrumentation
 }

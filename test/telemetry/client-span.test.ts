@@ -4,6 +4,8 @@
 // with the body (a stream's covers the stream), and its traceparent — only that — at the upstream.
 // The undici instrumentation still traces the other fetches (an MCP tool server's), and an
 // operator's preloaded SDK with its own undici instrumentation still gets one span per call.
+// Propagators without tracecontext (b3): the gateway makes no POST span, the instrumentation does,
+// from the start (it waits for an MCP tool server only when the gateway makes them).
 import t from 'tap'
 import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -45,7 +47,8 @@ const operatorReceiver = await startOtlpReceiver()
 const upstream = await startUpstream({ seed: 15 })
 const operatorUpstream = await startUpstream({ seed: 16 })
 const myOtel = fileURLToPath(new URL('./fixtures/my-otel.mjs', import.meta.url))
-const [gateway, preloaded] = (await startGateways([
+const b3Upstream = await startUpstream({ seed: 17 })
+const [gateway, preloaded, b3Gateway] = (await startGateways([
   {
     timeoutMs: STARTUP_MS,
     env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, GATEWAY_TOOLS_CONFIG: toolsConfig, UPSTREAM_MAX_RETRIES: '2', ...providerEnv(upstream) },
@@ -56,10 +59,15 @@ const [gateway, preloaded] = (await startGateways([
     nodeArgs: ['--import', myOtel],
     env: { OTEL_EXPORTER_OTLP_ENDPOINT: operatorReceiver.url, OTEL_BSP_SCHEDULE_DELAY: '50', ...providerEnv(operatorUpstream) },
   },
-])) as [GatewayProcess, GatewayProcess]
+  {
+    // No MCP tool server: nothing else for the undici instrumentation to trace.
+    timeoutMs: STARTUP_MS,
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_PROPAGATORS: 'b3', ...providerEnv(b3Upstream) },
+  },
+])) as [GatewayProcess, GatewayProcess, GatewayProcess]
 t.teardown(async () => {
-  await Promise.all([gateway.stop(), preloaded.stop()])
-  await Promise.all([receiver.close(), operatorReceiver.close(), upstream.close(), operatorUpstream.close(), mcp.close()])
+  await Promise.all([gateway.stop(), preloaded.stop(), b3Gateway.stop()])
+  await Promise.all([receiver.close(), operatorReceiver.close(), upstream.close(), operatorUpstream.close(), b3Upstream.close(), mcp.close()])
   await new Promise((resolve) => mcpProxy.close(resolve))
   rmSync(dir, { recursive: true, force: true })
 })
@@ -229,4 +237,20 @@ t.test('a preloaded SDK with its own undici instrumentation: still one POST per 
   const post = attempt!.posts[0]!
   t.equal(post.scope.name, '@opentelemetry/instrumentation-undici', 'the operator\'s instrumentation made it')
   t.equal(operatorUpstream.requests.at(-1)?.headers.traceparent, traceparent(traceId, post.spanId), 'and the upstream got its traceparent')
+})
+
+t.test('propagators without tracecontext (b3): the undici instrumentation makes the POST span, and the upstream gets its b3', async (t) => {
+  b3Upstream.enqueue({ fixture: 'openai-chat-text-nonstream' })
+  const answer = await postChat(b3Gateway.url, { model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'hi' }] })
+  t.equal(answer.status, 200)
+  const traceId = answer.headers.get('x-trace-id') ?? ''
+  const spans = await traceOf(traceId, 1)
+  const [attempt] = attempts(spans)
+  t.equal(spans.filter(isUpstreamHttpSpan).length, 1, 'exactly one POST span')
+  t.equal(attempt?.posts.length, 1, 'under the provider span')
+  const post = attempt!.posts[0]!
+  t.equal(post.scope.name, '@opentelemetry/instrumentation-undici', 'made by the instrumentation')
+  const sent = b3Upstream.requests.at(-1)!
+  t.equal(sent.headers.b3, `${traceId}-${post.spanId}-1`, 'the upstream gets the b3 header of the POST span')
+  t.equal(sent.headers.traceparent, undefined, 'and no traceparent')
 })
