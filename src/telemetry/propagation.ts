@@ -18,7 +18,8 @@ export class CallerContextPropagator implements TextMapPropagator {
   }
 
   inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
-    // The W3C propagator's traceparent, written here: it would also write tracestate, which stays.
+    // The W3C propagator's checks and traceparent, written here: that propagator also writes the
+    // context's tracestate, which is not passed on.
     const spanContext = trace.getSpanContext(context)
     if (!spanContext || isTracingSuppressed(context) || !isSpanContextValid(spanContext)) return
     setter.set(carrier, TRACE_PARENT_HEADER, `00-${spanContext.traceId}-${spanContext.spanId}-0${Number(spanContext.traceFlags || TraceFlags.NONE).toString(16)}`)
