@@ -67,7 +67,6 @@ try {
   const targets = gateways.map((gateway) => ({ url: gateway.url, path: ingress.path, headers: ingress.headers, body: (stream: boolean) => ingress.body(stream) }))
   // Warm-up and measurement both in alternating slices, every variant's perf recording throughout:
   // what the machine does meanwhile (its CPU steal comes and goes within seconds) falls on all alike.
-
   for (let s = 0; s < slices; s++) for (const target of targets) await jsonLoad(target, concurrency, sliceSeconds(warmSeconds))
   const recordings = gateways.map((gateway, i) => record(join(dir, `${variants[i]!.name}.data`), gateway.child.pid!))
   await new Promise((resolve) => setTimeout(resolve, 300))
@@ -183,7 +182,11 @@ for (let i = 1; i < readings.length; i++) {
   // its time between two rows of the table by function, but not between areas.
   const areas = (symbols: Map<string, number>) => {
     const out = new Map<string, number>()
-    for (const [key, us] of symbols) if (key.startsWith('MainThread ')) out.set(areaOf(key.slice(11)), (out.get(areaOf(key.slice(11))) ?? 0) + us)
+    for (const [key, us] of symbols) {
+      if (!key.startsWith('MainThread ')) continue
+      const area = areaOf(key.slice('MainThread '.length))
+      out.set(area, (out.get(area) ?? 0) + us)
+    }
     return out
   }
   printDifferences(`MainThread by area: ${names[0]} − ${names[1]}, µs a request`, names, 'area', areas(readings[i]!.symbols), areas(readings[0]!.symbols))
