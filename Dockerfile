@@ -17,12 +17,8 @@ RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
   && npm cache clean --force
 
 FROM node:24.21.0-bookworm-slim
-# MALLOC_MMAP_THRESHOLD_ as in `npm start`: glibc's malloc otherwise raises its mmap threshold to
-# the largest block freed (up to 32 MiB), after which the buffers of a large request come from its
-# heaps and stay in the RSS once freed (bench/RESULTS.md, nineteenth round).
 ENV NODE_ENV=production \
-    PORT=8080 \
-    MALLOC_MMAP_THRESHOLD_=1048576
+    PORT=8080
 WORKDIR /app
 # Owned by root and not writable by the process: the gateway writes nothing to disk.
 COPY --from=deps /app/node_modules ./node_modules

@@ -165,19 +165,10 @@ export function telemetryEnv(mode: 'on' | 'off' | string, sinkUrl: string): Reco
     : { OTEL_TRACES_SAMPLER: 'always_on', OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_METRIC_EXPORT_INTERVAL: '10000' }
 }
 
-/**
- * The node flags and environment defaults of a checkout's start script (`NAME=${NAME:-value} exec
- * node --flag … src/main.ts` in its package.json).
- */
-function startScript(dir: string): { flags: string[]; env: Record<string, string> } {
+/** The node flags of a checkout's start script (`node --flag … src/main.ts` in its package.json). */
+function startFlags(dir: string): string[] {
   const { scripts } = JSON.parse(readFileSync(`${dir.replace(/\/?$/, '/')}package.json`, 'utf8')) as { scripts: { start: string } }
-  const words = scripts.start.split(' ')
-  const env: Record<string, string> = {}
-  for (const word of words) {
-    const [, name, value] = /^([A-Z_][A-Z0-9_]*)=\$\{\1:-([^}]*)\}$/.exec(word) ?? []
-    if (name !== undefined && value !== undefined) env[name] = value
-  }
-  return { flags: words.filter((arg) => arg.startsWith('--')), env }
+  return scripts.start.split(' ').filter((arg) => arg.startsWith('--'))
 }
 
 /**
@@ -186,15 +177,13 @@ function startScript(dir: string): { flags: string[]; env: Record<string, string
  */
 export function startGateway(upstream: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<Proc> {
   const dir = process.env.BENCH_GATEWAY_DIR ?? ROOT
-  const start = startScript(dir)
   return spawnServer({
     name: 'gateway',
     cwd: dir,
-    // Node flags and environment as `npm start` gives them; BENCH_GATEWAY_NODE_ARGS: extra flags
-    // for every gateway started (e.g. --cpu-prof).
-    args: [...start.flags, ...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...nodeArgs, 'src/main.ts'],
+    // Node flags as `npm start` gives them; BENCH_GATEWAY_NODE_ARGS: extra ones for every gateway
+    // started (e.g. --cpu-prof).
+    args: [...startFlags(dir), ...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...nodeArgs, 'src/main.ts'],
     env: {
-      ...start.env,
       HOST: '127.0.0.1',
       // Per-request info logs cost a JSON line and a write per request; production runs at warn.
       LOG_LEVEL: 'warn',

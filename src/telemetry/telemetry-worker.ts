@@ -50,9 +50,6 @@ transport.export = (spans, done) =>
   send(spans, (result: ExportResult) => {
     post({ type: 'exported', ok: result.code === 0, error: result.error === undefined ? undefined : complaintText(result.error) })
     done(result)
-    // A large export's body is garbage from here on (sent, or given up on), and its retries can
-    // hold it past the collection its hand-over asked for.
-    if (spans.body.length >= LARGE_EXPORT_BYTES) collectSoon()
   })
 const exporter = new SpanExportProcessor(transport, setup.batch)
 /** Spans the queue refused since the main thread was last told. */
@@ -94,8 +91,6 @@ const takeSpan = (span: RecordSpan) => {
  * COLLECT_AFTER_MS, on this thread only.
  */
 const COLLECT_AFTER_MS = 50
-/** An export body this large (a long captured prompt) asks for a collection once it is done with. */
-const LARGE_EXPORT_BYTES = 1024 * 1024
 setFlagsFromString('--expose-gc')
 const collect = runInNewContext('gc') as () => void
 let collecting: NodeJS.Timeout | undefined

@@ -3,7 +3,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import OpenAI from 'openai'
-import { startEnvDefaults } from './start-script.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -56,8 +55,6 @@ export async function startGateway(options: StartOptions = {}): Promise<GatewayP
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
-    // What `npm start` sets (the malloc settings that keep RSS down after large requests).
-    ...startEnvDefaults(),
     ...BASE_ENV,
     ...options.env,
   }
