@@ -1,12 +1,13 @@
 // What a request's four spans cost to make and to write as records, in isolation: `node
 // bench/micro-spans.ts [bare|objects|copies]`. The gateway's tracer (gateway-tracer.ts) makes four
-// spans of 17, 29, 13 and 7 attributes (numbers, strings of 20-odd characters, booleans), as many
-// as the SERVER span, `llm.request`, the provider attempt and the `POST` of a plain call carry;
+// spans of 17, 29, 13 and 7 attributes (numbers, strings of 20-odd characters, booleans), about as
+// many as the SERVER span, `llm.request`, the provider attempt and the `POST` of a plain call carry;
 // each span is ended and written by the hand-off's RecordWriter (span-records.ts), 16 requests a
-// batch. `bare`: the same spans with one attribute each; `objects` (the default): each span's
-// attributes given as one object, made once; `copies`: a fresh copy of that object for each span,
-// as the gateway's call sites make theirs. Prints µs a request for making and for recording, six
-// rounds of 100,000.
+// batch. The values are constants (after the first record, one byte each: T_SAME) and the spans
+// INTERNAL roots, so recording here costs at most what it costs the gateway. `bare`: the same
+// spans with one attribute each; `objects` (the default): each span's attributes given as one
+// object, made once; `copies`: a fresh copy of that object for each span, as the gateway's call
+// sites make theirs. Prints µs a request for making and for recording, six rounds of 100,000.
 import { SpanKind, type Attributes } from '@opentelemetry/api'
 import { AlwaysOnSampler, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace'
 import { GatewayTracer } from '../src/telemetry/gateway-tracer.ts'
