@@ -14,13 +14,13 @@ import { GatewayTracer } from '../src/telemetry/gateway-tracer.ts'
 import { LEAN_ROOT } from '../src/telemetry/lean-context.ts'
 import { gatewayResource } from '../src/telemetry/resource.ts'
 import { RecordWriter } from '../src/telemetry/span-records.ts'
+import { spanLimitsFromEnv } from '../src/telemetry/tracing-config.ts'
 
 const mode = process.argv[2] ?? 'objects'
 if (!['bare', 'objects', 'copies'].includes(mode)) throw new Error('usage: node bench/micro-spans.ts [bare|objects|copies]')
-const limits = { attributeCountLimit: 128, attributeValueLengthLimit: Infinity, eventCountLimit: 128, linkCountLimit: 128, attributePerEventCountLimit: 128, attributePerLinkCountLimit: 128 }
 const ended: ReadableSpan[] = []
 const collect: SpanProcessor = { onStart() {}, onEnd: (span) => void ended.push(span), forceFlush: async () => {}, shutdown: async () => {} }
-const tracer = new GatewayTracer({ sampler: new AlwaysOnSampler(), limits, resource: gatewayResource('micro-spans'), scope: { name: 'micro-spans' }, processors: [collect] })
+const tracer = new GatewayTracer({ sampler: new AlwaysOnSampler(), limits: spanLimitsFromEnv(), resource: gatewayResource('micro-spans'), scope: { name: 'micro-spans' }, processors: [collect] })
 const writer = new RecordWriter()
 
 const NAMES = ['POST /v1/chat/completions', 'llm.request', 'llm.openai.chat', 'POST']
