@@ -1,5 +1,5 @@
 // Where the gateway allocates, per JSON request, with telemetry on against off:
-// `[C=32] [LOAD_SECONDS=4] [ON_ENV='{…}'] node bench/alloc-ab.ts [TOP=40]`. Each gateway runs V8's sampling heap
+// `[C=32] [LOAD_SECONDS=4] [API=chat|responses|messages] [ON_ENV='{…}'] node bench/alloc-ab.ts [TOP=40]`. Each gateway runs V8's sampling heap
 // profiler (from a preload, over the inspector) counting every sampled allocation, those the
 // scavenger and the full GC collect included: what the collector has to work through, not what
 // stays. Prints bytes per request by allocating function, the largest differences first.
@@ -10,11 +10,14 @@ import { ensureBenchDeps } from './lib/deps.ts'
 ensureBenchDeps()
 const { jsonLoad } = await import('./lib/load.ts')
 const { startGateway, startOtlpSink, startUpstream, telemetryEnv } = await import('./lib/procs.ts')
+const { CHAT, MESSAGES, RESPONSES } = await import('./lib/ingress.ts')
 
 const connections = Number(process.env.C ?? 32)
 const seconds = Number(process.env.LOAD_SECONDS ?? 4)
 const top = Number(process.argv[2] ?? 40)
-if (!(top > 0)) throw new Error("usage: [C=32] [LOAD_SECONDS=4] [ON_ENV='{…}'] node bench/alloc-ab.ts [TOP=40]")
+const ingress = [CHAT, RESPONSES, MESSAGES].find((api) => api.name === (process.env.API ?? 'chat'))
+if (!ingress) throw new Error('API must be chat, responses or messages')
+if (!(top > 0)) throw new Error("usage: [C=32] [LOAD_SECONDS=4] [API=…] [ON_ENV='{…}'] node bench/alloc-ab.ts [TOP=40]")
 const dir = mkdtempSync('/tmp/alloc-ab-')
 const preload = join(dir, 'preload.mjs')
 // SIGUSR2 writes what was sampled since the last one (to PID-N.heapprofile, N counting the dumps) and starts again.
@@ -74,7 +77,7 @@ try {
     const env = { ...telemetryEnv(mode, sink.url), ...(mode === 'on' ? onEnv : {}) }
     const gateway = await startGateway(upstream.url, env, [`--import=${preload}`])
     const pid = gateway.child.pid!
-    const target = { url: gateway.url, path: '/v1/chat/completions', headers: {} }
+    const target = { url: gateway.url, path: ingress.path, headers: ingress.headers, body: (stream: boolean) => ingress.body(stream) }
     await jsonLoad(target, connections, 3) // warm-up: JIT, pools
     process.kill(pid, 'SIGUSR2')
     await dumped(join(dir, `${pid}-1.heapprofile`))
@@ -92,7 +95,7 @@ const on = measured.on!
 const off = measured.off!
 const total = (sites: Map<string, number>) => [...sites.values()].reduce((sum, bytes) => sum + bytes, 0)
 const onLabel = process.env.ON_ENV ? `telemetry on with ${process.env.ON_ENV}` : 'telemetry on'
-console.log(`bytes allocated per JSON request at c=${connections}: ${onLabel} ${Math.round(total(on))}, off ${Math.round(total(off))}`)
+console.log(`bytes allocated per JSON request (${ingress.path}) at c=${connections}: ${onLabel} ${Math.round(total(on))}, off ${Math.round(total(off))}`)
 console.log('| on − off | on | off | allocated in |')
 console.log('| ---: | ---: | ---: | --- |')
 const rows = [...new Set([...on.keys(), ...off.keys()])].map((site) => [site, on.get(site) ?? 0, off.get(site) ?? 0] as const)
