@@ -5,14 +5,13 @@ import type { TimedEvent } from '@opentelemetry/sdk-trace'
 import {
   F_KIND, F_PARENT, F_PARENT_REMOTE, F_REMOTE, F_SAME_KEYS, F_STATUS_MESSAGE, F_TRACE_STATE,
   K_RESET, K_RESOURCE, K_SCOPE, K_SPAN, K_TEXT,
-  T_ARRAY, T_BYTES, T_FALSE, T_MAP, T_NUMBER, T_SAME, T_STRING, T_TRUE,
   type Resource, type Scope,
 } from './span-records.ts'
+import { ByteSource, T_SAME } from './record-bytes.ts'
 import { ID_BYTES, PARENT_ID_AT, RecordContext, RecordSpan, SPAN_ID_AT, SPAN_ID_BYTES, TRACE_ID_BYTES } from './record-span.ts'
 
 const MAX_KNOWN_SCOPES = 1024
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
-const utf8 = new TextDecoder()
 
 /** The resource the spans carry; pending while the main thread's detectors have not all answered. */
 class HandedResource {
@@ -45,7 +44,7 @@ function traceStateOf(serialized: string): TraceState {
   return { serialize: () => serialized } as TraceState
 }
 
-export class RecordReader {
+export class RecordReader extends ByteSource {
   /**
    * Set when a batch could not be read whole: the writer's tables and these may be out of step,
    * so entries are skipped until the writer starts again (K_RESET, after it was told to resync).
@@ -59,9 +58,6 @@ export class RecordReader {
   private resource: HandedResource | undefined
   private local = new Uint8Array(64 * 1024)
   private localView = new DataView(this.local.buffer)
-  private bytes: Uint8Array = this.local
-  private view = this.localView
-  private pos = 0
 
   /** Forgets every definition (the writer was told to start again, and writes K_RESET first). */
   forget(): void {
@@ -207,55 +203,6 @@ export class RecordReader {
     return { context, ...(attributes ? { attributes } : {}), droppedAttributesCount: this.u32() }
   }
 
-  private value(): unknown {
-    const type = this.u8()
-    switch (type) {
-      case T_STRING:
-        return this.string()
-      case T_NUMBER: {
-        const v = this.view.getFloat64(this.pos, true)
-        this.pos += 8
-        return v
-      }
-      case T_TRUE:
-        return true
-      case T_FALSE:
-        return false
-      case T_BYTES: {
-        const n = this.u32()
-        const copy = this.bytes.slice(this.pos, this.pos + n)
-        this.pos += n
-        return copy
-      }
-      case T_ARRAY: {
-        const items: unknown[] = new Array(this.u32())
-        for (let i = 0; i < items.length; i++) items[i] = this.value()
-        return items
-      }
-      case T_MAP: {
-        const map: Record<string, unknown> = {}
-        const n = this.u32()
-        for (let i = 0; i < n; i++) {
-          const key = this.string()
-          map[key] = this.value()
-        }
-        return map
-      }
-      default:
-        return null
-    }
-  }
-
-  private u8(): number {
-    return this.bytes[this.pos++]!
-  }
-
-  private u32(): number {
-    const v = this.view.getUint32(this.pos, true)
-    this.pos += 4
-    return v
-  }
-
   private time(): HrTime {
     const t: HrTime = [this.view.getUint32(this.pos, true), this.view.getUint32(this.pos + 4, true)]
     this.pos += 8
@@ -306,21 +253,5 @@ export class RecordReader {
 
   private optionalString(): string | undefined {
     return this.u8() === 1 ? this.string() : undefined
-  }
-
-  private string(): string {
-    const header = this.u32()
-    const n = header >>> 1
-    if (header & 1) {
-      const s = utf8.decode(this.bytes.subarray(this.pos, this.pos + n))
-      this.pos += n
-      return s
-    }
-    let s = ''
-    const b = this.bytes
-    let p = this.pos
-    for (let i = 0; i < n; i++, p += 2) s += String.fromCharCode(b[p]! | (b[p + 1]! << 8))
-    this.pos = p
-    return s
   }
 }
