@@ -11,6 +11,27 @@ import { ByteSource, T_SAME } from './record-bytes.ts'
 import { ID_BYTES, PARENT_ID_AT, RecordContext, RecordSpan, SPAN_ID_AT, SPAN_ID_BYTES, TRACE_ID_BYTES } from './record-span.ts'
 
 const MAX_KNOWN_SCOPES = 1024
+/** A span's values encoded in more bytes than this are not kept to compare the next span's with. */
+const MAX_KEPT_VALUES_BYTES = 8 * 1024
+
+/**
+ * The keys of spans of one name, their last values, and (after a span whose every value was written
+ * out, as the gateway's are: attribute-bytes.ts) the bytes those values came in, one after the
+ * other, each starting at `at[i]` (`at[count]`: the end).
+ */
+class NameValues {
+  readonly keys: string[]
+  readonly values: AttributeValue[]
+  raw = new Uint8Array(0)
+  readonly at: Int32Array
+  kept = false
+
+  constructor(keys: string[]) {
+    this.keys = keys
+    this.values = new Array(keys.length)
+    this.at = new Int32Array(keys.length + 1)
+  }
+}
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 
 /** The resource the spans carry; pending while the main thread's detectors have not all answered. */
@@ -51,7 +72,8 @@ export class RecordReader extends ByteSource {
    */
   private lost = false
   private texts: string[] = []
-  private names: { keys: string[]; values: AttributeValue[] }[] = []
+  private names: NameValues[] = []
+  private at = new Int32Array(64)
   private scopes: Scope[] = []
   /** One object per scope seen, so that spans of a scope group together in an export whatever the resets. */
   private readonly knownScopes = new Map<string, Scope>()
@@ -160,16 +182,9 @@ export class RecordReader extends ByteSource {
     if (!(flags & F_SAME_KEYS) || !state) {
       const keys: string[] = new Array(count)
       for (let i = 0; i < count; i++) keys[i] = this.texts[this.u32()]!
-      state = this.names[nameId] = { keys, values: new Array(count) }
+      state = this.names[nameId] = new NameValues(keys)
     }
-    const last = state.values
-    const values: AttributeValue[] = new Array(count)
-    for (let i = 0; i < count; i++) {
-      if (this.bytes[this.pos] === T_SAME) {
-        this.pos++
-        values[i] = last[i]!
-      } else values[i] = last[i] = this.value() as AttributeValue
-    }
+    const values = this.values(state, count)
     const events: TimedEvent[] = new Array(this.u32())
     for (let i = 0; i < events.length; i++) {
       events[i] = { name: this.string(), time: this.time(), attributes: (this.value() ?? undefined) as Attributes | undefined, droppedAttributesCount: this.u32() }
@@ -189,6 +204,54 @@ export class RecordReader extends ByteSource {
     span.events = events
     span.links = links
     return span
+  }
+
+  /**
+   * A span's attribute values. One that is the same as the last span of the name had (one byte,
+   * T_SAME, or the very bytes it came in then) is that value again; only the others are decoded.
+   */
+  private values(state: NameValues, count: number): AttributeValue[] {
+    const values: AttributeValue[] = new Array(count)
+    const last = state.values
+    const b = this.bytes
+    const start = this.pos
+    const old = state.kept ? state.raw : undefined
+    const oldAt = state.at
+    if (this.at.length <= count) this.at = new Int32Array(2 * count + 2)
+    const at = this.at
+    let written = true
+    for (let i = 0; i < count; i++) {
+      const p = this.pos
+      at[i] = p - start
+      if (b[p] === T_SAME) {
+        this.pos++
+        values[i] = last[i]!
+        written = false
+        continue
+      }
+      if (old !== undefined) {
+        // A value's bytes are self-delimiting: the same bytes are the same value, whole.
+        const from = oldAt[i]!
+        const length = oldAt[i + 1]! - from
+        let k = 0
+        while (k < length && b[p + k] === old[from + k]) k++
+        if (k === length) {
+          this.pos = p + length
+          values[i] = last[i]!
+          continue
+        }
+      }
+      values[i] = last[i] = this.value() as AttributeValue
+    }
+    const length = this.pos - start
+    state.kept = written && length <= MAX_KEPT_VALUES_BYTES
+    if (state.kept) {
+      if (state.raw.length < length) state.raw = new Uint8Array(Math.max(256, length, 2 * state.raw.length))
+      state.raw.set(b.subarray(start, this.pos))
+      for (let i = 0; i < count; i++) state.at[i] = at[i]!
+      state.at[count] = length
+    }
+    return values
   }
 
   private link(): Link {

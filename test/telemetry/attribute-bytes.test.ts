@@ -130,3 +130,16 @@ t.test('buffers go from one span to the next: what each span recorded stays its 
   t.equal(read.length, expected.length)
   t.ok(read.every((attributes, i) => JSON.stringify(attributes) === JSON.stringify(expected[i])), 'every span reads back with its own values')
 })
+
+t.test("the worker's reader gives a value in the same bytes as the last span of the name had back as it was, decoding only the rest", async (t) => {
+  const { tracer, back } = recording()
+  const rows: Array<[string[], number, string]> = [[['stop'], 1, 'gpt-4o'], [['stop'], 2, 'gpt-4o'], [['length'], 2, 'gpt-4o'], [['length'], 2, 'gpt-4o-mini']]
+  for (const [reasons, tokens, model] of rows) {
+    const span = tracer.startSpan('llm.request', { attributes: { 'gen_ai.response.finish_reasons': reasons, 'gen_ai.usage.output_tokens': tokens, 'gen_ai.response.model': model } })
+    span.end()
+  }
+  const read = back().map((span) => span.attributes)
+  t.same(read.map((attributes) => [attributes['gen_ai.response.finish_reasons'], attributes['gen_ai.usage.output_tokens'], attributes['gen_ai.response.model']]), rows)
+  t.equal(read[1]!['gen_ai.response.finish_reasons'], read[0]!['gen_ai.response.finish_reasons'], 'the same array, not decoded again')
+  t.not(read[2]!['gen_ai.response.finish_reasons'], read[1]!['gen_ai.response.finish_reasons'], 'a value in other bytes is decoded')
+})
