@@ -9,8 +9,6 @@
 // strings, numbers, booleans or arrays of strings it built itself: that checking was 13 KiB of
 // WeakSets per request and 4-7 µs per span (bench/RESULTS.md, issue 15). Here a value is checked by
 // its type alone and the span limits (OTEL_SPAN_ATTRIBUTE_*, OTEL_ATTRIBUTE_*) apply as in the SDK.
-// When its processors keep no span (the hand-off to the telemetry worker), a span encodes its
-// attributes as they are set instead of holding them (attribute-bytes.ts).
 import {
   context as contextApi,
   diag,
@@ -42,10 +40,6 @@ import {
 } from '@opentelemetry/core'
 import type { Resource } from '@opentelemetry/resources'
 import { SamplingDecision, type ReadableSpan, type Sampler, type SpanProcessor, type TimedEvent } from '@opentelemetry/sdk-trace'
-import {
-  AttributeBytes, attributeKeyNumber, isCompact, isSimpleValue, isValidValue, limitedAttributes, truncated,
-  type EncodedAttributes, type FlatAttributes,
-} from './attribute-bytes.ts'
 import { IdPool, isValidSpanContext } from './id-pool.ts'
 import { gatewayResource } from './resource.ts'
 import { samplerFromEnv, spanLimitsFromEnv, type Limits } from './tracing-config.ts'
@@ -81,26 +75,13 @@ export interface GatewayTracerSetup {
   processors: readonly SpanProcessor[]
 }
 
-/** A span processor that copies what it needs of a span in onEnd and keeps no reference to it (span-hand-off.ts). */
-export interface KeepsNoSpans {
-  readonly keepsNoSpans: true
-}
-
-/** The setup as spans read it: whether their encoded attributes may be given back once they are recorded. */
-interface SpanSetup extends GatewayTracerSetup {
-  releasesAttributes: boolean
-}
-
 const ids = new IdPool()
 
 export class GatewayTracer implements Tracer {
-  private readonly setup: SpanSetup
+  private readonly setup: GatewayTracerSetup
 
   constructor(setup: GatewayTracerSetup) {
-    // Any other processor may keep a span and read its attributes later: they are then decoded
-    // into values before it sees the span.
-    const releasesAttributes = setup.processors.every((processor) => (processor as Partial<KeepsNoSpans>).keepsNoSpans === true)
-    this.setup = { ...setup, releasesAttributes }
+    this.setup = setup
   }
 
   startSpan(name: string, options: SpanOptions = {}, parentContext: Context = contextApi.active()): Span {
@@ -138,6 +119,31 @@ export class GatewayTracer implements Tracer {
   }
 }
 
+/**
+ * A value the SDK would accept, checked by type alone: the gateway's are strings, numbers,
+ * booleans and arrays of them; maps (OTLP AnyValue) are kept as given, unchecked.
+ */
+function isValidValue(value: unknown): value is AttributeValue {
+  const type = typeof value
+  return type === 'string' || type === 'number' || type === 'boolean' || (type === 'object' && value !== null)
+}
+
+/** An event attribute's value: the SDK takes only simple values there (no maps). */
+function isSimpleValue(value: unknown): value is AttributeValue {
+  const type = typeof value
+  if (type === 'string' || type === 'number' || type === 'boolean') return true
+  return Array.isArray(value) && value.every((item) => item == null || ['string', 'number', 'boolean'].includes(typeof item))
+}
+
+function truncated(value: AttributeValue, limit: number): AttributeValue {
+  if (limit === Infinity) return value
+  if (typeof value === 'string') return value.length > limit ? value.slice(0, limit) : value
+  if (Array.isArray(value) && value.some((item) => typeof item === 'string' && item.length > limit)) {
+    return (value as Array<string | null | undefined>).map((item) => (typeof item === 'string' && item.length > limit ? item.slice(0, limit) : item))
+  }
+  return value
+}
+
 const UNSET: SpanStatus = { code: SpanStatusCode.UNSET }
 /**
  * Shared by every span until it has its own (never written to): a span's links, events and end
@@ -146,8 +152,6 @@ const UNSET: SpanStatus = { code: SpanStatusCode.UNSET }
 const NONE: never[] = Object.freeze([]) as never[]
 /** For a sampler (the SDK's, from samplerFromEnv: none writes to what it is given). */
 const NO_ATTRIBUTES: Attributes = Object.freeze({})
-/** A span's keys while its attributes are encoded, or none were set. */
-const NO_KEYS = NONE as string[]
 const NOT_ENDED: HrTime = [0, 0]
 const NO_DURATION: HrTime = [-1, -1]
 /** performance.timeOrigin as an HrTime, as the SDK's hrTime() reads it for every reading. */
@@ -164,7 +168,17 @@ export function plusMillis(time: HrTime, millis: number): HrTime {
   return [seconds, nanos]
 }
 
-class GatewaySpan implements Span, ReadableSpan, FlatAttributes, EncodedAttributes {
+/**
+ * A span whose attributes are kept as two parallel arrays, in the order they were first set: the
+ * encoder reads them as they are (otlp-span-encoder.ts). An object of 28 attributes grown key by
+ * key reallocated its property store as it grew (2.7 KB a request, issue 15).
+ */
+export interface FlatAttributes {
+  readonly attributeKeys: readonly string[]
+  readonly attributeValues: readonly AttributeValue[]
+}
+
+class GatewaySpan implements Span, ReadableSpan, FlatAttributes {
   name: string
   readonly kind: SpanKind
   readonly parentSpanContext: SpanContext | undefined
@@ -172,10 +186,8 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes, EncodedAttribut
   endTime: HrTime = NOT_ENDED
   duration: HrTime = NO_DURATION
   status: SpanStatus = UNSET
-  attributeKeys: string[] = NO_KEYS
-  attributeValues: AttributeValue[] = NONE
-  /** The attributes, encoded as set, until one cannot be (a key set again, a long string): then held as values above. */
-  encodedAttributes: AttributeBytes | undefined = undefined
+  readonly attributeKeys: string[] = []
+  readonly attributeValues: AttributeValue[] = []
   /** `attributes` as an object, made when something asks (a test, another processor) and until the next change. */
   private attributesObject: Attributes | undefined
   links: Link[] = NONE
@@ -185,14 +197,14 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes, EncodedAttribut
   droppedEventsCount = 0
   droppedLinksCount = 0
   private readonly context: SpanContext
-  private readonly setup: SpanSetup
+  private readonly setup: GatewayTracerSetup
   /** performance.now() at the start. */
   private readonly startedAt: number
   /** A start given as a time of day (not a performance.now() reading): the end is then taken from Date.now(), as the SDK does. */
   private readonly startTimeGiven: boolean
 
   constructor(
-    setup: SpanSetup,
+    setup: GatewayTracerSetup,
     name: string,
     kind: SpanKind,
     spanContext: SpanContext,
@@ -201,7 +213,7 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes, EncodedAttribut
     attributes: Attributes | undefined,
   ) {
     this.setup = setup
-    if (attributes) this.setAttributes(attributes)
+    if (attributes) this.initialAttributes(attributes)
     this.name = name
     this.kind = kind
     this.context = spanContext
@@ -228,9 +240,8 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes, EncodedAttribut
 
   get attributes(): Attributes {
     if (this.attributesObject) return this.attributesObject
-    const { keys, values } = this.encodedAttributes?.decoded() ?? { keys: this.attributeKeys, values: this.attributeValues }
     const object: Attributes = {}
-    for (let i = 0; i < keys.length; i++) object[keys[i]!] = values[i]
+    for (let i = 0; i < this.attributeKeys.length; i++) object[this.attributeKeys[i]!] = this.attributeValues[i]
     return (this.attributesObject = object)
   }
 
@@ -242,20 +253,9 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes, EncodedAttribut
     }
     const { attributeCountLimit, attributeValueLengthLimit } = this.setup.limits
     this.attributesObject = undefined
-    const kept = truncated(value, attributeValueLengthLimit)
-    if (this.attributeKeys === NO_KEYS) {
-      const id = isCompact(kept) ? attributeKeyNumber(key) : -1
-      const encoded = this.encodedAttributes
-      if (id >= 0 && (encoded === undefined || !encoded.has(id))) {
-        if ((encoded?.count ?? 0) >= attributeCountLimit) this.droppedAttributesCount++
-        else (this.encodedAttributes ??= AttributeBytes.take()).add(id, kept)
-        return this
-      }
-      this.holdValues()
-    }
     const at = this.attributeKeys.indexOf(key)
     if (at >= 0) {
-      this.attributeValues[at] = kept
+      this.attributeValues[at] = truncated(value, attributeValueLengthLimit)
       return this
     }
     if (this.attributeKeys.length >= attributeCountLimit) {
@@ -263,7 +263,7 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes, EncodedAttribut
       return this
     }
     this.attributeKeys.push(key)
-    this.attributeValues.push(kept)
+    this.attributeValues.push(truncated(value, attributeValueLengthLimit))
     return this
   }
 
@@ -272,19 +272,19 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes, EncodedAttribut
     return this
   }
 
-  /** From encoded attributes to values held, as the SDK holds them, from now on. */
-  private holdValues(): void {
-    const encoded = this.encodedAttributes
-    if (encoded === undefined) {
-      this.attributeKeys = []
-      this.attributeValues = []
-      return
+  /** setAttributes() on a span that has none yet: an object's keys are distinct, none is looked for. */
+  private initialAttributes(attributes: Attributes): void {
+    const { attributeCountLimit, attributeValueLengthLimit } = this.setup.limits
+    for (const key in attributes) {
+      const value = attributes[key]
+      if (value === undefined || key.length === 0) continue
+      if (!isValidValue(value)) diag.warn(`Invalid attribute value set for key: ${key}`)
+      else if (this.attributeKeys.length >= attributeCountLimit) this.droppedAttributesCount++
+      else {
+        this.attributeKeys.push(key)
+        this.attributeValues.push(truncated(value, attributeValueLengthLimit))
+      }
     }
-    const { keys, values } = encoded.decoded()
-    this.attributeKeys = keys
-    this.attributeValues = values
-    this.encodedAttributes = undefined
-    AttributeBytes.release(encoded)
   }
 
   addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
@@ -301,7 +301,7 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes, EncodedAttribut
     }
     const attributes = isTimeInput(attributesOrTime) ? undefined : attributesOrTime
     const at = isTimeInput(attributesOrTime) ? attributesOrTime : time
-    const kept = limitedAttributes(attributes, attributePerEventCountLimit, this.setup.limits.attributeValueLengthLimit, isSimpleValue)
+    const kept = this.limited(attributes, attributePerEventCountLimit, isSimpleValue)
     this.events.push({ name, time: at === undefined ? this.now() : timeInputToHrTime(at), ...kept })
     return this
   }
@@ -318,7 +318,7 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes, EncodedAttribut
       this.links.shift()
       this.droppedLinksCount++
     }
-    this.links.push({ context: link.context, ...limitedAttributes(link.attributes, attributePerLinkCountLimit, this.setup.limits.attributeValueLengthLimit, isValidValue) })
+    this.links.push({ context: link.context, ...this.limited(link.attributes, attributePerLinkCountLimit, isValidValue) })
     return this
   }
 
@@ -352,17 +352,10 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes, EncodedAttribut
       this.endTime = this.startTime.slice() as HrTime
       this.duration = [0, 0]
     }
-    const { processors, releasesAttributes } = this.setup
-    if (!releasesAttributes && this.encodedAttributes !== undefined) this.holdValues()
+    const { processors } = this.setup
     for (let i = 0; i < processors.length; i++) processors[i]!.onEnding?.(this)
     this.ended = true
     for (let i = 0; i < processors.length; i++) processors[i]!.onEnd(this)
-    // Recorded: the bytes go to the next span (what this one still says of its attributes is empty).
-    const encoded = this.encodedAttributes
-    if (encoded !== undefined) {
-      this.encodedAttributes = undefined
-      AttributeBytes.release(encoded)
-    }
   }
 
   isRecording(): boolean {
@@ -385,5 +378,23 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes, EncodedAttribut
   private now(): HrTime {
     if (this.startTimeGiven) return millisToHrTime(Date.now())
     return plusMillis(this.startTime, performance.now() - this.startedAt)
+  }
+
+  /** An event's or a link's attributes within their count limit, with the count of those left out (none given: none). */
+  private limited(attributes: Attributes | undefined, countLimit: number, isValid: (value: unknown) => boolean): { attributes?: Attributes; droppedAttributesCount?: number } {
+    if (attributes === undefined) return {}
+    const kept: Attributes = {}
+    let count = 0
+    let dropped = 0
+    for (const key in attributes) {
+      const value = attributes[key]
+      if (value === undefined || !isValid(value)) continue
+      if (count >= countLimit) dropped++
+      else {
+        kept[key] = truncated(value, this.setup.limits.attributeValueLengthLimit)
+        count++
+      }
+    }
+    return { attributes: kept, droppedAttributesCount: dropped }
   }
 }

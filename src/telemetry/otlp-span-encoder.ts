@@ -7,7 +7,7 @@
 // SDK's, byte for byte (test/telemetry/span-encoding.test.ts compares them).
 import type { Attributes, AttributeValue, HrTime, Link, SpanContext } from '@opentelemetry/api'
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace'
-import type { EncodedAttributes, FlatAttributes } from './attribute-bytes.ts'
+import type { FlatAttributes } from './gateway-tracer.ts'
 import { ProtoWriter } from './protobuf.ts'
 
 type Resource = ReadableSpan['resource']
@@ -140,9 +140,8 @@ export class SpanEncoder {
     w.hrTime(span.startTime)
     w.uint(TAG.spanEnd)
     w.hrTime(span.endTime)
-    const flat = span as Partial<FlatAttributes & EncodedAttributes>
-    // A span of the gateway's tracer whose attributes are still encoded reads them decoded.
-    if (flat.attributeKeys && flat.encodedAttributes === undefined) {
+    const flat = span as Partial<FlatAttributes>
+    if (flat.attributeKeys) {
       const keys = flat.attributeKeys
       const values = flat.attributeValues!
       const entries = (span as Partial<SharedKeys>).keysShared ? this.entriesOf(keys) : undefined

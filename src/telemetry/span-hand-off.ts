@@ -7,7 +7,6 @@ import { diag, TraceFlags, type Context, type MeterProvider } from '@opentelemet
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace'
 import { Worker } from 'node:worker_threads'
 import type { CollectorWatch } from './collector.ts'
-import type { KeepsNoSpans } from './gateway-tracer.ts'
 import { ProcessorMetrics, type BatchOptions } from './span-export.ts'
 import { RecordWriter } from './span-records.ts'
 import { SpanRing } from './span-ring.ts'
@@ -43,9 +42,7 @@ export interface HandOffOptions {
   watch: CollectorWatch
 }
 
-export class SpanHandOff implements SpanProcessor, TraceLookup, KeepsNoSpans {
-  /** Each span is written as a record in onEnd: its tracer may reuse what it held (gateway-tracer.ts). */
-  readonly keepsNoSpans = true
+export class SpanHandOff implements SpanProcessor, TraceLookup {
   private readonly ring = new SpanRing(RING_BYTES)
   private readonly shared = new Int32Array(new SharedArrayBuffer(4 * SHARED_SLOTS))
   private readonly writer = new RecordWriter()

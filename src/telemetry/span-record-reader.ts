@@ -5,34 +5,14 @@ import type { TimedEvent } from '@opentelemetry/sdk-trace'
 import {
   F_KIND, F_PARENT, F_PARENT_REMOTE, F_REMOTE, F_SAME_KEYS, F_STATUS_MESSAGE, F_TRACE_STATE,
   K_RESET, K_RESOURCE, K_SCOPE, K_SPAN, K_TEXT,
+  T_ARRAY, T_BYTES, T_FALSE, T_MAP, T_NUMBER, T_SAME, T_STRING, T_TRUE,
   type Resource, type Scope,
 } from './span-records.ts'
-import { ByteSource, T_SAME } from './record-bytes.ts'
 import { ID_BYTES, PARENT_ID_AT, RecordContext, RecordSpan, SPAN_ID_AT, SPAN_ID_BYTES, TRACE_ID_BYTES } from './record-span.ts'
 
 const MAX_KNOWN_SCOPES = 1024
-/** A span's values encoded in more bytes than this are not kept to compare the next span's with. */
-const MAX_KEPT_VALUES_BYTES = 8 * 1024
-
-/**
- * The keys of spans of one name, their last values, and (after a span whose every value was written
- * out, as the gateway's are: attribute-bytes.ts) the bytes those values came in, one after the
- * other, each starting at `at[i]` (`at[count]`: the end).
- */
-class NameValues {
-  readonly keys: string[]
-  readonly values: AttributeValue[]
-  raw = new Uint8Array(0)
-  readonly at: Int32Array
-  kept = false
-
-  constructor(keys: string[]) {
-    this.keys = keys
-    this.values = new Array(keys.length)
-    this.at = new Int32Array(keys.length + 1)
-  }
-}
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+const utf8 = new TextDecoder()
 
 /** The resource the spans carry; pending while the main thread's detectors have not all answered. */
 class HandedResource {
@@ -65,21 +45,23 @@ function traceStateOf(serialized: string): TraceState {
   return { serialize: () => serialized } as TraceState
 }
 
-export class RecordReader extends ByteSource {
+export class RecordReader {
   /**
    * Set when a batch could not be read whole: the writer's tables and these may be out of step,
    * so entries are skipped until the writer starts again (K_RESET, after it was told to resync).
    */
   private lost = false
   private texts: string[] = []
-  private names: NameValues[] = []
-  private at = new Int32Array(64)
+  private names: { keys: string[]; values: AttributeValue[] }[] = []
   private scopes: Scope[] = []
   /** One object per scope seen, so that spans of a scope group together in an export whatever the resets. */
   private readonly knownScopes = new Map<string, Scope>()
   private resource: HandedResource | undefined
   private local = new Uint8Array(64 * 1024)
   private localView = new DataView(this.local.buffer)
+  private bytes: Uint8Array = this.local
+  private view = this.localView
+  private pos = 0
 
   /** Forgets every definition (the writer was told to start again, and writes K_RESET first). */
   forget(): void {
@@ -182,9 +164,16 @@ export class RecordReader extends ByteSource {
     if (!(flags & F_SAME_KEYS) || !state) {
       const keys: string[] = new Array(count)
       for (let i = 0; i < count; i++) keys[i] = this.texts[this.u32()]!
-      state = this.names[nameId] = new NameValues(keys)
+      state = this.names[nameId] = { keys, values: new Array(count) }
     }
-    const values = this.values(state, count)
+    const last = state.values
+    const values: AttributeValue[] = new Array(count)
+    for (let i = 0; i < count; i++) {
+      if (this.bytes[this.pos] === T_SAME) {
+        this.pos++
+        values[i] = last[i]!
+      } else values[i] = last[i] = this.value() as AttributeValue
+    }
     const events: TimedEvent[] = new Array(this.u32())
     for (let i = 0; i < events.length; i++) {
       events[i] = { name: this.string(), time: this.time(), attributes: (this.value() ?? undefined) as Attributes | undefined, droppedAttributesCount: this.u32() }
@@ -206,54 +195,6 @@ export class RecordReader extends ByteSource {
     return span
   }
 
-  /**
-   * A span's attribute values. One that is the same as the last span of the name had (one byte,
-   * T_SAME, or the very bytes it came in then) is that value again; only the others are decoded.
-   */
-  private values(state: NameValues, count: number): AttributeValue[] {
-    const values: AttributeValue[] = new Array(count)
-    const last = state.values
-    const b = this.bytes
-    const start = this.pos
-    const old = state.kept ? state.raw : undefined
-    const oldAt = state.at
-    if (this.at.length <= count) this.at = new Int32Array(2 * count + 2)
-    const at = this.at
-    let written = true
-    for (let i = 0; i < count; i++) {
-      const p = this.pos
-      at[i] = p - start
-      if (b[p] === T_SAME) {
-        this.pos++
-        values[i] = last[i]!
-        written = false
-        continue
-      }
-      if (old !== undefined) {
-        // A value's bytes are self-delimiting: the same bytes are the same value, whole.
-        const from = oldAt[i]!
-        const length = oldAt[i + 1]! - from
-        let k = 0
-        while (k < length && b[p + k] === old[from + k]) k++
-        if (k === length) {
-          this.pos = p + length
-          values[i] = last[i]!
-          continue
-        }
-      }
-      values[i] = last[i] = this.value() as AttributeValue
-    }
-    const length = this.pos - start
-    state.kept = written && length <= MAX_KEPT_VALUES_BYTES
-    if (state.kept) {
-      if (state.raw.length < length) state.raw = new Uint8Array(Math.max(256, length, 2 * state.raw.length))
-      state.raw.set(b.subarray(start, this.pos))
-      for (let i = 0; i < count; i++) state.at[i] = at[i]!
-      state.at[count] = length
-    }
-    return values
-  }
-
   private link(): Link {
     const traceId = this.hex()
     const spanId = this.hex()
@@ -264,6 +205,55 @@ export class RecordReader extends ByteSource {
     if (flags & 2) context.traceState = traceStateOf(this.string())
     const attributes = this.value() as Attributes | null
     return { context, ...(attributes ? { attributes } : {}), droppedAttributesCount: this.u32() }
+  }
+
+  private value(): unknown {
+    const type = this.u8()
+    switch (type) {
+      case T_STRING:
+        return this.string()
+      case T_NUMBER: {
+        const v = this.view.getFloat64(this.pos, true)
+        this.pos += 8
+        return v
+      }
+      case T_TRUE:
+        return true
+      case T_FALSE:
+        return false
+      case T_BYTES: {
+        const n = this.u32()
+        const copy = this.bytes.slice(this.pos, this.pos + n)
+        this.pos += n
+        return copy
+      }
+      case T_ARRAY: {
+        const items: unknown[] = new Array(this.u32())
+        for (let i = 0; i < items.length; i++) items[i] = this.value()
+        return items
+      }
+      case T_MAP: {
+        const map: Record<string, unknown> = {}
+        const n = this.u32()
+        for (let i = 0; i < n; i++) {
+          const key = this.string()
+          map[key] = this.value()
+        }
+        return map
+      }
+      default:
+        return null
+    }
+  }
+
+  private u8(): number {
+    return this.bytes[this.pos++]!
+  }
+
+  private u32(): number {
+    const v = this.view.getUint32(this.pos, true)
+    this.pos += 4
+    return v
   }
 
   private time(): HrTime {
@@ -316,5 +306,21 @@ export class RecordReader extends ByteSource {
 
   private optionalString(): string | undefined {
     return this.u8() === 1 ? this.string() : undefined
+  }
+
+  private string(): string {
+    const header = this.u32()
+    const n = header >>> 1
+    if (header & 1) {
+      const s = utf8.decode(this.bytes.subarray(this.pos, this.pos + n))
+      this.pos += n
+      return s
+    }
+    let s = ''
+    const b = this.bytes
+    let p = this.pos
+    for (let i = 0; i < n; i++, p += 2) s += String.fromCharCode(b[p]! | (b[p + 1]! << 8))
+    this.pos = p
+    return s
   }
 }

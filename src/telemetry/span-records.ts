@@ -3,16 +3,14 @@
 // far less than encoding the span as OTLP (bench/RESULTS.md, twelfth round), and the worker reads
 // it back (span-record-reader.ts) and does the rest. A batch is a run of entries, each a u32
 // length, a u32 kind and its bytes. Span names and attribute keys are interned: defined once in
-// the batch stream, then named by number. The attributes of a span of the gateway's tracer, encoded
-// as they were set (attribute-bytes.ts), are copied as they are; of any other span, a value that is
-// the same (===) as the last span of that name had under the same keys goes as one byte. Everything a span holds is
+// the batch stream, then named by number. A span's attribute value that is the same (===) as the
+// last span of that name had under the same keys goes as one byte. Everything a span holds is
 // carried (events, links, trace state, map and byte values), so what the worker exports is what
 // the SDK would have.
 import type { Attributes, HrTime, Link } from '@opentelemetry/api'
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace'
-import { attributeKey, type EncodedAttributes, type FlatAttributes } from './attribute-bytes.ts'
+import type { FlatAttributes } from './gateway-tracer.ts'
 import { OwnSpanContext } from './id-pool.ts'
-import { ByteSink, T_SAME } from './record-bytes.ts'
 
 export type Resource = ReadableSpan['resource']
 export type Scope = ReadableSpan['instrumentationScope']
@@ -24,6 +22,17 @@ export const K_RESOURCE = 3
 export const K_SPAN = 4
 /** Forget every interned text and name: the writer's tables were full, or a batch was lost. */
 export const K_RESET = 5
+
+/** Value types. */
+export const T_SAME = 0
+export const T_STRING = 1
+export const T_NUMBER = 2
+export const T_TRUE = 3
+export const T_FALSE = 4
+export const T_ARRAY = 5
+export const T_NULL = 6
+export const T_BYTES = 7
+export const T_MAP = 8
 
 /** Span flags. */
 export const F_PARENT = 1
@@ -39,12 +48,15 @@ const MAX_INTERNED = 4096
 const MAX_SCOPES = 256
 const FIRST_BYTES = 64 * 1024
 const MAX_KEPT_BYTES = 1024 * 1024
+/** Strings longer than this are written as UTF-8 by the runtime, shorter ones code unit by code unit. */
+export const SHORT_STRING = 32
 
 const NIBBLE = new Uint8Array(128)
 for (let i = 0; i < 16; i++) {
   NIBBLE['0123456789abcdef'.charCodeAt(i)] = i
   NIBBLE['0123456789ABCDEF'.charCodeAt(i)] = i
 }
+const utf8 = new TextEncoder()
 
 /** What the writer last sent for spans of one name: their keys, and the values to compare with. */
 interface NameState {
@@ -52,17 +64,16 @@ interface NameState {
   keys: string[]
   keyIds: number[]
   values: unknown[]
-  /** Whether `values` are what the worker holds for this name (not after a span of encoded attributes). */
-  valuesSent: boolean
-  /** The attribute key numbers (attribute-bytes.ts) of `keys`, when they came from a span's encoded attributes. */
-  refs: number[] | undefined
 }
 
 /**
  * Appends records to a batch; `take()` hands the batch over whole and starts the next. The
  * batch's bytes are valid until then.
  */
-export class RecordWriter extends ByteSink {
+export class RecordWriter {
+  bytes = new Uint8Array(FIRST_BYTES)
+  private view = new DataView(this.bytes.buffer)
+  pos = 0
   spans = 0
   private readonly ids = new Map<string, number>()
   private readonly names = new Map<string, NameState>()
@@ -73,10 +84,6 @@ export class RecordWriter extends ByteSink {
   private settling: Resource | undefined
   /** Told when a resource written as pending has its final attributes (the hand-off then writes and publishes them). */
   onResourceSettled: (() => void) | undefined
-
-  constructor() {
-    super(FIRST_BYTES)
-  }
 
   /** Hands the batch to `publish` and starts a new one; returns how many spans it held, negative when `publish` refused them. */
   take(publish: (bytes: Uint8Array, length: number, spans: number) => boolean): number {
@@ -114,18 +121,17 @@ export class RecordWriter extends ByteSink {
     }
     const scope = this.scopeIndex(span.instrumentationScope)
     this.defineResource(span.resource)
-    const encoded = (span as Partial<EncodedAttributes>).encodedAttributes
     const flat = span as Partial<FlatAttributes>
-    const keys = encoded ? undefined : (flat.attributeKeys ?? Object.keys(span.attributes))
-    const count = encoded ? encoded.count : keys!.length
+    const keys = flat.attributeKeys ?? Object.keys(span.attributes)
     let state = this.names.get(span.name)
-    let sameKeys = state !== undefined && state.keys.length === count
-    if (sameKeys && encoded) {
-      const refs = state!.refs
-      if (refs === undefined) sameKeys = false
-      else for (let i = 0; i < count; i++) if (encoded.ids[i] !== refs[i]) { sameKeys = false; break }
-    } else if (sameKeys) for (let i = 0; i < count; i++) if (keys![i] !== state!.keys[i]) { sameKeys = false; break }
-    if (!sameKeys) state = this.nameState(span.name, keys, encoded?.ids, count)
+    let sameKeys = state !== undefined && state.keys.length === keys.length
+    if (sameKeys) for (let i = 0; i < keys.length; i++) if (keys[i] !== state!.keys[i]) { sameKeys = false; break }
+    if (!sameKeys) {
+      const keyIds: number[] = new Array(keys.length)
+      for (let i = 0; i < keys.length; i++) keyIds[i] = this.intern(keys[i]!)
+      state = { id: this.intern(span.name), keys: keys.slice(), keyIds, values: new Array(keys.length) }
+      this.names.set(span.name, state)
+    }
     const frame = this.begin(K_SPAN)
     const context = span.spanContext()
     const parent = span.parentSpanContext
@@ -150,23 +156,15 @@ export class RecordWriter extends ByteSink {
     this.u32(span.droppedEventsCount)
     this.u32(span.droppedLinksCount)
     if (span.status.message) this.string(span.status.message)
-    this.u32(count)
-    if (!sameKeys) for (let i = 0; i < count; i++) this.u32(state!.keyIds[i]!)
-    if (encoded) {
-      // Encoded as they were set, in the order of their keys: copied as they are.
-      this.copy(encoded.bytes, encoded.pos)
-      state!.valuesSent = false
-    } else {
-      const values = flat.attributeValues ?? keys!.map((key) => span.attributes[key])
-      const last = state!.values
-      const same = sameKeys && state!.valuesSent
-      for (let i = 0; i < count; i++) {
-        const value = values[i]
-        if (same && value === last[i] && (typeof value !== 'object' || value === null)) this.u8(T_SAME)
-        else this.value(value)
-        last[i] = value
-      }
-      state!.valuesSent = true
+    const values = flat.attributeValues ?? keys.map((key) => span.attributes[key])
+    const last = state!.values
+    this.u32(keys.length)
+    if (!sameKeys) for (let i = 0; i < keys.length; i++) this.u32(state!.keyIds[i]!)
+    for (let i = 0; i < keys.length; i++) {
+      const value = values[i]
+      if (sameKeys && value === last[i] && (typeof value !== 'object' || value === null)) this.u8(T_SAME)
+      else this.value(value)
+      last[i] = value
     }
     this.u32(span.events.length)
     // Indexed: for-of over the tracer's shared frozen empty array (NONE) took V8's generic
@@ -176,19 +174,6 @@ export class RecordWriter extends ByteSink {
     for (let i = 0; i < span.links.length; i++) this.link(span.links[i]!)
     this.end(frame)
     this.spans++
-  }
-
-  /** What the worker is told of spans of `name` with these keys (given as text, or as attribute key numbers). */
-  private nameState(name: string, keys: readonly string[] | undefined, refs: Int32Array | undefined, count: number): NameState {
-    const texts: string[] = new Array(count)
-    const keyIds: number[] = new Array(count)
-    for (let i = 0; i < count; i++) {
-      texts[i] = keys ? keys[i]! : attributeKey(refs![i]!)
-      keyIds[i] = this.intern(texts[i]!)
-    }
-    const state: NameState = { id: this.intern(name), keys: texts, keyIds, values: new Array(count), valuesSent: false, refs: refs && Array.from(refs.subarray(0, count)) }
-    this.names.set(name, state)
-    return state
   }
 
   /** Starts the tables again, told so by the worker (it could not read a batch whole and skips until then). */
@@ -304,6 +289,61 @@ export class RecordWriter extends ByteSink {
     this.view.setUint32(at, this.pos - at - 8, true)
   }
 
+  /** Any value an attribute may hold, as the OTLP encoder takes them (null and undefined alike). */
+  private value(value: unknown): void {
+    if (typeof value === 'string') {
+      this.u8(T_STRING)
+      this.string(value)
+    } else if (typeof value === 'number') {
+      this.u8(T_NUMBER)
+      this.reserve(8)
+      this.view.setFloat64(this.pos, value, true)
+      this.pos += 8
+    } else if (value === true) this.u8(T_TRUE)
+    else if (value === false) this.u8(T_FALSE)
+    else if (value instanceof Uint8Array) {
+      this.u8(T_BYTES)
+      this.u32(value.length)
+      this.reserve(value.length)
+      this.bytes.set(value, this.pos)
+      this.pos += value.length
+    } else if (Array.isArray(value)) {
+      this.u8(T_ARRAY)
+      this.u32(value.length)
+      for (const item of value) this.value(item)
+    } else if (typeof value === 'object' && value !== null) {
+      this.u8(T_MAP)
+      const keys = Object.keys(value)
+      this.u32(keys.length)
+      for (const key of keys) {
+        this.string(key)
+        this.value((value as Record<string, unknown>)[key])
+      }
+    } else this.u8(T_NULL)
+  }
+
+  private reserve(n: number): void {
+    if (this.pos + n > this.bytes.length) this.grow(Math.max(this.bytes.length * 2, this.pos + n))
+  }
+
+  private grow(size: number): void {
+    const bytes = new Uint8Array(size)
+    bytes.set(this.bytes.subarray(0, this.pos))
+    this.bytes = bytes
+    this.view = new DataView(bytes.buffer)
+  }
+
+  private u8(v: number): void {
+    this.reserve(1)
+    this.bytes[this.pos++] = v
+  }
+
+  private u32(v: number): void {
+    this.reserve(4)
+    this.view.setUint32(this.pos, v, true)
+    this.pos += 4
+  }
+
   private time(t: HrTime): void {
     this.reserve(8)
     this.view.setUint32(this.pos, t[0], true)
@@ -329,5 +369,30 @@ export class RecordWriter extends ByteSink {
       this.u8(1)
       this.string(s)
     }
+  }
+
+  /**
+   * A short string as UTF-16 code units (no call into the runtime), a longer one as UTF-8; the
+   * header says which: its length << 1, | 1 for UTF-8 (then the length is in bytes).
+   */
+  private string(s: string): void {
+    const n = s.length
+    if (n > SHORT_STRING) {
+      this.reserve(4 + 3 * n)
+      const { written } = utf8.encodeInto(s, this.bytes.subarray(this.pos + 4))
+      this.view.setUint32(this.pos, (written << 1) | 1, true)
+      this.pos += 4 + written
+      return
+    }
+    this.reserve(4 + 2 * n)
+    this.view.setUint32(this.pos, n << 1, true)
+    let p = this.pos + 4
+    const b = this.bytes
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i)
+      b[p++] = c & 255
+      b[p++] = c >>> 8
+    }
+    this.pos = p
   }
 }
