@@ -11,7 +11,7 @@ import { ensureBenchDeps } from './lib/deps.ts'
 ensureBenchDeps()
 const { jsonLoad, streamLoad } = await import('./lib/load.ts')
 const { startGateway, startOtlpSink, startUpstream, telemetryEnv, variantsOf } = await import('./lib/procs.ts')
-const { CHAT, MESSAGES, RESPONSES } = await import('./lib/ingress.ts')
+const { ingressFromEnv, ingressTarget } = await import('./lib/ingress.ts')
 
 // NAME=DIR or NAME=DIR?KEY=VALUE&KEY=VALUE (environment of that variant only, e.g. a setting's A/B).
 const variants = variantsOf(process.argv.slice(2))
@@ -21,8 +21,7 @@ const load = (process.env.LOAD ?? 'json') === 'stream' ? streamLoad : jsonLoad
 const connections = Number(process.env.C ?? 32)
 const slices = Number(process.env.SLICES ?? 16)
 const sliceSeconds = Number(process.env.SLICE_SECONDS ?? 2)
-const ingress = [CHAT, RESPONSES, MESSAGES].find((api) => api.name === (process.env.API ?? 'chat'))
-if (!ingress) throw new Error('API must be chat, responses or messages')
+const ingress = ingressFromEnv()
 
 const upstream = await startUpstream()
 const sink = await startOtlpSink()
@@ -40,7 +39,7 @@ const p50: number[][] = variants.map(() => [])
 // BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=…'.
 const served = variants.map(() => 0)
 try {
-  const targets = gateways.map((g) => ({ url: g.url, path: ingress.path, headers: ingress.headers, body: (stream: boolean) => ingress.body(stream) }))
+  const targets = gateways.map((g) => ingressTarget(g.url, ingress))
   for (const [i, target] of targets.entries()) {
     const warmUp = await load(target, connections, 2) // warm-up: JIT, pools
     served[i]! += warmUp.ok + warmUp.failed

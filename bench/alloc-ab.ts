@@ -10,13 +10,12 @@ import { ensureBenchDeps } from './lib/deps.ts'
 ensureBenchDeps()
 const { jsonLoad } = await import('./lib/load.ts')
 const { startGateway, startOtlpSink, startUpstream, telemetryEnv } = await import('./lib/procs.ts')
-const { CHAT, MESSAGES, RESPONSES } = await import('./lib/ingress.ts')
+const { ingressFromEnv, ingressTarget } = await import('./lib/ingress.ts')
 
 const connections = Number(process.env.C ?? 32)
 const seconds = Number(process.env.LOAD_SECONDS ?? 4)
 const top = Number(process.argv[2] ?? 40)
-const ingress = [CHAT, RESPONSES, MESSAGES].find((api) => api.name === (process.env.API ?? 'chat'))
-if (!ingress) throw new Error('API must be chat, responses or messages')
+const ingress = ingressFromEnv()
 if (!(top > 0)) throw new Error("usage: [C=32] [LOAD_SECONDS=4] [API=…] [ON_ENV='{…}'] node bench/alloc-ab.ts [TOP=40]")
 const dir = mkdtempSync('/tmp/alloc-ab-')
 const preload = join(dir, 'preload.mjs')
@@ -77,7 +76,7 @@ try {
     const env = { ...telemetryEnv(mode, sink.url), ...(mode === 'on' ? onEnv : {}) }
     const gateway = await startGateway(upstream.url, env, [`--import=${preload}`])
     const pid = gateway.child.pid!
-    const target = { url: gateway.url, path: ingress.path, headers: ingress.headers, body: (stream: boolean) => ingress.body(stream) }
+    const target = ingressTarget(gateway.url, ingress)
     await jsonLoad(target, connections, 3) // warm-up: JIT, pools
     process.kill(pid, 'SIGUSR2')
     await dumped(join(dir, `${pid}-1.heapprofile`))

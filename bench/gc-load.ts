@@ -12,12 +12,11 @@ import { ensureBenchDeps } from './lib/deps.ts'
 ensureBenchDeps()
 const { jsonLoad } = await import('./lib/load.ts')
 const { startGateway, startOtlpSink, startUpstream, telemetryEnv, variantsOf } = await import('./lib/procs.ts')
-const { CHAT, MESSAGES, RESPONSES } = await import('./lib/ingress.ts')
+const { ingressFromEnv, ingressTarget } = await import('./lib/ingress.ts')
 
 const variants = variantsOf(process.argv.slice(2))
 if (variants.length < 1) throw new Error('usage: node bench/gc-load.ts NAME=DIR[?KEY=VALUE] …')
-const ingress = [CHAT, RESPONSES, MESSAGES].find((api) => api.name === (process.env.API ?? 'chat'))
-if (!ingress) throw new Error('API must be chat, responses or messages')
+const ingress = ingressFromEnv()
 const concurrency = Number(process.env.C ?? 32)
 
 const upstream = await startUpstream()
@@ -31,7 +30,7 @@ try {
     gateway.child.stdout?.on('data', (data: string) => (run.trace += data))
     runs.push(run)
   }
-  const target = (run: (typeof runs)[number]) => ({ url: run.gateway.url, path: ingress.path, headers: ingress.headers, body: (stream: boolean) => ingress.body(stream) })
+  const target = (run: (typeof runs)[number]) => ingressTarget(run.gateway.url, ingress)
   for (let slice = 0; slice < 6; slice++) for (const run of runs) await jsonLoad(target(run), concurrency, 5)
   for (const run of runs) run.trace = ''
   for (let slice = 0; slice < 8; slice++) {
@@ -59,9 +58,9 @@ try {
       sum.promoted += Number(/ promoted=(\d+)/.exec(line)?.[1] ?? 0)
       kinds.set(key, sum)
     }
-    for (const [kind, sum] of [...kinds].sort(([a], [b]) => a.localeCompare(b))) {
-      const per = (value: number) => (value / run.requests).toFixed(2)
-      console.log(`| ${run.name} | ${run.requests} | ${kind} | ${Math.round(run.requests / sum.count)} | ${per(sum.pauseMs * 1000)} | ${Math.round(sum.promoted / run.requests)} |`)
+    const per = (value: number) => (value / run.requests).toFixed(2)
+    for (const [threadAndKind, sum] of [...kinds].sort(([a], [b]) => a.localeCompare(b))) {
+      console.log(`| ${run.name} | ${run.requests} | ${threadAndKind} | ${Math.round(run.requests / sum.count)} | ${per(sum.pauseMs * 1000)} | ${Math.round(sum.promoted / run.requests)} |`)
     }
   }
 } finally {

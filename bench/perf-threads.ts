@@ -22,7 +22,7 @@ ensureBenchDeps()
 const { jsonLoad } = await import('./lib/load.ts')
 const { startGateway, startOtlpSink, startUpstream, telemetryEnv, variantsOf } = await import('./lib/procs.ts')
 const { fallbackConfig } = await import('./lib/routing.ts')
-const { CHAT, MESSAGES, RESPONSES } = await import('./lib/ingress.ts')
+const { ingressFromEnv, ingressTarget } = await import('./lib/ingress.ts')
 
 const args = process.argv.slice(2)
 const top = /^\d+$/.test(args.at(-1) ?? '') ? Number(args.pop()) : 30
@@ -44,8 +44,7 @@ interface Reading {
 const callersOf = process.env.CALLERS ? new RegExp(process.env.CALLERS) : undefined
 
 const concurrency = Number(process.env.C ?? 32)
-const ingress = [CHAT, RESPONSES, MESSAGES].find((api) => api.name === (process.env.API ?? 'chat'))
-if (!ingress) throw new Error('API must be chat, responses or messages')
+const ingress = ingressFromEnv()
 const upstream = await startUpstream()
 const down = process.env.FALLBACK === '1' ? await startUpstream({ BENCH_FAIL_STATUS: '503' }) : undefined
 const sink = await startOtlpSink()
@@ -64,7 +63,7 @@ try {
     // --perf-basic-prof: the JIT's code is named in /tmp/perf-PID.map, which perf reads.
     gateways.push(await startGateway(upstream.url, { ...telemetryEnv('on', sink.url), ...(fallback ? { GATEWAY_CONFIG: fallback } : {}), ...variant.env }, ['--perf-basic-prof']))
   }
-  const targets = gateways.map((gateway) => ({ url: gateway.url, path: ingress.path, headers: ingress.headers, body: (stream: boolean) => ingress.body(stream) }))
+  const targets = gateways.map((gateway) => ingressTarget(gateway.url, ingress))
   // Warm-up and measurement both in alternating slices, every variant's perf recording throughout:
   // what the machine does meanwhile (its CPU steal comes and goes within seconds) falls on all alike.
   for (let s = 0; s < slices; s++) for (const target of targets) await jsonLoad(target, concurrency, sliceSeconds(warmSeconds))

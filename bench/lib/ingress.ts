@@ -1,7 +1,7 @@
 // The three APIs the bench calls the gateway with, each the same question: OpenAI's Chat
 // Completions, OpenAI's Responses API and Anthropic's Messages API. For each: where it is posted,
 // the request (JSON or streamed), what ends a complete stream, and the usage an answer reports.
-import { chatBody } from './load.ts'
+import { chatBody, type Target } from './load.ts'
 
 export interface Ingress {
   /** Short name, in labels and keys. */
@@ -79,4 +79,16 @@ export const MESSAGES: Ingress = {
     const merged = { ...start, ...delta }
     return { input: input(merged), output: merged.output_tokens ?? 0 }
   },
+}
+
+/** The API the `API` environment variable names (chat, responses or messages; chat when unset), as the A/B scripts take it. */
+export function ingressFromEnv(): Ingress {
+  const ingress = [CHAT, RESPONSES, MESSAGES].find((api) => api.name === (process.env.API ?? 'chat'))
+  if (!ingress) throw new Error('API must be chat, responses or messages')
+  return ingress
+}
+
+/** The load target of a gateway at `url` called with this API's request. */
+export function ingressTarget(url: string, ingress: Ingress): Target {
+  return { url, path: ingress.path, headers: ingress.headers, body: (stream) => ingress.body(stream) }
 }
