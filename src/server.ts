@@ -41,10 +41,10 @@ import { traceLinkHeader } from './routes/traces/trace-ui-link.ts'
 import { SecretScrubber } from './scrub.ts'
 import type { TraceIds } from './telemetry/llm-call.ts'
 import { markRequestFailed, markServerSpanCaller, nameServerSpan } from './telemetry/request-span.ts'
-import { serverSpans, tracedHttpClasses } from './telemetry/server-span.ts'
+import { requestContext, serverSpans, tracedHttpClasses } from './telemetry/server-span.ts'
 import { countUnauthenticated } from './telemetry/unauthenticated.ts'
 import type { Telemetry } from './telemetry/setup.ts'
-import { activeTraceIds, traceContextBody, traceHeaders } from './telemetry/trace-context.ts'
+import { traceContextBody, traceHeaders, traceIdsIn } from './telemetry/trace-context.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -256,8 +256,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       }
       request.principal = principal
       const admitted = () => {
-        markServerSpanCaller(request.principal)
-        request.traceIds = activeTraceIds()
+        const within = requestContext(request.raw)
+        markServerSpanCaller(within, request.principal)
+        request.traceIds = traceIdsIn(within)
         nameServerSpan(request.routeOptions.url)
         // Set now, not in onSend: the streaming routes hijack the reply, which skips onSend, and
         // writeEventStream keeps the headers set on the reply. The trace id never changes afterwards.

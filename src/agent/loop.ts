@@ -131,7 +131,7 @@ export class ReasoningAgent {
     const { route, tools } = prepared
     const effort: Effort = request.reasoning_effort ?? 'medium'
     const cap = request.max_iterations ?? ITERATION_CAPS[effort]
-    const run = new AgentRun({ provider: route.adapter.name, model: route.model, requestedModel: route.requested, effort, caller: options.caller })
+    const run = new AgentRun({ provider: route.adapter.name, model: route.model, requestedModel: route.requested, effort, caller: options.caller }, options.parent)
     onStart(run.ids)
     const runId = run.ids?.span_id ?? randomUUID().replaceAll('-', '').slice(0, 16)
     const usage = emptyUsage()

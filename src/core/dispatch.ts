@@ -55,7 +55,7 @@ export type DispatchResult =
   | (Outcome & { error: GatewayError })
 
 export interface CallOptions {
-  /** The span the call's spans hang below (an agent iteration); the active context otherwise. */
+  /** The span the call's spans hang below: the request's (routes/answer.ts) or an agent iteration's; the active context otherwise. */
   parent?: CallParent | undefined
   /** Force a stream whatever the body says (the agent always streams its turns). */
   stream?: boolean

@@ -37,7 +37,7 @@ export interface AssistantTurn {
  * What the agent's caller tells each of its model calls: who is calling, the cache, the
  * accounting; and `admitTurn`, asked before each turn after the first (rate limits and budgets).
  */
-export type TurnOptions = Pick<CallOptions, 'caller' | 'cacheControl' | 'onSettled'> & { admitTurn?: (() => Promise<void>) | undefined }
+export type TurnOptions = Pick<CallOptions, 'caller' | 'cacheControl' | 'onSettled' | 'parent'> & { admitTurn?: (() => Promise<void>) | undefined }
 
 export interface TurnListener {
   onContent?(delta: string): void

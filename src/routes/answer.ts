@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http'
 import { CALLER_GONE } from '../core/deadline.ts'
 import type { CallStream, DispatchResult } from '../core/dispatch.ts'
 import type { TurnOptions } from '../core/model-turn.ts'
+import { requestContext } from '../telemetry/server-span.ts'
 import { traceHeaders } from '../telemetry/trace-context.ts'
 import { writeEventStream } from './sse.ts'
 
@@ -55,11 +56,11 @@ export function cacheControl(request: FastifyRequest): string | undefined {
 
 /**
  * What every model route tells the dispatch of the request besides its body: who is calling, what
- * the cache may do, and who is told what the call used (rate limits and budgets count it, and
- * check again before an agent run's later turns).
+ * the cache may do, who is told what the call used (rate limits and budgets count it, and check
+ * again before an agent run's later turns), and the request's span its spans hang below.
  */
 export function callOptions(request: FastifyRequest): TurnOptions {
-  return { caller: request.principal, cacheControl: cacheControl(request), onSettled: request.onSettled, admitTurn: request.admitTurn }
+  return { caller: request.principal, cacheControl: cacheControl(request), onSettled: request.onSettled, admitTurn: request.admitTurn, parent: requestContext(request.raw) }
 }
 
 /** Longest value of a header the call adds: clients refuse a response whose headers pass 16 KiB. */

@@ -2,7 +2,7 @@
 // `evaluation <name>` span, child of the request that posted it, with a span link to the evaluated
 // generation — which may have ended hours ago and be long gone from this process — and the
 // evaluation metrics. Recorded here and nowhere else.
-import { context, SpanKind, TraceFlags, type Attributes } from '@opentelemetry/api'
+import { context, SpanKind, TraceFlags, type Attributes, type Context } from '@opentelemetry/api'
 import {
   EVAL_ATTR,
   EVAL_LABEL,
@@ -65,8 +65,11 @@ function criterionLabels(name: string, criterion: string): LabelSet {
   return found
 }
 
-/** Records the span and the metrics; returns the evaluation span's ids (none with telemetry off). */
-export function recordEvaluation(evaluation: Evaluation): TraceIds | undefined {
+/**
+ * Records the span, under `parent` (the request's context: server-span.ts requestContext), and the
+ * metrics; returns the evaluation span's ids (none with telemetry off).
+ */
+export function recordEvaluation(evaluation: Evaluation, parent: Context = context.active()): TraceIds | undefined {
   const attributes: Attributes = {
     [EVAL_ATTR.id]: evaluation.id,
     [EVAL_ATTR.name]: evaluation.name,
@@ -105,7 +108,7 @@ export function recordEvaluation(evaluation: Evaluation): TraceIds | undefined {
         },
       ],
     },
-    context.active(),
+    parent,
   )
   const ids = idsOf(span)
   span.end()

@@ -4,7 +4,7 @@
 // failed request's span saying why it failed, and a query string's values never reaching an
 // exported span. The server records the outcome per request; it is applied as the span ends,
 // after the default status and `error.type` (the HTTP status code), so the gateway's say wins.
-import { context, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api'
+import { context, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
 import { getRPCMetadata, RPCType } from '@opentelemetry/core'
 import type { IncomingMessage } from 'node:http'
 import type { Principal } from '../keys/principal.ts'
@@ -57,12 +57,12 @@ export function nameServerSpan(route: string | undefined): void {
 }
 
 /**
- * Names the caller on the HTTP SERVER span of the request being handled, once its key was checked:
- * the key's kind, and a named key's id, name and team (caller.ts), never the secret.
+ * Names the caller on the HTTP SERVER span of `within` (the request's context), once its key was
+ * checked: the key's kind, and a named key's id, name and team (caller.ts), never the secret.
  */
-export function markServerSpanCaller(caller: Principal | undefined): void {
+export function markServerSpanCaller(within: Context, caller: Principal | undefined): void {
   const attributes = callerAttributes(caller)
-  if (Object.keys(attributes).length > 0) trace.getActiveSpan()?.setAttributes(attributes)
+  if (Object.keys(attributes).length > 0) trace.getSpan(within)?.setAttributes(attributes)
 }
 
 /** Paths whose server spans would only be noise: probes, scrapes and the `/` → `/traces` redirect. */

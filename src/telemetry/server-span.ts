@@ -3,14 +3,13 @@
 // wraps every emit of every server, binds each listener of the request and the response to the
 // context one by one, parses the URL and the headers for attributes in two versions of the
 // conventions, and records a duration histogram. This span keeps what it gave — the name, the
-// stable HTTP semconv attributes, the caller's W3C trace context joined, the span active for the
-// whole handling — and costs one span, one attribute object and one context per request.
+// stable HTTP semconv attributes, the caller's W3C trace context joined, the span the parent of the
+// request's own — and costs one span, one attribute object and one context per request.
 import { context, diag, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
 import { getRPCMetadata } from '@opentelemetry/core'
-import { AsyncResource } from 'node:async_hooks'
 import { IncomingMessage, ServerResponse, type IncomingHttpHeaders } from 'node:http'
 import type { TLSSocket } from 'node:tls'
-import { LEAN_ROOT } from './lean-context.ts'
+import { activeContext, LEAN_ROOT } from './lean-context.ts'
 import { ATTR, HTTP_ATTR, onceMade } from './names.ts'
 import { applyRequestOutcome, isTracedRequest, redactedQuery } from './request-span.ts'
 import { gatewayTracer } from './setup.ts'
@@ -31,8 +30,8 @@ const SEMCONV = {
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY'])
 
 /**
- * Runs `next`, the rest of a request's handling, inside the request's SERVER span, which starts
- * at `startedAt` (performance.now() as the request's first hook ran).
+ * Makes the request's SERVER span, which starts at `startedAt` (performance.now() as the request's
+ * first hook ran), then runs `next`, the rest of the request's handling.
  */
 export type InServerSpan = (request: IncomingMessage, response: ServerResponse, route: string | undefined, startedAt: number, next: () => void) => void
 
@@ -46,102 +45,74 @@ const SETTLED = () => true
  * sent, or the connection lost. A request that is not traced (isTracedRequest), or that already
  * has a SERVER span from an HTTP instrumentation (an operator's preloaded SDK,
  * OTEL_NODE_ENABLED_INSTRUMENTATIONS with `http`: the RPC metadata it puts in the context), runs as it is.
+ *
+ * The span's context is not made the active one for the rest of the request: the gateway passes
+ * it on itself (requestContext: the calls' `llm.request` spans, the trace ids answered), which
+ * spares every request a context frame and the events of its request and response a switch into
+ * it, 7–8 µs a request of the main thread (bench/RESULTS.md, twenty-second round). The routes whose
+ * work others trace through the active context (the agent's MCP tool servers, through the undici
+ * instrumentation) enter it themselves (inRequestContext).
  */
 export function serverSpans(): InServerSpan {
   return (request, response, route, startedAt, next) => {
-    if (!isTracedRequest(request, SETTLED) || getRPCMetadata(context.active()) !== undefined) return next()
-    let within: Context
-    try {
-      within = startServerSpan(request, response, route, startedAt)
-    } catch {
-      // A fault of telemetry must not fail the request: it goes untraced.
-      return next()
+    if (isTracedRequest(request, SETTLED) && getRPCMetadata(context.active()) === undefined) {
+      try {
+        startServerSpan(request, response, route, startedAt)
+      } catch {
+        // A fault of telemetry must not fail the request: it goes untraced.
+      }
     }
-    context.with(within, enter, undefined, request, response, next)
+    next()
   }
 }
 
-/**
- * The rest of the request, in its span's context, where the context frame it runs in is also
- * kept (an AsyncResource made there) for the request's and response's events to run in again.
- */
-function enter(request: IncomingMessage, response: ServerResponse, next: () => void): void {
-  if (request instanceof TracedRequest && response instanceof TracedResponse) request.scope = response.scope = new AsyncResource(SCOPE_NAME)
-  next()
-}
-
-const SCOPE_NAME = 'sik-llms-gateway.request'
+/** The contexts of the SERVER spans of requests not made by the server's own classes (Fastify's inject()). */
+const contexts = new WeakMap<IncomingMessage, Context>()
 
 /**
- * The events of a request and its response whose listeners run in the server span's context.
- * Compared one by one: every emit of every traced request asks (about twenty a request), and
- * comparing interned strings costs less than hashing into a Set.
+ * The context of the request's SERVER span when the gateway made one; otherwise the active context
+ * (an HTTP instrumentation's span, or none): what the request's own spans are made under.
  */
-function inContext(event: unknown): boolean {
-  return event === 'end' || event === 'close' || event === 'finish' || event === 'error' || event === 'drain' || event === 'aborted' || event === 'timeout'
+export function requestContext(request: IncomingMessage): Context {
+  return (request instanceof TracedRequest ? request.within : contexts.get(request)) ?? activeContext()
 }
 
-const emitOf = IncomingMessage.prototype.emit as (this: unknown, event: string | symbol, ...args: unknown[]) => boolean
-const emitOfResponse = ServerResponse.prototype.emit as (this: unknown, event: string | symbol, ...args: unknown[]) => boolean
-
-/** Emits `event` (run inside a context by the caller). */
-function emitWithin(target: TracedRequest | TracedResponse, event: string | symbol, args: unknown[]): boolean {
-  return target instanceof TracedRequest ? emitOf.call(target, event, ...args) : emitOfResponse.call(target, event, ...args)
-}
-
-/**
- * Emits `event` in `within`: entered only when needed, and then through the frame the request's
- * handling started in (`scope`), since entering a context anew makes an AsyncContextFrame (a Map
- * copied from the current one) each time (at least once a request: the body's `end`).
- */
-function emitIn(within: Context, target: TracedRequest | TracedResponse, event: string | symbol, args: unknown[]): boolean {
-  if (target.listenerCount(event) === 0 || context.active() === within) return emitWithin(target, event, args)
-  const scope = target.scope
-  if (scope !== undefined) return scope.runInAsyncScope(emitWithin, undefined, target, event, args)
-  return context.with(within, emitWithin, undefined, target, event, args)
+/** Runs `work` with the request's context active, for what is traced through it (requestContext). */
+export function inRequestContext<T>(request: IncomingMessage, work: () => T): T {
+  return context.with(requestContext(request), work)
 }
 
 /**
  * The request and response classes of the gateway's HTTP server when it makes SERVER spans
- * (Node's `IncomingMessage` and `ServerResponse` options, through Fastify's `http` options):
- * their `emit` runs the listeners of the events that go on with the request in the span's
- * context. On the prototype, not a function put on each request: with Node 24's V8 a fresh
- * closure stored on every request made the scavenger keep each request's objects alive until a
- * full GC (bench/RESULTS.md, issue 15). Requests made otherwise (Fastify's inject()) are wrapped
- * one by one.
+ * (Node's `IncomingMessage` and `ServerResponse` options, through Fastify's `http` options): the
+ * request holds its span's context, the response ends the span once its `close` listeners ran. On
+ * the prototype, not a function put on each request: with Node 24's V8 a fresh closure stored on
+ * every request made the scavenger keep each request's objects alive until a full GC
+ * (bench/RESULTS.md, issue 15). Requests made otherwise (Fastify's inject()) are wrapped one by one.
  */
 export class TracedRequest extends IncomingMessage {
   within: Context | undefined = undefined
-  /** The context frame of `within`, entered first by the request's handling (serverSpans). */
-  scope: AsyncResource | undefined = undefined
-
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
-    const within = this.within
-    if (within === undefined || !inContext(event)) return emitOf.call(this, event, ...args)
-    return emitIn(within, this, event, args)
-  }
 }
 
 export class TracedResponse extends ServerResponse {
-  within: Context | undefined = undefined
-  scope: AsyncResource | undefined = undefined
   span: Span | undefined = undefined
   failure: Error | undefined = undefined
 
   override emit(event: string | symbol, ...args: unknown[]): boolean {
-    const within = this.within
-    if (within === undefined) return emitOfResponse.call(this, event, ...args)
-    if (event === 'error') this.failure = args[0] as Error
-    const listened = inContext(event) ? emitIn(within, this, event, args) : emitOfResponse.call(this, event, ...args)
-    // After the `close` listeners: a caller gone aborts its upstream call first (routes/answer.ts).
     const span = this.span
-    if (event === 'close' && span !== undefined) {
+    if (span === undefined) return emitOfResponse.call(this, event, ...args)
+    if (event === 'error') this.failure = args[0] as Error
+    const listened = emitOfResponse.call(this, event, ...args)
+    // After the `close` listeners: a caller gone aborts its upstream call first (routes/answer.ts).
+    if (event === 'close') {
       this.span = undefined
       endServerSpanSafely(span, this.req, this, this.failure)
     }
     return listened
   }
 }
+
+const emitOfResponse = ServerResponse.prototype.emit as (this: unknown, event: string | symbol, ...args: unknown[]) => boolean
 
 /** Node's http.createServer options that make the requests and responses above. */
 export const tracedHttpClasses: { IncomingMessage: typeof IncomingMessage; ServerResponse: typeof ServerResponse } = {
@@ -150,7 +121,7 @@ export const tracedHttpClasses: { IncomingMessage: typeof IncomingMessage; Serve
   ServerResponse: TracedResponse as unknown as typeof ServerResponse,
 }
 
-function startServerSpan(request: IncomingMessage, response: ServerResponse, route: string | undefined, startedAt: number): Context {
+function startServerSpan(request: IncomingMessage, response: ServerResponse, route: string | undefined, startedAt: number): void {
   // The caller's traceparent, tracestate and baggage, through the global propagator (OTEL_PROPAGATORS applies).
   // From the gateway's own empty context: every context the request makes is a LeanContext.
   const parent = propagation.extract(LEAN_ROOT, request.headers)
@@ -161,29 +132,19 @@ function startServerSpan(request: IncomingMessage, response: ServerResponse, rou
   const within = trace.setSpan(parent, span)
   if (request instanceof TracedRequest && response instanceof TracedResponse) {
     request.within = within
-    response.within = within
     response.span = span
-    return within
+    return
   }
-  // The request's and the response's events are emitted by the socket, outside any context. Those
-  // whose listeners go on with the request run in the span's: the body's `end` (Fastify then runs
-  // the handler), `close` and `error` (a caller gone), the response's `finish` (the onResponse
-  // hooks) and `drain`. The rest (`data`, `readable`, `resume`, `prefinish` …: five of a JSON
-  // request's eight) only move bytes, and each context switch costs a context frame.
-  const emitRequest = request.emit as (...args: unknown[]) => boolean
-  request.emit = function (this: IncomingMessage, event: unknown, ...args: unknown[]) {
-    return inContext(event) ? context.with(within, emitRequest, this, event, ...args) : emitRequest.call(this, event, ...args)
-  } as IncomingMessage['emit']
+  contexts.set(request, within)
   const emitResponse = response.emit as (...args: unknown[]) => boolean
   let failure: Error | undefined
   response.emit = function (this: ServerResponse, event: unknown, ...args: unknown[]) {
     if (event === 'error') failure = args[0] as Error
-    const listened = inContext(event) ? context.with(within, emitResponse, this, event, ...args) : emitResponse.call(this, event, ...args)
+    const listened = emitResponse.call(this, event, ...args)
     // After the `close` listeners: a caller gone aborts its upstream call first (routes/answer.ts).
     if (event === 'close' && span.isRecording()) endServerSpanSafely(span, request, response, failure)
     return listened
   } as ServerResponse['emit']
-  return within
 }
 
 /** A fault of telemetry here would be thrown out of a socket event: it is reported, never thrown. */

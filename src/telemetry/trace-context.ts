@@ -1,7 +1,7 @@
 // The trace ids every answer carries (SPEC §1 "Trace context in and out").
 // With telemetry off (OTEL_SDK_DISABLED=true) spans have the all-zero invalid context: there is
 // no trace to point at, so no ids are returned rather than zeros that are not valid W3C ids.
-import { trace, type Span } from '@opentelemetry/api'
+import { trace, type Context, type Span } from '@opentelemetry/api'
 import { isValidSpanContext } from './id-pool.ts'
 
 export interface TraceIds {
@@ -22,9 +22,9 @@ export function idsOf(span: Span | undefined): TraceIds | undefined {
   }
 }
 
-/** Ids of the active span (the HTTP SERVER span in a request), when there is a real one. */
-export function activeTraceIds(): TraceIds | undefined {
-  return idsOf(trace.getActiveSpan())
+/** Ids of the span of `within` (a request's context: its HTTP SERVER span), when there is a real one. */
+export function traceIdsIn(within: Context): TraceIds | undefined {
+  return idsOf(trace.getSpan(within))
 }
 
 /** `trace_context` of a JSON answer, an error body or a stream's final chunk. */

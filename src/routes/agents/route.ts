@@ -6,6 +6,7 @@ import type { AgentEvent, AgentRequest, ReasoningAgent } from '../../agent/loop.
 import { EFFORTS, MAX_ITERATIONS_LIMIT } from '../../agent/effort.ts'
 import type { Toolbox } from '../../agent/toolbox.ts'
 import { asGatewayError } from '../../errors.ts'
+import { inRequestContext } from '../../telemetry/server-span.ts'
 import { traceContextBody, traceHeaders, type TraceIds } from '../../telemetry/trace-context.ts'
 import { chatCompletionBodySchema } from '../chat-completions/schema.ts'
 import { FrameQueue, writeEventStream } from '../sse.ts'
@@ -61,13 +62,13 @@ export function agentRoutes(app: FastifyInstance, agent: ReasoningAgent, toolbox
     }
 
     if (body.stream !== true) {
-      const summary = await agent.run(body, prepared, signal, () => {}, onStart, callOptions(request))
+      const summary = await inRequestContext(request.raw, () => agent.run(body, prepared, signal, () => {}, onStart, callOptions(request)))
       return reply.headers(traceHeaders(ids)).send(summary)
     }
 
     const queue = new FrameQueue()
     const emit = (e: AgentEvent) => queue.push(namedEvent(e.event, e.data))
-    const finished = agent.run(body, prepared, signal, emit, onStart, callOptions(request)).then(
+    const finished = inRequestContext(request.raw, () => agent.run(body, prepared, signal, emit, onStart, callOptions(request))).then(
       (summary) => queue.push(namedEvent('done', summary)),
       (error: unknown) => {
         const failure = asGatewayError(error)

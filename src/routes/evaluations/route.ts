@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { GatewayError } from '../../errors.ts'
 import { recordEvaluation } from '../../telemetry/evaluation.ts'
+import { requestContext } from '../../telemetry/server-span.ts'
 import type { TelemetryMode } from '../../telemetry/setup.ts'
 import { traceContextBody } from '../../telemetry/trace-context.ts'
 import { checkEvaluation, evaluationsBodySchema, type CheckedEvaluation, type EvaluationBody } from './schema.ts'
@@ -46,7 +47,7 @@ export function evaluationsRoute(app: FastifyInstance, telemetryMode: TelemetryM
           label: evaluation.label,
           comment: evaluation.comment,
           linkAttributes: evaluation.attributes,
-        })
+        }, requestContext(request.raw))
         return { ids, answer: answerFor(evaluation, id, ids) }
       })
       // x-span-id and the top-level trace_context name the (first) evaluation span.
