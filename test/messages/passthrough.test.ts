@@ -83,9 +83,16 @@ t.test("bad input and unknown models: Anthropic's error shape, never a 5xx", asy
 
 t.test('count_tokens: passed to Anthropic; a provider without a counting endpoint is a 400 naming the model', async (t) => {
   upstream.enqueue({ status: 200, json: { input_tokens: 42 } })
-  const counted = await client.messages.countTokens({ model: 'claude-3-5-sonnet-20240620', messages: [{ role: 'user', content: 'hi' }] })
+  const { data: counted, response } = await client.messages
+    .countTokens({ model: 'claude-3-5-sonnet-20240620', messages: [{ role: 'user', content: 'hi' }] })
+    .withResponse()
   t.equal(counted.input_tokens, 42)
   t.equal(upstream.requests[0]!.path, '/v1/messages/count_tokens')
+  // The upstream request's span is the request's child, in the trace the answer names.
+  const traceId = response.headers.get('x-trace-id')
+  const [server] = await receiver.waitForSpans((s) => s.traceId === traceId && s.kind === 'SERVER', 1, WAIT_MS)
+  const [post] = await receiver.waitForSpans((s) => s.traceId === traceId && s.kind === 'CLIENT' && s.name === 'POST', 1, WAIT_MS)
+  t.equal(post!.parentSpanId, server!.spanId, 'the count\'s POST span under the SERVER span')
   const refused = await client.messages.countTokens({ model: 'demo-chat', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)
   t.ok(refused instanceof Anthropic.BadRequestError)
   t.match((refused as { error: unknown }).error, { error: { type: 'invalid_request_error', message: /demo-chat/ } })

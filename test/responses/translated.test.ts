@@ -185,4 +185,11 @@ t.test('GET and DELETE /v1/responses/{id} of a response OpenAI keeps: passed to 
   t.same(await deleted.json(), { id: 'resp_openai_1', object: 'response', deleted: true })
   t.same(upstream.requests.map((r) => `${r.method} ${r.path}`), ['GET /v1/responses/resp_openai_1', 'DELETE /v1/responses/resp_openai_1'])
   t.equal(upstream.requests[0]!.headers.authorization, 'Bearer sk-test-openai', "with the gateway's OpenAI key, not the caller's")
+  // Each upstream request's span is its request's child, in the trace the answer names.
+  for (const [answer, method] of [[got, 'GET'], [deleted, 'DELETE']] as const) {
+    const traceId = answer.headers.get('x-trace-id')
+    const [server] = await receiver.waitForSpans((s) => s.traceId === traceId && s.kind === 'SERVER', 1, WAIT_MS)
+    const [client] = await receiver.waitForSpans((s) => s.traceId === traceId && s.kind === 'CLIENT' && s.name === method, 1, WAIT_MS)
+    t.equal(client!.parentSpanId, server!.spanId, `the ${method} span under the SERVER span`)
+  }
 })

@@ -7,6 +7,7 @@ import type { Dispatch } from '../../core/dispatch.ts'
 import { HISTORY_RESOLVED, responsesFrames, responsesIngress } from '../../core/ingress/responses.ts'
 import type { ProviderAdapter } from '../../core/types.ts'
 import { GatewayError } from '../../errors.ts'
+import { inRequestContext } from '../../telemetry/server-span.ts'
 import { callOptions, callerSignal, sendResult } from '../answer.ts'
 import { responsesBodySchema } from './schema.ts'
 import { inputItems, type ResponseStore } from './store.ts'
@@ -103,7 +104,8 @@ export function responsesRoutes(app: FastifyInstance, dispatch: Dispatch, store:
       handler: async (request, reply) => {
         // OpenAI's query parameters (`include[]`, `stream`) pass on as the caller wrote them.
         const search = request.url.indexOf('?')
-        const answer = await lookup(method, request.params.id, search < 0 ? '' : request.url.slice(search), callerSignal(reply.raw))
+        // A forward's upstream span under the request's (client-span.ts takes the active context).
+        const answer = await inRequestContext(request.raw, () => lookup(method, request.params.id, search < 0 ? '' : request.url.slice(search), callerSignal(reply.raw)))
         if ('kept' in answer) return answer.kept
         const { status, contentType, body } = answer.forwarded
         return reply.code(status).type(contentType).send(body)
