@@ -295,7 +295,8 @@ export class Dispatch {
       }
       const explain = this.explainer(route, deadline)
       const extraHeaders = prepared.translator.upstream === ingress.api ? options.passthroughHeaders : undefined
-      const send = () => exchange(route.adapter, prepared.translator.upstream, prepared.upstream.body, { streaming, deadline, headers: extraHeaders, firstByteMs: group?.config.firstByteTimeoutMs })
+      const send = (parent: CallParent) =>
+        exchange(route.adapter, prepared.translator.upstream, prepared.upstream.body, { streaming, deadline, headers: extraHeaders, firstByteMs: group?.config.firstByteTimeoutMs, parent })
       try {
         const reply = await runAttempts(call, deadline, explain, send, { retries, budget, maxWaitMs: group && group.targets.length > 1 ? MAX_WAIT_BEFORE_MOVING_ON_MS : Infinity })
         target.breaker?.succeeded()

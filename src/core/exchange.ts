@@ -3,7 +3,7 @@
 // policy of ./attempts.ts. The dispatch walks the targets (./dispatch.ts); this runs each one.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { GatewayError } from '../errors.ts'
-import type { LlmCall } from '../telemetry/llm-call.ts'
+import type { CallParent, LlmCall } from '../telemetry/llm-call.ts'
 import { isRetryable, retryDelayMs } from './attempts.ts'
 import type { Deadline } from './deadline.ts'
 import type { Api, StreamEvent } from './translator.ts'
@@ -24,6 +24,8 @@ export interface ExchangeOptions {
   headers: Record<string, string> | undefined
   /** A route group's `firstByteTimeoutMs`. */
   firstByteMs: number | undefined
+  /** The attempt's span, the upstream request's parent. */
+  parent: CallParent
 }
 
 /**
@@ -34,12 +36,12 @@ export interface ExchangeOptions {
  * timeout the group moves on from.
  */
 export async function exchange(adapter: ProviderAdapter, api: Api, body: Record<string, unknown>, options: ExchangeOptions): Promise<UpstreamReply> {
-  const { streaming, deadline, headers, firstByteMs } = options
-  if (firstByteMs === undefined) return begun(await adapter.send(api, body, streaming, deadline.signal, headers))
+  const { streaming, deadline, headers, firstByteMs, parent } = options
+  if (firstByteMs === undefined) return begun(await adapter.send(api, body, streaming, deadline.signal, { headers, parent }))
   const late = new AbortController()
   const timer = setTimeout(() => late.abort(FIRST_BYTE), firstByteMs)
   try {
-    return await begun(await adapter.send(api, body, streaming, AbortSignal.any([deadline.signal, late.signal]), headers))
+    return await begun(await adapter.send(api, body, streaming, AbortSignal.any([deadline.signal, late.signal]), { headers, parent }))
   } catch (error) {
     if (late.signal.aborted && !deadline.signal.aborted) {
       throw new GatewayError('timeout', `${adapter.name} did not begin its answer within ${firstByteMs} ms (the route group's firstByteTimeoutMs)`, { cause: error })
@@ -87,7 +89,7 @@ export async function runAttempts(
   call: LlmCall,
   deadline: Deadline,
   explain: (error: unknown) => GatewayError,
-  send: () => Promise<UpstreamReply>,
+  send: (parent: CallParent) => Promise<UpstreamReply>,
   limits: AttemptLimits,
 ): Promise<UpstreamReply> {
   const { retries, budget, maxWaitMs } = limits

@@ -7,6 +7,7 @@ import type {
 } from 'openai/resources/chat/completions'
 import type { Api, StreamEvent } from './translator.ts'
 import type { GatewayError } from '../errors.ts'
+import type { CallParent } from '../telemetry/llm-call.ts'
 
 export type { ChatCompletion, ChatCompletionChunk }
 
@@ -28,6 +29,14 @@ export interface Usage {
   cacheWrite: number
   cacheWrite1h: number
   reasoning: number
+}
+
+/** What an exchange with an upstream carries besides its body. */
+export interface SendOptions {
+  /** The caller's headers of that API that pass on (only when the caller speaks it: anthropic-beta). */
+  headers?: Record<string, string> | undefined
+  /** The span the upstream request's span hangs below (the attempt's: LlmCall.attempt); the active context otherwise. */
+  parent?: CallParent | undefined
 }
 
 /** What an upstream answered: a JSON body, or the events of a stream. */
@@ -67,11 +76,8 @@ export interface ProviderAdapter {
   readonly endpoint: UpstreamEndpoint | undefined
   /** The APIs its upstream speaks. An ingress API in this list is passed through. */
   readonly apis: readonly Api[]
-  /**
-   * One exchange in `api`; `body.model` is already the upstream model id. `headers` are the
-   * caller's headers of that API that pass on (only when the caller speaks it: anthropic-beta).
-   */
-  send(api: Api, body: Record<string, unknown>, stream: boolean, signal: AbortSignal, headers?: Record<string, string>): Promise<UpstreamReply>
+  /** One exchange in `api`; `body.model` is already the upstream model id. */
+  send(api: Api, body: Record<string, unknown>, stream: boolean, signal: AbortSignal, options?: SendOptions): Promise<UpstreamReply>
   /** Counts a request's input tokens with the provider's own endpoint, when it has one. */
   countTokens?(body: Record<string, unknown>, signal: AbortSignal, headers?: Record<string, string>): Promise<Record<string, unknown>>
   /** The gateway's error for what its upstream exchange threw (an error event a translator met). */

@@ -11,6 +11,7 @@
 // goes out (its traceparent in the headers) and ended once the body is read, or broken.
 import type { Readable } from 'node:stream'
 import type { StreamEvent } from '../core/translator.ts'
+import type { SendOptions } from '../core/types.ts'
 import { AnswerError, GatewayError } from '../errors.ts'
 import { startUpstreamSpan, type UpstreamOrigin, type UpstreamSpan } from '../telemetry/client-span.ts'
 import { SseDecoder, type SseEvent } from './openai/sse.ts'
@@ -112,8 +113,8 @@ export class HttpUpstream {
   }
 
   /** A JSON answer to `POST {baseURL}{path}`; `path` starts with `/`. */
-  async json(path: string, body: string, signal: AbortSignal, headers?: Record<string, string>): Promise<Record<string, unknown>> {
-    const answer = await this.request('POST', path, body, false, signal, headers)
+  async json(path: string, body: string, signal: AbortSignal, options?: SendOptions): Promise<Record<string, unknown>> {
+    const answer = await this.request('POST', path, body, false, signal, options)
     const text = await this.bodyText(answer, signal)
     const json = safeJson(text)
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {
@@ -123,8 +124,8 @@ export class HttpUpstream {
   }
 
   /** The events of a streamed answer to `POST {baseURL}{path}`. */
-  async events(path: string, body: string, signal: AbortSignal, headers?: Record<string, string>): Promise<AsyncIterable<StreamEvent>> {
-    const { response, span } = await this.request('POST', path, body, true, signal, headers)
+  async events(path: string, body: string, signal: AbortSignal, options?: SendOptions): Promise<AsyncIterable<StreamEvent>> {
+    const { response, span } = await this.request('POST', path, body, true, signal, options)
     return readEvents(response.body, signal, span)
   }
 
@@ -162,15 +163,16 @@ export class HttpUpstream {
     body: string | undefined,
     stream: boolean,
     signal: AbortSignal,
-    extra?: Record<string, string>,
+    options?: SendOptions,
   ): Promise<Answer> {
     const { dispatcher, firstByteTimeoutMs, provider } = this.options
     // The caller's headers that pass on (an allowlist the route chose: anthropic-version,
     // anthropic-beta; never credentials) may override our defaults, such as the API version.
+    const extra = options?.headers
     const own = extra ? { ...this.options.headers, ...extra } : this.options.headers
     const headers = stream ? { ...own, accept: 'text/event-stream' } : own
     const requestPath = this.pathOf(path)
-    const span = startUpstreamSpan(method, this.target, requestPath, headers)
+    const span = startUpstreamSpan(method, this.target, requestPath, headers, options?.parent)
     let response: UpstreamResponse
     try {
       response = await upstreamRequest(dispatcher, {

@@ -4,13 +4,14 @@
 // gateway had just built, in three rounds of attributes, with a duration metric nobody reads.
 //
 // Kept as that instrumentation had it: named after the method; a child of the provider attempt
-// span (the context active when the request is sent); http.request.method, url.full,
+// span (given by the attempt: LlmCall.attempt; else the context active when the request is sent,
+// as for count_tokens and the forwarded Responses lookups); http.request.method, url.full,
 // server.address and server.port from the start; http.response.status_code when the answer's
 // headers come, with status ERROR and error.type (the status) from 400 on; on a transport failure
 // error.type (undici's code), the exception and status ERROR; an abort ends it without an error.
 // It ends when the body has been read, so a stream's span covers the whole stream. The upstream
 // gets this span's traceparent from the global propagator (propagation.ts: traceparent only).
-import { context, diag, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api'
+import { diag, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api'
 import { activeContext } from './lean-context.ts'
 import type { InstrumentationConfigMap } from '@opentelemetry/auto-instrumentations-node'
 import { ATTR, HTTP_ATTR } from './names.ts'
@@ -87,13 +88,28 @@ export interface UpstreamOrigin {
 }
 
 /**
- * Starts the span of a request about to be sent, or gives undefined when the gateway makes none
- * (telemetry off, or a preloaded SDK in charge). Send its `headers`.
+ * Whether the gateway makes the spans of its upstream requests. When it does not, the undici
+ * instrumentation makes them, from the context active as a request is sent.
  */
-export function startUpstreamSpan(method: string, target: UpstreamOrigin, path: string, headers: Record<string, string>): UpstreamSpan | undefined {
+export function makesUpstreamSpans(): boolean {
+  return enabled
+}
+
+/**
+ * Starts the span of a request about to be sent, under `parent` (the active context when none is
+ * given), or gives undefined when the gateway makes none (telemetry off, or a preloaded SDK in
+ * charge). Send its `headers`.
+ */
+export function startUpstreamSpan(
+  method: string,
+  target: UpstreamOrigin,
+  path: string,
+  headers: Record<string, string>,
+  parent: Context = activeContext(),
+): UpstreamSpan | undefined {
   if (!enabled) return undefined
   try {
-    return new UpstreamSpan(method, target, path, headers)
+    return new UpstreamSpan(method, target, path, headers, parent)
   } catch (error) {
     // A fault of telemetry (a sampler, a propagator, a span processor) must not keep the request
     // from being sent: it goes out untraced with its own headers.
@@ -110,8 +126,7 @@ export class UpstreamSpan {
   private readonly recording: boolean
   private ended = false
 
-  constructor(method: string, target: UpstreamOrigin, path: string, headers: Record<string, string>) {
-    const parent = activeContext()
+  constructor(method: string, target: UpstreamOrigin, path: string, headers: Record<string, string>, parent: Context) {
     this.span = gatewayTracer().startSpan(method, { kind: SpanKind.CLIENT }, parent)
     this.recording = this.span.isRecording()
     if (this.recording) {

@@ -8,6 +8,7 @@ import type { Principal } from '../keys/principal.ts'
 import type { GatewayError } from '../errors.ts'
 import { ATTR, SPAN } from './names.ts'
 import { callerAttributes, countKeyUsage } from './caller.ts'
+import { makesUpstreamSpans } from './client-span.ts'
 import { fallbackLabels, LLM_METRICS, modelLabels } from './instruments.ts'
 import { gatewayTracer } from './setup.ts'
 import { idsOf, type TraceIds } from './trace-context.ts'
@@ -140,9 +141,12 @@ export class LlmCall {
    * (`llm.attempt` = 1, 2, …), so the upstream HTTP CLIENT span (client-span.ts) is its
    * child and a retry is a second span under the same `llm.request`. The span of the attempt that
    * answered stays open until `succeed`/`fail`, which for a stream is when its last chunk is read;
-   * an attempt that failed and is retried is closed by `retrying`.
+   * an attempt that failed and is retried is closed by `retrying`. `call` gets the attempt's
+   * context, to send its upstream request under; it runs in it as the active context only when the
+   * undici instrumentation makes that request's span (client-span.ts), since entering a context
+   * costs a context frame.
    */
-  attempt<T>(call: () => Promise<T>): Promise<T> {
+  attempt<T>(call: (parent: CallParent) => Promise<T>): Promise<T> {
     const { info } = this
     const attributes: Attributes = {
       [ATTR.streaming]: info.streaming,
@@ -162,7 +166,8 @@ export class LlmCall {
       { kind: SpanKind.CLIENT, attributes },
       this.requestContext,
     )
-    return context.with(trace.setSpan(this.requestContext, this.providerSpan), call)
+    const within = trace.setSpan(this.requestContext, this.providerSpan)
+    return makesUpstreamSpans() ? call(within) : context.with(within, call, undefined, within)
   }
 
   /**

@@ -38,12 +38,12 @@ export function anthropicProvider(options: AnthropicOptions): ProviderAdapter {
     explain: fail,
     apis: ['messages'],
 
-    async send(api, body, stream, signal, headers): Promise<UpstreamReply> {
+    async send(api, body, stream, signal, options): Promise<UpstreamReply> {
       if (api !== 'messages') throw new GatewayError('internal', `anthropic does not speak the ${api} API`)
       try {
         const text = JSON.stringify(body)
-        if (!stream) return { json: await http.json('/v1/messages', text, signal, headers) }
-        return { events: mapErrors(await http.events('/v1/messages', text, signal, headers), signal, fail) }
+        if (!stream) return { json: await http.json('/v1/messages', text, signal, options) }
+        return { events: mapErrors(await http.events('/v1/messages', text, signal, options), signal, fail) }
       } catch (error) {
         throw signal.aborted ? error : fail(error)
       }
@@ -51,7 +51,7 @@ export function anthropicProvider(options: AnthropicOptions): ProviderAdapter {
 
     async countTokens(body, signal, headers) {
       try {
-        return await http.json('/v1/messages/count_tokens', JSON.stringify(body), signal, headers)
+        return await http.json('/v1/messages/count_tokens', JSON.stringify(body), signal, { headers })
       } catch (error) {
         throw signal.aborted ? error : fail(error)
       }

@@ -48,13 +48,15 @@ export function openAICompatible(options: OpenAICompatibleOptions): ProviderAdap
     explain: fail,
     apis,
 
-    async send(api, body, stream, signal): Promise<UpstreamReply> {
+    async send(api, body, stream, signal, sendOptions): Promise<UpstreamReply> {
       const path = PATHS[api]
       if (!path || !apis.includes(api)) throw new GatewayError('internal', `${options.name} does not speak the ${api} API`)
+      // Only the upstream span's parent: no caller header passes on to an OpenAI-compatible server.
+      const parent = { parent: sendOptions?.parent }
       try {
         const text = JSON.stringify(body)
-        if (!stream) return { json: await http.json(path, text, signal) }
-        return { events: mapErrors(await http.events(path, text, signal), signal, fail) }
+        if (!stream) return { json: await http.json(path, text, signal, parent) }
+        return { events: mapErrors(await http.events(path, text, signal, parent), signal, fail) }
       } catch (error) {
         throw signal.aborted ? error : fail(error)
       }
