@@ -100,13 +100,7 @@ export function makesUpstreamSpans(): boolean {
  * given), or gives undefined when the gateway makes none (telemetry off, or a preloaded SDK in
  * charge). Send its `headers`.
  */
-export function startUpstreamSpan(
-  method: string,
-  target: UpstreamOrigin,
-  path: string,
-  headers: Record<string, string>,
-  parent: Context = activeContext(),
-): UpstreamSpan | undefined {
+export function startUpstreamSpan(method: string, target: UpstreamOrigin, path: string, headers: Record<string, string>, parent: Context = activeContext()): UpstreamSpan | undefined {
   if (!enabled) return undefined
   try {
     return new UpstreamSpan(method, target, path, headers, parent)

@@ -49,7 +49,7 @@ const SETTLED = () => true
  * The span's context is not made the active one for the rest of the request: the gateway passes
  * it on itself (requestContext: the calls' `llm.request` spans, the trace ids answered), which
  * spares every request a context frame and the events of its request and response a switch into
- * it, 7–8 µs a request of the main thread (bench/RESULTS.md, twenty-second round). The routes whose
+ * it: ~4 µs a request of the main thread (bench/RESULTS.md, twenty-second round). The routes whose
  * work others trace through the active context (the agent's MCP tool servers, through the undici
  * instrumentation) enter it themselves (inRequestContext).
  */
