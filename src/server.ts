@@ -208,8 +208,8 @@ function connectionLimits(requestTimeoutMs: number) {
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const { config, logger } = deps
   // The gateway's own tracing makes the HTTP SERVER span (a preloaded SDK's HTTP instrumentation
-  // does otherwise), once the caller's key is settled: every later hook, the handler and its
-  // streams run inside it.
+  // does otherwise), once the caller's key is settled: the request's own spans are made under it
+  // (server-span.ts: requestContext).
   const inServerSpan = deps.telemetry.mode === 'zero-config' ? serverSpans() : undefined
   const limits = connectionLimits(config.http.requestTimeoutMs)
   const app = Fastify({
@@ -222,7 +222,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     ...limits,
-    // Requests and responses whose events run in their SERVER span's context (server-span.ts).
+    // Requests that hold their SERVER span's context, responses that end the span (server-span.ts).
     ...(inServerSpan ? { http: { ...limits.http, ...tracedHttpClasses } } : {}),
     clientErrorHandler: answerClientError,
   })

@@ -34,6 +34,7 @@ let enabled = false
  */
 export function upstreamClientSpans(env: Record<string, string | undefined>): UndiciConfig {
   enabled = undiciInstrumented(env) && writesTraceparent(env)
+  attemptsEntered = !enabled || Boolean(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS?.trim())
   return enabled ? { ignoreRequestHook: carriesTraceparent } : {}
 }
 
@@ -87,12 +88,18 @@ export interface UpstreamOrigin {
   port: number
 }
 
+/** See entersAttemptContext. */
+let attemptsEntered = true
+
 /**
- * Whether the gateway makes the spans of its upstream requests. When it does not, the undici
- * instrumentation makes them, from the context active as a request is sent.
+ * Whether an attempt's context must be the active one while its request is sent: when others trace
+ * from it. The undici instrumentation makes the upstream requests' spans when the gateway does not
+ * (a preloaded SDK, propagators without tracecontext), and any instrumentation an operator lists
+ * (dns, net …) makes its spans under the active context. Otherwise the gateway hands the attempt's
+ * context to its own span (startUpstreamSpan) and spares a context frame.
  */
-export function makesUpstreamSpans(): boolean {
-  return enabled
+export function entersAttemptContext(): boolean {
+  return attemptsEntered
 }
 
 /**

@@ -54,8 +54,9 @@ export class LeanContext implements Context {
 export const LEAN_ROOT = new LeanContext(undefined, undefined, undefined)
 
 /**
- * The active context, or LEAN_ROOT where the API would give its empty BaseContext (outside any
- * request's span, and always with telemetry off): what the gateway derives its contexts from.
+ * The active context, or LEAN_ROOT where the API would give its empty BaseContext (the gateway's
+ * own request contexts are handed over, not entered: server-span.ts; and always with telemetry
+ * off): what the gateway derives its contexts from when it is given none.
  */
 export function activeContext(): Context {
   const active = context.active()

@@ -8,7 +8,7 @@ import type { Principal } from '../keys/principal.ts'
 import type { GatewayError } from '../errors.ts'
 import { ATTR, SPAN } from './names.ts'
 import { callerAttributes, countKeyUsage } from './caller.ts'
-import { makesUpstreamSpans } from './client-span.ts'
+import { entersAttemptContext } from './client-span.ts'
 import { fallbackLabels, LLM_METRICS, modelLabels } from './instruments.ts'
 import { gatewayTracer } from './setup.ts'
 import { idsOf, type TraceIds } from './trace-context.ts'
@@ -82,7 +82,7 @@ const ZERO_COST = Object.freeze({ input: 0, output: 0, total: 0 })
 /** At most this many parts left out are named on a span. */
 const MAX_OMITTED = 32
 
-/** The parent of a call's spans (an agent iteration), opaque outside telemetry. */
+/** The parent of a call's spans (the request's SERVER span, or an agent iteration), opaque outside telemetry. */
 export type CallParent = Context
 
 export class LlmCall {
@@ -142,9 +142,9 @@ export class LlmCall {
    * child and a retry is a second span under the same `llm.request`. The span of the attempt that
    * answered stays open until `succeed`/`fail`, which for a stream is when its last chunk is read;
    * an attempt that failed and is retried is closed by `retrying`. `call` gets the attempt's
-   * context, to send its upstream request under; it runs in it as the active context only when the
-   * undici instrumentation makes that request's span (client-span.ts), since entering a context
-   * costs a context frame.
+   * context, to send its upstream request under; it runs in it as the active context only when
+   * others trace from there (client-span.ts: entersAttemptContext), since entering a context costs
+   * a context frame.
    */
   attempt<T>(call: (parent: CallParent) => Promise<T>): Promise<T> {
     const { info } = this
@@ -167,7 +167,7 @@ export class LlmCall {
       this.requestContext,
     )
     const within = trace.setSpan(this.requestContext, this.providerSpan)
-    return makesUpstreamSpans() ? call(within) : context.with(within, call, undefined, within)
+    return entersAttemptContext() ? context.with(within, call, undefined, within) : call(within)
   }
 
   /**

@@ -50,8 +50,11 @@ const SETTLED = () => true
  * it on itself (requestContext: the calls' `llm.request` spans, the trace ids answered), which
  * spares every request a context frame and the events of its request and response a switch into
  * it: ~4 µs a request of the main thread (bench/RESULTS.md, twenty-second round). The routes whose
- * work others trace through the active context (the agent's MCP tool servers, through the undici
- * instrumentation) enter it themselves (inRequestContext).
+ * spans are made from the active context enter it themselves (inRequestContext): the agent's run
+ * (its MCP tool servers' fetches, traced by the undici instrumentation), and the upstream requests
+ * made outside the dispatch (count_tokens, the Responses lookups forwarded to OpenAI). Other
+ * instrumentations an operator enables (pino, ioredis …) find the request's span only when the
+ * HTTP instrumentation is enabled too, whose SERVER span is then active throughout (setup.ts warns).
  */
 export function serverSpans(): InServerSpan {
   return (request, response, route, startedAt, next) => {
@@ -88,7 +91,8 @@ export function inRequestContext<T>(request: IncomingMessage, work: () => T): T 
  * request holds its span's context, the response ends the span once its `close` listeners ran. On
  * the prototype, not a function put on each request: with Node 24's V8 a fresh closure stored on
  * every request made the scavenger keep each request's objects alive until a full GC
- * (bench/RESULTS.md, issue 15). Requests made otherwise (Fastify's inject()) are wrapped one by one.
+ * (bench/RESULTS.md, issue 15). For requests made otherwise (Fastify's inject()) the context is
+ * kept in a WeakMap, and each response's `emit` is wrapped.
  */
 export class TracedRequest extends IncomingMessage {
   within: Context | undefined = undefined
@@ -130,12 +134,12 @@ function startServerSpan(request: IncomingMessage, response: ServerResponse, rou
   // A performance.now() reading as the start: the tracer keeps timing the span on that clock.
   const span = gatewayTracer().startSpan(name, { kind: SpanKind.SERVER, startTime: startedAt, attributes: requestAttributes(request, method, route) }, parent)
   const within = trace.setSpan(parent, span)
-  if (request instanceof TracedRequest && response instanceof TracedResponse) {
-    request.within = within
+  if (request instanceof TracedRequest) request.within = within
+  else contexts.set(request, within)
+  if (response instanceof TracedResponse) {
     response.span = span
     return
   }
-  contexts.set(request, within)
   const emitResponse = response.emit as (...args: unknown[]) => boolean
   let failure: Error | undefined
   response.emit = function (this: ServerResponse, event: unknown, ...args: unknown[]) {

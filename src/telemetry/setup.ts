@@ -96,6 +96,18 @@ function instrumentationConfig(env: Record<string, string | undefined>, isAuthor
   return config
 }
 
+/**
+ * The instrumentations an operator listed that record under the active context (pino's log fields,
+ * ioredis', dns' or net's spans …), when the list leaves out `http`: the gateway hands a request's
+ * context to its own spans instead of entering it (server-span.ts), so theirs would not join the
+ * request's trace. undici's are: the gateway enters the context where it fetches (the agent's MCP
+ * tool servers) and makes its upstream requests' spans itself.
+ */
+function outsideRequestTraces(env: Record<string, string | undefined>): string[] {
+  const listed = (env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '')
+  return listed.includes('http') ? [] : listed.filter((name) => name !== 'undici')
+}
+
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   const env = options.env ?? process.env
   if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') {
@@ -184,6 +196,12 @@ function startTracing(
   watch: CollectorWatch,
 ): { traces: TraceLookup | undefined; shutdown: () => Promise<void> } {
   const instrumentations = getNodeAutoInstrumentations(instrumentationConfig(env, options.isAuthorized ?? (() => true)))
+  const outside = outsideRequestTraces(env)
+  if (outside.length > 0) {
+    options.warn(
+      `OTEL_NODE_ENABLED_INSTRUMENTATIONS names ${outside.join(', ')} without http: the gateway does not make a request's span the active context while it is handled, so what they record during a request does not join its trace. Add http to the list for that: its SERVER span is then the request's, active throughout.`,
+    )
+  }
   // The export and the trace store run in the telemetry worker (span-hand-off.ts).
   const store = options.traceStore && options.traceStore.maxTraces > 0 ? options.traceStore : undefined
   const handOff = new SpanHandOff({ batch: batchOptionsFromEnv(env), store, watch })

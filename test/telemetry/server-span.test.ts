@@ -1,6 +1,6 @@
 // The HTTP SERVER span the gateway makes itself (src/telemetry/server-span.ts) gives what
 // @opentelemetry/instrumentation-http gave: the route's name, the stable HTTP attributes, a query
-// without its values, the caller's W3C trace joined, the span active while the handler runs (also
+// without its values, the caller's W3C trace joined, the span the parent of the handler's own (also
 // when the body arrives after the headers, from the socket) and ended when the caller hangs up. And never a second
 // SERVER span when an HTTP instrumentation makes one: an operator's preloaded SDK, or
 // OTEL_NODE_ENABLED_INSTRUMENTATIONS naming `http`.
@@ -17,15 +17,17 @@ const preloadedSdk = fileURLToPath(new URL('./fixtures/my-otel.mjs', import.meta
 const own = await startOtlpReceiver()
 const instrumented = await startOtlpReceiver()
 const operator = await startOtlpReceiver()
-const [gateway, withHttpInstrumentation, preloaded] = (await startGateways([
+const listed = await startOtlpReceiver()
+const [gateway, withHttpInstrumentation, preloaded, withPino] = (await startGateways([
   { timeoutMs: 240_000, env: { OTEL_EXPORTER_OTLP_ENDPOINT: own.url } },
   { timeoutMs: 240_000, env: { OTEL_EXPORTER_OTLP_ENDPOINT: instrumented.url, OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,undici' } },
   // The README's own example: NodeSDK with the HTTP and undici instrumentations.
   { timeoutMs: 240_000, nodeArgs: ['--import', preloadedSdk], env: { OTEL_EXPORTER_OTLP_ENDPOINT: operator.url } },
-])) as [GatewayProcess, GatewayProcess, GatewayProcess]
+  { timeoutMs: 240_000, env: { OTEL_EXPORTER_OTLP_ENDPOINT: listed.url, OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'undici, pino' } },
+])) as [GatewayProcess, GatewayProcess, GatewayProcess, GatewayProcess]
 t.teardown(async () => {
-  await Promise.all([gateway.stop(), withHttpInstrumentation.stop(), preloaded.stop('SIGKILL')])
-  await Promise.all([own.close(), instrumented.close(), operator.close()])
+  await Promise.all([gateway.stop(), withHttpInstrumentation.stop(), preloaded.stop('SIGKILL'), withPino.stop()])
+  await Promise.all([own.close(), instrumented.close(), operator.close(), listed.close()])
 })
 
 const hello = JSON.stringify({ model: 'demo-chat', messages: [{ role: 'user', content: 'hello' }] })
@@ -87,7 +89,7 @@ t.test("the gateway's own SERVER span: name, HTTP attributes, redacted query, th
   t.equal(request?.parentSpanId, server.spanId, 'llm.request is its child')
 })
 
-t.test('a body arriving after the headers is still handled inside the SERVER span', async (t) => {
+t.test('a body arriving after the headers is still handled under the SERVER span', async (t) => {
   const traceId = randomTraceId()
   const { port } = new URL(gateway.url)
   const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -146,6 +148,18 @@ t.test('OTEL_NODE_ENABLED_INSTRUMENTATIONS with http: its SERVER span, shaped al
   t.equal(server.parentSpanId, parentId)
   t.match(server.attributes, { 'http.route': '/v1/chat/completions', 'http.response.status_code': 200, 'url.query': 'api_key=REDACTED&user=REDACTED' })
   t.equal(spans.find((s) => s.name === 'llm.request')?.parentSpanId, server.spanId, 'llm.request is its child')
+})
+
+t.test('OTEL_NODE_ENABLED_INSTRUMENTATIONS naming others without http: the operator is told they stay outside the request traces', async (t) => {
+  // The gateway hands a request's context to its own spans instead of entering it (server-span.ts):
+  // pino's log fields, ioredis' spans … would not join the request's trace, and nothing else says so.
+  const unjoined = /OTEL_NODE_ENABLED_INSTRUMENTATIONS names (.*) without http/
+  const warned = withPino.logs().filter((line) => unjoined.test(String(line.msg)))
+  t.equal(warned.length, 1, 'one warning at start-up')
+  t.equal(unjoined.exec(String(warned[0]?.msg))?.[1], 'pino', 'naming pino, not undici (whose fetches the gateway traces itself)')
+  t.equal(warned[0]?.level, 40, 'at warn')
+  t.notOk(withHttpInstrumentation.logs().some((line) => unjoined.test(String(line.msg))), 'no warning when the list names http')
+  t.notOk(gateway.logs().some((line) => unjoined.test(String(line.msg))), 'nor without a list')
 })
 
 t.test('an operator SDK preloaded with the HTTP instrumentation: its SERVER span, no second one', async (t) => {
