@@ -35,7 +35,7 @@ export interface Usage {
 export interface SendOptions {
   /** The caller's headers of that API that pass on (only when the caller speaks it: anthropic-beta). */
   headers?: Record<string, string> | undefined
-  /** The span the upstream request's span hangs below (the attempt's: LlmCall.attempt); the active context otherwise. */
+  /** The span the upstream request's span hangs below (an attempt's, or the request's); the active context otherwise. */
   parent?: CallParent | undefined
 }
 
@@ -79,11 +79,11 @@ export interface ProviderAdapter {
   /** One exchange in `api`; `body.model` is already the upstream model id. */
   send(api: Api, body: Record<string, unknown>, stream: boolean, signal: AbortSignal, options?: SendOptions): Promise<UpstreamReply>
   /** Counts a request's input tokens with the provider's own endpoint, when it has one. */
-  countTokens?(body: Record<string, unknown>, signal: AbortSignal, headers?: Record<string, string>): Promise<Record<string, unknown>>
+  countTokens?(body: Record<string, unknown>, signal: AbortSignal, options?: SendOptions): Promise<Record<string, unknown>>
   /** The gateway's error for what its upstream exchange threw (an error event a translator met). */
   explain?(error: unknown): GatewayError
   /** GET / DELETE of a response stored upstream (`/responses/{id}`), answered as it came. */
-  forward?(method: 'GET' | 'DELETE', path: string, signal: AbortSignal): Promise<{ status: number; contentType: string; body: string }>
+  forward?(method: 'GET' | 'DELETE', path: string, signal: AbortSignal, options?: SendOptions): Promise<{ status: number; contentType: string; body: string }>
 }
 
 /** What a finished call used, as far as it got (a cancelled stream: what it used until then). */

@@ -130,8 +130,8 @@ export class HttpUpstream {
   }
 
   /** Any other exchange (GET / DELETE of a stored response): a 2xx answered as it came, else an error. */
-  async forward(method: 'GET' | 'DELETE', path: string, signal: AbortSignal): Promise<ForwardedAnswer> {
-    const answer = await this.request(method, path, undefined, false, signal)
+  async forward(method: 'GET' | 'DELETE', path: string, signal: AbortSignal, options?: SendOptions): Promise<ForwardedAnswer> {
+    const answer = await this.request(method, path, undefined, false, signal, options)
     const type = headerGetter(answer.response.headers).get('content-type') ?? 'application/json'
     return { status: answer.response.statusCode, contentType: type, body: await this.bodyText(answer, signal) }
   }

@@ -4,8 +4,8 @@
 // gateway had just built, in three rounds of attributes, with a duration metric nobody reads.
 //
 // Kept as that instrumentation had it: named after the method; a child of the provider attempt
-// span (given by the attempt: LlmCall.attempt; else the context active when the request is sent,
-// as for count_tokens and the forwarded Responses lookups); http.request.method, url.full,
+// span (given by the attempt: LlmCall.attempt), or of the request's SERVER span for the requests
+// made outside a call (count_tokens, the Responses lookups forwarded to OpenAI); http.request.method, url.full,
 // server.address and server.port from the start; http.response.status_code when the answer's
 // headers come, with status ERROR and error.type (the status) from 400 on; on a transport failure
 // error.type (undici's code), the exception and status ERROR; an abort ends it without an error.

@@ -49,10 +49,9 @@ const SETTLED = () => true
  * The span's context is not made the active one for the rest of the request: the gateway passes
  * it on itself (requestContext: the calls' `llm.request` spans, the trace ids answered), which
  * spares every request a context frame and the events of its request and response a switch into
- * it: ~4 µs a request of the main thread (bench/RESULTS.md, twenty-second round). The routes whose
- * spans are made from the active context enter it themselves (inRequestContext): the agent's run
- * (its MCP tool servers' fetches, traced by the undici instrumentation), and the upstream requests
- * made outside the dispatch (count_tokens, the Responses lookups forwarded to OpenAI). Other
+ * it: ~4 µs a request of the main thread (bench/RESULTS.md, twenty-second round). The agent's run
+ * enters it (inRequestContext): its MCP tool servers' fetches are traced by the undici
+ * instrumentation, from the active context. Other
  * instrumentations an operator enables (pino, ioredis …) find the request's span only when the
  * HTTP instrumentation is enabled too, whose SERVER span is then active throughout (setup.ts warns).
  */

@@ -49,9 +49,9 @@ export function anthropicProvider(options: AnthropicOptions): ProviderAdapter {
       }
     },
 
-    async countTokens(body, signal, headers) {
+    async countTokens(body, signal, options) {
       try {
-        return await http.json('/v1/messages/count_tokens', JSON.stringify(body), signal, { headers })
+        return await http.json('/v1/messages/count_tokens', JSON.stringify(body), signal, options)
       } catch (error) {
         throw signal.aborted ? error : fail(error)
       }

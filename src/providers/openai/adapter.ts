@@ -62,9 +62,9 @@ export function openAICompatible(options: OpenAICompatibleOptions): ProviderAdap
       }
     },
 
-    async forward(method, path, signal) {
+    async forward(method, path, signal, forwardOptions) {
       try {
-        return await http.forward(method, path, signal)
+        return await http.forward(method, path, signal, { parent: forwardOptions?.parent })
       } catch (error) {
         throw signal.aborted ? error : fail(error)
       }

@@ -9,7 +9,7 @@ import type { Dispatch } from '../../core/dispatch.ts'
 import { messagesFrames, messagesIngress } from '../../core/ingress/messages.ts'
 import type { ModelRouter } from '../../core/router.ts'
 import { GatewayError } from '../../errors.ts'
-import { inRequestContext } from '../../telemetry/server-span.ts'
+import { requestContext } from '../../telemetry/server-span.ts'
 import { callOptions, callerSignal, sendResult } from '../answer.ts'
 import { countTokensBodySchema, messagesBodySchema } from './schema.ts'
 
@@ -44,18 +44,18 @@ export function messagesRoutes(app: FastifyInstance, dispatch: Dispatch, router:
       const body = request.body
       request.llmModel = body.model
       const route = router.resolve(body.model)
-      const { adapter } = route
-      const countTokens = adapter.countTokens
-      if (!countTokens) {
+      if (!route.adapter.countTokens) {
         // A count the provider did not make would be a guess: the caller is told instead.
         throw new GatewayError(
           'invalid_request',
-          `The model \`${body.model}\` (provider ${adapter.name}) has no token-counting endpoint; the gateway does not guess counts.`,
+          `The model \`${body.model}\` (provider ${route.adapter.name}) has no token-counting endpoint; the gateway does not guess counts.`,
           { param: 'model', code: 'count_tokens_unsupported' },
         )
       }
-      // Its upstream request's span under the request's (client-span.ts takes the active context).
-      return inRequestContext(request.raw, () => countTokens.call(adapter, { ...body, model: route.model }, callerSignal(reply.raw), passedOn(request.headers)))
+      return route.adapter.countTokens({ ...body, model: route.model }, callerSignal(reply.raw), {
+        headers: passedOn(request.headers),
+        parent: requestContext(request.raw),
+      })
     },
   )
 }

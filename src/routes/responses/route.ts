@@ -7,7 +7,8 @@ import type { Dispatch } from '../../core/dispatch.ts'
 import { HISTORY_RESOLVED, responsesFrames, responsesIngress } from '../../core/ingress/responses.ts'
 import type { ProviderAdapter } from '../../core/types.ts'
 import { GatewayError } from '../../errors.ts'
-import { inRequestContext } from '../../telemetry/server-span.ts'
+import type { CallParent } from '../../telemetry/llm-call.ts'
+import { requestContext } from '../../telemetry/server-span.ts'
 import { callOptions, callerSignal, sendResult } from '../answer.ts'
 import { responsesBodySchema } from './schema.ts'
 import { inputItems, type ResponseStore } from './store.ts'
@@ -79,7 +80,7 @@ export function responsesRoutes(app: FastifyInstance, dispatch: Dispatch, store:
     )
   })
 
-  const lookup = async (method: 'GET' | 'DELETE', id: string, query: string, signal: AbortSignal) => {
+  const lookup = async (method: 'GET' | 'DELETE', id: string, query: string, signal: AbortSignal, parent: CallParent) => {
     if (store.has(id)) {
       if (method === 'DELETE') {
         store.delete(id)
@@ -89,7 +90,7 @@ export function responsesRoutes(app: FastifyInstance, dispatch: Dispatch, store:
     }
     if (!openai?.forward) throw notFound(id)
     try {
-      return { forwarded: await openai.forward(method, `/responses/${encodeURIComponent(id)}${query}`, signal) }
+      return { forwarded: await openai.forward(method, `/responses/${encodeURIComponent(id)}${query}`, signal, { parent }) }
     } catch (error) {
       // Neither here nor at OpenAI: the caller's 404, whatever OpenAI's error calls it.
       if (error instanceof GatewayError && error.status === 404) throw notFound(id)
@@ -104,8 +105,8 @@ export function responsesRoutes(app: FastifyInstance, dispatch: Dispatch, store:
       handler: async (request, reply) => {
         // OpenAI's query parameters (`include[]`, `stream`) pass on as the caller wrote them.
         const search = request.url.indexOf('?')
-        // A forward's upstream span under the request's (client-span.ts takes the active context).
-        const answer = await inRequestContext(request.raw, () => lookup(method, request.params.id, search < 0 ? '' : request.url.slice(search), callerSignal(reply.raw)))
+        const query = search < 0 ? '' : request.url.slice(search)
+        const answer = await lookup(method, request.params.id, query, callerSignal(reply.raw), requestContext(request.raw))
         if ('kept' in answer) return answer.kept
         const { status, contentType, body } = answer.forwarded
         return reply.code(status).type(contentType).send(body)
