@@ -51,9 +51,9 @@ const SETTLED = () => true
  * spares every request a context frame and the events of its request and response a switch into
  * it: ~4 µs a request of the main thread (bench/RESULTS.md, twenty-second round). The agent's run
  * enters it (inRequestContext): its MCP tool servers' fetches are traced by the undici
- * instrumentation, from the active context. Other
- * instrumentations an operator enables (pino, ioredis …) find the request's span only when the
- * HTTP instrumentation is enabled too, whose SERVER span is then active throughout (setup.ts warns).
+ * instrumentation, from the active context. Other instrumentations an operator enables (pino,
+ * ioredis …) find the request's span only when the HTTP instrumentation is enabled too, whose
+ * SERVER span is then active throughout (setup.ts warns).
  */
 export function serverSpans(): InServerSpan {
   return (request, response, route, startedAt, next) => {
