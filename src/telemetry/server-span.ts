@@ -135,6 +135,11 @@ function startServerSpan(request: IncomingMessage, response: ServerResponse, rou
   const within = trace.setSpan(parent, span)
   if (request instanceof TracedRequest) request.within = within
   else contexts.set(request, within)
+  // The caller left while its key was being settled: the response closed before the span began.
+  if (response.closed) {
+    endServerSpanSafely(span, request, response, undefined)
+    return
+  }
   if (response instanceof TracedResponse) {
     response.span = span
     return
