@@ -7,6 +7,7 @@ import type { Spent } from '../core/types.ts'
 import type { Principal } from '../keys/principal.ts'
 import { ATTR, LABEL, METRIC, SERIES_LIMIT } from './names.ts'
 import { counter, LabelSet, OVERFLOW, upDownCounter } from './series.ts'
+import { AttributePairs } from './span-values.ts'
 import { SeriesBudget, seriesKey } from './series-budget.ts'
 
 /** A key's name and team are the operator's, but still bounded as every string on a span. */
@@ -15,16 +16,22 @@ const MAX_NAME_LENGTH = 256
 const NO_ATTRIBUTES: Attributes = Object.freeze({})
 
 /**
- * The span attributes of a caller. No key configured (`open`), or no principal yet: none. A key
- * of GATEWAY_API_KEYS: only `gateway.key.kind=unnamed`, so unattributed traffic can be found too.
+ * The span attributes of a caller, added to a span's first attributes. No key configured (`open`),
+ * or no principal yet: none. A key of GATEWAY_API_KEYS: only `gateway.key.kind=unnamed`, so
+ * unattributed traffic can be found too.
  */
+export function addCallerAttributes(pairs: AttributePairs, caller: Principal | undefined): AttributePairs {
+  if (!caller || caller.kind === 'open') return pairs
+  pairs.add(ATTR.keyKind, caller.kind)
+  if (caller.id !== undefined) pairs.add(ATTR.keyId, caller.id.slice(0, MAX_NAME_LENGTH))
+  if (caller.name !== undefined) pairs.add(ATTR.keyName, caller.name.slice(0, MAX_NAME_LENGTH))
+  if (caller.team !== undefined) pairs.add(ATTR.keyTeam, caller.team.slice(0, MAX_NAME_LENGTH))
+  return pairs
+}
+
+/** addCallerAttributes() as an object. */
 export function callerAttributes(caller: Principal | undefined): Attributes {
-  if (!caller || caller.kind === 'open') return NO_ATTRIBUTES
-  const attributes: Attributes = { [ATTR.keyKind]: caller.kind }
-  if (caller.id !== undefined) attributes[ATTR.keyId] = caller.id.slice(0, MAX_NAME_LENGTH)
-  if (caller.name !== undefined) attributes[ATTR.keyName] = caller.name.slice(0, MAX_NAME_LENGTH)
-  if (caller.team !== undefined) attributes[ATTR.keyTeam] = caller.team.slice(0, MAX_NAME_LENGTH)
-  return attributes
+  return !caller || caller.kind === 'open' ? NO_ATTRIBUTES : addCallerAttributes(new AttributePairs(), caller).toObject()
 }
 
 const KEY_METRICS = {

@@ -15,7 +15,8 @@ import { diag, propagation, SpanKind, SpanStatusCode, trace, type Context, type 
 import { activeContext } from './lean-context.ts'
 import type { InstrumentationConfigMap } from '@opentelemetry/auto-instrumentations-node'
 import { ATTR, HTTP_ATTR } from './names.ts'
-import { gatewayTracer } from './setup.ts'
+import { startGatewaySpan } from './setup.ts'
+import { AttributePairs } from './span-values.ts'
 
 const URL_FULL = 'url.full'
 const TRACEPARENT = 'traceparent'
@@ -128,14 +129,13 @@ export class UpstreamSpan {
   private ended = false
 
   constructor(method: string, target: UpstreamOrigin, path: string, headers: Record<string, string>, parent: Context) {
-    this.span = gatewayTracer().startSpan(method, { kind: SpanKind.CLIENT }, parent)
+    const pairs = new AttributePairs()
+      .add(HTTP_ATTR.method, method)
+      .add(URL_FULL, target.origin + path)
+      .add(ATTR.serverAddress, target.address)
+      .add(ATTR.serverPort, target.port)
+    this.span = startGatewaySpan(method, { kind: SpanKind.CLIENT }, pairs, parent)
     this.recording = this.span.isRecording()
-    if (this.recording) {
-      this.span.setAttribute(HTTP_ATTR.method, method)
-      this.span.setAttribute(URL_FULL, target.origin + path)
-      this.span.setAttribute(ATTR.serverAddress, target.address)
-      this.span.setAttribute(ATTR.serverPort, target.port)
-    }
     this.headers = { ...headers }
     propagation.inject(trace.setSpan(parent, this.span), this.headers)
   }

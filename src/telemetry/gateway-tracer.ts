@@ -39,9 +39,10 @@ import {
   type InstrumentationScope,
 } from '@opentelemetry/core'
 import type { Resource } from '@opentelemetry/resources'
-import { SamplingDecision, type ReadableSpan, type Sampler, type SpanProcessor, type TimedEvent } from '@opentelemetry/sdk-trace'
+import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, type ReadableSpan, type Sampler, type SpanProcessor, type TimedEvent } from '@opentelemetry/sdk-trace'
 import { IdPool, isValidSpanContext } from './id-pool.ts'
 import { gatewayResource } from './resource.ts'
+import { AttributePairs, isSimpleValue, isValidValue, plusMillis, truncated } from './span-values.ts'
 import { samplerFromEnv, spanLimitsFromEnv, type Limits } from './tracing-config.ts'
 
 /**
@@ -80,11 +81,24 @@ const ids = new IdPool()
 export class GatewayTracer implements Tracer {
   private readonly setup: GatewayTracerSetup
 
+  /** The samplers OTEL_TRACES_SAMPLER names read no attributes: a span begun with pairs shows them none. */
+  private readonly samplerReadsAttributes: boolean
+
   constructor(setup: GatewayTracerSetup) {
     this.setup = setup
+    this.samplerReadsAttributes = !BUILT_IN_SAMPLERS.some((kind) => setup.sampler instanceof kind)
   }
 
   startSpan(name: string, options: SpanOptions = {}, parentContext: Context = contextApi.active()): Span {
+    return this.begin(name, options, undefined, parentContext)
+  }
+
+  /** startSpan() with the span's first attributes as pairs (span-values.ts), not `options.attributes`. */
+  startWithPairs(name: string, options: SpanOptions, pairs: AttributePairs, parentContext: Context): Span {
+    return this.begin(name, options, pairs, parentContext)
+  }
+
+  private begin(name: string, options: SpanOptions, pairs: AttributePairs | undefined, parentContext: Context): Span {
     const ctx = options.root ? trace.deleteSpan(parentContext) : parentContext
     if (isTracingSuppressed(ctx)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
     const parent = trace.getSpanContext(ctx)
@@ -92,7 +106,8 @@ export class GatewayTracer implements Tracer {
     const traceId = ids.traceIdUnder(validParent)
     const kind = options.kind ?? SpanKind.INTERNAL
     const links = options.links ?? NONE
-    const sampling = this.setup.sampler.shouldSample(ctx, traceId, name, kind, options.attributes ?? NO_ATTRIBUTES, links)
+    const attributes = pairs === undefined ? options.attributes : this.samplerReadsAttributes ? pairs.toObject() : undefined
+    const sampling = this.setup.sampler.shouldSample(ctx, traceId, name, kind, attributes ?? NO_ATTRIBUTES, links)
     const spanContext = ids.context(
       traceId,
       sampling.decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE,
@@ -100,7 +115,7 @@ export class GatewayTracer implements Tracer {
       validParent,
     )
     if (sampling.decision === SamplingDecision.NOT_RECORD) return trace.wrapSpanContext(spanContext)
-    const span = new GatewaySpan(this.setup, name, kind, spanContext, validParent, options.startTime, options.attributes)
+    const span = new GatewaySpan(this.setup, name, kind, spanContext, validParent, options.startTime, pairs ?? options.attributes)
     if (sampling.attributes) span.setAttributes(sampling.attributes)
     span.addLinks(links)
     const { processors } = this.setup
@@ -119,31 +134,8 @@ export class GatewayTracer implements Tracer {
   }
 }
 
-/**
- * A value the SDK would accept, checked by type alone: the gateway's are strings, numbers,
- * booleans and arrays of them; maps (OTLP AnyValue) are kept as given, unchecked.
- */
-function isValidValue(value: unknown): value is AttributeValue {
-  const type = typeof value
-  return type === 'string' || type === 'number' || type === 'boolean' || (type === 'object' && value !== null)
-}
-
-/** An event attribute's value: the SDK takes only simple values there (no maps). */
-function isSimpleValue(value: unknown): value is AttributeValue {
-  const type = typeof value
-  if (type === 'string' || type === 'number' || type === 'boolean') return true
-  return Array.isArray(value) && value.every((item) => item == null || ['string', 'number', 'boolean'].includes(typeof item))
-}
-
-function truncated(value: AttributeValue, limit: number): AttributeValue {
-  if (limit === Infinity) return value
-  if (typeof value === 'string') return value.length > limit ? value.slice(0, limit) : value
-  if (Array.isArray(value) && value.some((item) => typeof item === 'string' && item.length > limit)) {
-    return (value as Array<string | null | undefined>).map((item) => (typeof item === 'string' && item.length > limit ? item.slice(0, limit) : item))
-  }
-  return value
-}
-
+/** The samplers of samplerFromEnv: none reads a span's attributes. */
+const BUILT_IN_SAMPLERS = [AlwaysOnSampler, AlwaysOffSampler, TraceIdRatioBasedSampler, ParentBasedSampler]
 const UNSET: SpanStatus = { code: SpanStatusCode.UNSET }
 /**
  * Shared by every span until it has its own (never written to): a span's links, events and end
@@ -156,17 +148,6 @@ const NOT_ENDED: HrTime = [0, 0]
 const NO_DURATION: HrTime = [-1, -1]
 /** performance.timeOrigin as an HrTime, as the SDK's hrTime() reads it for every reading. */
 const ORIGIN = millisToHrTime(performance.timeOrigin)
-
-/** addHrTimes(time, millisToHrTime(millis)), the SDK's arithmetic, in one array instead of three. */
-export function plusMillis(time: HrTime, millis: number): HrTime {
-  let seconds = time[0] + Math.trunc(millis / 1e3)
-  let nanos = time[1] + Math.round((millis % 1e3) * 1e6)
-  if (nanos >= 1e9) {
-    nanos -= 1e9
-    seconds += 1
-  }
-  return [seconds, nanos]
-}
 
 /**
  * A span whose attributes are kept as two parallel arrays, in the order they were first set: the
@@ -210,10 +191,11 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes {
     spanContext: SpanContext,
     parent: SpanContext | undefined,
     startTime: TimeInput | undefined,
-    attributes: Attributes | undefined,
+    attributes: Attributes | AttributePairs | undefined,
   ) {
     this.setup = setup
-    if (attributes) this.initialAttributes(attributes)
+    if (attributes instanceof AttributePairs) this.initialPairs(attributes)
+    else if (attributes) this.initialAttributes(attributes)
     this.name = name
     this.kind = kind
     this.context = spanContext
@@ -278,6 +260,22 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes {
     for (const key in attributes) {
       const value = attributes[key]
       if (value === undefined || key.length === 0) continue
+      if (!isValidValue(value)) diag.warn(`Invalid attribute value set for key: ${key}`)
+      else if (this.attributeKeys.length >= attributeCountLimit) this.droppedAttributesCount++
+      else {
+        this.attributeKeys.push(key)
+        this.attributeValues.push(truncated(value, attributeValueLengthLimit))
+      }
+    }
+  }
+
+  /** initialAttributes() from pairs: the keys are distinct (AttributePairs), none is looked for. */
+  private initialPairs({ keys, values }: AttributePairs): void {
+    const { attributeCountLimit, attributeValueLengthLimit } = this.setup.limits
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!
+      const value = values[i]
+      if (key.length === 0) continue
       if (!isValidValue(value)) diag.warn(`Invalid attribute value set for key: ${key}`)
       else if (this.attributeKeys.length >= attributeCountLimit) this.droppedAttributesCount++
       else {

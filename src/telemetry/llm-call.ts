@@ -7,10 +7,11 @@ import type { Spent, Usage, UpstreamEndpoint } from '../core/types.ts'
 import type { Principal } from '../keys/principal.ts'
 import type { GatewayError } from '../errors.ts'
 import { ATTR, SPAN } from './names.ts'
-import { callerAttributes, countKeyUsage } from './caller.ts'
+import { addCallerAttributes, countKeyUsage } from './caller.ts'
 import { entersAttemptContext } from './client-span.ts'
 import { fallbackLabels, LLM_METRICS, modelLabels } from './instruments.ts'
-import { gatewayTracer } from './setup.ts'
+import { startGatewaySpan } from './setup.ts'
+import { AttributePairs } from './span-values.ts'
 import { idsOf, type TraceIds } from './trace-context.ts'
 
 export interface LlmCallInfo {
@@ -98,37 +99,25 @@ export class LlmCall {
 
   constructor(info: LlmCallInfo, parent: Context = activeContext()) {
     this.info = info
-    const attributes: Attributes = {
-      [ATTR.model]: info.model,
-      [ATTR.provider]: info.provider,
-      [ATTR.operation]: info.operation,
-      [ATTR.api]: info.api,
-      [ATTR.messagesCount]: info.messagesCount,
-      [ATTR.streaming]: info.streaming,
-      [ATTR.genAiOperation]: info.operation,
-      [ATTR.genAiProvider]: info.provider,
-      [ATTR.genAiRequestModel]: info.requestedModel ?? info.model,
-      [ATTR.genAiStream]: info.streaming,
-      ...callerAttributes(info.caller),
-    }
-    if (info.temperature != null) {
-      attributes[ATTR.temperature] = info.temperature
-      attributes[ATTR.genAiTemperature] = info.temperature
-    }
-    if (info.maxTokens != null) {
-      attributes[ATTR.maxTokens] = info.maxTokens
-      attributes[ATTR.genAiMaxTokens] = info.maxTokens
-    }
-    if (info.topP != null) attributes[ATTR.genAiTopP] = info.topP
-    if (info.endpoint) {
-      attributes[ATTR.serverAddress] = info.endpoint.address
-      attributes[ATTR.serverPort] = info.endpoint.port
-    }
-    if (info.demo) attributes[ATTR.demo] = true
-    if (info.userId !== undefined) attributes[ATTR.userId] = info.userId
-    if (info.route !== undefined) attributes[ATTR.route] = info.route
-    if (info.inputMessages !== undefined) attributes[ATTR.genAiInputMessages] = info.inputMessages
-    this.span = gatewayTracer().startSpan(SPAN.request, { kind: SpanKind.INTERNAL, attributes }, parent)
+    const pairs = new AttributePairs()
+      .add(ATTR.model, info.model)
+      .add(ATTR.provider, info.provider)
+      .add(ATTR.operation, info.operation)
+      .add(ATTR.api, info.api)
+      .add(ATTR.messagesCount, info.messagesCount)
+      .add(ATTR.streaming, info.streaming)
+      .add(ATTR.genAiOperation, info.operation)
+      .add(ATTR.genAiProvider, info.provider)
+      .add(ATTR.genAiRequestModel, info.requestedModel ?? info.model)
+      .add(ATTR.genAiStream, info.streaming)
+    addCallerAttributes(pairs, info.caller)
+    if (info.temperature != null) pairs.add(ATTR.temperature, info.temperature).add(ATTR.genAiTemperature, info.temperature)
+    if (info.maxTokens != null) pairs.add(ATTR.maxTokens, info.maxTokens).add(ATTR.genAiMaxTokens, info.maxTokens)
+    if (info.topP != null) pairs.add(ATTR.genAiTopP, info.topP)
+    if (info.endpoint) pairs.add(ATTR.serverAddress, info.endpoint.address).add(ATTR.serverPort, info.endpoint.port)
+    if (info.demo) pairs.add(ATTR.demo, true)
+    pairs.add(ATTR.userId, info.userId).add(ATTR.route, info.route).add(ATTR.genAiInputMessages, info.inputMessages)
+    this.span = startGatewaySpan(SPAN.request, { kind: SpanKind.INTERNAL }, pairs, parent)
     this.requestContext = trace.setSpan(parent, this.span)
   }
 
@@ -148,24 +137,16 @@ export class LlmCall {
    */
   attempt<T>(call: (parent: CallParent) => Promise<T>): Promise<T> {
     const { info } = this
-    const attributes: Attributes = {
-      [ATTR.streaming]: info.streaming,
-      [ATTR.attempt]: ++this.attempts,
-      [ATTR.genAiOperation]: info.operation,
-      [ATTR.genAiProvider]: info.provider,
-      [ATTR.genAiRequestModel]: info.model,
-      ...callerAttributes(info.caller),
-    }
-    if (info.temperature != null) attributes[ATTR.temperature] = info.temperature
-    if (info.endpoint) {
-      attributes[ATTR.serverAddress] = info.endpoint.address
-      attributes[ATTR.serverPort] = info.endpoint.port
-    }
-    this.providerSpan = gatewayTracer().startSpan(
-      SPAN.providerCall(info.provider, info.streaming, info.operation),
-      { kind: SpanKind.CLIENT, attributes },
-      this.requestContext,
-    )
+    const pairs = new AttributePairs()
+      .add(ATTR.streaming, info.streaming)
+      .add(ATTR.attempt, ++this.attempts)
+      .add(ATTR.genAiOperation, info.operation)
+      .add(ATTR.genAiProvider, info.provider)
+      .add(ATTR.genAiRequestModel, info.model)
+    addCallerAttributes(pairs, info.caller)
+    if (info.temperature != null) pairs.add(ATTR.temperature, info.temperature)
+    if (info.endpoint) pairs.add(ATTR.serverAddress, info.endpoint.address).add(ATTR.serverPort, info.endpoint.port)
+    this.providerSpan = startGatewaySpan(SPAN.providerCall(info.provider, info.streaming, info.operation), { kind: SpanKind.CLIENT }, pairs, this.requestContext)
     const within = trace.setSpan(this.requestContext, this.providerSpan)
     return entersAttemptContext() ? context.with(within, call, undefined, within) : call(within)
   }

@@ -6,8 +6,9 @@
 // Out: `traceparent` only. The caller's `tracestate` is vendor data meant for its own tracing
 // system, and its `baggage` may carry anything (user ids, tenant names); neither is sent on to
 // OpenAI, Anthropic or an MCP server. An operator who wants otherwise sets OTEL_PROPAGATORS.
-import { isSpanContextValid, trace, TraceFlags, type Context, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from '@opentelemetry/api'
+import { trace, TraceFlags, type Context, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from '@opentelemetry/api'
 import { isTracingSuppressed, TRACE_PARENT_HEADER, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core'
+import { isValidSpanContext } from './id-pool.ts'
 
 export class CallerContextPropagator implements TextMapPropagator {
   private readonly traceContext = new W3CTraceContextPropagator()
@@ -19,9 +20,10 @@ export class CallerContextPropagator implements TextMapPropagator {
 
   inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
     // The W3C propagator's checks and traceparent, written here: that propagator also writes the
-    // context's tracestate, which is not passed on.
+    // context's tracestate, which is not passed on. The gateway's own span contexts are valid by
+    // construction (id-pool.ts): the API's check, two regular expressions, is for others'.
     const spanContext = trace.getSpanContext(context)
-    if (!spanContext || isTracingSuppressed(context) || !isSpanContextValid(spanContext)) return
+    if (!spanContext || isTracingSuppressed(context) || !isValidSpanContext(spanContext)) return
     setter.set(carrier, TRACE_PARENT_HEADER, `00-${spanContext.traceId}-${spanContext.spanId}-0${Number(spanContext.traceFlags || TraceFlags.NONE).toString(16)}`)
   }
 

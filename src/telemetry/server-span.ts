@@ -5,14 +5,15 @@
 // conventions, and records a duration histogram. This span keeps what it gave — the name, the
 // stable HTTP semconv attributes, the caller's W3C trace context joined, the span the parent of the
 // request's own — and costs one span, one attribute object and one context per request.
-import { context, diag, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
+import { context, diag, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api'
 import { getRPCMetadata } from '@opentelemetry/core'
 import { IncomingMessage, ServerResponse, type IncomingHttpHeaders } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import { activeContext, LEAN_ROOT } from './lean-context.ts'
 import { ATTR, HTTP_ATTR, onceMade } from './names.ts'
 import { applyRequestOutcome, isTracedRequest, redactedQuery } from './request-span.ts'
-import { gatewayTracer } from './setup.ts'
+import { startGatewaySpan } from './setup.ts'
+import { AttributePairs } from './span-values.ts'
 
 /** Stable HTTP semconv attributes of a SERVER span besides those of names.ts, as instrumentation-http set them. */
 const SEMCONV = {
@@ -131,7 +132,7 @@ function startServerSpan(request: IncomingMessage, response: ServerResponse, rou
   const method = request.method ?? 'GET'
   const name = route === undefined ? method : onceMade(route, method, () => `${method} ${route}`)
   // A performance.now() reading as the start: the tracer keeps timing the span on that clock.
-  const span = gatewayTracer().startSpan(name, { kind: SpanKind.SERVER, startTime: startedAt, attributes: requestAttributes(request, method, route) }, parent)
+  const span = startGatewaySpan(name, { kind: SpanKind.SERVER, startTime: startedAt }, requestAttributes(request, method, route), parent)
   const within = trace.setSpan(parent, span)
   if (request instanceof TracedRequest) request.within = within
   else contexts.set(request, within)
@@ -180,29 +181,25 @@ function endServerSpan(span: Span, request: IncomingMessage, response: ServerRes
   span.end()
 }
 
-function requestAttributes(request: IncomingMessage, method: string, route: string | undefined): Attributes {
+function requestAttributes(request: IncomingMessage, method: string, route: string | undefined): AttributePairs {
   const { headers, socket } = request
   const url = request.url ?? '/'
   const queryAt = url.indexOf('?')
   const scheme = (socket as Partial<TLSSocket>).encrypted ? 'https' : 'http'
   const knownMethod = KNOWN_METHODS.has(method) ? method : '_OTHER'
-  const attributes: Attributes = {
-    [HTTP_ATTR.method]: knownMethod,
-    [SEMCONV.urlScheme]: scheme,
-    [SEMCONV.urlPath]: queryAt < 0 ? url : url.slice(0, queryAt),
-    [SEMCONV.protocolVersion]: request.httpVersion,
-  }
-  // Only the values there are: an attribute object without undefined values is taken by the
-  // tracer in one clone (gateway-tracer.ts), not key by key.
-  const query = redactedQuery(url)
-  if (query !== undefined) attributes[ATTR.urlQuery] = query
-  if (route !== undefined) attributes[HTTP_ATTR.route] = route
-  if (socket.remoteAddress !== undefined) attributes[SEMCONV.peerAddress] = socket.remoteAddress
-  if (socket.remotePort !== undefined) attributes[SEMCONV.peerPort] = socket.remotePort
-  if (headers['user-agent'] !== undefined) attributes[SEMCONV.userAgent] = headers['user-agent']
-  if (knownMethod !== method) attributes[SEMCONV.methodOriginal] = method
-  addAddresses(attributes, headers, scheme, socket.remoteAddress)
-  return attributes
+  const pairs = new AttributePairs()
+    .add(HTTP_ATTR.method, knownMethod)
+    .add(SEMCONV.urlScheme, scheme)
+    .add(SEMCONV.urlPath, queryAt < 0 ? url : url.slice(0, queryAt))
+    .add(SEMCONV.protocolVersion, request.httpVersion)
+    .add(ATTR.urlQuery, redactedQuery(url))
+    .add(HTTP_ATTR.route, route)
+    .add(SEMCONV.peerAddress, socket.remoteAddress)
+    .add(SEMCONV.peerPort, socket.remotePort)
+    .add(SEMCONV.userAgent, headers['user-agent'])
+  if (knownMethod !== method) pairs.add(SEMCONV.methodOriginal, method)
+  addAddresses(pairs, headers, scheme, socket.remoteAddress)
+  return pairs
 }
 
 /**
@@ -210,7 +207,7 @@ function requestAttributes(request: IncomingMessage, method: string, route: stri
  * it), read as semconv and the instrumentation read them: what a proxy says in `Forwarded` or
  * `X-Forwarded-Host`/`-For` first, then the Host header and the peer.
  */
-function addAddresses(attributes: Attributes, headers: IncomingHttpHeaders, scheme: string, peer: string | undefined): void {
+function addAddresses(pairs: AttributePairs, headers: IncomingHttpHeaders, scheme: string, peer: string | undefined): void {
   const forwarded = typeof headers.forwarded === 'string' ? firstForwarded(headers.forwarded) : undefined
   const forwardedHost = headers['x-forwarded-host']
   const [host, proto] = forwarded?.has('host')
@@ -222,13 +219,13 @@ function addAddresses(attributes: Attributes, headers: IncomingHttpHeaders, sche
     // `name`, `name:port` or `[v6]:port`; without a port the scheme's own, when known.
     const colon = host.lastIndexOf(':')
     const hasPort = colon > host.lastIndexOf(']')
-    attributes[ATTR.serverAddress] = hasPort ? host.slice(0, colon) : host
+    pairs.add(ATTR.serverAddress, hasPort ? host.slice(0, colon) : host)
     const port = hasPort ? Number(host.slice(colon + 1)) : proto === 'https' ? 443 : proto === 'http' ? 80 : NaN
-    if (Number.isInteger(port)) attributes[ATTR.serverPort] = port
+    if (Number.isInteger(port)) pairs.add(ATTR.serverPort, port)
   }
   const forwardedFor = forwarded?.get('for') ?? firstValue(headers['x-forwarded-for'])
   const client = forwardedFor ? withoutPort(forwardedFor) : peer
-  if (client !== undefined) attributes[SEMCONV.clientAddress] = client
+  pairs.add(SEMCONV.clientAddress, client)
 }
 
 /** The first element of a `Forwarded` header (RFC 7239): the proxy nearest the client. */

@@ -1,7 +1,7 @@
 // Starts OpenTelemetry the way the guide describes: zero-config when the process has no
 // providers of its own, hands-off when the operator preloaded theirs (`node --import ./otel.mjs`).
 // Must run before Fastify and undici are imported, so that the instrumentations see them required.
-import { createNoopMeter, metrics, trace, type MeterProvider, type Tracer } from '@opentelemetry/api'
+import { createNoopMeter, metrics, trace, type Context, type MeterProvider, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api'
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node'
 import {
   AggregationType,
@@ -24,7 +24,8 @@ import { gatewayResource, RESOURCE_DETECTORS } from './resource.ts'
 import { batchOptionsFromEnv } from './span-export.ts'
 import { SpanHandOff, type TraceLookup } from './span-hand-off.ts'
 import type { TraceStoreOptions } from './trace-store.ts'
-import { gatewayTracing, TRACER_NAME } from './gateway-tracer.ts'
+import { GatewayTracer, gatewayTracing, TRACER_NAME } from './gateway-tracer.ts'
+import type { AttributePairs } from './span-values.ts'
 import { applyRequestOutcome, isTracedRequest, queryWithoutValues } from './request-span.ts'
 
 /** Whose TracerProvider makes the spans: 'preloaded' also when only traces were preloaded. */
@@ -297,4 +298,10 @@ let ownTracer: Tracer | undefined
 
 export function gatewayTracer(): Tracer {
   return ownTracer ?? trace.getTracer(TRACER_NAME)
+}
+
+/** gatewayTracer().startSpan() with the span's first attributes as pairs (span-values.ts). */
+export function startGatewaySpan(name: string, options: SpanOptions, pairs: AttributePairs, parent: Context): Span {
+  const tracer = gatewayTracer()
+  return tracer instanceof GatewayTracer ? tracer.startWithPairs(name, options, pairs, parent) : tracer.startSpan(name, { ...options, attributes: pairs.toObject() }, parent)
 }

@@ -8,7 +8,8 @@ import { context, SpanKind, SpanStatusCode, trace, TraceFlags, type Span, type T
 import { addHrTimes, millisToHrTime, suppressTracing } from '@opentelemetry/core'
 import { TracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace'
 import { resourceFromAttributes } from '@opentelemetry/resources'
-import { GatewayTracer, plusMillis } from '../../src/telemetry/gateway-tracer.ts'
+import { GatewayTracer } from '../../src/telemetry/gateway-tracer.ts'
+import { AttributePairs, plusMillis } from '../../src/telemetry/span-values.ts'
 import { samplerFromEnv, spanLimitsFromEnv } from '../../src/telemetry/tracing-config.ts'
 
 function recorder(): SpanProcessor & { ended: ReadableSpan[]; started: number } {
@@ -120,6 +121,41 @@ t.test('span limits from the environment apply alike', async (t) => {
   ownRecorder.ended.forEach((span, i) => t.same(shape(span), shape(sdkRecorder.ended[i]!), span.name))
   t.same(ownRecorder.ended[1]!.attributes, { a: 'abcde', b: ['abcde', 'ab'], c: 1, d: true }, 'cut at 5 characters, at most 4 attributes')
   t.equal(ownRecorder.ended[1]!.droppedAttributesCount, 2, 'the two past the limit counted as dropped')
+})
+
+t.test("a span begun with pairs (the gateway's own spans) is the span begun with the same attributes as an object", async (t) => {
+  const pairsOf = (attributes: Record<string, unknown>) => {
+    const pairs = new AttributePairs()
+    for (const [key, value] of Object.entries(attributes)) pairs.add(key, value as never)
+    return pairs
+  }
+  const cases: Array<[string, Record<string, string>, Record<string, unknown>]> = [
+    ['as given', {}, { 'llm.model': 'gpt-4o-mini', 'llm.messages.count': 3, 'llm.streaming': false, skipped: undefined, tags: ['a', 'b'] }],
+    ['within the limits', { OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '4', OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '5' }, { a: 'abcdefgh', b: ['abcdefgh', 'ab'], c: 1, d: true, e: 'x', f: 'y' }],
+  ]
+  for (const [name, env, attributes] of cases) {
+    const { sdk, own, sdkRecorder, ownRecorder } = tracers(env)
+    const mine = (own as GatewayTracer).startWithPairs('llm.request', { kind: SpanKind.CLIENT }, pairsOf(attributes), PARENT)
+    mine.setAttribute('llm.tokens.input', 10)
+    mine.setAttribute('llm.model', 'gpt-4o')
+    mine.end()
+    const theirs = sdk.startSpan('llm.request', { kind: SpanKind.CLIENT, attributes: attributes as never }, PARENT)
+    theirs.setAttribute('llm.tokens.input', 10)
+    theirs.setAttribute('llm.model', 'gpt-4o')
+    theirs.end()
+    t.same(shape(ownRecorder.ended[0]!), shape(sdkRecorder.ended[0]!), name)
+  }
+  // A sampler of the SDK's reads no attributes and is shown none; any other is shown them.
+  const shown: unknown[] = []
+  const reading = new GatewayTracer({
+    sampler: { shouldSample: (_c, _t, _n, _k, attributes) => (shown.push(attributes), { decision: 2 }), toString: () => 'reading' },
+    limits: spanLimitsFromEnv(),
+    resource: resourceFromAttributes({}),
+    scope: { name: 'sik-llms-gateway' },
+    processors: [],
+  })
+  reading.startWithPairs('x', {}, pairsOf({ 'llm.model': 'm', n: 1 }), PARENT).end()
+  t.same(shown, [{ 'llm.model': 'm', n: 1 }], 'a sampler of its own is given the attributes as an object')
 })
 
 t.test('sampling: the same decisions, and ids even when nothing is recorded', async (t) => {
