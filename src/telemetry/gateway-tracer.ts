@@ -136,6 +136,13 @@ export class GatewayTracer implements Tracer {
 
 /** The samplers of samplerFromEnv: none reads a span's attributes. */
 const BUILT_IN_SAMPLERS = [AlwaysOnSampler, AlwaysOffSampler, TraceIdRatioBasedSampler, ParentBasedSampler]
+/** Pairs a span takes as they are: within the count limit, no value to cut, every key named and every value valid. */
+function isTakenAsIs({ keys, values }: AttributePairs, limits: Limits): boolean {
+  if (keys.length > limits.attributeCountLimit || limits.attributeValueLengthLimit !== Infinity) return false
+  for (let i = 0; i < keys.length; i++) if (keys[i]!.length === 0 || !isValidValue(values[i])) return false
+  return true
+}
+
 const UNSET: SpanStatus = { code: SpanStatusCode.UNSET }
 /**
  * Shared by every span until it has its own (never written to): a span's links, events and end
@@ -167,8 +174,8 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes {
   endTime: HrTime = NOT_ENDED
   duration: HrTime = NO_DURATION
   status: SpanStatus = UNSET
-  readonly attributeKeys: string[] = []
-  readonly attributeValues: AttributeValue[] = []
+  readonly attributeKeys: string[]
+  readonly attributeValues: AttributeValue[]
   /** `attributes` as an object, made when something asks (a test, another processor) and until the next change. */
   private attributesObject: Attributes | undefined
   links: Link[] = NONE
@@ -194,8 +201,16 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes {
     attributes: Attributes | AttributePairs | undefined,
   ) {
     this.setup = setup
-    if (attributes instanceof AttributePairs) this.initialPairs(attributes)
-    else if (attributes) this.initialAttributes(attributes)
+    const pairs = attributes instanceof AttributePairs ? attributes : attributes ? AttributePairs.from(attributes) : undefined
+    if (pairs && isTakenAsIs(pairs, setup.limits)) {
+      // Pairs are made for one span (AttributePairs): within the limits, their arrays become its own.
+      this.attributeKeys = pairs.keys
+      this.attributeValues = pairs.values
+    } else {
+      this.attributeKeys = []
+      this.attributeValues = []
+      if (pairs) this.initialPairs(pairs)
+    }
     this.name = name
     this.kind = kind
     this.context = spanContext
@@ -254,22 +269,7 @@ class GatewaySpan implements Span, ReadableSpan, FlatAttributes {
     return this
   }
 
-  /** setAttributes() on a span that has none yet: an object's keys are distinct, none is looked for. */
-  private initialAttributes(attributes: Attributes): void {
-    const { attributeCountLimit, attributeValueLengthLimit } = this.setup.limits
-    for (const key in attributes) {
-      const value = attributes[key]
-      if (value === undefined || key.length === 0) continue
-      if (!isValidValue(value)) diag.warn(`Invalid attribute value set for key: ${key}`)
-      else if (this.attributeKeys.length >= attributeCountLimit) this.droppedAttributesCount++
-      else {
-        this.attributeKeys.push(key)
-        this.attributeValues.push(truncated(value, attributeValueLengthLimit))
-      }
-    }
-  }
-
-  /** initialAttributes() from pairs: the keys are distinct (AttributePairs), none is looked for. */
+  /** The first attributes, within the limits: the keys are distinct (AttributePairs), none is looked for. */
   private initialPairs({ keys, values }: AttributePairs): void {
     const { attributeCountLimit, attributeValueLengthLimit } = this.setup.limits
     for (let i = 0; i < keys.length; i++) {

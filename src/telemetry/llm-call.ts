@@ -221,42 +221,33 @@ export class LlmCall {
     const hit = outcome.cacheHit === true
     const usage = hit ? ZERO_USAGE : outcome.usage
     const cost = hit ? ZERO_COST : outcome.cost
-    const attributes: Attributes = {
-      [ATTR.finishReason]: outcome.finishReasons[0] ?? '',
-      [ATTR.genAiFinishReasons]: outcome.finishReasons,
-    }
-    // What served the call: the upstream's own name for it, else the model it was routed to.
-    attributes[ATTR.genAiResponseModel] = outcome.responseModel || this.info.model
-    if (outcome.responseId) attributes[ATTR.genAiResponseId] = outcome.responseId
+    const pairs = new AttributePairs()
+      .add(ATTR.finishReason, outcome.finishReasons[0] ?? '')
+      .add(ATTR.genAiFinishReasons, outcome.finishReasons)
+      // What served the call: the upstream's own name for it, else the model it was routed to.
+      .add(ATTR.genAiResponseModel, outcome.responseModel || this.info.model)
+    if (outcome.responseId) pairs.add(ATTR.genAiResponseId, outcome.responseId)
     if (hit) {
-      if (outcome.cost) attributes[ATTR.cacheSavedUsd] = outcome.cost.total
-      if (outcome.usage) {
-        attributes[ATTR.cacheSavedInputTokens] = outcome.usage.input
-        attributes[ATTR.cacheSavedOutputTokens] = outcome.usage.output
-      }
+      pairs.add(ATTR.cacheSavedUsd, outcome.cost?.total)
+      if (outcome.usage) pairs.add(ATTR.cacheSavedInputTokens, outcome.usage.input).add(ATTR.cacheSavedOutputTokens, outcome.usage.output)
     }
-    if (!usage) attributes[ATTR.usageMissing] = true
+    if (!usage) pairs.add(ATTR.usageMissing, true)
     if (usage) {
-      attributes[ATTR.tokensInput] = usage.input
-      attributes[ATTR.tokensOutput] = usage.output
-      attributes[ATTR.tokensTotal] = usage.input + usage.output
-      attributes[ATTR.tokensCacheRead] = usage.cacheRead
-      attributes[ATTR.tokensCacheWrite] = usage.cacheWrite
-      attributes[ATTR.genAiInputTokens] = usage.input
-      attributes[ATTR.genAiOutputTokens] = usage.output
-      attributes[ATTR.genAiCacheReadTokens] = usage.cacheRead
-      attributes[ATTR.genAiCacheCreationTokens] = usage.cacheWrite
+      pairs
+        .add(ATTR.tokensInput, usage.input)
+        .add(ATTR.tokensOutput, usage.output)
+        .add(ATTR.tokensTotal, usage.input + usage.output)
+        .add(ATTR.tokensCacheRead, usage.cacheRead)
+        .add(ATTR.tokensCacheWrite, usage.cacheWrite)
+        .add(ATTR.genAiInputTokens, usage.input)
+        .add(ATTR.genAiOutputTokens, usage.output)
+        .add(ATTR.genAiCacheReadTokens, usage.cacheRead)
+        .add(ATTR.genAiCacheCreationTokens, usage.cacheWrite)
     }
-    if (cost) {
-      attributes[ATTR.costTotal] = cost.total
-      attributes[ATTR.costInput] = cost.input
-      attributes[ATTR.costOutput] = cost.output
-    }
-    if (this.firstTokenAt !== undefined) {
-      attributes[ATTR.timeToFirstToken] = (this.firstTokenAt - this.startedAt) / 1000
-    }
-    if (outcome.outputMessages !== undefined) attributes[ATTR.genAiOutputMessages] = outcome.outputMessages
-    this.span.setAttributes(attributes)
+    if (cost) pairs.add(ATTR.costTotal, cost.total).add(ATTR.costInput, cost.input).add(ATTR.costOutput, cost.output)
+    if (this.firstTokenAt !== undefined) pairs.add(ATTR.timeToFirstToken, (this.firstTokenAt - this.startedAt) / 1000)
+    pairs.add(ATTR.genAiOutputMessages, outcome.outputMessages)
+    pairs.setOn(this.span)
     this.providerSpan?.end()
     this.span.end()
     this.recordMetrics(seconds, hit ? undefined : usage, cost?.total, outcome.responseModel, undefined, hit ? outcome.cost?.total : undefined)

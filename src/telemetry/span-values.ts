@@ -1,17 +1,25 @@
 // What the gateway's tracer (gateway-tracer.ts) takes as attribute values, and the first
 // attributes of a span given as pairs (AttributePairs) instead of an object.
-import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api'
+import type { Attributes, AttributeValue, HrTime, Span } from '@opentelemetry/api'
 
 /**
  * A span's first attributes as two arrays of the same length, the keys distinct; an undefined
  * value is not added. The gateway's own spans start with these. An object literal whose keys are
  * the names of names.ts is made key by key: each of them a computed key, which V8 defines through
  * a call into its runtime, then read back by the tracer with for…in (~1 µs a request over four
- * spans, bench/RESULTS.md, twenty-third round). The tracer adopts the arrays as they are.
+ * spans, bench/RESULTS.md, twenty-third round). The tracer takes the arrays as the span's own
+ * (within the span limits): a pair made for one span only.
  */
 export class AttributePairs {
   readonly keys: string[] = []
   readonly values: AttributeValue[] = []
+
+  /** An object's attributes as pairs (its undefined values left out). */
+  static from(attributes: Attributes): AttributePairs {
+    const pairs = new AttributePairs()
+    for (const key in attributes) pairs.add(key, attributes[key])
+    return pairs
+  }
 
   add(key: string, value: AttributeValue | undefined): this {
     if (value !== undefined) {
@@ -19,6 +27,11 @@ export class AttributePairs {
       this.values.push(value)
     }
     return this
+  }
+
+  /** span.setAttributes() with these: no object made and read back. */
+  setOn(span: Span): void {
+    for (let i = 0; i < this.keys.length; i++) span.setAttribute(this.keys[i]!, this.values[i]!)
   }
 
   /** As an object, for a tracer other than the gateway's (a preloaded SDK's). */
