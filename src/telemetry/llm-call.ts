@@ -1,7 +1,7 @@
 // One LLM call as telemetry sees it: the `llm.request` span, the provider CLIENT span around the
 // upstream exchange, and every metric of SPEC §2.2. Spans and metrics for chat are recorded here
 // and nowhere else; adapters only hand back plain values.
-import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
+import { context, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api'
 import { activeContext } from './lean-context.ts'
 import type { Spent, Usage, UpstreamEndpoint } from '../core/types.ts'
 import type { Principal } from '../keys/principal.ts'
@@ -177,13 +177,10 @@ export class LlmCall {
     info.endpoint = to.endpoint
     info.demo = to.demo
     info.knownModel = to.knownModel
-    const attributes: Attributes = { [ATTR.provider]: to.provider, [ATTR.model]: to.model, [ATTR.genAiProvider]: to.provider }
-    if (to.endpoint) {
-      attributes[ATTR.serverAddress] = to.endpoint.address
-      attributes[ATTR.serverPort] = to.endpoint.port
-    }
-    if (to.demo) attributes[ATTR.demo] = true
-    this.span.setAttributes(attributes)
+    const pairs = new AttributePairs().add(ATTR.provider, to.provider).add(ATTR.model, to.model).add(ATTR.genAiProvider, to.provider)
+    if (to.endpoint) pairs.add(ATTR.serverAddress, to.endpoint.address).add(ATTR.serverPort, to.endpoint.port)
+    if (to.demo) pairs.add(ATTR.demo, true)
+    pairs.setOn(this.span)
   }
 
   /** The call moves from the target it was on to another of `route`, for `reason`: counted. */

@@ -1,7 +1,7 @@
 // The trace ids every answer carries (SPEC §1 "Trace context in and out").
 // With telemetry off (OTEL_SDK_DISABLED=true) spans have the all-zero invalid context: there is
 // no trace to point at, so no ids are returned rather than zeros that are not valid W3C ids.
-import { trace, type Context, type Span } from '@opentelemetry/api'
+import { trace, TraceFlags, type Context, type Span } from '@opentelemetry/api'
 import { isValidSpanContext } from './id-pool.ts'
 
 export interface TraceIds {
@@ -18,7 +18,7 @@ export function idsOf(span: Span | undefined): TraceIds | undefined {
   return {
     trace_id: context.traceId,
     span_id: context.spanId,
-    flags: context.traceFlags.toString(16).padStart(2, '0'),
+    flags: context.traceFlags === TraceFlags.SAMPLED ? '01' : context.traceFlags.toString(16).padStart(2, '0'),
   }
 }
 
