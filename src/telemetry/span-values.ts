@@ -5,10 +5,11 @@ import type { Attributes, AttributeValue, HrTime, Span } from '@opentelemetry/ap
 /**
  * A span's first attributes as two arrays of the same length, the keys distinct; an undefined
  * value is not added. The gateway's own spans start with these. An object literal whose keys are
- * the names of names.ts is made key by key: each of them a computed key, which V8 defines through
- * a call into its runtime, then read back by the tracer with for…in (~1 µs a request over four
- * spans, bench/RESULTS.md, twenty-third round). The tracer takes the arrays as the span's own
- * (within the span limits): a pair made for one span only.
+ * the names of names.ts is made key by key: each of them a computed key, which V8 may define
+ * through a call into its runtime (0.6–1.0 µs a request in perf's samples), then read back by the
+ * tracer with for…in. With pairs the main thread took ~10 µs a request less (bench/RESULTS.md,
+ * twenty-third round). The tracer takes the arrays as the span's own (within the span limits): the
+ * pairs are made for one span only.
  */
 export class AttributePairs {
   readonly keys: string[] = []
