@@ -39,7 +39,7 @@ import {
   type InstrumentationScope,
 } from '@opentelemetry/core'
 import type { Resource } from '@opentelemetry/resources'
-import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, type ReadableSpan, type Sampler, type SpanProcessor, type TimedEvent } from '@opentelemetry/sdk-trace'
+import { SamplingDecision, type ReadableSpan, type Sampler, type SpanProcessor, type TimedEvent } from '@opentelemetry/sdk-trace'
 import { IdPool, isValidSpanContext } from './id-pool.ts'
 import { gatewayResource } from './resource.ts'
 import { AttributePairs, isSimpleValue, isValidValue, plusMillis, truncated } from './span-values.ts'
@@ -61,7 +61,7 @@ export function gatewayTracing(env: Record<string, string | undefined>, serviceN
     resource: gatewayResource(serviceName),
     autoDetectResources: false,
   }
-  const tracer = new GatewayTracer({ sampler: sdkOptions.sampler, limits: sdkOptions.spanLimits, resource: sdkOptions.resource, scope: { name: TRACER_NAME }, processors })
+  const tracer = new GatewayTracer({ sampler: sdkOptions.sampler, limits: sdkOptions.spanLimits, resource: sdkOptions.resource, scope: { name: TRACER_NAME }, processors, samplerIgnoresAttributes: true })
   return { sdkOptions, tracer }
 }
 
@@ -74,6 +74,8 @@ export interface GatewayTracerSetup {
   resource: Resource
   scope: InstrumentationScope
   processors: readonly SpanProcessor[]
+  /** The sampler reads no attributes (samplerFromEnv's do not): a span begun with pairs shows it none. */
+  samplerIgnoresAttributes?: boolean
 }
 
 const ids = new IdPool()
@@ -81,12 +83,8 @@ const ids = new IdPool()
 export class GatewayTracer implements Tracer {
   private readonly setup: GatewayTracerSetup
 
-  /** The samplers OTEL_TRACES_SAMPLER names read no attributes: a span begun with pairs shows them none. */
-  private readonly samplerReadsAttributes: boolean
-
   constructor(setup: GatewayTracerSetup) {
     this.setup = setup
-    this.samplerReadsAttributes = !BUILT_IN_SAMPLERS.some((kind) => setup.sampler instanceof kind)
   }
 
   startSpan(name: string, options: SpanOptions = {}, parentContext: Context = contextApi.active()): Span {
@@ -94,7 +92,7 @@ export class GatewayTracer implements Tracer {
   }
 
   /** startSpan() with the span's first attributes as pairs (span-values.ts), not `options.attributes`. */
-  startWithPairs(name: string, options: SpanOptions, pairs: AttributePairs, parentContext: Context): Span {
+  startWithPairs(name: string, options: Omit<SpanOptions, 'attributes'>, pairs: AttributePairs, parentContext: Context): Span {
     return this.begin(name, options, pairs, parentContext)
   }
 
@@ -106,7 +104,7 @@ export class GatewayTracer implements Tracer {
     const traceId = ids.traceIdUnder(validParent)
     const kind = options.kind ?? SpanKind.INTERNAL
     const links = options.links ?? NONE
-    const attributes = pairs === undefined ? options.attributes : this.samplerReadsAttributes ? pairs.toObject() : undefined
+    const attributes = pairs === undefined ? options.attributes : this.setup.samplerIgnoresAttributes ? undefined : pairs.toObject()
     const sampling = this.setup.sampler.shouldSample(ctx, traceId, name, kind, attributes ?? NO_ATTRIBUTES, links)
     const spanContext = ids.context(
       traceId,
@@ -134,8 +132,6 @@ export class GatewayTracer implements Tracer {
   }
 }
 
-/** The samplers of samplerFromEnv: none reads a span's attributes. */
-const BUILT_IN_SAMPLERS = [AlwaysOnSampler, AlwaysOffSampler, TraceIdRatioBasedSampler, ParentBasedSampler]
 /** Pairs a span takes as they are: within the count limit, no value to cut, every key named and every value valid. */
 function isTakenAsIs({ keys, values }: AttributePairs, limits: Limits): boolean {
   if (keys.length > limits.attributeCountLimit || limits.attributeValueLengthLimit !== Infinity) return false

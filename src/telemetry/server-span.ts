@@ -4,7 +4,7 @@
 // context one by one, parses the URL and the headers for attributes in two versions of the
 // conventions, and records a duration histogram. This span keeps what it gave — the name, the
 // stable HTTP semconv attributes, the caller's W3C trace context joined, the span the parent of the
-// request's own — and costs one span, one attribute object and one context per request.
+// request's own — and costs one span, its attribute pairs and one context per request.
 import { context, diag, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api'
 import { getRPCMetadata } from '@opentelemetry/core'
 import { IncomingMessage, ServerResponse, type IncomingHttpHeaders } from 'node:http'

@@ -301,7 +301,7 @@ export function gatewayTracer(): Tracer {
 }
 
 /** gatewayTracer().startSpan() with the span's first attributes as pairs (span-values.ts). */
-export function startGatewaySpan(name: string, options: SpanOptions, pairs: AttributePairs, parent: Context): Span {
+export function startGatewaySpan(name: string, options: Omit<SpanOptions, 'attributes'>, pairs: AttributePairs, parent: Context): Span {
   const tracer = gatewayTracer()
   return tracer instanceof GatewayTracer ? tracer.startWithPairs(name, options, pairs, parent) : tracer.startSpan(name, { ...options, attributes: pairs.toObject() }, parent)
 }

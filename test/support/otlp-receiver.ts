@@ -34,6 +34,8 @@ export interface ReceivedSpan {
   endTimeUnixNano: bigint
   durationMs: number
   attributes: Attributes
+  /** Keys the span's attribute list holds more than once (OTLP asks for distinct keys; `attributes` keeps the last). */
+  repeatedKeys: string[]
   status: { code: StatusCodeName; message: string }
   events: { name: string; attributes: Attributes }[]
   links: { traceId: string; spanId: string; attributes: Attributes }[]
@@ -268,6 +270,7 @@ function flattenSpans(request: PbTraceRequest): ReceivedSpan[] {
           endTimeUnixNano,
           durationMs: Number(endTimeUnixNano - startTimeUnixNano) / 1e6,
           attributes: attributes(s.attributes),
+          repeatedKeys: (s.attributes ?? []).map((kv) => kv.key ?? '').filter((key, i, keys) => keys.indexOf(key) !== i),
           status: { code: STATUS_CODES[s.status?.code ?? 0] ?? 'UNSET', message: s.status?.message ?? '' },
           events: (s.events ?? []).map((e) => ({ name: e.name ?? '', attributes: attributes(e.attributes) })),
           links: (s.links ?? []).map((l) => ({ traceId: hex(l.traceId), spanId: hex(l.spanId), attributes: attributes(l.attributes) })),

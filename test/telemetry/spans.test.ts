@@ -418,9 +418,11 @@ t.test('content capture on: prompts and completions as gen_ai.input/output.messa
   t.equal(streamOutput[0]?.content, streamed.text, 'the streamed text, joined')
 })
 
-t.test('no span events anywhere (as in the guide)', async (t) => {
+t.test('no span events anywhere (as in the guide), and no attribute key twice on a span', async (t) => {
   t.ok(receiver.spans.length > 20, 'the spans of the tests above were received')
   const withEvents = receiver.spans.filter((s) => s.events.length > 0)
   t.same(withEvents.map((s) => `${s.name}: ${s.events.map((e) => e.name).join(', ')}`), [], 'no span has events')
+  const repeating = receiver.spans.filter((s) => s.repeatedKeys.length > 0)
+  t.same(repeating.map((s) => `${s.name}: ${s.repeatedKeys.join(', ')}`), [], 'no span names an attribute twice')
   t.same(receiver.errors, [], 'every export decoded')
 })
