@@ -6,12 +6,16 @@
 // Env: MODE=on|off (on), LOAD=json|stream (json), C=32, SLICES=16, SLICE_SECONDS=2,
 // API=chat|responses|messages (chat: the ingress API called, bench/lib/ingress.ts).
 // Also prints p99 latency per variant (median over slices): at C=1 that is the added-latency figure.
+// A variant given `SCRAPED=1` (`'on=.?SCRAPED=1'`) has its /metrics read every second for the whole run, as
+// `npm run bench` reads every telemetry-on gateway's (the gateway ignores the variable). GAP_SECONDS (0): the
+// machine left idle after each slice, as the run of record leaves each target between its turns.
 import { ensureBenchDeps } from './lib/deps.ts'
 
 ensureBenchDeps()
 const { jsonLoad, streamLoad } = await import('./lib/load.ts')
 const { startGateway, startOtlpSink, startUpstream, telemetryEnv, variantsOf } = await import('./lib/procs.ts')
 const { ingressFromEnv, ingressTarget } = await import('./lib/ingress.ts')
+const { scraper } = await import('./lib/suite.ts')
 
 // NAME=DIR or NAME=DIR?KEY=VALUE&KEY=VALUE (environment of that variant only, e.g. a setting's A/B).
 const variants = variantsOf(process.argv.slice(2))
@@ -21,6 +25,7 @@ const load = (process.env.LOAD ?? 'json') === 'stream' ? streamLoad : jsonLoad
 const connections = Number(process.env.C ?? 32)
 const slices = Number(process.env.SLICES ?? 16)
 const sliceSeconds = Number(process.env.SLICE_SECONDS ?? 2)
+const gapSeconds = Number(process.env.GAP_SECONDS ?? 0)
 const ingress = ingressFromEnv()
 
 const upstream = await startUpstream()
@@ -31,6 +36,7 @@ for (const variant of variants) {
   process.env.BENCH_GATEWAY_DIR = variant.dir
   gateways.push(await startGateway(upstream.url, { ...env, ...variant.env }))
 }
+const scrapes = gateways.filter((_, i) => variants[i]!.env.SCRAPED === '1').map((g) => scraper(g.url))
 const cpu: number[][] = variants.map(() => [])
 const rps: number[][] = variants.map(() => [])
 const p99: number[][] = variants.map(() => [])
@@ -54,9 +60,11 @@ try {
       rps[i]!.push(result.rps)
       p99[i]!.push(result.latency.p99)
       p50[i]!.push(result.latency.p50)
+      if (gapSeconds > 0) await new Promise((resolve) => setTimeout(resolve, gapSeconds * 1000))
     }
   }
 } finally {
+  for (const scrape of scrapes) scrape.stop()
   for (const gateway of gateways) await gateway.stop()
   await upstream.stop()
   await sink.stop()
@@ -65,12 +73,16 @@ try {
 const sorted = (values: number[]) => [...values].sort((a, b) => a - b)
 const quantile = (values: number[], q: number) => sorted(values)[Math.min(values.length - 1, Math.floor(q * values.length))]!
 console.log(`${ingress.path}, ${process.env.LOAD ?? 'json'}, telemetry ${mode}, c=${connections}: ${slices} alternating slices of ${sliceSeconds} s`)
-console.log('| variant | CPU µs/request (median) | req/s (median) | p50 ms | p99 ms | CPU ÷ first, slice by slice: median [IQR] |')
-console.log('| --- | ---: | ---: | ---: | ---: | ---: |')
+// Slice by slice: each of a variant's slices against the first variant's slice of the same turn,
+// the statistic of the run of record's "req/s ÷ telemetry off" (its rounds' median).
+const bySlice = (values: number[][], i: number, digits: number) => {
+  const ratios = values[i]!.map((value, slice) => value / values[0]![slice]!)
+  return i === 0 ? '–' : `${quantile(ratios, 0.5).toFixed(digits)} [${quantile(ratios, 0.25).toFixed(digits)}–${quantile(ratios, 0.75).toFixed(digits)}]`
+}
+console.log('| variant | CPU µs/request (median) | req/s (median) | p50 ms | p99 ms | CPU ÷ first, slice by slice: median [IQR] | req/s ÷ first, slice by slice: median [IQR] |')
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
 variants.forEach(({ name }, i) => {
-  const ratios = cpu[i]!.map((value, slice) => value / cpu[0]![slice]!)
-  const ratio = i === 0 ? '–' : `${quantile(ratios, 0.5).toFixed(3)} [${quantile(ratios, 0.25).toFixed(3)}–${quantile(ratios, 0.75).toFixed(3)}]`
   const ms = (values: number[]) => quantile(values, 0.5).toFixed(2)
-  console.log(`| ${name} | ${Math.round(quantile(cpu[i]!, 0.5))} | ${Math.round(quantile(rps[i]!, 0.5))} | ${ms(p50[i]!)} | ${ms(p99[i]!)} | ${ratio} |`)
+  console.log(`| ${name} | ${Math.round(quantile(cpu[i]!, 0.5))} | ${Math.round(quantile(rps[i]!, 0.5))} | ${ms(p50[i]!)} | ${ms(p99[i]!)} | ${bySlice(cpu, i, 3)} | ${bySlice(rps, i, 3)} |`)
 })
 console.log(`requests served (warm-up included): ${variants.map(({ name }, i) => `${name} ${served[i]}`).join(', ')}`)
