@@ -18,7 +18,7 @@ import { SseDecoder, type SseEvent } from './openai/sse.ts'
 import { UpstreamStreamError } from './upstream-errors.ts'
 import type { Dispatcher } from 'undici'
 import { endpointOf } from './upstream-client.ts'
-import { upstreamRequest, type UpstreamResponse } from './upstream-request.ts'
+import { upstreamRequest, type UpstreamBody, type UpstreamResponse } from './upstream-request.ts'
 
 export interface HttpUpstreamOptions {
   /** Provider name, for messages. */
@@ -126,7 +126,8 @@ export class HttpUpstream {
   /** The events of a streamed answer to `POST {baseURL}{path}`. */
   async events(path: string, body: string, signal: AbortSignal, options?: SendOptions): Promise<AsyncIterable<StreamEvent>> {
     const { response, span } = await this.request('POST', path, body, true, signal, options)
-    return readEvents(response.body, signal, span)
+    // A 2xx answer to a streamed request: its body comes as a stream (upstreamRequest).
+    return readEvents(response.body as UpstreamBody, signal, span)
   }
 
   /** Any other exchange (GET / DELETE of a stored response): a 2xx answered as it came, else an error. */
@@ -185,7 +186,7 @@ export class HttpUpstream {
         headersTimeout: firstByteTimeoutMs,
         // A stream may pause between tokens as long as the model likes (the total timeout bounds it).
         bodyTimeout: stream ? 0 : firstByteTimeoutMs,
-      })
+      }, stream)
     } catch (error) {
       span?.end(signal.aborted ? undefined : error)
       if (signal.aborted) throw error

@@ -1,5 +1,7 @@
 // One upstream HTTP exchange on undici's dispatch API: the answer's status and headers once they
-// come, its body as a Node Readable. What `Dispatcher.request()` gives, without its handler.
+// come; its body as a Node Readable when it is a 2xx answer to a streamed request, else read whole
+// (a JSON answer, any error): its chunks collected as they come, with no stream and no async
+// iteration between them and `text()`. What `Dispatcher.request()` gives, without its handler.
 //
 // Why not `request()`: its handler stores a fresh arrow function on itself when the request starts
 // (`this.abort = (reason) => controller.abort(reason)` in RequestHandler.onRequestStart). With
@@ -15,13 +17,17 @@ import type { Dispatcher } from 'undici'
 export interface UpstreamResponse {
   statusCode: number
   headers: Record<string, string | string[] | undefined>
-  body: UpstreamBody
+  /** A stream for a 2xx answer to a streamed request (`stream`), else the body read whole. */
+  body: UpstreamBody | WholeBody
 }
 
-/** `dispatcher.request(options)` as undici has it, for the options the gateway sends. */
-export function upstreamRequest(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions & { signal: AbortSignal }): Promise<UpstreamResponse> {
+/**
+ * `dispatcher.request(options)` as undici has it, for the options the gateway sends. `stream`: a
+ * 2xx answer's body is read as it comes (server-sent events); any other is read whole.
+ */
+export function upstreamRequest(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions & { signal: AbortSignal }, stream = false): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
-    const handler = new ResponseHandler(options.signal, resolve, reject)
+    const handler = new ResponseHandler(options.signal, stream, resolve, reject)
     if (options.signal.aborted) return handler.onResponseError(null, abortReason(options.signal))
     options.signal.addEventListener('abort', handler.onAbort, { once: true })
     dispatcher.dispatch(options, handler)
@@ -43,9 +49,7 @@ export class UpstreamBody extends Readable {
   async text(): Promise<string> {
     const chunks: Buffer[] = []
     for await (const chunk of this) chunks.push(chunk as Buffer)
-    const bytes = Buffer.concat(chunks)
-    const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
-    return bytes.toString('utf8', bom)
+    return utf8(chunks)
   }
 
   /**
@@ -68,17 +72,71 @@ export class UpstreamBody extends Readable {
   }
 }
 
+/**
+ * A body read whole: its chunks kept as they come, `text()` settled at its end, or failed with what
+ * broke the exchange (an abort, a timeout, a reset). Failed before anyone asked, it rejects only
+ * when asked: nothing unhandled.
+ */
+export class WholeBody {
+  private chunks: Buffer[] = []
+  private outcome: { text: string } | { error: Error } | undefined
+  private result: Promise<string> | undefined
+  private settle: { resolve(text: string): void; reject(error: Error): void } | undefined
+
+  /** The whole body as UTF-8 text, without a byte order mark (as undici's text()). */
+  text(): Promise<string> {
+    if (this.result) return this.result
+    const { outcome } = this
+    this.result = outcome
+      ? 'text' in outcome
+        ? Promise.resolve(outcome.text)
+        : Promise.reject(outcome.error)
+      : new Promise<string>((resolve, reject) => (this.settle = { resolve, reject }))
+    return this.result
+  }
+
+  add(chunk: Buffer): void {
+    this.chunks.push(chunk)
+  }
+
+  end(): void {
+    this.done({ text: utf8(this.chunks) })
+  }
+
+  fail(error: Error): void {
+    this.done({ error })
+  }
+
+  private done(outcome: { text: string } | { error: Error }): void {
+    if (this.outcome) return
+    this.outcome = outcome
+    this.chunks = []
+    if (!this.settle) return
+    if ('text' in outcome) this.settle.resolve(outcome.text)
+    else this.settle.reject(outcome.error)
+  }
+}
+
+function utf8(chunks: Buffer[]): string {
+  const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
+  return bytes.toString('utf8', bom)
+}
+
 class ResponseHandler implements Dispatcher.DispatchHandler {
   /** The caller's signal fired: the exchange is given up, at whatever stage it is. */
   readonly onAbort = () => this.abort()
   private readonly signal: AbortSignal
+  private readonly stream: boolean
   private resolve: ((response: UpstreamResponse) => void) | undefined
   private reject: ((error: Error) => void) | undefined
   private controller: Dispatcher.DispatchController | undefined
   private body: UpstreamBody | undefined
+  private whole: WholeBody | undefined
 
-  constructor(signal: AbortSignal, resolve: (response: UpstreamResponse) => void, reject: (error: Error) => void) {
+  constructor(signal: AbortSignal, stream: boolean, resolve: (response: UpstreamResponse) => void, reject: (error: Error) => void) {
     this.signal = signal
+    this.stream = stream
     this.resolve = resolve
     this.reject = reject
   }
@@ -86,7 +144,12 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
   private abort(): void {
     const reason = abortReason(this.signal)
     if (this.body) this.body.fail(reason)
-    else if (this.controller) this.controller.abort(reason)
+    else if (this.whole) {
+      // Given up while its body comes: the exchange is abandoned (the connection closes).
+      this.closed()
+      this.whole.fail(reason)
+      this.controller?.abort(reason)
+    } else if (this.controller) this.controller.abort(reason)
     else this.onResponseError(null, reason)
   }
 
@@ -106,15 +169,20 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     const resolve = this.resolve
     if (!resolve) return
     this.resolve = this.reject = undefined
-    resolve({ statusCode, headers, body: (this.body = new UpstreamBody(controller, this)) })
+    const streamed = this.stream && statusCode < 300
+    resolve({ statusCode, headers, body: streamed ? (this.body = new UpstreamBody(controller, this)) : (this.whole = new WholeBody()) })
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.body && !this.body.push(chunk)) controller.pause()
+    if (this.whole) this.whole.add(chunk)
+    else if (this.body && !this.body.push(chunk)) controller.pause()
   }
 
   onResponseEnd(): void {
-    this.body?.push(null)
+    if (this.whole) {
+      this.closed()
+      this.whole.end()
+    } else this.body?.push(null)
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
@@ -123,6 +191,9 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
       this.resolve = this.reject = undefined
       this.closed()
       reject(error)
+    } else if (this.whole) {
+      this.closed()
+      this.whole.fail(error)
     } else {
       this.body?.fail(error)
     }
