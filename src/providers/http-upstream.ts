@@ -18,7 +18,7 @@ import { SseDecoder, type SseEvent } from './openai/sse.ts'
 import { UpstreamStreamError } from './upstream-errors.ts'
 import type { Dispatcher } from 'undici'
 import { endpointOf } from './upstream-client.ts'
-import { upstreamRequest, type UpstreamBody, type UpstreamResponse } from './upstream-request.ts'
+import { UpstreamBody, upstreamRequest, type UpstreamResponse } from './upstream-request.ts'
 
 export interface HttpUpstreamOptions {
   /** Provider name, for messages. */
@@ -126,8 +126,9 @@ export class HttpUpstream {
   /** The events of a streamed answer to `POST {baseURL}{path}`. */
   async events(path: string, body: string, signal: AbortSignal, options?: SendOptions): Promise<AsyncIterable<StreamEvent>> {
     const { response, span } = await this.request('POST', path, body, true, signal, options)
-    // A 2xx answer to a streamed request: its body comes as a stream (upstreamRequest).
-    return readEvents(response.body as UpstreamBody, signal, span)
+    // request() answers 2xx only, and upstreamRequest gives a 2xx answer to a streamed request as a stream.
+    if (!(response.body instanceof UpstreamBody)) throw new Error('a streamed answer came without its stream')
+    return readEvents(response.body, signal, span)
   }
 
   /** Any other exchange (GET / DELETE of a stored response): a 2xx answered as it came, else an error. */

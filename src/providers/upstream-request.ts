@@ -1,7 +1,8 @@
 // One upstream HTTP exchange on undici's dispatch API: the answer's status and headers once they
 // come; its body as a Node Readable when it is a 2xx answer to a streamed request, else read whole
 // (a JSON answer, any error): its chunks collected as they come, with no stream and no async
-// iteration between them and `text()`. What `Dispatcher.request()` gives, without its handler.
+// iteration between them and `text()`. Status and headers as `Dispatcher.request()` gives them,
+// without its handler.
 //
 // Why not `request()`: its handler stores a fresh arrow function on itself when the request starts
 // (`this.abort = (reason) => controller.abort(reason)` in RequestHandler.onRequestStart). With
@@ -34,7 +35,10 @@ export function upstreamRequest(dispatcher: Dispatcher, options: Dispatcher.Disp
   })
 }
 
-/** The body of an answer: read it (`text()`, iteration, `data` events) or destroy it to hang up. */
+/**
+ * The body of a 2xx answer to a streamed request: read it (iteration, `data` events; `text()` reads
+ * it whole, as a WholeBody's) or destroy it to hang up.
+ */
 export class UpstreamBody extends Readable {
   private readonly controller: Dispatcher.DispatchController
   private readonly handler: ResponseHandler
@@ -80,6 +84,7 @@ export class UpstreamBody extends Readable {
 export class WholeBody {
   private chunks: Buffer[] = []
   private outcome: { text: string } | { error: Error } | undefined
+  /** The promise text() gave, the same for every call. */
   private result: Promise<string> | undefined
   private settle: { resolve(text: string): void; reject(error: Error): void } | undefined
 
@@ -144,12 +149,9 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
   private abort(): void {
     const reason = abortReason(this.signal)
     if (this.body) this.body.fail(reason)
-    else if (this.whole) {
-      // Given up while its body comes: the exchange is abandoned (the connection closes).
-      this.closed()
-      this.whole.fail(reason)
-      this.controller?.abort(reason)
-    } else if (this.controller) this.controller.abort(reason)
+    // Before the answer, or while a body read whole comes: undici gives up the exchange (HTTP/1.1
+    // closes the connection, HTTP/2 resets the stream) and calls onResponseError with the reason.
+    else if (this.controller) this.controller.abort(reason)
     else this.onResponseError(null, reason)
   }
 

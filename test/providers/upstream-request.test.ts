@@ -158,14 +158,16 @@ for (const stream of [false, true]) {
       res.write('partial')
       setTimeout(() => res.socket?.destroy(), 20)
     })
-    const answer = await send(new AbortController().signal, stream)
+    const signal = new AbortController().signal
+    const answer = await send(signal, stream)
     t.type(answer.body, stream ? UpstreamBody : WholeBody)
     await new Promise((resolve) => setTimeout(resolve, 100)) // the connection broke meanwhile, nobody listening
     await t.rejects(answer.body.text(), 'reading it afterwards rejects (and the process did not crash on the way)')
+    t.equal(getEventListeners(signal, 'abort').length, 0, 'a signal used for many calls keeps no listener of a broken one')
   })
 }
 
-t.test('an answer read whole, given up while its body comes: text() rejects with the reason, the upstream is hung up on, no listener left', async (t) => {
+t.test('an answer read whole, given up while its body comes: text() rejects with the reason, the upstream is hung up on', async (t) => {
   const { server, send } = await setup(t, (req, res) => {
     req.resume()
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' })
@@ -178,8 +180,8 @@ t.test('an answer read whole, given up while its body comes: text() rejects with
   const closed = server.closed()
   controller.abort(Object.assign(new Error('total timeout'), { name: 'AbortError' }))
   await t.rejects(text, { message: 'total timeout' })
-  await closed
-  t.equal(getEventListeners(controller.signal, 'abort').length, 0, 'no listener left')
+  const waited = await Promise.race([closed.then(() => 'closed'), new Promise((resolve) => setTimeout(resolve, 2000, 'still open'))])
+  t.equal(waited, 'closed', 'the upstream saw its connection close (it stops generating)')
 })
 
 t.test('an error answer to a streamed request is read whole; its connection is kept alive', async (t) => {
