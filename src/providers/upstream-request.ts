@@ -24,11 +24,13 @@ export interface UpstreamResponse {
 
 /**
  * `dispatcher.request(options)` as undici has it, for the options the gateway sends. `stream`: a
- * 2xx answer's body is read as it comes (server-sent events); any other is read whole.
+ * 2xx answer's body is read as it comes (server-sent events); any other is read whole. A streamed
+ * request's body timeout is off (a stream may pause as long as the model likes); an error answer to
+ * it, read whole, gets `headersTimeout` between its chunks instead, as a JSON answer's body would.
  */
 export function upstreamRequest(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions & { signal: AbortSignal }, stream = false): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
-    const handler = new ResponseHandler(options.signal, stream, resolve, reject)
+    const handler = new ResponseHandler(options.signal, stream, stream ? (options.headersTimeout ?? 0) : 0, resolve, reject)
     if (options.signal.aborted) return handler.onResponseError(null, abortReason(options.signal))
     options.signal.addEventListener('abort', handler.onAbort, { once: true })
     dispatcher.dispatch(options, handler)
@@ -133,15 +135,19 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
   readonly onAbort = () => this.abort()
   private readonly signal: AbortSignal
   private readonly stream: boolean
+  /** A streamed request's: the wait allowed between the chunks of an error answer's body (0: none). */
+  private readonly errorBodyTimeoutMs: number
+  private errorBodyTimer: NodeJS.Timeout | undefined
   private resolve: ((response: UpstreamResponse) => void) | undefined
   private reject: ((error: Error) => void) | undefined
   private controller: Dispatcher.DispatchController | undefined
   private body: UpstreamBody | undefined
   private whole: WholeBody | undefined
 
-  constructor(signal: AbortSignal, stream: boolean, resolve: (response: UpstreamResponse) => void, reject: (error: Error) => void) {
+  constructor(signal: AbortSignal, stream: boolean, errorBodyTimeoutMs: number, resolve: (response: UpstreamResponse) => void, reject: (error: Error) => void) {
     this.signal = signal
     this.stream = stream
+    this.errorBodyTimeoutMs = errorBodyTimeoutMs
     this.resolve = resolve
     this.reject = reject
   }
@@ -158,6 +164,14 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
   /** The body ended or was destroyed: the caller's signal no longer concerns this exchange. */
   closed(): void {
     this.signal.removeEventListener('abort', this.onAbort)
+    if (this.errorBodyTimer) clearTimeout(this.errorBodyTimer)
+  }
+
+  /** (Re)starts the wait for the next chunk of a body read whole, when it has one (an error answer to a streamed request). */
+  private awaitErrorBody(controller: Dispatcher.DispatchController): void {
+    if (!this.errorBodyTimeoutMs) return
+    if (this.errorBodyTimer) this.errorBodyTimer.refresh()
+    else this.errorBodyTimer = setTimeout(() => controller.abort(bodyTimeoutError()), this.errorBodyTimeoutMs).unref()
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -171,13 +185,19 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     const resolve = this.resolve
     if (!resolve) return
     this.resolve = this.reject = undefined
-    const streamed = this.stream && statusCode < 300
-    resolve({ statusCode, headers, body: streamed ? (this.body = new UpstreamBody(controller, this)) : (this.whole = new WholeBody()) })
+    if (this.stream && statusCode < 300) {
+      resolve({ statusCode, headers, body: (this.body = new UpstreamBody(controller, this)) })
+      return
+    }
+    resolve({ statusCode, headers, body: (this.whole = new WholeBody()) })
+    this.awaitErrorBody(controller)
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.whole) this.whole.add(chunk)
-    else if (this.body && !this.body.push(chunk)) controller.pause()
+    if (this.whole) {
+      this.whole.add(chunk)
+      this.awaitErrorBody(controller)
+    } else if (this.body && !this.body.push(chunk)) controller.pause()
   }
 
   onResponseEnd(): void {
@@ -206,6 +226,11 @@ function noop(): void {}
 
 function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : abortedError()
+}
+
+/** What undici's own body timeout fails a body with (UND_ERR_BODY_TIMEOUT). */
+function bodyTimeoutError(): Error {
+  return Object.assign(new Error('Body Timeout Error'), { name: 'BodyTimeoutError', code: 'UND_ERR_BODY_TIMEOUT' })
 }
 
 function abortedError(): Error {

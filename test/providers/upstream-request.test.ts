@@ -204,6 +204,29 @@ t.test('an error answer to a streamed request is read whole; its connection is k
   t.equal(getEventListeners(signal, 'abort').length, 0, 'no listener left')
 })
 
+t.test('an error answer to a streamed request whose body stalls fails after the first-byte timeout, not the total one', async (t) => {
+  const pools = new OriginPools({ keepAliveTimeout: 30_000 })
+  const server = await upstream((req, res) => {
+    req.resume()
+    res.writeHead(500, { 'content-type': 'application/json', 'content-length': '1000' })
+    res.write('{"error":') // and never ends
+  })
+  t.teardown(async () => {
+    await pools.destroy()
+    server.http.closeAllConnections()
+    await new Promise((resolve) => server.http.close(resolve))
+  })
+  const signal = new AbortController().signal
+  const options = { origin: server.origin, path: '/', method: 'POST' as const, body: '{}', signal, headersTimeout: 150, bodyTimeout: 0 }
+  const answer = await upstreamRequest(pools, options, true)
+  t.equal(answer.statusCode, 500)
+  const closed = server.closed()
+  const outcome = await Promise.race([answer.body.text().catch((error: { code?: string }) => error.code), new Promise((resolve) => setTimeout(resolve, 3000, 'still waiting'))])
+  t.equal(outcome, 'UND_ERR_BODY_TIMEOUT', 'the body read whole fails as undici fails a body that stops coming')
+  await closed
+  t.equal(getEventListeners(signal, 'abort').length, 0, 'no listener left')
+})
+
 t.test('a UTF-8 byte order mark is not part of the text (as undici reads it)', async (t) => {
   const { send } = await setup(t, (req, res) => {
     req.resume()
