@@ -9,6 +9,10 @@
 // A variant given `SCRAPED=1` (`'on=.?SCRAPED=1'`) has its /metrics read every second for the whole run, as
 // `npm run bench` reads every telemetry-on gateway's (the gateway ignores the variable). GAP_SECONDS (0): the
 // machine left idle after each slice, as the run of record leaves each target between its turns.
+// PIN=1: each gateway's main thread alone on CPU 0, and everything else (its telemetry worker and
+// V8's helper threads, the upstream, the sink, this process and its load) on CPU 1: the gateway's
+// requests/s then bound by its main thread, as where it has a core of its own (`taskset`).
+import { spawnSync } from 'node:child_process'
 import { ensureBenchDeps } from './lib/deps.ts'
 
 ensureBenchDeps()
@@ -35,6 +39,18 @@ const gateways = []
 for (const variant of variants) {
   process.env.BENCH_GATEWAY_DIR = variant.dir
   gateways.push(await startGateway(upstream.url, { ...env, ...variant.env }))
+}
+if (process.env.PIN === '1') {
+  const pin = (cpu: number, pid: number | undefined, allThreads: boolean) => {
+    const run = spawnSync('taskset', [...(allThreads ? ['-a'] : []), '-p', '-c', String(cpu), String(pid)])
+    if (run.status !== 0) throw new Error(`taskset ${pid}: ${run.stderr.toString()}`)
+  }
+  for (const proc of [upstream, sink]) pin(1, proc.child.pid, true)
+  pin(1, process.pid, true)
+  for (const gateway of gateways) {
+    pin(1, gateway.child.pid, true)
+    pin(0, gateway.child.pid, false)
+  }
 }
 const scrapes = gateways.filter((_, i) => variants[i]!.env.SCRAPED === '1').map((g) => scraper(g.url))
 const cpu: number[][] = variants.map(() => [])
