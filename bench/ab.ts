@@ -9,9 +9,10 @@
 // A variant given `SCRAPED=1` (`'on=.?SCRAPED=1'`) has its /metrics read every second for the whole run, as
 // `npm run bench` reads every telemetry-on gateway's (the gateway ignores the variable). GAP_SECONDS (0): the
 // machine left idle after each slice, as the run of record leaves each target between its turns.
-// PIN=1: each gateway's main thread alone on CPU 0, and everything else (its telemetry worker and
-// V8's helper threads, the upstream, the sink, this process and its load) on CPU 1: the gateway's
-// requests/s then bound by its main thread, as where it has a core of its own (`taskset`).
+// PIN=1: the gateways' main threads on CPU 0 (one under load at a time), everything else (their
+// telemetry workers and V8's helper threads, the upstream, the sink, this process and its load) on
+// CPU 1, with `taskset`: the gateway under load has a core of its own for its main thread. Threads a
+// main thread starts later (libuv's pool) inherit CPU 0.
 import { spawnSync } from 'node:child_process'
 import { ensureBenchDeps } from './lib/deps.ts'
 
@@ -43,7 +44,7 @@ for (const variant of variants) {
 if (process.env.PIN === '1') {
   const pin = (cpu: number, pid: number | undefined, allThreads: boolean) => {
     const run = spawnSync('taskset', [...(allThreads ? ['-a'] : []), '-p', '-c', String(cpu), String(pid)])
-    if (run.status !== 0) throw new Error(`taskset ${pid}: ${run.stderr.toString()}`)
+    if (run.status !== 0) throw new Error(`taskset ${pid}: ${run.error?.message ?? run.stderr.toString()}`)
   }
   for (const proc of [upstream, sink]) pin(1, proc.child.pid, true)
   pin(1, process.pid, true)
