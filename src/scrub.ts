@@ -29,6 +29,9 @@ const MIN_WINDOWED_SECRET = 12
 /** Longer words are not searched for fragments (a blob, not a leaked key: bounded work). */
 const MAX_SEARCHED_WORD = 1_000
 const DIGIT = /\d/
+/** The texts a scrubber remembers (the last ones, up to this many; then it starts again) and their longest. */
+const MAX_REMEMBERED = 64
+const MAX_REMEMBERED_TEXT = 1_000
 
 export interface ScrubOptions {
   /** Also redact anything shaped like an API key or masked, ours or not. */
@@ -42,6 +45,11 @@ export class SecretScrubber {
   /** First and last 4 characters of each secret: what a masked form keeps. */
   readonly #edges = new Set<string>()
   readonly #keyShapes: boolean
+  /**
+   * Short texts scrubbed lately, and what they became: an upstream that fails says the same words
+   * to every call (an outage, a rate limit), and a route group moves past it on every one.
+   */
+  readonly #recent = new Map<string, string>()
 
   constructor(secrets: readonly string[], options: ScrubOptions = {}) {
     // Longest first, so a secret that contains another is replaced whole.
@@ -61,6 +69,17 @@ export class SecretScrubber {
   }
 
   scrub(text: string): string {
+    const known = this.#recent.get(text)
+    if (known !== undefined) return known
+    const out = this.#scrubbed(text)
+    if (text.length <= MAX_REMEMBERED_TEXT) {
+      if (this.#recent.size >= MAX_REMEMBERED) this.#recent.clear()
+      this.#recent.set(text, out)
+    }
+    return out
+  }
+
+  #scrubbed(text: string): string {
     let out = text
     for (const secret of this.#secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED)
     if (!this.#keyShapes && this.#windows.size === 0 && this.#edges.size === 0) return out

@@ -30,6 +30,39 @@ export interface HttpUpstreamOptions {
   dispatcher: Dispatcher
 }
 
+/** What an error answer's body says, read once (ErrorBodies). */
+interface ErrorBody {
+  status: number
+  text: string
+  /** The body's error object (`body.error`, or the whole body when it has none); read only, it may be shared. */
+  error: unknown
+  message: string
+}
+
+function readErrorBody(status: number, text: string): ErrorBody {
+  const json = safeJson(text)
+  const error = json && typeof json === 'object' ? ((json as { error?: unknown }).error ?? json) : undefined
+  return { status, text, error, message: statusMessage(status, error, json === undefined ? text : undefined) }
+}
+
+/**
+ * An upstream that fails tends to answer every call with the same body (an outage, a rate limit):
+ * the last one read is kept, so a route group moving past a target that is down does not parse its
+ * answer again for every call. Small bodies only.
+ */
+class ErrorBodies {
+  private last: ErrorBody | undefined
+
+  read(status: number, text: string): ErrorBody {
+    const { last } = this
+    if (last !== undefined && last.status === status && last.text === text) return last
+    const body = readErrorBody(status, text)
+    this.last = text.length <= MAX_KEPT_ERROR_BODY ? body : undefined
+    return body
+  }
+}
+const MAX_KEPT_ERROR_BODY = 4 * 1024
+
 /** An upstream answer with an error status, shaped as the Stainless SDKs' APIError. */
 export class UpstreamStatusError extends AnswerError {
   readonly status: number
@@ -37,14 +70,12 @@ export class UpstreamStatusError extends AnswerError {
   /** The error object of the body (`body.error`, or the whole body when it has none). */
   readonly error: unknown
 
-  constructor(status: number, headers: UpstreamResponse['headers'], text: string) {
-    const json = safeJson(text)
-    const error = json && typeof json === 'object' ? ((json as { error?: unknown }).error ?? json) : undefined
-    super(statusMessage(status, error, json === undefined ? text : undefined))
+  constructor(headers: UpstreamResponse['headers'], body: ErrorBody) {
+    super(body.message)
     this.name = 'UpstreamStatusError'
-    this.status = status
+    this.status = body.status
     this.headers = headerGetter(headers)
-    this.error = error
+    this.error = body.error
   }
 }
 
@@ -103,6 +134,7 @@ export class HttpUpstream {
   private readonly target: UpstreamOrigin
   private readonly basePath: string
   private readonly search: string
+  private readonly errorBodies = new ErrorBodies()
 
   constructor(options: HttpUpstreamOptions) {
     this.options = options
@@ -198,7 +230,7 @@ export class HttpUpstream {
     if (response.statusCode >= 200 && response.statusCode < 300) return { response, span }
     const text = await response.body.text().catch((error: Error) => error.message)
     span?.end()
-    throw new UpstreamStatusError(response.statusCode, response.headers, text)
+    throw new UpstreamStatusError(response.headers, this.errorBodies.read(response.statusCode, text))
   }
 }
 

@@ -129,6 +129,28 @@ t.test('keys quoted back by the upstream, whole or masked, reach no answer, span
   t.same(logged, [], 'no log line holds any of it')
 })
 
+t.test('an upstream failing alike call after call is read as it answers each time: its words redacted, its status its own', async (t) => {
+  // The gateway keeps the last error body it read and the texts it scrubbed: what it keeps must
+  // never answer for a body or a status it was not.
+  const masked = openai401('Incorrect API key provided: sk-proj-************************WXYZ.')
+  // Statuses the gateway does not retry: each call takes exactly one reply.
+  const refused = { error: { message: 'no such deployment here', type: 'invalid_request_error', param: null, code: null } }
+  const cases: Array<{ what: string; reply: Reply; status: number; message: string }> = [
+    { what: 'a masked key', reply: masked, status: 502, message: "openai rejected the gateway's credentials (401): Incorrect API key provided: [redacted]." },
+    { what: 'the same answer again', reply: masked, status: 502, message: "openai rejected the gateway's credentials (401): Incorrect API key provided: [redacted]." },
+    { what: 'a 400', reply: { status: 400, json: refused }, status: 400, message: 'no such deployment here' },
+    { what: 'the same body as a 404', reply: { status: 404, json: refused }, status: 404, message: 'no such deployment here' },
+    { what: 'the same body as a 403', reply: { status: 403, json: refused }, status: 502, message: "openai rejected the gateway's credentials (403): no such deployment here" },
+    { what: 'the masked key once more', reply: masked, status: 502, message: "openai rejected the gateway's credentials (401): Incorrect API key provided: [redacted]." },
+  ]
+  for (const { what, reply, status, message } of cases) {
+    upstream.enqueue(reply)
+    const answer = await postChat(gateway.url, { model: 'gpt-4o-mini', messages: ask })
+    t.equal(answer.status, status, `${what}: ${status}`)
+    t.equal(errorOf(answer).message, message, `${what}: what the upstream said this time`)
+  }
+})
+
 /** A stream that starts well, then carries the upstream's error. */
 function openaiStreamThenError(error: Record<string, unknown> | string): Reply {
   const body = loadFixture('openai-chat-text-stream-include-usage').response.body
