@@ -69,13 +69,13 @@ export class SecretScrubber {
   }
 
   scrub(text: string): string {
+    // A long text (a tool's output) is not looked up: finding it would read it whole once more.
+    if (text.length > MAX_REMEMBERED_TEXT) return this.#scrubbed(text)
     const known = this.#recent.get(text)
     if (known !== undefined) return known
     const out = this.#scrubbed(text)
-    if (text.length <= MAX_REMEMBERED_TEXT) {
-      if (this.#recent.size >= MAX_REMEMBERED) this.#recent.clear()
-      this.#recent.set(text, out)
-    }
+    if (this.#recent.size >= MAX_REMEMBERED) this.#recent.clear()
+    this.#recent.set(text, out)
     return out
   }
 
