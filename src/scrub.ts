@@ -36,6 +36,12 @@ const MAX_REMEMBERED_TEXT = 1_000
 export interface ScrubOptions {
   /** Also redact anything shaped like an API key or masked, ours or not. */
   keyShapes?: boolean
+  /**
+   * Remember the short texts scrubbed lately and what they became: for upstream error messages,
+   * which an upstream that fails says again to every call. Not for text read in pieces (a log's
+   * lines): a remembered slice of a larger string keeps all of it alive.
+   */
+  remember?: boolean
 }
 
 export class SecretScrubber {
@@ -45,16 +51,14 @@ export class SecretScrubber {
   /** First and last 4 characters of each secret: what a masked form keeps. */
   readonly #edges = new Set<string>()
   readonly #keyShapes: boolean
-  /**
-   * Short texts scrubbed lately, and what they became: an upstream that fails says the same words
-   * to every call (an outage, a rate limit), and a route group moves past it on every one.
-   */
-  readonly #recent = new Map<string, string>()
+  /** With `remember`: short texts scrubbed lately, and what they became. */
+  readonly #recent: Map<string, string> | undefined
 
   constructor(secrets: readonly string[], options: ScrubOptions = {}) {
     // Longest first, so a secret that contains another is replaced whole.
     this.#secrets = [...new Set(secrets.filter((secret) => secret.length >= 4))].sort((a, b) => b.length - a.length)
     this.#keyShapes = options.keyShapes ?? false
+    this.#recent = options.remember ? new Map() : undefined
     for (const secret of this.#secrets) {
       if (secret.length >= 8) {
         this.#edges.add(secret.slice(0, 4))
@@ -69,13 +73,14 @@ export class SecretScrubber {
   }
 
   scrub(text: string): string {
-    // A long text (a tool's output) is not looked up: finding it would read it whole once more.
-    if (text.length > MAX_REMEMBERED_TEXT) return this.#scrubbed(text)
-    const known = this.#recent.get(text)
+    const recent = this.#recent
+    // A long text is not looked up: finding it would read it whole once more.
+    if (recent === undefined || text.length > MAX_REMEMBERED_TEXT) return this.#scrubbed(text)
+    const known = recent.get(text)
     if (known !== undefined) return known
     const out = this.#scrubbed(text)
-    if (this.#recent.size >= MAX_REMEMBERED) this.#recent.clear()
-    this.#recent.set(text, out)
+    if (recent.size >= MAX_REMEMBERED) recent.clear()
+    recent.set(text, out)
     return out
   }
 

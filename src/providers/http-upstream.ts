@@ -61,13 +61,14 @@ class ErrorBodies {
     return body
   }
 }
-const MAX_KEPT_ERROR_BODY = 4 * 1024
+/** Characters. */
+const MAX_KEPT_ERROR_BODY = 4_096
 
 /** An upstream answer with an error status, shaped as the Stainless SDKs' APIError. */
 export class UpstreamStatusError extends AnswerError {
   readonly status: number
   readonly headers: { get(name: string): string | null }
-  /** The error object of the body (`body.error`, or the whole body when it has none). */
+  /** The error object of the body (`body.error`, or the whole body when it has none); read only, it may be shared. */
   readonly error: unknown
 
   constructor(headers: UpstreamResponse['headers'], body: ErrorBody) {

@@ -141,6 +141,7 @@ t.test('an upstream failing alike call after call is read as it answers each tim
     { what: 'a 400', reply: { status: 400, json: refused }, status: 400, message: 'no such deployment here' },
     { what: 'the same body as a 404', reply: { status: 404, json: refused }, status: 404, message: 'no such deployment here' },
     { what: 'the same body as a 403', reply: { status: 403, json: refused }, status: 502, message: "openai rejected the gateway's credentials (403): no such deployment here" },
+    { what: 'another body as a 403', reply: { status: 403, json: { error: { message: 'this project may not use it' } } }, status: 502, message: "openai rejected the gateway's credentials (403): this project may not use it" },
     { what: 'the masked key once more', reply: masked, status: 502, message: "openai rejected the gateway's credentials (401): Incorrect API key provided: [redacted]." },
   ]
   for (const { what, reply, status, message } of cases) {

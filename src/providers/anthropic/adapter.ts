@@ -29,7 +29,7 @@ export function anthropicProvider(options: AnthropicOptions): ProviderAdapter {
     firstByteTimeoutMs: options.firstByteTimeoutMs,
     dispatcher: options.dispatcher,
   })
-  const scrubber = new SecretScrubber(options.secrets, { keyShapes: true })
+  const scrubber = new SecretScrubber(options.secrets, { keyShapes: true, remember: true })
   const fail = (error: unknown) => toGatewayError('anthropic', error, scrubber)
 
   return {

@@ -38,7 +38,7 @@ export function openAICompatible(options: OpenAICompatibleOptions): ProviderAdap
     firstByteTimeoutMs: options.firstByteTimeoutMs,
     dispatcher: options.dispatcher,
   })
-  const scrubber = new SecretScrubber(options.secrets, { keyShapes: true })
+  const scrubber = new SecretScrubber(options.secrets, { keyShapes: true, remember: true })
   const fail = (error: unknown) => toGatewayError(options.name, error, scrubber)
   const apis = options.apis ?? ['chat', 'embeddings']
 
